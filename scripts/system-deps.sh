@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Installs the system packages the test suite drives for real: PostgreSQL 15's server binaries.
+set -euo pipefail
+
+need=()
+if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
+  need+=(postgresql)
+fi
+if [ ${#need[@]} -gt 0 ]; then
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "missing system packages: ${need[*]} — install them (apt-get install ${need[*]}) or run as root" >&2
+    exit 1
+  fi
+  echo "installing ${need[*]}"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
+fi

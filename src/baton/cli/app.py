@@ -1,0 +1,359 @@
+"""The `baton` command: parse, call the engine, render. No logic of its own."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import re
+import time
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+import yaml
+from rich.console import Console
+
+from baton.cli import render
+from baton.cli.progress import watch_run
+from baton.core.errors import BatonError, InvalidInputError
+from baton.core.states import RunState
+from baton.engine import (
+    WorkerSettings,
+    approve_task,
+    cancel_run,
+    load_workflow,
+    prepare_resume,
+    prune,
+    reject_task,
+    retry_task,
+    run_to_end,
+    start_run,
+)
+from baton.engine.worker import Worker
+from baton.store.events import count_by_type, query_events, summarize_durations
+from baton.store.runs import find_run_id, get_run, list_runs, list_tasks, step_durations, task_state_counts
+from baton.store.store import Store
+
+app = typer.Typer(
+    name="baton",
+    help="A durable orchestrator for crews of AI agents.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+console = Console()
+
+
+class Options:
+    db: str | None = None
+    debug: bool = False
+
+
+@app.callback()
+def _global(
+    db: Annotated[
+        str | None, typer.Option("--db", help="Store URL (default: BATON_DATABASE_URL or .baton/baton.db)")
+    ] = None,
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks")] = False,
+) -> None:
+    Options.db = db
+    Options.debug = debug
+
+
+def open_store() -> Store:
+    store = Store.open(Options.db)
+    days = os.environ.get("BATON_RETENTION_DAYS")
+    if days:
+        prune(store, older_than_seconds=float(days) * 86400)
+    return store
+
+
+# -- inputs ------------------------------------------------------------------------------------------
+
+
+def parse_inputs(pairs: list[str], input_file: Path | None) -> dict[str, Any]:
+    values: dict[str, Any] = {}
+    if input_file is not None:
+        try:
+            loaded = yaml.safe_load(input_file.read_text())
+        except (OSError, yaml.YAMLError) as error:
+            raise InvalidInputError(
+                f"cannot read inputs from {input_file}: {error}",
+                hint="give a JSON or YAML file of NAME: VALUE",
+            ) from None
+        if not isinstance(loaded, dict):
+            raise InvalidInputError(
+                f"{input_file} holds {type(loaded).__name__}, not a mapping of inputs",
+                hint="write it as NAME: VALUE lines or a JSON object",
+            )
+        values.update(loaded)
+    for pair in pairs:
+        name, sep, raw = pair.partition("=")
+        if not sep or not name:
+            raise InvalidInputError(f"--input {pair!r} is not NAME=VALUE", hint="e.g. --input count=10")
+        try:
+            values[name] = json.loads(raw)
+        except json.JSONDecodeError:
+            values[name] = raw
+    return values
+
+
+def parse_age(text: str) -> float:
+    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*", text)
+    if not match:
+        raise InvalidInputError(f"{text!r} is not an age", hint="write it like 30d, 12h, 45m, 90s or 2w")
+    unit = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}[match.group(2)]
+    return float(match.group(1)) * unit
+
+
+# -- driving runs ------------------------------------------------------------------------------------
+
+
+def drive(store: Store, run_id: str, *, quiet: bool, concurrency: int) -> RunState:
+    """Run to the end in this process with the live view, then print the verdict and exit accordingly."""
+    started = time.time()
+
+    async def main() -> RunState:
+        done = asyncio.Event()
+        viewer = None if quiet else asyncio.create_task(watch_run(store, run_id, done, console))
+        try:
+            return await run_to_end(store, run_id, WorkerSettings(concurrency=concurrency))
+        finally:
+            done.set()
+            if viewer is not None:
+                await viewer
+
+    state = asyncio.run(main())
+    with store.read() as conn:
+        run = get_run(conn, run_id)
+    console.print(
+        render.verdict_line(run_id, state, run.error) + f" [dim]in {time.time() - started:.2f} s[/]"
+    )
+    if state in (RunState.FAILED, RunState.CANCELLED):
+        raise typer.Exit(1)
+    return state
+
+
+@app.command()
+def run(
+    workflow: Annotated[str, typer.Argument(help="MODULE:WORKFLOW, e.g. baton.workflows.demo:workflow")],
+    input: Annotated[
+        list[str], typer.Option("--input", "-i", help="NAME=VALUE (JSON or text); repeatable")
+    ] = [],  # noqa: B006
+    input_file: Annotated[
+        Path | None, typer.Option("--input-file", help="JSON or YAML file of inputs")
+    ] = None,
+    detach: Annotated[
+        bool, typer.Option("--detach", help="Store the run and return; a `baton worker` runs it")
+    ] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No live progress")] = False,
+    concurrency: Annotated[int, typer.Option(help="Tasks run at once")] = 64,
+) -> None:
+    """Start a run of a workflow and follow it to the end."""
+    inputs = parse_inputs(input, input_file)
+    load_workflow(workflow).validate()
+    store = open_store()
+    run_id = start_run(store, workflow, inputs)
+    console.print(f"run [bold]{run_id}[/] of {workflow} started")
+    if not detach:
+        drive(store, run_id, quiet=quiet, concurrency=concurrency)
+
+
+@app.command()
+def resume(
+    run_id: Annotated[str, typer.Argument(help="Run id (or a unique prefix)")],
+    quiet: Annotated[bool, typer.Option("--quiet", "-q")] = False,
+    concurrency: Annotated[int, typer.Option(help="Tasks run at once")] = 64,
+) -> None:
+    """Continue an interrupted or waiting run; nothing that succeeded runs again."""
+    store = open_store()
+    run_id = prepare_resume(store, run_id)
+    console.print(f"resuming run [bold]{run_id}[/]")
+    drive(store, run_id, quiet=quiet, concurrency=concurrency)
+
+
+@app.command()
+def worker(
+    concurrency: Annotated[int, typer.Option(help="Tasks run at once")] = 64,
+    poll: Annotated[float, typer.Option(help="Seconds between looks for new work")] = 0.5,
+) -> None:
+    """Serve every run of the store until interrupted (scale out: one per core or machine)."""
+    store = open_store()
+    console.print(f"worker serving {store.url.split('@')[-1]} — Ctrl-C to stop")
+    try:
+        asyncio.run(Worker(store, settings=WorkerSettings(concurrency=concurrency, poll_interval=poll)).run())
+    except KeyboardInterrupt:
+        console.print("worker stopped")
+
+
+# -- looking -----------------------------------------------------------------------------------------
+
+
+@app.command()
+def status(
+    run_id: Annotated[str | None, typer.Argument(help="Run id; the latest run when omitted")] = None,
+) -> None:
+    """A run's tasks as a table and its graph as a tree, with the critical path marked ★."""
+    store = open_store()
+    with store.read() as conn:
+        if run_id is None:
+            latest = list_runs(conn, limit=1)
+            if not latest:
+                console.print("no runs yet — start one with `baton run MODULE:WORKFLOW`")
+                return
+            run_id = latest[0].id
+        record = get_run(conn, find_run_id(conn, run_id))
+        tasks = list_tasks(conn, record.id)
+    console.print(render.tasks_table(record, tasks))
+    console.print(render.run_tree(record, tasks))
+    if record.error:
+        console.print(f"[red]error:[/] {record.error}")
+
+
+@app.command()
+def runs(
+    state: Annotated[RunState | None, typer.Option(help="Only runs in this state")] = None,
+    workflow: Annotated[str | None, typer.Option(help="Only runs of this workflow name")] = None,
+    limit: Annotated[int, typer.Option(help="How many")] = 20,
+    offset: Annotated[int, typer.Option(help="Skip this many")] = 0,
+) -> None:
+    """List runs, newest first."""
+    with open_store().read() as conn:
+        console.print(
+            render.runs_table(list_runs(conn, state=state, workflow=workflow, limit=limit, offset=offset))
+        )
+
+
+@app.command()
+def events(
+    run_id: Annotated[str, typer.Argument(help="Run id (or a unique prefix)")],
+    follow: Annotated[
+        bool, typer.Option("--follow", "-f", help="Keep printing new events until the run ends")
+    ] = False,
+    type: Annotated[list[str], typer.Option("--type", "-t", help="Event type, or prefix like task.*")] = [],  # noqa: B006
+    after: Annotated[int, typer.Option(help="Only events after this id")] = 0,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line")] = False,
+) -> None:
+    """The events of a run, in order."""
+    store = open_store()
+    with store.read() as conn:
+        run_id = find_run_id(conn, run_id)
+    while True:
+        with store.read() as conn:
+            batch = query_events(conn, run_id=run_id, types=type, after=after, limit=1000)
+            state = get_run(conn, run_id).state
+        for event in batch:
+            console.print(
+                json.dumps(event.as_dict()) if as_json else render.event_line(event),
+                markup=not as_json,
+                highlight=False,
+            )
+        after = batch[-1].id if batch else after
+        if not follow or (not batch and state in (RunState.SUCCEEDED, RunState.FAILED, RunState.CANCELLED)):
+            return
+        if not batch:
+            time.sleep(0.3)
+
+
+@app.command()
+def stats(run_id: Annotated[str | None, typer.Argument(help="Run id; all runs when omitted")] = None) -> None:
+    """Counts by state and event type, durations by step (min / median / p95 / max)."""
+    with open_store().read() as conn:
+        full = find_run_id(conn, run_id) if run_id else None
+        counts = task_state_counts(conn, full) if full else {}
+        tables = render.stats_tables(
+            counts, count_by_type(conn, full), summarize_durations(step_durations(conn, run_id=full))
+        )
+    for table in tables:
+        console.print(table)
+
+
+@app.command()
+def graph(workflow: Annotated[str, typer.Argument(help="MODULE:WORKFLOW")]) -> None:
+    """Check a workflow and show its graph with the critical path (by observed, else declared, durations)."""
+    flow = load_workflow(workflow)
+    flow.validate()
+    observed: dict[str, float] = {}
+    try:
+        with Store.open(Options.db).read() as conn:
+            observed = {
+                k: sorted(v)[len(v) // 2] for k, v in step_durations(conn, workflow_name=flow.name).items()
+            }
+    except BatonError:
+        pass  # no store yet: declared durations only
+    path, total = flow.critical_path(observed)
+    notes = {
+        name: ("map over " + s.map_over if s.map_over else "") + (" · needs approval" if s.approval else "")
+        for name, s in flow.steps.items()
+    }
+    console.print(
+        render.dag_tree(
+            f"[bold]{flow.name}[/] — {len(flow.steps)} steps",
+            flow.dependencies(),
+            {},
+            path,
+            {k: v for k, v in notes.items() if v},
+        )
+    )
+    console.print(f"critical path: {' → '.join(path)} ({total:.2f} units)")
+
+
+# -- acting ------------------------------------------------------------------------------------------
+
+
+@app.command()
+def cancel(run_id: Annotated[str, typer.Argument(help="Run id")]) -> None:
+    """Cancel a run; its running tasks are stopped by their worker."""
+    cancel_run(open_store(), run_id)
+    console.print(f"run {run_id} cancelled")
+
+
+@app.command()
+def retry(
+    run_id: Annotated[str, typer.Argument(help="Run id")],
+    task: Annotated[str, typer.Argument(help="Task name")],
+    now: Annotated[bool, typer.Option("--resume/--no-resume", help="Resume the run right away")] = True,
+) -> None:
+    """Give a failed task a new attempt and reopen its run."""
+    store = open_store()
+    retry_task(store, run_id, task)
+    console.print(f"task {task} of run {run_id} will be retried")
+    if now:
+        drive(store, prepare_resume(store, run_id), quiet=False, concurrency=64)
+
+
+@app.command()
+def approve(
+    run_id: Annotated[str, typer.Argument(help="Run id")],
+    task: Annotated[str, typer.Argument(help="Task name")],
+    comment: Annotated[str, typer.Option(help="Why")] = "",
+) -> None:
+    """Approve a waiting task."""
+    approve_task(open_store(), run_id, task, by=os.environ.get("USER", ""), comment=comment)
+    console.print(
+        f"task {task} approved — `baton resume {run_id}` continues the run (a worker does it by itself)"
+    )
+
+
+@app.command()
+def reject(
+    run_id: Annotated[str, typer.Argument(help="Run id")],
+    task: Annotated[str, typer.Argument(help="Task name")],
+    reason: Annotated[str, typer.Option(help="Why")] = "",
+) -> None:
+    """Reject a waiting task: it fails, its dependents are skipped, the run fails and rolls back."""
+    reject_task(open_store(), run_id, task, by=os.environ.get("USER", ""), reason=reason)
+    console.print(f"task {task} rejected — `baton resume {run_id}` settles the run")
+
+
+@app.command(name="prune")
+def prune_command(
+    older_than: Annotated[str, typer.Option("--older-than", help="Age like 30d, 12h")] = "30d",
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Only count")] = False,
+) -> None:
+    """Remove finished runs older than an age, with their tasks, checkpoints and events."""
+    counts = prune(open_store(), older_than_seconds=parse_age(older_than), dry_run=dry_run)
+    console.print(
+        ("would remove " if dry_run else "removed ") + ", ".join(f"{v} {k}" for k, v in counts.items())
+    )

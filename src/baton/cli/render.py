@@ -1,0 +1,198 @@
+"""Rendering runs, tasks, graphs and statistics for the terminal (Rich). No logic beyond presentation."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+
+from rich.table import Table
+from rich.tree import Tree
+
+from baton.core.states import RunState, TaskKind, TaskState
+from baton.store.events import DurationStats, Event
+from baton.store.runs import RunRecord, TaskRecord
+
+STATE_STYLE: Mapping[str, str] = {
+    "pending": "dim",
+    "ready": "cyan",
+    "running": "bold blue",
+    "retrying": "yellow",
+    "waiting": "bold magenta",
+    "succeeded": "green",
+    "failed": "bold red",
+    "cancelled": "red",
+    "skipped": "dim yellow",
+    "rolled_back": "magenta",
+}
+
+
+def styled(state: str) -> str:
+    return f"[{STATE_STYLE.get(state, 'white')}]{state}[/]"
+
+
+def when(ts: float | None) -> str:
+    return dt.datetime.fromtimestamp(ts).strftime("%Y-%m-%d %H:%M:%S") if ts else "-"
+
+
+def seconds(value: float | None) -> str:
+    if value is None:
+        return "-"
+    return f"{value * 1000:.1f} ms" if value < 1 else f"{value:.2f} s"
+
+
+def runs_table(runs: Sequence[RunRecord]) -> Table:
+    table = Table(title="runs", title_justify="left")
+    for column in ("run", "workflow", "state", "created", "duration", "error"):
+        table.add_column(column)
+    for run in runs:
+        duration = (run.finished_at - run.started_at) if run.finished_at and run.started_at else None
+        table.add_row(
+            run.id,
+            run.workflow_name,
+            styled(run.state),
+            when(run.created_at),
+            seconds(duration),
+            (run.error or "")[:60],
+        )
+    return table
+
+
+def tasks_table(run: RunRecord, tasks: Sequence[TaskRecord]) -> Table:
+    table = Table(title=f"run {run.id} · {run.workflow_name} · {styled(run.state)}", title_justify="left")
+    for column in ("task", "state", "attempts", "duration", "error"):
+        table.add_column(column)
+    items: dict[int, list[TaskRecord]] = {}
+    for task in tasks:
+        if task.kind is TaskKind.ITEM and task.parent_id is not None:
+            items.setdefault(task.parent_id, []).append(task)
+    for task in tasks:
+        if task.kind is TaskKind.ITEM:
+            continue
+        name = ("★ " if task.critical else "  ") + task.name
+        duration = (task.finished_at - task.started_at) if task.finished_at and task.started_at else None
+        state = styled(task.state)
+        if task.kind is TaskKind.MAP:
+            children = items.get(task.id, [])
+            name += f" ×{len(children)}"
+            state += "  " + item_summary(children)
+        table.add_row(name, state, str(task.attempts), seconds(duration), (task.error or "")[:70])
+    return table
+
+
+def item_summary(items: Sequence[TaskRecord]) -> str:
+    counts: dict[str, int] = {}
+    for item in items:
+        counts[item.state] = counts.get(item.state, 0) + 1
+    return ", ".join(f"{n} {styled(state)}" for state, n in sorted(counts.items()))
+
+
+def dag_tree(
+    title: str,
+    dependencies: Mapping[str, Sequence[str]],
+    states: Mapping[str, str],
+    critical: Sequence[str],
+    notes: Mapping[str, str] | None = None,
+) -> Tree:
+    """The graph as a tree: each step under its first dependency, its other dependencies named."""
+    notes = notes or {}
+    tree = Tree(title)
+    dependents: dict[str, list[str]] = {name: [] for name in dependencies}
+    for name, deps in dependencies.items():
+        if deps:
+            dependents[deps[0]].append(name)
+    on_path = set(critical)
+
+    def label(name: str) -> str:
+        star = "[bold yellow]★[/] " if name in on_path else ""
+        state = f" {styled(states[name])}" if name in states else ""
+        others = list(dependencies[name][1:])
+        after = f" [dim](also after {', '.join(others)})[/]" if others else ""
+        note = f" [dim]{notes[name]}[/]" if name in notes else ""
+        return f"{star}{name}{state}{note}{after}"
+
+    def add(parent: Tree, name: str) -> None:
+        branch = parent.add(label(name))
+        for child in dependents[name]:
+            add(branch, child)
+
+    for name, deps in dependencies.items():
+        if not deps:
+            add(tree, name)
+    return tree
+
+
+def run_tree(run: RunRecord, tasks: Sequence[TaskRecord]) -> Tree:
+    steps = [t for t in tasks if t.kind is not TaskKind.ITEM]
+    items: dict[int, list[TaskRecord]] = {}
+    for task in tasks:
+        if task.kind is TaskKind.ITEM and task.parent_id is not None:
+            items.setdefault(task.parent_id, []).append(task)
+    notes = {
+        t.name: f"×{len(items.get(t.id, []))}: " + item_summary(items.get(t.id, []))
+        for t in steps
+        if t.kind is TaskKind.MAP
+    }
+    return dag_tree(
+        f"[bold]{run.workflow_name}[/] · critical path: {' → '.join(run.critical_path)}",
+        {t.name: t.dependencies for t in steps},
+        {t.name: t.state for t in steps},
+        run.critical_path,
+        notes,
+    )
+
+
+def events_table(events: Sequence[Event]) -> Table:
+    table = Table(title="events", title_justify="left")
+    for column in ("id", "time", "type", "task", "data"):
+        table.add_column(column)
+    for event in events:
+        data = dict(event.data)
+        task = str(data.pop("task", "") or "")
+        if event.type == "task.state":
+            summary = f"{data.pop('from', '')} → {styled(str(data.pop('to', '')))}"
+            summary += " " + " ".join(f"{k}={v}" for k, v in data.items() if k != "step")
+        else:
+            summary = " ".join(f"{k}={v}" for k, v in data.items())
+        table.add_row(str(event.id), when(event.ts), event.type, task, summary[:100])
+    return table
+
+
+def event_line(event: Event) -> str:
+    data = dict(event.data)
+    task = data.pop("task", None)
+    head = f"{event.id:>7} {when(event.ts)} {event.type:<22} {task or '':<20}"
+    if event.type == "task.state":
+        return f"{head} {data.get('from')} → {styled(str(data.get('to')))}"
+    return head + " " + " ".join(f"{k}={v}" for k, v in data.items())
+
+
+def stats_tables(
+    state_counts: Mapping[TaskState, int], type_counts: Mapping[str, int], durations: Sequence[DurationStats]
+) -> list[Table]:
+    states = Table(title="tasks by state", title_justify="left")
+    states.add_column("state")
+    states.add_column("count", justify="right")
+    for state, count in sorted(state_counts.items()):
+        states.add_row(styled(state), str(count))
+    types = Table(title="events by type", title_justify="left")
+    types.add_column("type")
+    types.add_column("count", justify="right")
+    for name, count in sorted(type_counts.items()):
+        types.add_row(name, str(count))
+    steps = Table(title="durations by step", title_justify="left")
+    for column in ("step", "n", "min", "median", "p95", "max"):
+        steps.add_column(column, justify="right" if column != "step" else "left")
+    for d in durations:
+        steps.add_row(d.step, str(d.count), seconds(d.min), seconds(d.median), seconds(d.p95), seconds(d.max))
+    return [states, types, steps]
+
+
+def verdict_line(run_id: str, state: RunState, error: str | None) -> str:
+    if state is RunState.SUCCEEDED:
+        return f"[green]✔ run {run_id} succeeded[/]"
+    if state is RunState.WAITING:
+        return (
+            f"[magenta]⏸ run {run_id} is waiting for an approval[/] — "
+            f"`baton approve {run_id} TASK` (or `reject`), then `baton resume {run_id}`"
+        )
+    return f"[red]✘ run {run_id} {state}[/]" + (f": {error}" if error else "")

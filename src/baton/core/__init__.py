@@ -1,0 +1,18 @@
+"""Pure domain: states, transition tables, errors, the workflow model and DAG algorithms. No I/O."""
+
+from baton.core.dag import critical_path, topological_order
+from baton.core.states import RUN_TRANSITIONS, TASK_TRANSITIONS, RunState, TaskState
+from baton.core.workflow import RetryPolicy, Step, TaskContext, Workflow
+
+__all__ = [
+    "RUN_TRANSITIONS",
+    "TASK_TRANSITIONS",
+    "RetryPolicy",
+    "RunState",
+    "Step",
+    "TaskContext",
+    "TaskState",
+    "Workflow",
+    "critical_path",
+    "topological_order",
+]

@@ -1,0 +1,180 @@
+"""Every error baton raises on purpose.
+
+BatonError                      one root; `hint` says what to do, `exit_code`/`http_status` map it
+├── WorkflowDefinitionError     a workflow that cannot run
+│   ├── CycleError              names the cycle
+│   ├── UnknownDependencyError
+│   └── DuplicateStepError
+├── WorkflowNotFoundError       MODULE:WORKFLOW that does not resolve
+├── InvalidInputError           inputs that fail validation; names the fields
+├── NotFoundError
+│   ├── RunNotFoundError
+│   └── TaskNotFoundError
+├── IllegalTransitionError      names the object, its state and the attempted one
+├── StoreError
+│   ├── DatabaseLockedError
+│   ├── NotABatonDatabaseError
+│   ├── CorruptDatabaseError
+│   └── SchemaTooNewError
+└── TaskError                   raised by step code; decides retry behaviour
+    ├── TransientError          worth retrying
+    ├── PermanentError          never retried
+    ├── TaskTimeoutError        the attempt exceeded its timeout (transient)
+    └── MissingContextError     a step's declared context could not be assembled (permanent)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+
+class BatonError(Exception):
+    """Root of baton's errors. `message` says what was wrong, `hint` what to do about it."""
+
+    exit_code = 1
+    http_status = 400
+    code = "baton_error"
+
+    def __init__(self, message: str, *, hint: str = "", details: dict[str, Any] | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+        self.details = details or {}
+
+    def __str__(self) -> str:
+        return f"{self.message} — {self.hint}" if self.hint else self.message
+
+
+class WorkflowDefinitionError(BatonError):
+    exit_code = 2
+    code = "invalid_workflow"
+
+
+class CycleError(WorkflowDefinitionError):
+    def __init__(self, workflow: str, cycle: Sequence[str]) -> None:
+        path = " -> ".join([*cycle, cycle[0]])
+        super().__init__(
+            f"workflow {workflow!r} has a cycle: {path}",
+            hint="remove one of these dependencies",
+            details={"cycle": list(cycle)},
+        )
+        self.cycle = list(cycle)
+
+
+class UnknownDependencyError(WorkflowDefinitionError):
+    def __init__(self, workflow: str, step: str, dependency: str) -> None:
+        super().__init__(
+            f"workflow {workflow!r}: step {step!r} depends on {dependency!r}, which is not a step",
+            hint="declare that step or fix the name",
+            details={"step": step, "dependency": dependency},
+        )
+
+
+class DuplicateStepError(WorkflowDefinitionError):
+    def __init__(self, workflow: str, step: str) -> None:
+        super().__init__(
+            f"workflow {workflow!r} declares step {step!r} twice",
+            hint="give every step a unique name",
+            details={"step": step},
+        )
+
+
+class WorkflowNotFoundError(BatonError):
+    exit_code = 2
+    http_status = 404
+    code = "workflow_not_found"
+
+
+class InvalidInputError(BatonError):
+    exit_code = 2
+    http_status = 422
+    code = "invalid_input"
+
+    def __init__(self, message: str, *, fields: dict[str, str] | None = None, hint: str = "") -> None:
+        super().__init__(message, hint=hint, details={"fields": fields or {}})
+        self.fields = fields or {}
+
+
+class NotFoundError(BatonError):
+    exit_code = 3
+    http_status = 404
+    code = "not_found"
+
+
+class RunNotFoundError(NotFoundError):
+    def __init__(self, run_id: str) -> None:
+        super().__init__(
+            f"no run with id {run_id!r}",
+            hint="list runs with `baton runs`",
+            details={"run_id": run_id},
+        )
+
+
+class TaskNotFoundError(NotFoundError):
+    def __init__(self, run_id: str, task: str) -> None:
+        super().__init__(
+            f"run {run_id!r} has no task {task!r}",
+            hint=f"list its tasks with `baton status {run_id}`",
+            details={"run_id": run_id, "task": task},
+        )
+
+
+class IllegalTransitionError(BatonError):
+    exit_code = 4
+    http_status = 409
+    code = "illegal_transition"
+
+    def __init__(self, kind: str, name: str, current: str, target: str, *, hint: str = "") -> None:
+        super().__init__(
+            f"{kind} {name} is {current}; it cannot become {target}",
+            hint=hint,
+            details={"object": kind, "name": name, "state": current, "target": target},
+        )
+
+
+class StoreError(BatonError):
+    exit_code = 5
+    http_status = 503
+    code = "store_error"
+
+
+class DatabaseLockedError(StoreError):
+    code = "database_locked"
+
+
+class NotABatonDatabaseError(StoreError):
+    code = "not_a_baton_database"
+
+
+class CorruptDatabaseError(StoreError):
+    code = "corrupt_database"
+
+
+class SchemaTooNewError(StoreError):
+    code = "schema_too_new"
+
+
+class TaskError(BatonError):
+    """Raised by step code. Subclasses say whether another attempt could succeed."""
+
+    code = "task_error"
+    transient = True
+
+
+class TransientError(TaskError):
+    transient = True
+
+
+class PermanentError(TaskError):
+    transient = False
+
+
+class TaskTimeoutError(TaskError):
+    transient = True
+    code = "task_timeout"
+
+
+class MissingContextError(TaskError):
+    transient = False
+    code = "missing_context"

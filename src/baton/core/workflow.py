@@ -1,0 +1,401 @@
+"""Declaring workflows: steps, their typed inputs and outputs, dependencies and policies.
+
+A step is a function. Its parameters say what it receives, so the context it needs is declared
+in one place and checked before anything runs:
+
+- ``inputs`` — the run's validated inputs (the workflow's ``inputs`` model);
+- ``ctx`` — the :class:`TaskContext` (progress, logs, attempt number);
+- ``item`` — for a mapped step, the element it handles;
+- any other name — the checkpointed output of the step of that name, which becomes a dependency.
+  For a mapped step, dependents receive the list of all its items' outputs.
+
+    wf = Workflow("demo", inputs=DemoInputs)
+
+    @wf.step()
+    def split(inputs: DemoInputs) -> list[int]: ...
+
+    @wf.map(over=split, retry=RetryPolicy(attempts=5))
+    async def square(item: int) -> int: ...
+
+    @wf.step()
+    def total(square: list[int]) -> int: ...
+"""
+
+from __future__ import annotations
+
+import contextlib
+import inspect
+import typing
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any, Generic, TypeVar
+
+from pydantic import BaseModel, TypeAdapter, ValidationError
+
+from baton.core.dag import critical_path, find_cycle, topological_order
+from baton.core.errors import (
+    CycleError,
+    DuplicateStepError,
+    InvalidInputError,
+    UnknownDependencyError,
+    WorkflowDefinitionError,
+)
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+RESERVED_PARAMETERS = frozenset({"ctx", "inputs", "item"})
+
+
+class Executor(StrEnum):
+    ASYNC = "async"  # a coroutine on the engine's event loop
+    THREAD = "thread"  # a plain function in a worker thread
+    PROCESS = "process"  # a plain, picklable function in the engine's process pool (CPU-bound work)
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How often a task is tried and how long it waits between tries.
+
+    The delay before try ``n + 1`` is ``backoff * multiplier ** (n - 1)``, capped at ``max_backoff``,
+    then spread by ±``jitter`` (a fraction) so that many failing tasks do not retry in lockstep.
+    An error is retried when it is an instance of ``retry_on`` and not of ``permanent``; a
+    :class:`~baton.core.errors.PermanentError` is never retried, a ``TransientError`` always is.
+    """
+
+    attempts: int = 3
+    backoff: float = 0.5
+    multiplier: float = 2.0
+    max_backoff: float = 60.0
+    jitter: float = 0.2
+    retry_on: tuple[type[BaseException], ...] = (Exception,)
+    permanent: tuple[type[BaseException], ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.attempts < 1:
+            raise WorkflowDefinitionError(f"retry attempts must be at least 1, not {self.attempts}")
+        if self.backoff < 0 or self.multiplier < 1 or not 0 <= self.jitter <= 1:
+            raise WorkflowDefinitionError(
+                "retry backoff must be >= 0, multiplier >= 1 and jitter between 0 and 1"
+            )
+
+    def delay(self, failures: int, unit_random: float) -> float:
+        """Seconds to wait after the ``failures``-th failure; ``unit_random`` is uniform in [0, 1)."""
+        base = min(self.backoff * self.multiplier ** max(failures - 1, 0), self.max_backoff)
+        return max(0.0, base * (1 + self.jitter * (2 * unit_random - 1)))
+
+    def is_transient(self, error: BaseException) -> bool:
+        from baton.core.errors import TaskError
+
+        if isinstance(error, TaskError):
+            return error.transient
+        if isinstance(error, self.permanent):
+            return False
+        return isinstance(error, self.retry_on)
+
+
+NO_RETRY = RetryPolicy(attempts=1)
+
+
+class TaskContext:
+    """What a running step may use besides its declared inputs.
+
+    ``emit`` is given by the engine: it turns progress reports and log lines into events of this
+    task, written with the task's next commit.
+    """
+
+    def __init__(
+        self,
+        *,
+        run_id: str,
+        task_id: int,
+        task_name: str,
+        attempt: int,
+        emit: Callable[[str, dict[str, Any]], None],
+        workdir: str | None = None,
+    ) -> None:
+        self.run_id = run_id
+        self.task_id = task_id
+        self.task_name = task_name
+        self.attempt = attempt
+        self.workdir = workdir
+        self._emit = emit
+
+    def progress(self, percent: float, message: str = "") -> None:
+        """Report progress (0–100) with an optional message; shown live by every client."""
+        self._emit("task.progress", {"percent": max(0.0, min(100.0, float(percent))), "message": message})
+
+    def log(self, message: str, **fields: Any) -> None:
+        """A log line of this task, stored as an event."""
+        self._emit("task.log", {"message": message, **fields})
+
+    def emit(self, event_type: str, data: dict[str, Any]) -> None:
+        """A custom event of this task (agents use it for their calls)."""
+        self._emit(event_type, data)
+
+
+OutputT = TypeVar("OutputT")
+
+
+@dataclass
+class Step(Generic[OutputT]):
+    """One step of a workflow. Built by :meth:`Workflow.step` and :meth:`Workflow.map`."""
+
+    name: str
+    fn: Callable[..., Any]
+    parameters: tuple[str, ...]
+    dependencies: tuple[str, ...]
+    output_type: Any
+    parameter_types: Mapping[str, Any]
+    priority: int = 0
+    timeout: float | None = None
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    approval: bool | Callable[[Any], bool] = False
+    map_over: str | None = None
+    expected_duration: float | None = None
+    executor: Executor = Executor.ASYNC
+    description: str = ""
+    compensate_fn: Callable[..., Any] | None = None
+
+    def needs_approval(self, inputs: BaseModel | None) -> bool:
+        """Whether this run's task must wait for a human: ``approval`` may depend on the run's inputs."""
+        return bool(self.approval(inputs) if callable(self.approval) else self.approval)
+
+    def compensation(self, fn: F) -> F:
+        """Declare the function that undoes this step: ``fn(output)`` or ``fn(ctx, output)``."""
+        self.compensate_fn = fn
+        return fn
+
+    @property
+    def output_adapter(self) -> TypeAdapter[Any]:
+        return _adapter(self.output_type)
+
+    def parameter_adapter(self, name: str) -> TypeAdapter[Any]:
+        return _adapter(self.parameter_types.get(name, Any))
+
+
+_ADAPTERS: dict[Any, TypeAdapter[Any]] = {}
+
+
+def _adapter(tp: Any) -> TypeAdapter[Any]:
+    try:
+        return _ADAPTERS[tp]
+    except (KeyError, TypeError):
+        adapter: TypeAdapter[Any] = TypeAdapter(tp)
+        with contextlib.suppress(TypeError):  # unhashable annotation: fine, just not cached
+            _ADAPTERS[tp] = adapter
+        return adapter
+
+
+class Workflow:
+    """A named graph of steps with typed inputs. See the module docstring for how steps declare context."""
+
+    def __init__(
+        self,
+        name: str,
+        *,
+        inputs: type[BaseModel] | None = None,
+        max_concurrency: int | None = None,
+        description: str = "",
+    ) -> None:
+        self.name = name
+        self.inputs_model = inputs
+        self.max_concurrency = max_concurrency
+        self.description = description
+        self._steps: dict[str, Step[Any]] = {}
+        self._duplicates: list[str] = []
+        self._order_only: dict[str, tuple[str, ...]] = {}
+
+    # -- declaring -------------------------------------------------------------------------------
+
+    def step(
+        self,
+        *,
+        name: str | None = None,
+        after: Iterable[str | Step[Any]] = (),
+        priority: int = 0,
+        timeout: float | None = None,
+        retry: RetryPolicy | None = None,
+        approval: bool | Callable[[Any], bool] = False,
+        expected_duration: float | None = None,
+        executor: Executor | str | None = None,
+        compensate: Callable[..., Any] | None = None,
+    ) -> Callable[[Callable[..., Any]], Step[Any]]:
+        """Decorator that adds a step. ``after`` adds dependencies whose output the step does not take;
+        ``approval`` (a bool, or a function of the run's inputs) makes its task wait for a human."""
+
+        def add(f: Callable[..., Any]) -> Step[Any]:
+            return self._add(
+                f,
+                name=name,
+                after=after,
+                priority=priority,
+                timeout=timeout,
+                retry=retry,
+                approval=approval,
+                expected_duration=expected_duration,
+                executor=executor,
+                compensate=compensate,
+                map_over=None,
+            )
+
+        return add
+
+    def map(
+        self,
+        over: str | Step[Any],
+        *,
+        name: str | None = None,
+        priority: int = 0,
+        timeout: float | None = None,
+        retry: RetryPolicy | None = None,
+        expected_duration: float | None = None,
+        executor: Executor | str | None = None,
+    ) -> Callable[[Callable[..., Any]], Step[Any]]:
+        """Decorator that adds a step run once per element of ``over``'s output (a list known at run time).
+
+        The function takes the element as ``item``; dependents receive the list of all outputs, in order.
+        """
+        source = over.name if isinstance(over, Step) else over
+
+        def add(f: Callable[..., Any]) -> Step[Any]:
+            return self._add(
+                f,
+                name=name,
+                after=(),
+                priority=priority,
+                timeout=timeout,
+                retry=retry,
+                approval=False,
+                expected_duration=expected_duration,
+                executor=executor,
+                compensate=None,
+                map_over=source,
+            )
+
+        return add
+
+    def _add(
+        self,
+        fn: Callable[..., Any],
+        *,
+        name: str | None,
+        after: Iterable[str | Step[Any]],
+        priority: int,
+        timeout: float | None,
+        retry: RetryPolicy | None,
+        approval: bool | Callable[[Any], bool],
+        expected_duration: float | None,
+        executor: Executor | str | None,
+        compensate: Callable[..., Any] | None,
+        map_over: str | None,
+    ) -> Step[Any]:
+        step_name = name or fn.__name__
+        if step_name in self._steps:
+            self._duplicates.append(step_name)
+        parameters = tuple(inspect.signature(fn).parameters)
+        try:
+            hints = typing.get_type_hints(fn)
+        except NameError as error:
+            raise WorkflowDefinitionError(
+                f"step {step_name!r}: cannot resolve its type hints ({error})",
+                hint="define the types it uses at module level",
+            ) from error
+        if timeout is not None and timeout <= 0:
+            raise WorkflowDefinitionError(f"step {step_name!r}: timeout must be positive, not {timeout}")
+        order_only = tuple(a.name if isinstance(a, Step) else a for a in after)
+        dependencies = [p for p in parameters if p not in RESERVED_PARAMETERS]
+        if map_over is not None and map_over not in dependencies:
+            dependencies.insert(0, map_over)
+        dependencies += [d for d in order_only if d not in dependencies]
+        chosen = (
+            Executor(executor)
+            if executor
+            else (Executor.ASYNC if inspect.iscoroutinefunction(fn) else Executor.THREAD)
+        )
+        if chosen is Executor.ASYNC and not inspect.iscoroutinefunction(fn):
+            raise WorkflowDefinitionError(
+                f"step {step_name!r}: executor 'async' needs an `async def` function"
+            )
+        step: Step[Any] = Step(
+            name=step_name,
+            fn=fn,
+            parameters=parameters,
+            dependencies=tuple(dependencies),
+            output_type=hints.get("return", Any),
+            parameter_types={p: t for p, t in hints.items() if p != "return"},
+            priority=priority,
+            timeout=timeout,
+            retry=retry or RetryPolicy(),
+            approval=approval,
+            map_over=map_over,
+            expected_duration=expected_duration,
+            executor=chosen,
+            description=(inspect.getdoc(fn) or "").split("\n", 1)[0],
+            compensate_fn=compensate,
+        )
+        self._steps[step_name] = step
+        return step
+
+    # -- reading ---------------------------------------------------------------------------------
+
+    @property
+    def steps(self) -> dict[str, Step[Any]]:
+        return dict(self._steps)
+
+    def dependencies(self) -> dict[str, tuple[str, ...]]:
+        return {name: step.dependencies for name, step in self._steps.items()}
+
+    def validate(self) -> None:
+        """Check the graph before anything runs: duplicates, unknown dependencies, cycles."""
+        if self._duplicates:
+            raise DuplicateStepError(self.name, self._duplicates[0])
+        if not self._steps:
+            raise WorkflowDefinitionError(f"workflow {self.name!r} has no steps", hint="add a step")
+        for step in self._steps.values():
+            for dep in step.dependencies:
+                if dep not in self._steps:
+                    raise UnknownDependencyError(self.name, step.name, dep)
+            if "inputs" in step.parameters and self.inputs_model is None:
+                raise WorkflowDefinitionError(
+                    f"step {step.name!r} takes `inputs` but workflow {self.name!r} declares no inputs model"
+                )
+            if "item" in step.parameters and step.map_over is None:
+                raise WorkflowDefinitionError(
+                    f"step {step.name!r} takes `item` but is not a mapped step",
+                    hint="declare it with @workflow.map(over=...)",
+                )
+        cycle = find_cycle(self.dependencies())
+        if cycle:
+            raise CycleError(self.name, cycle)
+
+    def order(self) -> list[str]:
+        return topological_order(self.dependencies())
+
+    def critical_path(self, durations: Mapping[str, float] | None = None) -> tuple[list[str], float]:
+        """The longest chain of steps by observed durations, else declared ones, else one unit each."""
+        known = {
+            name: (durations or {}).get(name) or step.expected_duration or 1.0
+            for name, step in self._steps.items()
+        }
+        return critical_path(self.dependencies(), known)
+
+    def parse_inputs(self, raw: Mapping[str, Any]) -> BaseModel | None:
+        """Validate raw inputs against the inputs model; the error names every bad field."""
+        if self.inputs_model is None:
+            if raw:
+                raise InvalidInputError(
+                    f"workflow {self.name!r} takes no inputs, got {', '.join(sorted(raw))}",
+                    fields={k: "unexpected" for k in raw},
+                )
+            return None
+        try:
+            return self.inputs_model.model_validate(dict(raw))
+        except ValidationError as error:
+            fields = {".".join(str(p) for p in e["loc"]) or "inputs": e["msg"] for e in error.errors()}
+            listed = "; ".join(f"{k}: {v}" for k, v in fields.items())
+            raise InvalidInputError(
+                f"invalid inputs for workflow {self.name!r}: {listed}",
+                fields=fields,
+                hint="pass them with --input NAME=VALUE or --input-file FILE",
+            ) from None

@@ -1,0 +1,246 @@
+"""What users do to runs: start, resume, cancel, approve, reject, retry a task, prune.
+
+Each operation is one transaction through :mod:`baton.store.transitions`, so an illegal request
+(approving a task that is not waiting, resuming a finished run) changes nothing and says why.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Mapping
+from typing import Any
+
+from sqlalchemy import select
+
+from baton.core.errors import IllegalTransitionError
+from baton.core.states import FINISHED_RUN_STATES, RunState, TaskState
+from baton.core.workflow import Workflow
+from baton.engine.loading import load_workflow, plan_tasks
+from baton.engine.worker import WorkerSettings, drive_run
+from baton.store.events import append_events_txn, event_row
+from baton.store.retention import prune_txn
+from baton.store.runs import create_run_txn, find_run_id, get_run, step_durations
+from baton.store.schema import tasks
+from baton.store.store import Store
+from baton.store.tasks import fail_downstream_txn
+from baton.store.transitions import (
+    MovedTask,
+    find_task_txn,
+    run_state_txn,
+    transition_run_txn,
+    transition_task_txn,
+    transition_tasks_txn,
+)
+
+
+def new_run_id() -> str:
+    return uuid.uuid4().hex[:12]
+
+
+def start_run(
+    store: Store,
+    workflow_ref: str,
+    inputs: Mapping[str, Any] | None = None,
+    *,
+    workflow: Workflow | None = None,
+    options: Mapping[str, Any] | None = None,
+) -> str:
+    """Validate the workflow and its inputs, then store a new run with its tasks. Returns the run id.
+
+    Nothing is written when the workflow or the inputs are invalid.
+    """
+    workflow = workflow or load_workflow(workflow_ref)
+    workflow.validate()
+    parsed = workflow.parse_inputs(inputs or {})
+    inputs_json = parsed.model_dump_json() if parsed is not None else "{}"
+    with store.read() as conn:
+        observed = {
+            step: _median(values)
+            for step, values in step_durations(conn, workflow_name=workflow.name).items()
+        }
+    path, _ = workflow.critical_path(observed)
+    run_id = new_run_id()
+    with store.begin() as conn:
+        create_run_txn(
+            conn,
+            run_id=run_id,
+            workflow=workflow_ref,
+            workflow_name=workflow.name,
+            inputs_json=inputs_json,
+            plan=plan_tasks(workflow, set(path), parsed),
+            critical_path=path,
+            now=time.time(),
+            max_concurrency=workflow.max_concurrency,
+            options=dict(options or {}),
+        )
+    return run_id
+
+
+def _median(values: list[float]) -> float:
+    ordered = sorted(values)
+    return ordered[len(ordered) // 2] if ordered else 0.0
+
+
+async def run_to_end(store: Store, run_id: str, settings: WorkerSettings | None = None) -> RunState:
+    """Drive a run in this process until it finishes or waits for a human."""
+    return await drive_run(store, run_id, settings)
+
+
+def prepare_resume(store: Store, run_id: str) -> str:
+    """Check a run can be resumed; returns its full id. Lost tasks are recovered by the worker itself."""
+    with store.read() as conn:
+        run_id = find_run_id(conn, run_id)
+        state = run_state_txn(conn, run_id)
+    if state in FINISHED_RUN_STATES:
+        hint = f"retry a failed task with `baton retry {run_id} TASK`" if state is RunState.FAILED else ""
+        raise IllegalTransitionError("run", run_id, state, RunState.RUNNING.value, hint=hint)
+    return run_id
+
+
+def cancel_run(store: Store, run_id: str, *, reason: str = "cancelled by user") -> None:
+    """Cancel a run and every task of it that has not finished; running attempts are stopped by their worker."""
+    now = time.time()
+    with store.begin() as conn:
+        run_id = find_run_id(conn, run_id)
+        transition_run_txn(
+            conn,
+            run_id,
+            RunState.CANCELLED,
+            now=now,
+            values={"finished_at": now, "error": reason},
+            hint="only runs that have not finished can be cancelled",
+        )
+        for state in (
+            TaskState.PENDING,
+            TaskState.READY,
+            TaskState.RUNNING,
+            TaskState.RETRYING,
+            TaskState.WAITING,
+        ):
+            ids = list(
+                conn.execute(
+                    select(tasks.c.id).where(tasks.c.run_id == run_id, tasks.c.state == state.value)
+                ).scalars()
+            )
+            transition_tasks_txn(
+                conn,
+                ids,
+                state,
+                TaskState.CANCELLED,
+                now=now,
+                values={"finished_at": now, "lease_owner": None},
+            )
+
+
+def approve_task(store: Store, run_id: str, task: str, *, by: str = "", comment: str = "") -> None:
+    """Let a waiting task run. Its run goes back to ``running`` if it was waiting."""
+    now = time.time()
+    with store.begin() as conn:
+        run_id = find_run_id(conn, run_id)
+        transition_task_txn(
+            conn,
+            run_id,
+            task,
+            TaskState.READY,
+            now=now,
+            values={"approved": True},
+            data={"approved_by": by, "comment": comment},
+            hint="only a task in state `waiting` can be approved; see `baton status`",
+        )
+        _wake_run(conn, run_id, now)
+
+
+def reject_task(store: Store, run_id: str, task: str, *, by: str = "", reason: str = "") -> None:
+    """Fail a waiting task: its dependents are skipped and the run fails (with compensation) when it settles."""
+    now = time.time()
+    with store.begin() as conn:
+        run_id = find_run_id(conn, run_id)
+        task_id, current = find_task_txn(conn, run_id, task)
+        if current is not TaskState.WAITING:
+            raise IllegalTransitionError(
+                "task",
+                f"{task} of run {run_id}",
+                current,
+                TaskState.FAILED.value,
+                hint="only a task in state `waiting` can be rejected",
+            )
+        message = f"rejected{' by ' + by if by else ''}{': ' + reason if reason else ''}"
+        moved = transition_tasks_txn(
+            conn,
+            [task_id],
+            TaskState.WAITING,
+            TaskState.FAILED,
+            now=now,
+            values={"finished_at": now, "error": message},
+            data={"rejected_by": by, "reason": reason},
+        )
+        fail_downstream_txn(conn, moved, now=now)
+        _wake_run(conn, run_id, now)
+
+
+def retry_task(store: Store, run_id: str, task: str) -> None:
+    """Give a failed task a new attempt; its skipped dependents wait for it again and a failed run reopens."""
+    now = time.time()
+    with store.begin() as conn:
+        run_id = find_run_id(conn, run_id)
+        task_id, current = find_task_txn(conn, run_id, task)
+        if current is not TaskState.FAILED:
+            raise IllegalTransitionError(
+                "task",
+                f"{task} of run {run_id}",
+                current,
+                TaskState.READY.value,
+                hint="only a failed task can be retried",
+            )
+        transition_tasks_txn(
+            conn,
+            [task_id],
+            TaskState.FAILED,
+            TaskState.READY,
+            now=now,
+            values={"finished_at": None, "error": None, "failures": 0, "not_before": None},
+        )
+        _reopen_skipped(conn, run_id, now)
+        if run_state_txn(conn, run_id) is RunState.FAILED:
+            transition_run_txn(
+                conn, run_id, RunState.RUNNING, now=now, values={"finished_at": None, "error": None}
+            )
+
+
+def _reopen_skipped(conn: Any, run_id: str, now: float) -> None:
+    skipped = list(
+        conn.execute(
+            select(tasks.c.id).where(tasks.c.run_id == run_id, tasks.c.state == TaskState.SKIPPED.value)
+        ).scalars()
+    )
+    transition_tasks_txn(
+        conn, skipped, TaskState.SKIPPED, TaskState.PENDING, now=now, values={"finished_at": None}
+    )
+    # Tasks behind another task that is still failed stay skipped.
+    still_failed = conn.execute(
+        select(tasks.c.id, tasks.c.run_id, tasks.c.name, tasks.c.step).where(
+            tasks.c.run_id == run_id, tasks.c.state == TaskState.FAILED.value
+        )
+    ).all()
+    fail_downstream_txn(conn, [MovedTask(int(r.id), r.run_id, r.name, r.step) for r in still_failed], now=now)
+
+
+def _wake_run(conn: Any, run_id: str, now: float) -> None:
+    if run_state_txn(conn, run_id) is RunState.WAITING:
+        transition_run_txn(conn, run_id, RunState.RUNNING, now=now)
+
+
+def prune(store: Store, *, older_than_seconds: float, dry_run: bool = False) -> dict[str, int]:
+    """Remove finished runs (and run-less events) older than the given age."""
+    before = time.time() - older_than_seconds
+    with store.begin() as conn:
+        counts = prune_txn(conn, before=before, dry_run=dry_run)
+        if not dry_run:
+            append_events_txn(conn, [event_row(None, None, "store.pruned", time.time(), counts)])
+    return counts
+
+
+def run_inputs(store: Store, run_id: str) -> dict[str, Any]:
+    with store.read() as conn:
+        return get_run(conn, run_id).inputs

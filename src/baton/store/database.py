@@ -1,0 +1,164 @@
+"""Opening the store: URL resolution, SQLite settings, schema checks, migrations and error translation."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, Engine, create_engine, event, text
+from sqlalchemy.exc import DBAPIError, OperationalError
+
+from baton.core.errors import (
+    CorruptDatabaseError,
+    DatabaseLockedError,
+    NotABatonDatabaseError,
+    SchemaTooNewError,
+    StoreError,
+)
+
+DEFAULT_PATH = Path(".baton") / "baton.db"
+# The newest migration; a test checks it is Alembic's head, so a new migration cannot forget it.
+HEAD_REVISION = "0001"
+KNOWN_REVISIONS = frozenset({"0001"})
+
+
+def database_url(url: str | None = None) -> str:
+    """The store's URL: the argument, else ``BATON_DATABASE_URL``, else SQLite at ``.baton/baton.db``."""
+    url = url or os.environ.get("BATON_DATABASE_URL")
+    if not url:
+        return f"sqlite:///{DEFAULT_PATH}"
+    if url.startswith(("postgresql://", "postgres://")):
+        return "postgresql+psycopg://" + url.split("://", 1)[1]
+    return url
+
+
+def _busy_timeout_ms() -> int:
+    return int(float(os.environ.get("BATON_BUSY_TIMEOUT", "5")) * 1000)
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    timeout = _busy_timeout_ms()
+
+    @event.listens_for(engine, "connect")
+    def on_connect(dbapi_connection: sqlite3.Connection, _record: Any) -> None:
+        # Let SQLAlchemy's "begin" event below issue BEGIN itself (pysqlite's own is too late and too weak).
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute(f"PRAGMA busy_timeout = {timeout}")
+        cursor.execute("PRAGMA journal_mode = WAL")
+        # NORMAL in WAL mode: a commit survives a crash of the process (kill -9); only power loss
+        # can take back the last transactions, never corrupt the file.
+        cursor.execute("PRAGMA synchronous = NORMAL")
+        cursor.execute("PRAGMA foreign_keys = ON")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def on_begin(conn: Connection) -> None:
+        # Writers take the lock up front so that two writers wait on busy_timeout instead of
+        # deadlocking on a lock upgrade; readers ask for a deferred transaction.
+        mode = conn.get_execution_options().get("sqlite_begin", "IMMEDIATE")
+        conn.exec_driver_sql(f"BEGIN {mode}")
+
+
+def create_store_engine(url: str) -> Engine:
+    if url.startswith("sqlite"):
+        path = url.split(":///", 1)[1] if ":///" in url else ""
+        if path and path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, connect_args={"check_same_thread": False})
+        _configure_sqlite(engine)
+        return engine
+    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+
+
+def translate(error: BaseException, url: str) -> StoreError | None:
+    """Map a driver error to the StoreError that tells the user what to do, or None if it is not one."""
+    if not isinstance(error, DBAPIError):
+        return None
+    text_ = str(error.orig) if error.orig is not None else str(error)
+    where = _where(url)
+    if "database is locked" in text_ or "database table is locked" in text_:
+        return DatabaseLockedError(
+            f"the database {where} is locked by another process",
+            hint="wait for it to finish, or raise BATON_BUSY_TIMEOUT (seconds)",
+        )
+    if "file is not a database" in text_:
+        return NotABatonDatabaseError(
+            f"{where} is not a SQLite database (another kind of file, or its header is damaged)",
+            hint="point BATON_DATABASE_URL at a baton database, or move the file away to start afresh",
+        )
+    if "malformed" in text_ or "disk image" in text_:
+        return CorruptDatabaseError(
+            f"the database {where} is corrupt ({text_})",
+            hint="restore it from a backup, or move it away to start afresh",
+        )
+    if isinstance(error, OperationalError) and "connect" in text_.lower():
+        return StoreError(
+            f"cannot connect to the database {where}: {text_.splitlines()[0]}",
+            hint="check BATON_DATABASE_URL and that the server is running",
+        )
+    return None
+
+
+def _where(url: str) -> str:
+    if url.startswith("sqlite"):
+        return url.split(":///", 1)[-1]
+    # Never show a password.
+    head, _, tail = url.partition("@")
+    return tail or head.split("://", 1)[0]
+
+
+@contextmanager
+def translated(url: str) -> Iterator[None]:
+    try:
+        yield
+    except DBAPIError as error:
+        mapped = translate(error, url)
+        if mapped is None:
+            raise
+        raise mapped from error
+
+
+def check_and_migrate(engine: Engine, url: str) -> None:
+    """Bring the schema to head, refusing files that are not baton's or come from a newer baton."""
+    with translated(url), engine.connect().execution_options(sqlite_begin="DEFERRED") as conn:
+        tables = _table_names(conn)
+        version: str | None = None
+        if "alembic_version" in tables:
+            version = conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+        elif tables - {"sqlite_sequence"}:
+            raise NotABatonDatabaseError(
+                f"{_where(url)} holds tables that are not baton's ({', '.join(sorted(tables)[:5])})",
+                hint="point BATON_DATABASE_URL at a baton database or an empty one",
+            )
+        if version is not None and version not in KNOWN_REVISIONS:
+            raise SchemaTooNewError(
+                f"the database {_where(url)} has schema {version!r}, newer than this baton knows ({HEAD_REVISION})",
+                hint="upgrade baton (pip install -U baton) or use another database",
+            )
+        if version == HEAD_REVISION:
+            return
+    _upgrade(engine, url)
+
+
+def _table_names(conn: Connection) -> set[str]:
+    if conn.dialect.name == "sqlite":
+        rows = conn.exec_driver_sql("SELECT name FROM sqlite_master WHERE type = 'table'")
+    else:
+        rows = conn.execute(text("SELECT tablename FROM pg_tables WHERE schemaname = current_schema()"))
+    return {row[0] for row in rows}
+
+
+def _upgrade(engine: Engine, url: str) -> None:
+    from alembic import command
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", str(Path(__file__).parent / "migrations"))
+    with translated(url), engine.begin() as conn:
+        config.attributes["connection"] = conn
+        command.upgrade(config, "head")

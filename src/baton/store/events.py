@@ -1,0 +1,150 @@
+"""The append-only event log: writing, querying and aggregating events."""
+
+from __future__ import annotations
+
+import json
+import statistics
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import ColumnElement, Connection, delete, func, insert, or_, select
+
+from baton.store.schema import events
+
+
+@dataclass(frozen=True)
+class Event:
+    id: int
+    run_id: str | None
+    task_id: int | None
+    type: str
+    ts: float
+    data: dict[str, Any]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "run_id": self.run_id,
+            "task_id": self.task_id,
+            "type": self.type,
+            "ts": self.ts,
+            "data": self.data,
+        }
+
+
+def event_row(
+    run_id: str | None, task_id: int | None, type_: str, ts: float, data: dict[str, Any]
+) -> dict[str, Any]:
+    """A row for :func:`append_events_txn`; ``data`` is serialised here, once."""
+    return {
+        "run_id": run_id,
+        "task_id": task_id,
+        "type": type_,
+        "ts": ts,
+        "data": json.dumps(data, default=str),
+    }
+
+
+def append_events_txn(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
+    """Append events (rows from :func:`event_row`) inside the caller's transaction."""
+    if rows:
+        conn.execute(insert(events), list(rows))
+
+
+def _to_event(row: Any) -> Event:
+    return Event(row.id, row.run_id, row.task_id, row.type, row.ts, json.loads(row.data))
+
+
+def query_events(
+    conn: Connection,
+    *,
+    run_id: str | None = None,
+    task_id: int | None = None,
+    types: Iterable[str] = (),
+    after: int = 0,
+    since: float | None = None,
+    until: float | None = None,
+    limit: int = 1000,
+) -> list[Event]:
+    """Events in id order, filtered. ``after`` is an event id: a client that reconnects with the last id
+    it saw gets everything it missed, once. A type ending in ``.*`` matches a prefix."""
+    query = select(events).where(events.c.id > after).order_by(events.c.id).limit(limit)
+    if run_id is not None:
+        query = query.where(events.c.run_id == run_id)
+    if task_id is not None:
+        query = query.where(events.c.task_id == task_id)
+    wanted = list(types)
+    exact = [t for t in wanted if not t.endswith(".*")]
+    prefixes = [t[:-1] for t in wanted if t.endswith(".*")]
+    if wanted:
+        clauses: list[ColumnElement[bool]] = [events.c.type.in_(exact)] if exact else []
+        clauses += [events.c.type.startswith(p) for p in prefixes]
+        query = query.where(or_(*clauses))
+    if since is not None:
+        query = query.where(events.c.ts >= since)
+    if until is not None:
+        query = query.where(events.c.ts < until)
+    return [_to_event(row) for row in conn.execute(query)]
+
+
+def last_event_id(conn: Connection, run_id: str | None = None) -> int:
+    query = select(func.max(events.c.id))
+    if run_id is not None:
+        query = query.where(events.c.run_id == run_id)
+    return int(conn.execute(query).scalar() or 0)
+
+
+def count_by_type(conn: Connection, run_id: str | None = None) -> dict[str, int]:
+    query = select(events.c.type, func.count()).group_by(events.c.type)
+    if run_id is not None:
+        query = query.where(events.c.run_id == run_id)
+    return {row[0]: int(row[1]) for row in conn.execute(query)}
+
+
+@dataclass(frozen=True)
+class DurationStats:
+    step: str
+    count: int
+    min: float
+    median: float
+    p95: float
+    max: float
+
+
+def percentile(values: Sequence[float], fraction: float) -> float:
+    """The ``fraction`` quantile by linear interpolation (values need not be sorted)."""
+    ordered = sorted(values)
+    if not ordered:
+        return 0.0
+    position = (len(ordered) - 1) * fraction
+    low = int(position)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
+
+
+def summarize_durations(durations: dict[str, list[float]]) -> list[DurationStats]:
+    return [
+        DurationStats(
+            step=step,
+            count=len(values),
+            min=min(values),
+            median=statistics.median(values),
+            p95=percentile(values, 0.95),
+            max=max(values),
+        )
+        for step, values in sorted(durations.items())
+        if values
+    ]
+
+
+def delete_events_txn(conn: Connection, *, run_ids: Sequence[str] = (), before: float | None = None) -> int:
+    """Delete the events of these runs, and run-less events (worker heartbeats) older than ``before``."""
+    removed = 0
+    for start in range(0, len(run_ids), 500):
+        chunk = run_ids[start : start + 500]
+        removed += conn.execute(delete(events).where(events.c.run_id.in_(chunk))).rowcount or 0
+    if before is not None:
+        result = conn.execute(delete(events).where(events.c.run_id.is_(None), events.c.ts < before))
+        removed += result.rowcount or 0
+    return removed

@@ -1,0 +1,268 @@
+"""Runs and their tasks as stored: creating a run with its task graph, reading runs back."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Connection, func, insert, select
+
+from baton.core.errors import RunNotFoundError
+from baton.core.states import RunState, TaskKind, TaskState
+from baton.store.events import append_events_txn, event_row
+from baton.store.schema import attempts, checkpoints, runs, task_dependencies, tasks, workstreams
+from baton.store.transitions import transition_tasks_txn
+
+
+@dataclass(frozen=True)
+class TaskPlan:
+    """One task to create with a run: a step of its workflow."""
+
+    name: str
+    step: str
+    kind: TaskKind
+    dependencies: tuple[str, ...] = ()
+    priority: int = 0
+    critical: bool = False
+    approval: bool = False
+    max_attempts: int = 1
+    workstream: str = "main"
+    map_over: str | None = None  # for a MAP task: the step whose output list it expands over
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    id: str
+    workflow: str
+    workflow_name: str
+    state: RunState
+    inputs: dict[str, Any]
+    critical_path: list[str]
+    options: dict[str, Any]
+    error: str | None
+    created_at: float
+    started_at: float | None
+    finished_at: float | None
+    max_concurrency: int | None = None
+
+    @property
+    def duration(self) -> float | None:
+        if self.started_at is None:
+            return None
+        return (self.finished_at or 0.0) - self.started_at if self.finished_at else None
+
+
+@dataclass(frozen=True)
+class TaskRecord:
+    id: int
+    name: str
+    step: str
+    kind: TaskKind
+    state: TaskState
+    workstream: str
+    parent_id: int | None
+    map_index: int | None
+    priority: int
+    critical: bool
+    approval: bool
+    attempts: int
+    failures: int
+    max_attempts: int
+    error: str | None
+    created_at: float
+    started_at: float | None
+    finished_at: float | None
+    dependencies: list[str] = field(default_factory=list)
+
+
+def create_run_txn(
+    conn: Connection,
+    *,
+    run_id: str,
+    workflow: str,
+    workflow_name: str,
+    inputs_json: str,
+    plan: Sequence[TaskPlan],
+    critical_path: Sequence[str],
+    now: float,
+    max_concurrency: int | None = None,
+    options: dict[str, Any] | None = None,
+) -> None:
+    """Store a run in ``pending`` with all its tasks and their dependencies; tasks without any become ready."""
+    conn.execute(
+        insert(runs).values(
+            id=run_id,
+            workflow=workflow,
+            workflow_name=workflow_name,
+            state=RunState.PENDING.value,
+            inputs=inputs_json,
+            max_concurrency=max_concurrency,
+            critical_path=json.dumps(list(critical_path)),
+            options=json.dumps(options or {}),
+            created_at=now,
+        )
+    )
+    conn.execute(
+        insert(workstreams),
+        [{"run_id": run_id, "name": name} for name in sorted({t.workstream for t in plan})],
+    )
+    rows = conn.execute(
+        insert(tasks).returning(tasks.c.id, tasks.c.name, sort_by_parameter_order=True),
+        [
+            {
+                "run_id": run_id,
+                "name": t.name,
+                "step": t.step,
+                "workstream": t.workstream,
+                "kind": t.kind.value,
+                "state": TaskState.PENDING.value,
+                "priority": t.priority,
+                "critical": t.critical,
+                "approval": t.approval,
+                "max_attempts": t.max_attempts,
+                "input": json.dumps({"over": t.map_over}) if t.map_over else None,
+                "created_at": now,
+            }
+            for t in plan
+        ],
+    ).all()
+    ids = {row.name: int(row.id) for row in rows}
+    edges = [{"task_id": ids[t.name], "depends_on_id": ids[dep]} for t in plan for dep in t.dependencies]
+    if edges:
+        conn.execute(insert(task_dependencies), edges)
+    append_events_txn(
+        conn,
+        [event_row(run_id, None, "run.created", now, {"workflow": workflow_name, "tasks": len(plan)})],
+    )
+    roots = [ids[t.name] for t in plan if not t.dependencies]
+    transition_tasks_txn(conn, roots, TaskState.PENDING, TaskState.READY, now=now)
+
+
+def _to_run(row: Any) -> RunRecord:
+    return RunRecord(
+        id=row.id,
+        workflow=row.workflow,
+        workflow_name=row.workflow_name,
+        state=RunState(row.state),
+        inputs=json.loads(row.inputs),
+        critical_path=json.loads(row.critical_path),
+        options=json.loads(row.options),
+        error=row.error,
+        created_at=row.created_at,
+        started_at=row.started_at,
+        finished_at=row.finished_at,
+        max_concurrency=row.max_concurrency,
+    )
+
+
+def get_run(conn: Connection, run_id: str) -> RunRecord:
+    row = conn.execute(select(runs).where(runs.c.id == run_id)).first()
+    if row is None:
+        raise RunNotFoundError(run_id)
+    return _to_run(row)
+
+
+def find_run_id(conn: Connection, prefix: str) -> str:
+    """Resolve a run id or an unambiguous prefix of one (as git does for commits)."""
+    if conn.execute(select(runs.c.id).where(runs.c.id == prefix)).first() is not None:
+        return prefix
+    matches = conn.execute(select(runs.c.id).where(runs.c.id.startswith(prefix)).limit(2)).scalars().all()
+    if len(matches) == 1:
+        return str(matches[0])
+    raise RunNotFoundError(prefix)
+
+
+def list_runs(
+    conn: Connection,
+    *,
+    state: RunState | None = None,
+    workflow: str | None = None,
+    limit: int = 50,
+    offset: int = 0,
+) -> list[RunRecord]:
+    query = select(runs).order_by(runs.c.created_at.desc(), runs.c.id).limit(limit).offset(offset)
+    if state is not None:
+        query = query.where(runs.c.state == state.value)
+    if workflow is not None:
+        query = query.where(runs.c.workflow_name == workflow)
+    return [_to_run(row) for row in conn.execute(query)]
+
+
+def list_tasks(conn: Connection, run_id: str, *, include_items: bool = True) -> list[TaskRecord]:
+    """The tasks of a run in creation order, each with the names of the tasks it depends on."""
+    query = select(tasks).where(tasks.c.run_id == run_id).order_by(tasks.c.id)
+    if not include_items:
+        query = query.where(tasks.c.kind != TaskKind.ITEM.value)
+    upstream = tasks.alias("upstream")
+    deps: dict[int, list[str]] = {}
+    edge_query = (
+        select(task_dependencies.c.task_id, upstream.c.name)
+        .join(upstream, upstream.c.id == task_dependencies.c.depends_on_id)
+        .where(upstream.c.run_id == run_id)
+    )
+    for edge in conn.execute(edge_query):
+        deps.setdefault(int(edge.task_id), []).append(edge.name)
+    return [
+        TaskRecord(
+            id=int(r.id),
+            name=r.name,
+            step=r.step,
+            kind=TaskKind(r.kind),
+            state=TaskState(r.state),
+            workstream=r.workstream,
+            parent_id=r.parent_id,
+            map_index=r.map_index,
+            priority=r.priority,
+            critical=bool(r.critical),
+            approval=bool(r.approval),
+            attempts=r.attempts,
+            failures=r.failures,
+            max_attempts=r.max_attempts,
+            error=r.error,
+            created_at=r.created_at,
+            started_at=r.started_at,
+            finished_at=r.finished_at,
+            dependencies=deps.get(int(r.id), []),
+        )
+        for r in conn.execute(query)
+    ]
+
+
+def task_state_counts(conn: Connection, run_id: str) -> dict[TaskState, int]:
+    query = select(tasks.c.state, func.count()).where(tasks.c.run_id == run_id).group_by(tasks.c.state)
+    return {TaskState(state): int(n) for state, n in conn.execute(query)}
+
+
+def get_checkpoint(conn: Connection, task_id: int) -> str | None:
+    return conn.execute(select(checkpoints.c.data).where(checkpoints.c.task_id == task_id)).scalar()
+
+
+def run_outputs(conn: Connection, run_id: str) -> dict[str, Any]:
+    """The checkpointed output of every succeeded step-level task of a run, by task name."""
+    query = (
+        select(tasks.c.name, checkpoints.c.data)
+        .join(checkpoints, checkpoints.c.task_id == tasks.c.id)
+        .where(tasks.c.run_id == run_id, tasks.c.kind != TaskKind.ITEM.value)
+    )
+    return {row.name: json.loads(row.data) for row in conn.execute(query)}
+
+
+def step_durations(
+    conn: Connection, *, workflow_name: str | None = None, run_id: str | None = None
+) -> dict[str, list[float]]:
+    """Durations of succeeded attempts, by step — for statistics and the critical path."""
+    query = (
+        select(tasks.c.step, attempts.c.started_at, attempts.c.finished_at)
+        .join(tasks, tasks.c.id == attempts.c.task_id)
+        .where(attempts.c.outcome == "succeeded", attempts.c.finished_at.is_not(None))
+    )
+    if run_id is not None:
+        query = query.where(attempts.c.run_id == run_id)
+    if workflow_name is not None:
+        query = query.join(runs, runs.c.id == tasks.c.run_id).where(runs.c.workflow_name == workflow_name)
+    durations: dict[str, list[float]] = {}
+    for row in conn.execute(query):
+        durations.setdefault(row.step, []).append(row.finished_at - row.started_at)
+    return durations

@@ -1,0 +1,56 @@
+"""The Store: one handle on the database that every layer above uses."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from sqlalchemy import Connection, Engine
+
+from baton.store.database import check_and_migrate, create_store_engine, database_url, translated
+
+
+class Store:
+    """An open, migrated database. Thread-safe; cheap to share.
+
+    Write with ``with store.begin() as conn:`` (one transaction; on SQLite it takes the write lock
+    at once), read with ``with store.read() as conn:``. Functions named ``*_txn(conn, …)`` in this
+    package run inside the caller's transaction so that callers can combine them atomically.
+    """
+
+    def __init__(self, engine: Engine, url: str) -> None:
+        self.engine = engine
+        self.url = url
+
+    @classmethod
+    def open(cls, url: str | None = None, *, migrate: bool = True) -> Store:
+        """Open the store at ``url`` (see :func:`database_url`), checking and migrating its schema."""
+        resolved = database_url(url)
+        engine = create_store_engine(resolved)
+        if migrate:
+            try:
+                check_and_migrate(engine, resolved)
+            except BaseException:
+                engine.dispose()
+                raise
+        return cls(engine, resolved)
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    @contextmanager
+    def begin(self) -> Iterator[Connection]:
+        with translated(self.url), self.engine.begin() as conn:
+            yield conn
+
+    @contextmanager
+    def read(self) -> Iterator[Connection]:
+        with (
+            translated(self.url),
+            self.engine.connect().execution_options(sqlite_begin="DEFERRED") as conn,
+        ):
+            yield conn
+
+    def close(self) -> None:
+        self.engine.dispose()

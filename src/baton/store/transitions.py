@@ -1,0 +1,163 @@
+"""The one place that changes a state: check the table, write the state, append the event — one transaction.
+
+Every function here runs inside the caller's transaction (``*_txn``), so a state change commits or
+rolls back together with whatever the caller wrote beside it (a checkpoint, an attempt, new tasks).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, select, update
+
+from baton.core.errors import IllegalTransitionError, RunNotFoundError, TaskNotFoundError
+from baton.core.states import RUN_TRANSITIONS, TASK_TRANSITIONS, RunState, TaskState
+from baton.store.events import append_events_txn, event_row
+from baton.store.schema import runs, tasks
+
+# Keeps IN (...) lists under every backend's bound-parameter limit.
+CHUNK = 2000
+
+
+@dataclass(frozen=True)
+class MovedTask:
+    id: int
+    run_id: str
+    name: str
+    step: str
+
+
+def transition_tasks_txn(
+    conn: Connection,
+    task_ids: Sequence[int],
+    source: TaskState,
+    target: TaskState,
+    *,
+    now: float,
+    values: Mapping[str, Any] | None = None,
+    data: Mapping[str, Any] | None = None,
+    owner: str | None = None,
+    strict: bool = True,
+) -> list[MovedTask]:
+    """Move tasks from ``source`` to ``target``, writing ``values`` beside the state and one event each.
+
+    With ``owner``, only tasks leased to that worker move (a worker whose lease was taken over must not
+    overwrite the new owner's work). With ``strict`` (the default) a task that is not in ``source``
+    raises :class:`IllegalTransitionError` naming it and its state, and the caller's transaction rolls
+    back; otherwise such tasks are left alone and simply not returned.
+    """
+    if target not in TASK_TRANSITIONS[source]:
+        raise IllegalTransitionError("task", f"#{task_ids[0]}" if task_ids else "?", source, target)
+    moved: list[MovedTask] = []
+    for start in range(0, len(task_ids), CHUNK):
+        chunk = task_ids[start : start + CHUNK]
+        statement = (
+            update(tasks)
+            .where(tasks.c.id.in_(chunk), tasks.c.state == source.value)
+            .values(state=target.value, **(values or {}))
+            .returning(tasks.c.id, tasks.c.run_id, tasks.c.name, tasks.c.step)
+        )
+        if owner is not None:
+            statement = statement.where(tasks.c.lease_owner == owner)
+        moved += [MovedTask(r.id, r.run_id, r.name, r.step) for r in conn.execute(statement)]
+    if strict and len(moved) != len(task_ids):
+        _raise_for_missing(conn, task_ids, {m.id for m in moved}, target)
+    extra = dict(data or {})
+    append_events_txn(
+        conn,
+        [
+            event_row(
+                m.run_id,
+                m.id,
+                "task.state",
+                now,
+                {"task": m.name, "step": m.step, "from": source.value, "to": target.value, **extra},
+            )
+            for m in moved
+        ],
+    )
+    return moved
+
+
+def _raise_for_missing(conn: Connection, task_ids: Sequence[int], moved: set[int], target: TaskState) -> None:
+    missing = next(i for i in task_ids if i not in moved)
+    row = conn.execute(
+        select(tasks.c.run_id, tasks.c.name, tasks.c.state).where(tasks.c.id == missing)
+    ).first()
+    if row is None:
+        raise TaskNotFoundError("?", f"#{missing}")
+    raise IllegalTransitionError("task", f"{row.name} of run {row.run_id}", row.state, target.value)
+
+
+def find_task_txn(conn: Connection, run_id: str, name: str) -> tuple[int, TaskState]:
+    """The id and state of the task ``name`` of ``run_id``; raises if there is no such run or task."""
+    query = select(tasks.c.id, tasks.c.state).where(tasks.c.run_id == run_id, tasks.c.name == name)
+    if conn.dialect.name == "postgresql":
+        query = query.with_for_update()
+    row = conn.execute(query).first()
+    if row is None:
+        if conn.execute(select(runs.c.id).where(runs.c.id == run_id)).first() is None:
+            raise RunNotFoundError(run_id)
+        raise TaskNotFoundError(run_id, name)
+    return int(row.id), TaskState(row.state)
+
+
+def transition_task_txn(
+    conn: Connection,
+    run_id: str,
+    name: str,
+    target: TaskState,
+    *,
+    now: float,
+    values: Mapping[str, Any] | None = None,
+    data: Mapping[str, Any] | None = None,
+    hint: str = "",
+) -> TaskState:
+    """Move one task, named by the user, to ``target`` from whatever state it is in; returns that state."""
+    task_id, current = find_task_txn(conn, run_id, name)
+    if target not in TASK_TRANSITIONS[current]:
+        raise IllegalTransitionError("task", f"{name} of run {run_id}", current, target, hint=hint)
+    transition_tasks_txn(conn, [task_id], current, target, now=now, values=values, data=data)
+    return current
+
+
+def run_state_txn(conn: Connection, run_id: str, *, lock: bool = False) -> RunState:
+    query = select(runs.c.state).where(runs.c.id == run_id)
+    if lock and conn.dialect.name == "postgresql":
+        query = query.with_for_update()
+    state = conn.execute(query).scalar()
+    if state is None:
+        raise RunNotFoundError(run_id)
+    return RunState(state)
+
+
+def transition_run_txn(
+    conn: Connection,
+    run_id: str,
+    target: RunState,
+    *,
+    now: float,
+    values: Mapping[str, Any] | None = None,
+    data: Mapping[str, Any] | None = None,
+    hint: str = "",
+) -> RunState:
+    """Move a run to ``target`` from its current state, with its event; returns the previous state."""
+    current = run_state_txn(conn, run_id, lock=True)
+    if target not in RUN_TRANSITIONS[current]:
+        raise IllegalTransitionError("run", run_id, current, target, hint=hint)
+    conn.execute(
+        update(runs)
+        .where(runs.c.id == run_id, runs.c.state == current.value)
+        .values(state=target.value, **(values or {}))
+    )
+    append_events_txn(
+        conn,
+        [
+            event_row(
+                run_id, None, "run.state", now, {"from": current.value, "to": target.value, **(data or {})}
+            )
+        ],
+    )
+    return current

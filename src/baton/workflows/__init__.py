@@ -1,0 +1,1 @@
+"""The workflows baton ships: ``build``, ``season`` and the ``demo`` of the engine."""
