@@ -147,6 +147,7 @@ class Step(Generic[OutputT]):
     dependencies: tuple[str, ...]
     output_type: Any
     parameter_types: Mapping[str, Any]
+    sources: Mapping[str, str] = field(default_factory=dict)  # parameter -> step, where the names differ
     priority: int = 0
     timeout: float | None = None
     retry: RetryPolicy = field(default_factory=RetryPolicy)
@@ -187,6 +188,19 @@ def _adapter(tp: Any) -> TypeAdapter[Any]:
         return adapter
 
 
+@dataclass(frozen=True)
+class _StepOptions:
+    name: str | None
+    after: tuple[str | Step[Any], ...]
+    uses: dict[str, str | Step[Any]]
+    priority: int
+    timeout: float | None
+    retry: RetryPolicy | None
+    approval: bool | Callable[[Any], bool]
+    expected_duration: float | None
+    executor: Executor | str | None
+
+
 class Workflow:
     """A named graph of steps with typed inputs. See the module docstring for how steps declare context."""
 
@@ -204,7 +218,6 @@ class Workflow:
         self.description = description
         self._steps: dict[str, Step[Any]] = {}
         self._duplicates: list[str] = []
-        self._order_only: dict[str, tuple[str, ...]] = {}
 
     # -- declaring -------------------------------------------------------------------------------
 
@@ -213,6 +226,7 @@ class Workflow:
         *,
         name: str | None = None,
         after: Iterable[str | Step[Any]] = (),
+        uses: Mapping[str, str | Step[Any]] | None = None,
         priority: int = 0,
         timeout: float | None = None,
         retry: RetryPolicy | None = None,
@@ -221,31 +235,31 @@ class Workflow:
         executor: Executor | str | None = None,
         compensate: Callable[..., Any] | None = None,
     ) -> Callable[[Callable[..., Any]], Step[Any]]:
-        """Decorator that adds a step. ``after`` adds dependencies whose output the step does not take;
-        ``approval`` (a bool, or a function of the run's inputs) makes its task wait for a human."""
+        """Decorator that adds a step.
 
-        def add(f: Callable[..., Any]) -> Step[Any]:
-            return self._add(
-                f,
-                name=name,
-                after=after,
-                priority=priority,
-                timeout=timeout,
-                retry=retry,
-                approval=approval,
-                expected_duration=expected_duration,
-                executor=executor,
-                compensate=compensate,
-                map_over=None,
-            )
-
-        return add
+        ``after`` adds dependencies whose output the step does not take; ``uses`` maps a parameter to
+        the step whose output it receives when the names differ (``uses={"previous": "link3"}``);
+        ``approval`` (a bool, or a function of the run's inputs) makes its task wait for a human.
+        """
+        options = _StepOptions(
+            name,
+            tuple(after),
+            dict(uses or {}),
+            priority,
+            timeout,
+            retry,
+            approval,
+            expected_duration,
+            executor,
+        )
+        return lambda fn: self._add(fn, options, map_over=None, compensate=compensate)
 
     def map(
         self,
         over: str | Step[Any],
         *,
         name: str | None = None,
+        uses: Mapping[str, str | Step[Any]] | None = None,
         priority: int = 0,
         timeout: float | None = None,
         retry: RetryPolicy | None = None,
@@ -257,40 +271,20 @@ class Workflow:
         The function takes the element as ``item``; dependents receive the list of all outputs, in order.
         """
         source = over.name if isinstance(over, Step) else over
-
-        def add(f: Callable[..., Any]) -> Step[Any]:
-            return self._add(
-                f,
-                name=name,
-                after=(),
-                priority=priority,
-                timeout=timeout,
-                retry=retry,
-                approval=False,
-                expected_duration=expected_duration,
-                executor=executor,
-                compensate=None,
-                map_over=source,
-            )
-
-        return add
+        options = _StepOptions(
+            name, (), dict(uses or {}), priority, timeout, retry, False, expected_duration, executor
+        )
+        return lambda fn: self._add(fn, options, map_over=source, compensate=None)
 
     def _add(
         self,
         fn: Callable[..., Any],
+        options: _StepOptions,
         *,
-        name: str | None,
-        after: Iterable[str | Step[Any]],
-        priority: int,
-        timeout: float | None,
-        retry: RetryPolicy | None,
-        approval: bool | Callable[[Any], bool],
-        expected_duration: float | None,
-        executor: Executor | str | None,
-        compensate: Callable[..., Any] | None,
         map_over: str | None,
+        compensate: Callable[..., Any] | None,
     ) -> Step[Any]:
-        step_name = name or fn.__name__
+        step_name = options.name or fn.__name__
         if step_name in self._steps:
             self._duplicates.append(step_name)
         parameters = tuple(inspect.signature(fn).parameters)
@@ -301,21 +295,31 @@ class Workflow:
                 f"step {step_name!r}: cannot resolve its type hints ({error})",
                 hint="define the types it uses at module level",
             ) from error
-        if timeout is not None and timeout <= 0:
-            raise WorkflowDefinitionError(f"step {step_name!r}: timeout must be positive, not {timeout}")
-        order_only = tuple(a.name if isinstance(a, Step) else a for a in after)
-        dependencies = [p for p in parameters if p not in RESERVED_PARAMETERS]
+        if options.timeout is not None and options.timeout <= 0:
+            raise WorkflowDefinitionError(
+                f"step {step_name!r}: timeout must be positive, not {options.timeout}"
+            )
+        sources = {p: (s.name if isinstance(s, Step) else s) for p, s in options.uses.items()}
+        dependencies = [sources.get(p, p) for p in parameters if p not in RESERVED_PARAMETERS]
         if map_over is not None and map_over not in dependencies:
             dependencies.insert(0, map_over)
-        dependencies += [d for d in order_only if d not in dependencies]
+        for extra in options.after:
+            dependency = extra.name if isinstance(extra, Step) else extra
+            if dependency not in dependencies:
+                dependencies.append(dependency)
         chosen = (
-            Executor(executor)
-            if executor
+            Executor(options.executor)
+            if options.executor
             else (Executor.ASYNC if inspect.iscoroutinefunction(fn) else Executor.THREAD)
         )
         if chosen is Executor.ASYNC and not inspect.iscoroutinefunction(fn):
             raise WorkflowDefinitionError(
                 f"step {step_name!r}: executor 'async' needs an `async def` function"
+            )
+        if chosen is Executor.PROCESS and "ctx" in parameters:
+            raise WorkflowDefinitionError(
+                f"step {step_name!r}: a step in the process pool cannot take `ctx`",
+                hint="use executor='thread'",
             )
         step: Step[Any] = Step(
             name=step_name,
@@ -324,12 +328,13 @@ class Workflow:
             dependencies=tuple(dependencies),
             output_type=hints.get("return", Any),
             parameter_types={p: t for p, t in hints.items() if p != "return"},
-            priority=priority,
-            timeout=timeout,
-            retry=retry or RetryPolicy(),
-            approval=approval,
+            sources=sources,
+            priority=options.priority,
+            timeout=options.timeout,
+            retry=options.retry or RetryPolicy(),
+            approval=options.approval,
             map_over=map_over,
-            expected_duration=expected_duration,
+            expected_duration=options.expected_duration,
             executor=chosen,
             description=(inspect.getdoc(fn) or "").split("\n", 1)[0],
             compensate_fn=compensate,

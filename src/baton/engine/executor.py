@@ -34,7 +34,10 @@ def assemble_arguments(
         elif name == "item":
             arguments[name] = _validated(step, name, task.item, "its mapped element")
         else:
-            arguments[name] = _validated(step, name, task.upstream.get(name), f"the output of step {name!r}")
+            source = step.sources.get(name, name)
+            arguments[name] = _validated(
+                step, name, task.upstream.get(source), f"the output of step {source!r}"
+            )
     return arguments
 
 

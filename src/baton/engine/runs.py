@@ -16,7 +16,7 @@ from sqlalchemy import select
 from baton.core.errors import IllegalTransitionError
 from baton.core.states import FINISHED_RUN_STATES, RunState, TaskState
 from baton.core.workflow import Workflow
-from baton.engine.loading import load_workflow, plan_tasks
+from baton.engine.loading import load_workflow, plan_tasks, register_workflow
 from baton.engine.worker import WorkerSettings, drive_run
 from baton.store.events import append_events_txn, event_row
 from baton.store.retention import prune_txn
@@ -29,7 +29,6 @@ from baton.store.transitions import (
     find_task_txn,
     run_state_txn,
     transition_run_txn,
-    transition_task_txn,
     transition_tasks_txn,
 )
 
@@ -50,7 +49,10 @@ def start_run(
 
     Nothing is written when the workflow or the inputs are invalid.
     """
-    workflow = workflow or load_workflow(workflow_ref)
+    if workflow is None:
+        workflow = load_workflow(workflow_ref)
+    else:
+        register_workflow(workflow, workflow_ref)
     workflow.validate()
     parsed = workflow.parse_inputs(inputs or {})
     inputs_json = parsed.model_dump_json() if parsed is not None else "{}"
@@ -138,15 +140,15 @@ def approve_task(store: Store, run_id: str, task: str, *, by: str = "", comment:
     now = time.time()
     with store.begin() as conn:
         run_id = find_run_id(conn, run_id)
-        transition_task_txn(
+        task_id = _waiting_task(conn, run_id, task, TaskState.READY, "approved")
+        transition_tasks_txn(
             conn,
-            run_id,
-            task,
+            [task_id],
+            TaskState.WAITING,
             TaskState.READY,
             now=now,
             values={"approved": True},
             data={"approved_by": by, "comment": comment},
-            hint="only a task in state `waiting` can be approved; see `baton status`",
         )
         _wake_run(conn, run_id, now)
 
@@ -156,15 +158,7 @@ def reject_task(store: Store, run_id: str, task: str, *, by: str = "", reason: s
     now = time.time()
     with store.begin() as conn:
         run_id = find_run_id(conn, run_id)
-        task_id, current = find_task_txn(conn, run_id, task)
-        if current is not TaskState.WAITING:
-            raise IllegalTransitionError(
-                "task",
-                f"{task} of run {run_id}",
-                current,
-                TaskState.FAILED.value,
-                hint="only a task in state `waiting` can be rejected",
-            )
+        task_id = _waiting_task(conn, run_id, task, TaskState.FAILED, "rejected")
         message = f"rejected{' by ' + by if by else ''}{': ' + reason if reason else ''}"
         moved = transition_tasks_txn(
             conn,
@@ -177,6 +171,19 @@ def reject_task(store: Store, run_id: str, task: str, *, by: str = "", reason: s
         )
         fail_downstream_txn(conn, moved, now=now)
         _wake_run(conn, run_id, now)
+
+
+def _waiting_task(conn: Any, run_id: str, task: str, target: TaskState, verb: str) -> int:
+    task_id, current = find_task_txn(conn, run_id, task)
+    if current is not TaskState.WAITING:
+        raise IllegalTransitionError(
+            "task",
+            f"{task} of run {run_id}",
+            current,
+            target.value,
+            hint=f"only a task in state `waiting` can be {verb}; see `baton status {run_id}`",
+        )
+    return task_id
 
 
 def retry_task(store: Store, run_id: str, task: str) -> None:

@@ -1,0 +1,192 @@
+"""Workflows the engine tests run. Importable as `baton_test_flows` (tests put this folder on sys.path)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import time
+from pathlib import Path
+
+from pydantic import BaseModel
+
+from baton import PermanentError, RetryPolicy, TaskContext, TransientError, Workflow
+
+
+class Count(BaseModel):
+    n: int = 5
+
+
+class Journal(BaseModel):
+    """Where tasks record that they ran (the side file of the kill -9 test)."""
+
+    path: str
+    n: int = 50
+    sleep_ms: float = 0.0
+
+
+def record(path: str, task: str, attempt: int) -> None:
+    # One write() of a short line with O_APPEND is atomic, even if the process is killed right after.
+    line = json.dumps({"task": task, "attempt": attempt, "pid": os.getpid()}) + "\n"
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    try:
+        os.write(fd, line.encode())
+    finally:
+        os.close(fd)
+
+
+# -- fan-out with a gather ---------------------------------------------------------------------------
+
+fanout = Workflow("fanout", inputs=Count)
+
+
+@fanout.step()
+def numbers(inputs: Count) -> list[int]:
+    return list(range(inputs.n))
+
+
+@fanout.map(over=numbers)
+async def square(item: int) -> int:
+    return item * item
+
+
+@fanout.step()
+def total(square: list[int]) -> int:
+    return sum(square)
+
+
+# -- a durable workload for kill -9: fan-out, then a chain, each task journaling its execution ------
+
+durable = Workflow("durable", inputs=Journal, max_concurrency=8)
+
+
+@durable.step()
+def plan(inputs: Journal, ctx: TaskContext) -> list[int]:
+    record(inputs.path, ctx.task_name, ctx.attempt)
+    return list(range(inputs.n))
+
+
+@durable.map(over=plan)
+async def work(item: int, inputs: Journal, ctx: TaskContext) -> dict[str, int]:
+    record(inputs.path, ctx.task_name, ctx.attempt)
+    await asyncio.sleep(inputs.sleep_ms / 1000)
+    return {"item": item, "value": item * 7 % 13}
+
+
+def _link(index: int) -> None:
+    previous = "collect" if index == 0 else f"link{index - 1}"
+
+    def link(inputs: Journal, ctx: TaskContext, previous: int) -> int:
+        record(inputs.path, ctx.task_name, ctx.attempt)
+        time.sleep(inputs.sleep_ms / 1000)
+        return previous * 3 % 10007 + index
+
+    durable.step(name=f"link{index}", uses={"previous": previous})(link)
+
+
+@durable.step()
+def collect(work: list[dict[str, int]], inputs: Journal, ctx: TaskContext) -> int:
+    record(inputs.path, ctx.task_name, ctx.attempt)
+    return sum(w["value"] for w in work)
+
+
+for _index in range(20):
+    _link(_index)
+
+
+# -- failures, retries, compensation -----------------------------------------------------------------
+
+
+class Trace(BaseModel):
+    path: str
+
+
+flaky = Workflow("flaky", inputs=Trace)
+
+
+@flaky.step(retry=RetryPolicy(attempts=3, backoff=0.01))
+def sometimes(ctx: TaskContext) -> str:
+    if ctx.attempt < 3:
+        raise TransientError(f"attempt {ctx.attempt} failed")
+    return "third time lucky"
+
+
+@flaky.step(retry=RetryPolicy(attempts=5, backoff=0.01))
+def never(ctx: TaskContext) -> str:
+    raise PermanentError("this cannot work")
+
+
+def _undo(output: str, inputs: Trace) -> None:
+    Path(inputs.path).write_text(Path(inputs.path).read_text() + f"undo {output}\n")
+
+
+@flaky.step(compensate=_undo)
+def side_effect(inputs: Trace) -> str:
+    Path(inputs.path).write_text(Path(inputs.path).read_text() + "do A\n")
+    return "A"
+
+
+@flaky.step()
+def after_never(never: str, side_effect: str) -> str:
+    return never + side_effect
+
+
+slow = Workflow("slow")
+
+
+@slow.step(timeout=0.2, retry=RetryPolicy(attempts=2, backoff=0.01))
+async def too_slow() -> int:
+    await asyncio.sleep(5)
+    return 1
+
+
+@slow.step()
+async def long_running(ctx: TaskContext) -> int:
+    for i in range(600):
+        ctx.progress(i / 6, "sleeping")
+        await asyncio.sleep(0.05)
+    return 1
+
+
+# -- approvals ---------------------------------------------------------------------------------------
+
+gated = Workflow("gated")
+
+
+@gated.step()
+def prepare() -> str:
+    return "artifact"
+
+
+@gated.step(approval=True)
+def release(prepare: str) -> str:
+    return f"released {prepare}"
+
+
+@gated.step()
+def announce(release: str) -> str:
+    return release.upper()
+
+
+# -- ordering ----------------------------------------------------------------------------------------
+
+ordered = Workflow("ordered", inputs=Trace, max_concurrency=1)
+
+
+def _ordered_step(name: str, priority: int, duration: float) -> None:
+    def fn(inputs: Trace) -> str:
+        with open(inputs.path, "a") as out:
+            out.write(name + "\n")
+        return name
+
+    ordered.step(name=name, priority=priority, expected_duration=duration)(fn)
+
+
+_ordered_step("low", 0, 1)
+_ordered_step("high", 5, 1)
+_ordered_step("long_head", 0, 10)
+
+
+@ordered.step(expected_duration=10)
+def long_tail(long_head: str) -> str:
+    return long_head

@@ -1,0 +1,255 @@
+"""The engine end to end on a real store (SQLite file and PostgreSQL): scheduling, retries, fan-out,
+compensation, approvals, cancellation, ordering and recovery."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from pathlib import Path
+
+import baton_test_flows as flows
+import pytest
+from sqlalchemy import select, update
+
+from baton.core.errors import IllegalTransitionError, InvalidInputError, RunNotFoundError, TaskNotFoundError
+from baton.core.states import RunState, TaskState
+from baton.engine import (
+    Worker,
+    WorkerSettings,
+    approve_task,
+    cancel_run,
+    reject_task,
+    retry_task,
+    run_to_end,
+    start_run,
+)
+from baton.store.events import query_events
+from baton.store.runs import get_run, list_tasks, run_outputs
+from baton.store.schema import attempts, tasks
+from baton.store.store import Store
+
+FAST = WorkerSettings(poll_interval=0.05, heartbeat_every=0.5, lease_seconds=5)
+
+
+def states(store: Store, run_id: str) -> dict[str, TaskState]:
+    with store.read() as conn:
+        return {t.name: t.state for t in list_tasks(conn, run_id)}
+
+
+async def test_fan_out_gathers_every_item_in_order(store: Store) -> None:
+    run_id = start_run(store, "baton_test_flows:fanout", {"n": 25})
+    assert await run_to_end(store, run_id, FAST) is RunState.SUCCEEDED
+    with store.read() as conn:
+        outputs = run_outputs(conn, run_id)
+        items = [t for t in list_tasks(conn, run_id) if t.parent_id is not None]
+    assert outputs["square"] == [i * i for i in range(25)]
+    assert outputs["total"] == sum(i * i for i in range(25))
+    assert len(items) == 25 and all(t.state is TaskState.SUCCEEDED for t in items)
+
+
+async def test_empty_fan_out_succeeds_with_an_empty_list(store: Store) -> None:
+    run_id = start_run(store, "baton_test_flows:fanout", {"n": 0})
+    assert await run_to_end(store, run_id, FAST) is RunState.SUCCEEDED
+    with store.read() as conn:
+        assert run_outputs(conn, run_id)["total"] == 0
+
+
+async def test_every_transition_is_an_event_in_order(store: Store) -> None:
+    run_id = start_run(store, "baton_test_flows:fanout", {"n": 3})
+    await run_to_end(store, run_id, FAST)
+    with store.read() as conn:
+        events = query_events(conn, run_id=run_id, types=["task.state"], limit=10_000)
+    by_task: dict[str, list[str]] = {}
+    for event in events:
+        by_task.setdefault(event.data["task"], []).append(event.data["to"])
+    assert by_task["total"] == ["ready", "running", "succeeded"]
+    assert by_task["square[1]"] == ["ready", "running", "succeeded"]
+    ids = [e.id for e in events]
+    assert ids == sorted(ids) and len(set(ids)) == len(ids)
+
+
+async def test_transient_errors_retry_with_new_attempts_and_permanent_ones_fail_and_compensate(
+    store: Store, tmp_path: Path
+) -> None:
+    trace = tmp_path / "trace.txt"
+    trace.write_text("")
+    run_id = start_run(store, "baton_test_flows:flaky", {"path": str(trace)})
+    assert await run_to_end(store, run_id, FAST) is RunState.FAILED
+    found = states(store, run_id)
+    assert found["sometimes"] is TaskState.SUCCEEDED
+    assert found["never"] is TaskState.FAILED
+    assert found["after_never"] is TaskState.SKIPPED
+    assert found["side_effect"] is TaskState.ROLLED_BACK
+    assert trace.read_text() == "do A\nundo A\n"
+    with store.read() as conn:
+        rows = conn.execute(select(tasks.c.name, tasks.c.attempts, tasks.c.failures)).all()
+        run = get_run(conn, run_id)
+    counts = {r.name: (r.attempts, r.failures) for r in rows}
+    assert counts["sometimes"] == (3, 2)
+    assert counts["never"] == (1, 1)  # permanent: no second attempt despite attempts=5
+    assert run.error is not None and "never" in run.error and "cannot work" in run.error
+
+
+async def test_a_timed_out_attempt_is_retried_then_fails(store: Store) -> None:
+    from baton.engine.loading import load_workflow
+
+    workflow = load_workflow("baton_test_flows:slow")
+    only = type(workflow)("timeouts")
+    only.step(name="too_slow", timeout=0.2, retry=flows.RetryPolicy(attempts=2, backoff=0.01))(
+        workflow.steps["too_slow"].fn
+    )
+    run_id = start_run(store, "tests:timeouts", workflow=only)
+    assert await run_to_end(store, run_id, FAST) is RunState.FAILED
+    with store.read() as conn:
+        task = list_tasks(conn, run_id)[0]
+    assert task.attempts == 2
+    assert task.error is not None and "timed out after 0.2 s" in task.error
+
+
+async def test_approval_waits_survives_a_restart_and_continues_when_approved(store: Store) -> None:
+    run_id = start_run(store, "baton_test_flows:gated")
+    assert await run_to_end(store, run_id, FAST) is RunState.WAITING
+    assert states(store, run_id)["release"] is TaskState.WAITING
+    # A new worker (as after a restart) does not run it either.
+    assert await run_to_end(store, run_id, FAST) is RunState.WAITING
+    with pytest.raises(IllegalTransitionError, match="announce of run .* is pending; it cannot become ready"):
+        approve_task(store, run_id, "announce")
+    approve_task(store, run_id, "release", by="alice", comment="ship it")
+    assert await run_to_end(store, run_id, FAST) is RunState.SUCCEEDED
+    with store.read() as conn:
+        assert run_outputs(conn, run_id)["announce"] == "RELEASED ARTIFACT"
+        approvals = [e for e in query_events(conn, run_id=run_id) if e.data.get("approved_by") == "alice"]
+    assert approvals and approvals[0].data["comment"] == "ship it"
+
+
+async def test_rejection_fails_the_run_and_skips_dependents(store: Store) -> None:
+    run_id = start_run(store, "baton_test_flows:gated")
+    await run_to_end(store, run_id, FAST)
+    reject_task(store, run_id, "release", by="bob", reason="not today")
+    assert await run_to_end(store, run_id, FAST) is RunState.FAILED
+    found = states(store, run_id)
+    assert found["release"] is TaskState.FAILED and found["announce"] is TaskState.SKIPPED
+    with store.read() as conn:
+        assert "rejected by bob: not today" in (get_run(conn, run_id).error or "")
+
+
+async def test_cancel_stops_running_attempts_and_cancels_open_tasks(store: Store) -> None:
+    run_id = start_run(store, "baton_test_flows:slow")
+    worker = asyncio.create_task(run_to_end(store, run_id, FAST))
+    deadline = time.monotonic() + 10
+    while states(store, run_id)["long_running"] is not TaskState.RUNNING:
+        assert time.monotonic() < deadline
+        await asyncio.sleep(0.02)
+    await asyncio.to_thread(cancel_run, store, run_id)
+    assert await asyncio.wait_for(worker, 10) is RunState.CANCELLED
+    assert set(states(store, run_id).values()) == {TaskState.CANCELLED}
+    with store.read() as conn:
+        outcomes = {r.outcome for r in conn.execute(select(attempts.c.outcome))}
+    assert "running" not in outcomes
+    with pytest.raises(IllegalTransitionError, match="is cancelled; it cannot become cancelled"):
+        cancel_run(store, run_id)
+
+
+async def test_retry_of_a_failed_task_reopens_the_run(store: Store, tmp_path: Path) -> None:
+    trace = tmp_path / "trace.txt"
+    trace.write_text("")
+    run_id = start_run(store, "baton_test_flows:flaky", {"path": str(trace)})
+    await run_to_end(store, run_id, FAST)
+    with pytest.raises(IllegalTransitionError, match="only a failed task can be retried"):
+        retry_task(store, run_id, "sometimes")
+    retry_task(store, run_id, "never")
+    with store.read() as conn:
+        assert get_run(conn, run_id).state is RunState.RUNNING
+    assert states(store, run_id)["after_never"] is TaskState.PENDING
+    assert await run_to_end(store, run_id, FAST) is RunState.FAILED  # still permanent
+
+
+async def test_ready_tasks_are_claimed_critical_path_first_then_by_priority(
+    store: Store, tmp_path: Path
+) -> None:
+    trace = tmp_path / "order.txt"
+    run_id = start_run(store, "baton_test_flows:ordered", {"path": str(trace)})
+    assert (
+        await run_to_end(store, run_id, WorkerSettings(concurrency=1, poll_interval=0.05))
+        is RunState.SUCCEEDED
+    )
+    assert trace.read_text().split() == ["long_head", "high", "low"]
+    with store.read() as conn:
+        assert get_run(conn, run_id).critical_path == ["long_head", "long_tail"]
+
+
+async def test_per_run_concurrency_limit_is_honoured(store: Store, tmp_path: Path) -> None:
+    journal = tmp_path / "journal.jsonl"
+    run_id = start_run(store, "baton_test_flows:durable", {"path": str(journal), "n": 20, "sleep_ms": 20})
+    peak = 0
+
+    async def sample() -> None:
+        nonlocal peak
+        while True:
+            with store.read() as conn:
+                running = sum(
+                    1 for t in list_tasks(conn, run_id) if t.state is TaskState.RUNNING and t.parent_id
+                )
+            peak = max(peak, running)
+            await asyncio.sleep(0.005)
+
+    sampler = asyncio.create_task(sample())
+    assert (
+        await run_to_end(store, run_id, WorkerSettings(concurrency=64, poll_interval=0.05))
+        is RunState.SUCCEEDED
+    )
+    sampler.cancel()
+    assert 1 < peak <= 8
+
+
+async def test_a_task_left_running_by_a_dead_worker_is_retried_as_a_new_attempt(
+    store: Store,
+) -> None:
+    run_id = start_run(store, "baton_test_flows:fanout", {"n": 3})
+    # Simulate a worker that claimed the first task and died: a lease held by nobody alive, long expired.
+    with store.begin() as conn:
+        conn.execute(
+            update(tasks)
+            .where(tasks.c.run_id == run_id, tasks.c.name == "numbers")
+            .values(state="running", lease_owner="ghost", lease_expires_at=time.time() - 1, attempts=1)
+        )
+    assert await run_to_end(store, run_id, FAST) is RunState.SUCCEEDED
+    with store.read() as conn:
+        task = next(t for t in list_tasks(conn, run_id) if t.name == "numbers")
+        lost = query_events(conn, run_id=run_id, task_id=task.id, types=["task.state"])
+    assert task.attempts == 2 and task.failures == 0
+    # created ready; (claimed by the dead worker outside the event log); recovered; run again
+    assert [e.data["to"] for e in lost] == ["ready", "retrying", "ready", "running", "succeeded"]
+
+
+async def test_two_workers_share_a_run_and_run_every_task_once(store: Store, tmp_path: Path) -> None:
+    journal = tmp_path / "journal.jsonl"
+    run_id = start_run(store, "baton_test_flows:durable", {"path": str(journal), "n": 40, "sleep_ms": 2})
+    settings = WorkerSettings(concurrency=4, poll_interval=0.02)
+    first, second = (
+        Worker(store, run_id=run_id, settings=settings),
+        Worker(store, run_id=run_id, settings=settings),
+    )
+    results = await asyncio.gather(first.run(), second.run())
+    assert RunState.SUCCEEDED in results
+    lines = journal.read_text().splitlines()
+    assert len(lines) == 40 + 1 + 1 + 20  # every task journaled exactly once
+    with store.read() as conn:
+        workers_used = {r.worker for r in conn.execute(select(attempts.c.worker))}
+    assert len(workers_used) == 2
+
+
+def test_bad_requests_name_what_is_wrong_and_change_nothing(store: Store) -> None:
+    with pytest.raises(InvalidInputError, match="n: Input should be a valid integer"):
+        start_run(store, "baton_test_flows:fanout", {"n": "many"})
+    with pytest.raises(RunNotFoundError, match="no run with id 'nope'"):
+        approve_task(store, "nope", "x")
+    run_id = start_run(store, "baton_test_flows:gated")
+    with pytest.raises(TaskNotFoundError, match="has no task 'nope'"):
+        approve_task(store, run_id, "nope")
+    with store.read() as conn:
+        before = [(t.name, t.state) for t in list_tasks(conn, run_id)]
+    with pytest.raises(IllegalTransitionError, match="prepare of run .* is ready; it cannot become failed"):
+        reject_task(store, run_id, "prepare")
+    with store.read() as conn:
+        assert [(t.name, t.state) for t in list_tasks(conn, run_id)] == before
