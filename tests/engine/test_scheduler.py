@@ -112,7 +112,9 @@ async def test_approval_waits_survives_a_restart_and_continues_when_approved(sto
     assert states(store, run_id)["release"] is TaskState.WAITING
     # A new worker (as after a restart) does not run it either.
     assert await run_to_end(store, run_id, FAST) is RunState.WAITING
-    with pytest.raises(IllegalTransitionError, match="announce of run .* is pending; it cannot become ready"):
+    with pytest.raises(
+        IllegalTransitionError, match=r"announce of run .* is pending; it cannot become ready"
+    ):
         approve_task(store, run_id, "announce")
     approve_task(store, run_id, "release", by="alice", comment="ship it")
     assert await run_to_end(store, run_id, FAST) is RunState.SUCCEEDED
@@ -230,7 +232,7 @@ async def test_two_workers_share_a_run_and_run_every_task_once(store: Store, tmp
         Worker(store, run_id=run_id, settings=settings),
         Worker(store, run_id=run_id, settings=settings),
     )
-    results = await asyncio.gather(first.run(), second.run())
+    results = await asyncio.wait_for(asyncio.gather(first.run(), second.run()), 60)
     assert RunState.SUCCEEDED in results
     lines = journal.read_text().splitlines()
     assert len(lines) == 40 + 1 + 1 + 20  # every task journaled exactly once
@@ -249,7 +251,7 @@ def test_bad_requests_name_what_is_wrong_and_change_nothing(store: Store) -> Non
         approve_task(store, run_id, "nope")
     with store.read() as conn:
         before = [(t.name, t.state) for t in list_tasks(conn, run_id)]
-    with pytest.raises(IllegalTransitionError, match="prepare of run .* is ready; it cannot become failed"):
+    with pytest.raises(IllegalTransitionError, match=r"prepare of run .* is ready; it cannot become failed"):
         reject_task(store, run_id, "prepare")
     with store.read() as conn:
         assert [(t.name, t.state) for t in list_tasks(conn, run_id)] == before

@@ -25,6 +25,7 @@ from baton.store.schema import tasks
 from baton.store.store import Store
 from baton.store.tasks import fail_downstream_txn
 from baton.store.transitions import (
+    MOVED_COLUMNS,
     MovedTask,
     find_task_txn,
     run_state_txn,
@@ -226,11 +227,9 @@ def _reopen_skipped(conn: Any, run_id: str, now: float) -> None:
     )
     # Tasks behind another task that is still failed stay skipped.
     still_failed = conn.execute(
-        select(tasks.c.id, tasks.c.run_id, tasks.c.name, tasks.c.step).where(
-            tasks.c.run_id == run_id, tasks.c.state == TaskState.FAILED.value
-        )
-    ).all()
-    fail_downstream_txn(conn, [MovedTask(int(r.id), r.run_id, r.name, r.step) for r in still_failed], now=now)
+        select(*MOVED_COLUMNS).where(tasks.c.run_id == run_id, tasks.c.state == TaskState.FAILED.value)
+    )
+    fail_downstream_txn(conn, [MovedTask(*row) for row in still_failed], now=now)
 
 
 def _wake_run(conn: Any, run_id: str, now: float) -> None:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 import statistics
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -46,10 +47,38 @@ def event_row(
     }
 
 
+_BATCH = "baton.event_batch"
+
+
 def append_events_txn(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
-    """Append events (rows from :func:`event_row`) inside the caller's transaction."""
-    if rows:
+    """Append events (rows from :func:`event_row`) inside the caller's transaction.
+
+    Inside :func:`event_batch` they are held and written in one statement when the batch closes,
+    still inside the transaction and in the order they were appended.
+    """
+    if not rows:
+        return
+    batch = conn.info.get(_BATCH)
+    if batch is not None:
+        batch.extend(rows)
+    else:
         conn.execute(insert(events), list(rows))
+
+
+@contextmanager
+def event_batch(conn: Connection) -> Iterator[None]:
+    """Write every event appended inside this block with one INSERT at its end (the hot path's group commit)."""
+    if conn.info.get(_BATCH) is not None:  # already batching: the outer batch writes them
+        yield
+        return
+    held: list[dict[str, Any]] = []
+    conn.info[_BATCH] = held
+    try:
+        yield
+    finally:
+        del conn.info[_BATCH]
+    if held:
+        conn.execute(insert(events), held)
 
 
 def _to_event(row: Any) -> Event:

@@ -4,13 +4,16 @@ One worker "tick" is one transaction: it records the outcomes that finished sinc
 (checkpoints and states together), releases the dependents that became ready, and claims the next
 tasks. Grouping many tasks into one commit is what makes durable execution fast; a task's
 dependents are only released by the commit that stores its checkpoint.
+
+The statements of the hot path are built once, at import: building a SQLAlchemy statement costs
+several times more than running it.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Connection, bindparam, exists, func, insert, select, update
@@ -55,15 +58,91 @@ class Outcome:
         return self.output is not None and self.error is None and not self.cancelled
 
 
-@dataclass
-class TickResult:
-    claimed: list[ClaimedTask] = field(default_factory=list)
-    finished_runs: set[str] = field(default_factory=set)  # runs where a task finished this tick
-
-
 def _chunks(ids: Sequence[int]) -> Iterable[Sequence[int]]:
     for start in range(0, len(ids), CHUNK):
         yield ids[start : start + CHUNK]
+
+
+_upstream = tasks.alias("upstream")
+_edge = task_dependencies.alias("edge")
+_child = tasks.alias("child")
+_dependency = tasks.alias("dependency")
+
+_CLOSE_ATTEMPT = (
+    update(attempts)
+    .where(attempts.c.task_id == bindparam("tid"), attempts.c.number == bindparam("num"))
+    .values(outcome=bindparam("outcome"), finished_at=bindparam("at"), error=bindparam("err"))
+)
+_SET_ERROR = (
+    update(tasks)
+    .where(tasks.c.id == bindparam("tid"))
+    .values(error=bindparam("err"), not_before=bindparam("nb"))
+)
+# Dependents of just-finished tasks with no dependency left unfinished. The state is filtered by the
+# caller, not here: a `state = ?` condition would lead SQLite's planner to scan every task in that state
+# instead of following the dependency index.
+_NEWLY_READY = (
+    select(tasks.c.id, tasks.c.state)
+    .select_from(task_dependencies.join(tasks, tasks.c.id == task_dependencies.c.task_id))
+    .where(
+        task_dependencies.c.depends_on_id.in_(bindparam("ids", expanding=True)),
+        ~exists(
+            select(1)
+            .select_from(_edge.join(_upstream, _upstream.c.id == _edge.c.depends_on_id))
+            .where(_edge.c.task_id == tasks.c.id, _upstream.c.state != TaskState.SUCCEEDED.value)
+        ),
+    )
+)
+_DEPENDENTS = (
+    select(tasks.c.id, tasks.c.state)
+    .select_from(task_dependencies.join(tasks, tasks.c.id == task_dependencies.c.task_id))
+    .where(task_dependencies.c.depends_on_id.in_(bindparam("ids", expanding=True)))
+)
+_OPEN_CHILD = (
+    select(_child.c.id)
+    .where(_child.c.parent_id == bindparam("parent"), _child.c.state.in_(NOT_SUCCEEDED))
+    .limit(1)
+)
+_CHILD_OUTPUTS = (
+    select(checkpoints.c.data)
+    .join(tasks, tasks.c.id == checkpoints.c.task_id)
+    .where(tasks.c.parent_id == bindparam("parent"))
+    .order_by(tasks.c.map_index)
+)
+_CANDIDATES = (
+    select(
+        tasks.c.id,
+        tasks.c.run_id,
+        tasks.c.kind,
+        tasks.c.approval,
+        tasks.c.approved,
+        runs.c.max_concurrency,
+    )
+    .join(runs, runs.c.id == tasks.c.run_id)
+    .where(tasks.c.state == TaskState.READY.value, runs.c.state == RunState.RUNNING.value)
+    .order_by(tasks.c.critical.desc(), tasks.c.priority.desc(), tasks.c.id)
+    .limit(bindparam("limit"))
+)
+_CANDIDATES_OF_RUN = _CANDIDATES.where(tasks.c.run_id == bindparam("run"))
+# PostgreSQL: many workers claim at once, each skipping the rows another has locked.
+_LOCKING = {
+    False: _CANDIDATES.with_for_update(of=tasks, skip_locked=True),
+    True: _CANDIDATES_OF_RUN.with_for_update(of=tasks, skip_locked=True),
+}
+_UPSTREAM = (
+    select(task_dependencies.c.task_id, _dependency.c.step, checkpoints.c.data)
+    .join(_dependency, _dependency.c.id == task_dependencies.c.depends_on_id)
+    .join(checkpoints, checkpoints.c.task_id == _dependency.c.id)
+    .where(task_dependencies.c.task_id.in_(bindparam("owners", expanding=True)))
+)
+_RUNNING_IN_RUN = select(func.count()).where(
+    tasks.c.run_id == bindparam("run"),
+    tasks.c.state == TaskState.RUNNING.value,
+    tasks.c.lease_owner.is_not(None),
+)
+_RUNNING_EVERYWHERE = select(func.count()).where(
+    tasks.c.state == TaskState.RUNNING.value, tasks.c.lease_owner.is_not(None)
+)
 
 
 # -- recording outcomes ----------------------------------------------------------------------------
@@ -81,7 +160,8 @@ def record_outcomes_txn(
     cancelled = [o for o in outcomes if o.cancelled]
 
     done = _record_successes(conn, succeeded, worker_id=worker_id, now=now)
-    _record_failures(conn, retrying, failed, worker_id=worker_id, now=now)
+    _record_failures(conn, retrying, TaskState.RETRYING, worker_id=worker_id, now=now)
+    _record_failures(conn, failed, TaskState.FAILED, worker_id=worker_id, now=now)
     if cancelled:
         transition_tasks_txn(
             conn,
@@ -121,8 +201,7 @@ def _record_successes(
             [{"task_id": o.task_id, "run_id": o.run_id, "data": o.output, "created_at": now} for o in stored],
         )
     _close_attempts(conn, stored, AttemptOutcome.SUCCEEDED, now)
-    lost = [o for o in outcomes if o.task_id not in kept]
-    _discard(conn, lost, now)
+    _discard(conn, [o for o in outcomes if o.task_id not in kept], now)
     return moved
 
 
@@ -146,54 +225,47 @@ def _discard(conn: Connection, lost: Sequence[Outcome], now: float) -> None:
 
 
 def _record_failures(
-    conn: Connection, retrying: Sequence[Outcome], failed: Sequence[Outcome], *, worker_id: str, now: float
+    conn: Connection, group: Sequence[Outcome], target: TaskState, *, worker_id: str, now: float
 ) -> None:
-    for group, target in ((retrying, TaskState.RETRYING), (failed, TaskState.FAILED)):
-        if not group:
-            continue
-        values: dict[str, Any] = {
-            "lease_owner": None,
-            "lease_expires_at": None,
-            "failures": tasks.c.failures + 1,
-        }
-        if target is TaskState.FAILED:
-            values["finished_at"] = now
-        moved = transition_tasks_txn(
-            conn,
-            [o.task_id for o in group],
-            TaskState.RUNNING,
-            target,
-            now=now,
-            owner=worker_id,
-            strict=False,
-            values=values,
+    if not group:
+        return
+    values: dict[str, Any] = {"lease_owner": None, "lease_expires_at": None}
+    if target is TaskState.FAILED:
+        values["finished_at"] = now
+    moved = transition_tasks_txn(
+        conn,
+        [o.task_id for o in group],
+        TaskState.RUNNING,
+        target,
+        now=now,
+        owner=worker_id,
+        strict=False,
+        values=values,
+        increment=("failures",),
+    )
+    kept = {m.id for m in moved}
+    stored = [o for o in group if o.task_id in kept]
+    if stored:
+        conn.execute(
+            _SET_ERROR, [{"tid": o.task_id, "err": o.error, "nb": now + (o.retry_in or 0.0)} for o in stored]
         )
-        kept = {m.id for m in moved}
-        stored = [o for o in group if o.task_id in kept]
-        if stored:
-            conn.execute(
-                update(tasks)
-                .where(tasks.c.id == bindparam("tid"))
-                .values(error=bindparam("err"), not_before=bindparam("nb")),
-                [{"tid": o.task_id, "err": o.error, "nb": now + (o.retry_in or 0.0)} for o in stored],
-            )
-            append_events_txn(
-                conn,
-                [
-                    event_row(
-                        o.run_id,
-                        o.task_id,
-                        "task.error",
-                        now,
-                        {"attempt": o.attempt, "error": o.error, "retry_in": o.retry_in},
-                    )
-                    for o in stored
-                ],
-            )
-        _close_attempts(conn, stored, AttemptOutcome.FAILED, now, errors=True)
-        _discard(conn, [o for o in group if o.task_id not in kept], now)
-        if target is TaskState.FAILED and moved:
-            fail_downstream_txn(conn, moved, now=now)
+        append_events_txn(
+            conn,
+            [
+                event_row(
+                    o.run_id,
+                    o.task_id,
+                    "task.error",
+                    now,
+                    {"attempt": o.attempt, "error": o.error, "retry_in": o.retry_in},
+                )
+                for o in stored
+            ],
+        )
+    _close_attempts(conn, stored, AttemptOutcome.FAILED, now, errors=True)
+    _discard(conn, [o for o in group if o.task_id not in kept], now)
+    if target is TaskState.FAILED and moved:
+        fail_downstream_txn(conn, moved, now=now)
 
 
 def _close_attempts(
@@ -204,14 +276,20 @@ def _close_attempts(
     *,
     errors: bool = False,
 ) -> None:
-    if not outcomes:
-        return
-    conn.execute(
-        update(attempts)
-        .where(attempts.c.task_id == bindparam("tid"), attempts.c.number == bindparam("num"))
-        .values(outcome=outcome.value, finished_at=now, error=bindparam("err")),
-        [{"tid": o.task_id, "num": o.attempt, "err": o.error if errors else None} for o in outcomes],
-    )
+    if outcomes:
+        conn.execute(
+            _CLOSE_ATTEMPT,
+            [
+                {
+                    "tid": o.task_id,
+                    "num": o.attempt,
+                    "outcome": outcome.value,
+                    "at": now,
+                    "err": o.error if errors else None,
+                }
+                for o in outcomes
+            ],
+        )
 
 
 # -- releasing and skipping dependents -------------------------------------------------------------
@@ -222,71 +300,21 @@ def release_dependents_txn(conn: Connection, finished: Sequence[MovedTask], *, n
     whose items have all succeeded — repeatedly, since a completed mapped step releases more."""
     frontier = list(finished)
     while frontier:
-        ids = [m.id for m in frontier]
-        next_frontier = _complete_map_parents(conn, ids, now=now)
-        candidates: list[int] = []
-        for chunk in _chunks(ids):
-            candidates += (
-                conn.execute(
-                    select(task_dependencies.c.task_id)
-                    .join(tasks, tasks.c.id == task_dependencies.c.task_id)
-                    .where(
-                        task_dependencies.c.depends_on_id.in_(chunk), tasks.c.state == TaskState.PENDING.value
-                    )
-                    .distinct()
-                )
-                .scalars()
-                .all()
-            )
-        if candidates:
-            upstream = tasks.alias("upstream")
-            unmet = exists(
-                select(1)
-                .select_from(
-                    task_dependencies.join(upstream, upstream.c.id == task_dependencies.c.depends_on_id)
-                )
-                .where(
-                    task_dependencies.c.task_id == tasks.c.id, upstream.c.state != TaskState.SUCCEEDED.value
-                )
-            )
-            ready: list[int] = []
-            for chunk in _chunks(sorted(set(candidates))):
-                ready += conn.execute(select(tasks.c.id).where(tasks.c.id.in_(chunk), ~unmet)).scalars().all()
-            transition_tasks_txn(conn, ready, TaskState.PENDING, TaskState.READY, now=now)
-        frontier = next_frontier
+        completed_maps = _complete_map_parents(conn, frontier, now=now)
+        ready: set[int] = set()
+        for chunk in _chunks([m.id for m in frontier if m.kind != TaskKind.ITEM.value]):
+            rows = conn.execute(_NEWLY_READY, {"ids": list(chunk)})
+            ready.update(row.id for row in rows if row.state == TaskState.PENDING.value)
+        transition_tasks_txn(conn, sorted(ready), TaskState.PENDING, TaskState.READY, now=now)
+        frontier = completed_maps
 
 
-def _complete_map_parents(conn: Connection, finished_ids: Sequence[int], *, now: float) -> list[MovedTask]:
-    parents: set[int] = set()
-    for chunk in _chunks(finished_ids):
-        parents.update(
-            conn.execute(
-                select(tasks.c.parent_id)
-                .where(
-                    tasks.c.id.in_(chunk), tasks.c.kind == TaskKind.ITEM.value, tasks.c.parent_id.is_not(None)
-                )
-                .distinct()
-            )
-            .scalars()
-            .all()
-        )
+def _complete_map_parents(conn: Connection, finished: Sequence[MovedTask], *, now: float) -> list[MovedTask]:
     completed: list[MovedTask] = []
-    child = tasks.alias("child")
-    for parent_id in sorted(parents):
-        open_child = conn.execute(
-            select(child.c.id)
-            .where(child.c.parent_id == parent_id, child.c.state.in_(NOT_SUCCEEDED))
-            .limit(1)
-        ).first()
-        if open_child is not None:
-            continue
-        rows = conn.execute(
-            select(tasks.c.run_id, checkpoints.c.data)
-            .join(checkpoints, checkpoints.c.task_id == tasks.c.id)
-            .where(tasks.c.parent_id == parent_id)
-            .order_by(tasks.c.map_index)
-        ).all()
-        completed += _succeed_map_parent(conn, parent_id, [r.data for r in rows], now=now)
+    for parent_id in sorted({m.parent_id for m in finished if m.parent_id is not None}):
+        if conn.execute(_OPEN_CHILD, {"parent": parent_id}).first() is None:
+            outputs = list(conn.execute(_CHILD_OUTPUTS, {"parent": parent_id}).scalars())
+            completed += _succeed_map_parent(conn, parent_id, outputs, now=now)
     return completed
 
 
@@ -316,19 +344,10 @@ def fail_downstream_txn(conn: Connection, failed: Sequence[MovedTask], *, now: f
     task that depends on a failed one, directly or not, is skipped."""
     frontier = list(failed)
     while frontier:
-        ids = [m.id for m in frontier]
-        parent_ids = (
-            conn.execute(
-                select(tasks.c.parent_id)
-                .where(tasks.c.id.in_(ids), tasks.c.parent_id.is_not(None))
-                .distinct()
-            )
-            .scalars()
-            .all()
-        )
+        parent_ids = sorted({m.parent_id for m in frontier if m.parent_id is not None})
         failed_parents = transition_tasks_txn(
             conn,
-            list(parent_ids),
+            parent_ids,
             TaskState.RUNNING,
             TaskState.FAILED,
             now=now,
@@ -337,40 +356,25 @@ def fail_downstream_txn(conn: Connection, failed: Sequence[MovedTask], *, now: f
         )
         for parent in failed_parents:
             for state in (TaskState.PENDING, TaskState.READY, TaskState.RETRYING):
-                open_items = (
-                    conn.execute(
-                        select(tasks.c.id).where(tasks.c.parent_id == parent.id, tasks.c.state == state.value)
-                    )
-                    .scalars()
-                    .all()
-                )
+                open_items = conn.execute(
+                    select(tasks.c.id).where(tasks.c.parent_id == parent.id, tasks.c.state == state.value)
+                ).scalars()
                 transition_tasks_txn(
                     conn, list(open_items), state, TaskState.CANCELLED, now=now, values={"finished_at": now}
                 )
-        dependents: list[int] = []
-        for chunk in _chunks([*ids, *(p.id for p in failed_parents)]):
-            dependents += (
-                conn.execute(
-                    select(task_dependencies.c.task_id)
-                    .join(tasks, tasks.c.id == task_dependencies.c.task_id)
-                    .where(
-                        task_dependencies.c.depends_on_id.in_(chunk), tasks.c.state == TaskState.PENDING.value
-                    )
-                    .distinct()
-                )
-                .scalars()
-                .all()
-            )
-        skipped = transition_tasks_txn(
+        dependents: set[int] = set()
+        for chunk in _chunks([*(m.id for m in frontier), *(p.id for p in failed_parents)]):
+            rows = conn.execute(_DEPENDENTS, {"ids": list(chunk)})
+            dependents.update(row.id for row in rows if row.state == TaskState.PENDING.value)
+        frontier = transition_tasks_txn(
             conn,
-            sorted(set(dependents)),
+            sorted(dependents),
             TaskState.PENDING,
             TaskState.SKIPPED,
             now=now,
             strict=False,
             values={"finished_at": now},
         )
-        frontier = skipped
 
 
 # -- claiming --------------------------------------------------------------------------------------
@@ -380,6 +384,8 @@ def start_pending_runs_txn(conn: Connection, *, now: float, run_id: str | None =
     query = select(runs.c.id).where(runs.c.state == RunState.PENDING.value)
     if run_id is not None:
         query = query.where(runs.c.id == run_id)
+    if conn.dialect.name == "postgresql":  # two workers must not both start the same run
+        query = query.with_for_update(skip_locked=True)
     for pending in conn.execute(query).scalars().all():
         transition_run_txn(conn, pending, RunState.RUNNING, now=now, values={"started_at": now})
 
@@ -396,7 +402,12 @@ def promote_due_retries_txn(conn: Connection, *, now: float, run_id: str | None 
     return min(later) if later else None
 
 
-def _expand(conn: Connection, parent: Any, *, now: float) -> None:
+def _expand(conn: Connection, parent_id: int, *, now: float) -> None:
+    """A ready mapped step creates one ready task per element of its source step's output list."""
+    started = transition_tasks_txn(
+        conn, [parent_id], TaskState.READY, TaskState.RUNNING, now=now, values={"started_at": now}
+    )
+    parent = conn.execute(select(tasks).where(tasks.c.id == parent_id)).one()
     source = json.loads(parent.input)["over"]
     data = conn.execute(
         select(checkpoints.c.data)
@@ -404,64 +415,55 @@ def _expand(conn: Connection, parent: Any, *, now: float) -> None:
         .where(tasks.c.run_id == parent.run_id, tasks.c.step == source, tasks.c.kind != TaskKind.ITEM.value)
     ).scalar()
     elements = json.loads(data) if data is not None else None
-    started = transition_tasks_txn(
-        conn, [parent.id], TaskState.READY, TaskState.RUNNING, now=now, values={"started_at": now}
-    )
     if not isinstance(elements, list):
+        kind = type(elements).__name__
         moved = transition_tasks_txn(
             conn,
-            [parent.id],
+            [parent_id],
             TaskState.RUNNING,
             TaskState.FAILED,
             now=now,
             values={
                 "finished_at": now,
-                "error": f"mapped over step {source!r}, whose output is {type(elements).__name__}, not a list",
+                "error": f"mapped over step {source!r}, whose output is {kind}, not a list",
             },
         )
         fail_downstream_txn(conn, moved, now=now)
         return
     if not elements:
-        release_dependents_txn(conn, _succeed_map_parent(conn, parent.id, [], now=now), now=now)
+        release_dependents_txn(conn, _succeed_map_parent(conn, parent_id, [], now=now), now=now)
         return
-    rows = (
-        conn.execute(
-            insert(tasks).returning(tasks.c.id, sort_by_parameter_order=True),
-            [
-                {
-                    "run_id": parent.run_id,
-                    "name": f"{parent.step}[{index}]",
-                    "step": parent.step,
-                    "workstream": parent.workstream,
-                    "kind": TaskKind.ITEM.value,
-                    "parent_id": parent.id,
-                    "map_index": index,
-                    "input": json.dumps(element),
-                    "state": TaskState.PENDING.value,
-                    "priority": parent.priority,
-                    "critical": parent.critical,
-                    "max_attempts": parent.max_attempts,
-                    "created_at": now,
-                }
-                for index, element in enumerate(elements)
-            ],
-        )
-        .scalars()
-        .all()
-    )
+    item_ids = conn.execute(
+        insert(tasks).returning(tasks.c.id, sort_by_parameter_order=True),
+        [
+            {
+                "run_id": parent.run_id,
+                "name": f"{parent.step}[{index}]",
+                "step": parent.step,
+                "workstream": parent.workstream,
+                "kind": TaskKind.ITEM.value,
+                "parent_id": parent_id,
+                "map_index": index,
+                "input": json.dumps(element),
+                "state": TaskState.PENDING.value,
+                "priority": parent.priority,
+                "critical": parent.critical,
+                "max_attempts": parent.max_attempts,
+                "created_at": now,
+            }
+            for index, element in enumerate(elements)
+        ],
+    ).scalars()
+    ids = list(item_ids)
     append_events_txn(
         conn,
         [
             event_row(
-                parent.run_id,
-                parent.id,
-                "task.expanded",
-                now,
-                {"task": started[0].name if started else parent.name, "items": len(rows)},
+                parent.run_id, parent_id, "task.expanded", now, {"task": started[0].name, "items": len(ids)}
             )
         ],
     )
-    transition_tasks_txn(conn, list(rows), TaskState.PENDING, TaskState.READY, now=now)
+    transition_tasks_txn(conn, ids, TaskState.PENDING, TaskState.READY, now=now)
 
 
 def claim_tasks_txn(
@@ -476,72 +478,49 @@ def claim_tasks_txn(
 ) -> list[ClaimedTask]:
     """Lease up to ``limit`` ready tasks to ``worker_id``: critical path first, then priority, then age.
 
+    Ready mapped steps expand into items on the way; tasks that need an approval go to ``waiting``.
     On PostgreSQL the candidates are locked with ``FOR UPDATE SKIP LOCKED`` so that many workers
     claim disjoint sets; on SQLite the write transaction already serialises claimers.
     """
     if global_limit is not None:
-        running = conn.execute(
-            select(func.count()).where(
-                tasks.c.state == TaskState.RUNNING.value, tasks.c.lease_owner.is_not(None)
-            )
-        ).scalar_one()
-        limit = min(limit, max(global_limit - running, 0))
+        limit = min(limit, max(global_limit - conn.execute(_RUNNING_EVERYWHERE).scalar_one(), 0))
     if limit <= 0:
         return []
-    query = (
-        select(tasks, runs.c.max_concurrency)
-        .join(runs, runs.c.id == tasks.c.run_id)
-        .where(tasks.c.state == TaskState.READY.value, runs.c.state == RunState.RUNNING.value)
-        .order_by(tasks.c.critical.desc(), tasks.c.priority.desc(), tasks.c.id)
-        .limit(limit)
-    )
-    if run_id is not None:
-        query = query.where(tasks.c.run_id == run_id)
     if conn.dialect.name == "postgresql":
-        query = query.with_for_update(of=tasks, skip_locked=True)
-    candidates = conn.execute(query).all()
-    # Mapped steps expand into ready items, which are then candidates themselves.
-    maps = [row for row in candidates if row.kind == TaskKind.MAP.value]
-    for row in maps:
-        _expand(conn, row, now=now)
-    if maps:
-        candidates = conn.execute(query).all()
-    # Tasks that need an approval they have not had wait for it.
-    held = [int(r.id) for r in candidates if r.approval and not r.approved and r.kind != TaskKind.MAP.value]
+        query = _LOCKING[run_id is not None]
+    else:
+        query = _CANDIDATES if run_id is None else _CANDIDATES_OF_RUN
+    parameters = {"limit": limit, "run": run_id}
+    candidates = conn.execute(query, parameters).all()
+    maps = [int(row.id) for row in candidates if row.kind == TaskKind.MAP.value]
+    for map_id in maps:
+        _expand(conn, map_id, now=now)
+    if maps:  # their items are candidates now
+        candidates = conn.execute(query, parameters).all()
+    held = [int(r.id) for r in candidates if r.approval and not r.approved]
     transition_tasks_txn(conn, held, TaskState.READY, TaskState.RUNNING, now=now)
     transition_tasks_txn(conn, held, TaskState.RUNNING, TaskState.WAITING, now=now)
-    runnable = [r for r in candidates if r.kind != TaskKind.MAP.value and int(r.id) not in held]
-    ids = _within_run_limits(conn, runnable)
+    ids = _within_run_limits(conn, [r for r in candidates if not (r.approval and not r.approved)])
     if not ids:
         return []
-    transition_tasks_txn(
+    moved = transition_tasks_txn(
         conn,
         ids,
         TaskState.READY,
         TaskState.RUNNING,
         now=now,
-        values={
-            "lease_owner": worker_id,
-            "lease_expires_at": now + lease_seconds,
-            "started_at": now,
-            "attempts": tasks.c.attempts + 1,
-        },
+        values={"lease_owner": worker_id, "lease_expires_at": now + lease_seconds, "started_at": now},
+        increment=("attempts",),
     )
-    return _load_claimed(conn, ids, worker_id=worker_id, now=now)
+    return _claimed(conn, moved, worker_id=worker_id, now=now)
 
 
 def _within_run_limits(conn: Connection, candidates: Sequence[Any]) -> list[int]:
-    limited = {r.run_id: r.max_concurrency for r in candidates if r.max_concurrency}
-    room: dict[str, int] = {}
-    for limited_run, cap in limited.items():
-        running = conn.execute(
-            select(func.count()).where(
-                tasks.c.run_id == limited_run,
-                tasks.c.state == TaskState.RUNNING.value,
-                tasks.c.lease_owner.is_not(None),
-            )
-        ).scalar_one()
-        room[limited_run] = cap - running
+    room = {
+        r.run_id: r.max_concurrency - conn.execute(_RUNNING_IN_RUN, {"run": r.run_id}).scalar_one()
+        for r in candidates
+        if r.max_concurrency
+    }
     chosen: list[int] = []
     for row in candidates:
         if row.run_id in room:
@@ -552,60 +531,41 @@ def _within_run_limits(conn: Connection, candidates: Sequence[Any]) -> list[int]
     return chosen
 
 
-def _load_claimed(conn: Connection, ids: Sequence[int], *, worker_id: str, now: float) -> list[ClaimedTask]:
-    rows = conn.execute(
-        select(
-            tasks.c.id,
-            tasks.c.run_id,
-            tasks.c.name,
-            tasks.c.step,
-            tasks.c.kind,
-            tasks.c.attempts,
-            tasks.c.failures,
-            tasks.c.input,
-            tasks.c.parent_id,
-        ).where(tasks.c.id.in_(ids))
-    ).all()
+def _claimed(
+    conn: Connection, moved: Sequence[MovedTask], *, worker_id: str, now: float
+) -> list[ClaimedTask]:
     conn.execute(
         insert(attempts),
         [
             {
-                "task_id": r.id,
-                "run_id": r.run_id,
-                "number": r.attempts,
+                "task_id": m.id,
+                "run_id": m.run_id,
+                "number": m.attempts,
                 "worker": worker_id,
                 "outcome": AttemptOutcome.RUNNING.value,
                 "started_at": now,
             }
-            for r in rows
+            for m in moved
         ],
     )
     # Items take their context from their mapped step's dependencies: load each owner's once.
-    owners = sorted({int(r.parent_id if r.kind == TaskKind.ITEM.value else r.id) for r in rows})
-    upstream: dict[int, dict[str, str]] = {owner: {} for owner in owners}
-    dep = tasks.alias("dep")
-    for edge in conn.execute(
-        select(task_dependencies.c.task_id, dep.c.step, checkpoints.c.data)
-        .join(dep, dep.c.id == task_dependencies.c.depends_on_id)
-        .join(checkpoints, checkpoints.c.task_id == dep.c.id, isouter=True)
-        .where(task_dependencies.c.task_id.in_(owners))
-    ):
-        if edge.data is not None:
-            upstream[int(edge.task_id)][edge.step] = edge.data
-    position = {task_id: index for index, task_id in enumerate(ids)}
+    owner_of = {m.id: (m.parent_id if m.kind == TaskKind.ITEM.value and m.parent_id else m.id) for m in moved}
+    upstream: dict[int, dict[str, str]] = {owner: {} for owner in owner_of.values()}
+    for edge in conn.execute(_UPSTREAM, {"owners": sorted(upstream)}):
+        upstream[int(edge.task_id)][edge.step] = edge.data
     return [
         ClaimedTask(
-            id=int(r.id),
-            run_id=r.run_id,
-            name=r.name,
-            step=r.step,
-            kind=TaskKind(r.kind),
-            attempt=r.attempts,
-            failures=r.failures,
-            item=r.input,
-            upstream=upstream[int(r.parent_id if r.kind == TaskKind.ITEM.value else r.id)],
+            id=m.id,
+            run_id=m.run_id,
+            name=m.name,
+            step=m.step,
+            kind=TaskKind(m.kind),
+            attempt=m.attempts,
+            failures=m.failures,
+            item=m.input,
+            upstream=upstream[owner_of[m.id]],
         )
-        for r in sorted(rows, key=lambda r: position[r.id])
+        for m in moved
     ]
 
 

@@ -10,7 +10,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, select, update
+from sqlalchemy import Connection, bindparam, select, update
 
 from baton.core.errors import IllegalTransitionError, RunNotFoundError, TaskNotFoundError
 from baton.core.states import RUN_TRANSITIONS, TASK_TRANSITIONS, RunState, TaskState
@@ -27,6 +27,41 @@ class MovedTask:
     run_id: str
     name: str
     step: str
+    kind: str
+    parent_id: int | None
+    attempts: int
+    failures: int
+    input: str | None
+
+
+MOVED_COLUMNS = (
+    tasks.c.id,
+    tasks.c.run_id,
+    tasks.c.name,
+    tasks.c.step,
+    tasks.c.kind,
+    tasks.c.parent_id,
+    tasks.c.attempts,
+    tasks.c.failures,
+    tasks.c.input,
+)
+_STATEMENTS: dict[tuple[tuple[str, ...], tuple[str, ...], bool], Any] = {}
+
+
+def _move_statement(columns: tuple[str, ...], increment: tuple[str, ...], owned: bool) -> Any:
+    """The UPDATE for one shape of transition, built once: building statements costs more than running them."""
+    key = (columns, increment, owned)
+    statement = _STATEMENTS.get(key)
+    if statement is None:
+        conditions = [tasks.c.id.in_(bindparam("ids", expanding=True)), tasks.c.state == bindparam("source")]
+        if owned:
+            conditions.append(tasks.c.lease_owner == bindparam("owner"))
+        assignments: dict[str, Any] = {"state": bindparam("target")}
+        assignments.update({c: bindparam(f"v_{c}") for c in columns})
+        assignments.update({c: tasks.c[c] + 1 for c in increment})
+        statement = update(tasks).where(*conditions).values(**assignments).returning(*MOVED_COLUMNS)
+        _STATEMENTS[key] = statement
+    return statement
 
 
 def transition_tasks_txn(
@@ -37,31 +72,31 @@ def transition_tasks_txn(
     *,
     now: float,
     values: Mapping[str, Any] | None = None,
+    increment: Sequence[str] = (),
     data: Mapping[str, Any] | None = None,
     owner: str | None = None,
     strict: bool = True,
 ) -> list[MovedTask]:
     """Move tasks from ``source`` to ``target``, writing ``values`` beside the state and one event each.
 
-    With ``owner``, only tasks leased to that worker move (a worker whose lease was taken over must not
-    overwrite the new owner's work). With ``strict`` (the default) a task that is not in ``source``
-    raises :class:`IllegalTransitionError` naming it and its state, and the caller's transaction rolls
-    back; otherwise such tasks are left alone and simply not returned.
+    ``increment`` names counters to add one to (attempts, failures). With ``owner``, only tasks leased
+    to that worker move (a worker whose lease was taken over must not overwrite the new owner's work).
+    With ``strict`` (the default) a task that is not in ``source`` raises
+    :class:`IllegalTransitionError` naming it and its state, and the caller's transaction rolls back;
+    otherwise such tasks are left alone and simply not returned.
     """
     if target not in TASK_TRANSITIONS[source]:
         raise IllegalTransitionError("task", f"#{task_ids[0]}" if task_ids else "?", source, target)
+    if not task_ids:
+        return []
+    values = values or {}
+    statement = _move_statement(tuple(sorted(values)), tuple(increment), owner is not None)
+    parameters: dict[str, Any] = {"source": source.value, "target": target.value, "owner": owner}
+    parameters.update({f"v_{c}": v for c, v in values.items()})
     moved: list[MovedTask] = []
     for start in range(0, len(task_ids), CHUNK):
-        chunk = task_ids[start : start + CHUNK]
-        statement = (
-            update(tasks)
-            .where(tasks.c.id.in_(chunk), tasks.c.state == source.value)
-            .values(state=target.value, **(values or {}))
-            .returning(tasks.c.id, tasks.c.run_id, tasks.c.name, tasks.c.step)
-        )
-        if owner is not None:
-            statement = statement.where(tasks.c.lease_owner == owner)
-        moved += [MovedTask(r.id, r.run_id, r.name, r.step) for r in conn.execute(statement)]
+        parameters["ids"] = task_ids[start : start + CHUNK]
+        moved += [MovedTask(*row) for row in conn.execute(statement, parameters)]
     if strict and len(moved) != len(task_ids):
         _raise_for_missing(conn, task_ids, {m.id for m in moved}, target)
     extra = dict(data or {})

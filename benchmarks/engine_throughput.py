@@ -1,0 +1,242 @@
+"""Engine throughput, fully durable on SQLite (WAL, synchronous=NORMAL), against the raw limit.
+
+    python benchmarks/engine_throughput.py [--tasks 10000] [--chain 1000] [--big 100000]
+
+Each scenario runs in its own process so that its peak RSS is its own. Printed side by side:
+(a) a wide DAG of no-op tasks (fan-out), (b) a chain of no-op tasks, (c) the raw limit — a plain asyncio
+loop doing one INSERT + COMMIT per task with the same SQLite settings and no engine — and the ratios,
+plus a big fan-out for memory and storage growth and the time a resumed run takes to start a task.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import resource
+import signal
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from pydantic import BaseModel
+
+from baton.core.workflow import Workflow
+from baton.engine import WorkerSettings, register_workflow, run_to_end, start_run
+from baton.store.store import Store
+
+
+class Size(BaseModel):
+    n: int
+
+
+wide = Workflow("bench-wide", inputs=Size)
+
+
+@wide.step()
+def items(inputs: Size) -> list[int]:
+    return list(range(inputs.n))
+
+
+@wide.map(over=items)
+async def noop(item: int) -> int:
+    return item
+
+
+@wide.step()
+def done(noop: list[int]) -> int:
+    return len(noop)
+
+
+def chain(length: int) -> Workflow:
+    flow = Workflow("bench-chain")
+
+    async def first() -> int:
+        return 0
+
+    flow.step(name="link0")(first)
+    for index in range(1, length):
+
+        async def link(previous: int) -> int:
+            return previous + 1
+
+        flow.step(name=f"link{index}", uses={"previous": f"link{index - 1}"})(link)
+    return flow
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def scenario_wide(db: Path, n: int) -> dict[str, float]:
+    store = Store.open(f"sqlite:///{db}")
+    register_workflow(wide, "bench:wide")
+    run_id = start_run(store, "bench:wide", {"n": n})
+    started = time.perf_counter()
+    state = asyncio.run(run_to_end(store, run_id, WorkerSettings(concurrency=512)))
+    elapsed = time.perf_counter() - started
+    if state.value != "succeeded":
+        raise SystemExit(f"wide run ended {state}")
+    return {"tasks": n, "seconds": elapsed, "rss_mb": peak_rss_mb(), "db_bytes": db.stat().st_size}
+
+
+def scenario_chain(db: Path, n: int) -> dict[str, float]:
+    store = Store.open(f"sqlite:///{db}")
+    flow = chain(n)
+    register_workflow(flow, "bench:chain")
+    run_id = start_run(store, "bench:chain", workflow=flow)
+    started = time.perf_counter()
+    state = asyncio.run(run_to_end(store, run_id, WorkerSettings(concurrency=8)))
+    elapsed = time.perf_counter() - started
+    if state.value != "succeeded":
+        raise SystemExit(f"chain run ended {state}")
+    return {"tasks": n, "seconds": elapsed, "rss_mb": peak_rss_mb(), "db_bytes": db.stat().st_size}
+
+
+def scenario_raw(db: Path, n: int) -> dict[str, float]:
+    conn = sqlite3.connect(db, isolation_level=None)
+    conn.execute("PRAGMA journal_mode = WAL")
+    conn.execute("PRAGMA synchronous = NORMAL")
+    conn.execute("CREATE TABLE results (id INTEGER PRIMARY KEY, task INTEGER, output TEXT, ts REAL)")
+
+    async def task(index: int) -> int:
+        return index
+
+    async def main() -> None:
+        for index in range(n):
+            output = await task(index)
+            conn.execute("BEGIN")
+            conn.execute(
+                "INSERT INTO results (task, output, ts) VALUES (?, ?, ?)", (index, str(output), time.time())
+            )
+            conn.execute("COMMIT")
+
+    started = time.perf_counter()
+    asyncio.run(main())
+    elapsed = time.perf_counter() - started
+    return {"tasks": n, "seconds": elapsed, "rss_mb": peak_rss_mb(), "db_bytes": db.stat().st_size}
+
+
+def scenario_resume(db: Path, n: int) -> dict[str, float]:
+    """Interrupt a big run with SIGKILL half way, then time how soon a resume starts its first task."""
+    here = Path(__file__).resolve()
+    child = subprocess.Popen(
+        [sys.executable, str(here), "--scenario", "wide-forever", "--db", str(db), "--n", str(n)]
+    )
+    store = Store.open(f"sqlite:///{db}")
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        time.sleep(0.2)
+        with store.read() as conn:
+            done_count = (
+                conn.exec_driver_sql("SELECT count(*) FROM tasks WHERE state = 'succeeded'").scalar() or 0
+            )
+        if done_count > n // 2:
+            break
+    child.send_signal(signal.SIGKILL)
+    child.wait()
+    with store.read() as conn:
+        run_id = conn.exec_driver_sql("SELECT id FROM runs").scalar()
+        last = conn.exec_driver_sql("SELECT max(id) FROM events").scalar() or 0
+    register_workflow(wide, "bench:wide")
+    started = time.time()
+
+    async def resume_until_first_task() -> float:
+        from baton.engine.worker import Worker
+
+        worker = Worker(store, run_id=str(run_id), settings=WorkerSettings(concurrency=512))
+        job = asyncio.create_task(worker.run())
+        while True:
+            await asyncio.sleep(0.005)
+            with store.read() as conn:
+                first = conn.exec_driver_sql(
+                    "SELECT min(ts) FROM events WHERE id > ? AND type = 'task.state'"
+                    ' AND data LIKE \'%"to": "running"%\'',
+                    (last,),
+                ).scalar()
+            if first is not None:
+                worker.stop()
+                await job
+                return float(first) - started
+
+    return {
+        "tasks": n,
+        "seconds": asyncio.run(resume_until_first_task()),
+        "rss_mb": peak_rss_mb(),
+        "db_bytes": 0,
+    }
+
+
+def scenario_wide_forever(db: Path, n: int) -> None:
+    store = Store.open(f"sqlite:///{db}")
+    register_workflow(wide, "bench:wide")
+    run_id = start_run(store, "bench:wide", {"n": n})
+    asyncio.run(run_to_end(store, run_id, WorkerSettings(concurrency=512)))
+
+
+SCENARIOS = {"wide": scenario_wide, "chain": scenario_chain, "raw": scenario_raw, "resume": scenario_resume}
+
+
+def run_scenario(name: str, n: int) -> dict[str, float]:
+    with tempfile.TemporaryDirectory() as tmp:
+        db = Path(tmp) / "bench.db"
+        output = subprocess.run(
+            [sys.executable, __file__, "--scenario", name, "--db", str(db), "--n", str(n)],
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout
+    return dict(json.loads(output.strip().splitlines()[-1]))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--tasks", type=int, default=10_000)
+    parser.add_argument("--chain", type=int, default=1_000)
+    parser.add_argument("--big", type=int, default=100_000, help="0 to skip the big run")
+    parser.add_argument("--scenario")
+    parser.add_argument("--db")
+    parser.add_argument("--n", type=int, default=0)
+    args = parser.parse_args()
+    if args.scenario == "wide-forever":
+        scenario_wide_forever(Path(args.db), args.n)
+        return
+    if args.scenario:
+        print(json.dumps(SCENARIOS[args.scenario](Path(args.db), args.n)))
+        return
+
+    print(f"engine throughput on this machine ({os.cpu_count()} cores), SQLite WAL + synchronous=NORMAL")
+    results = {
+        "(a) wide DAG": run_scenario("wide", args.tasks),
+        "(b) chain": run_scenario("chain", args.chain),
+        "(c) raw INSERT+COMMIT": run_scenario("raw", args.tasks),
+    }
+    if args.big:
+        results[f"wide DAG x{args.big:,}"] = run_scenario("wide", args.big)
+    print(
+        f"{'scenario':<24}{'tasks':>9}{'seconds':>10}{'tasks/s':>10}{'ms/task':>9}{'peak RSS':>10}{'bytes/task':>11}"
+    )
+    for name, r in results.items():
+        rate = r["tasks"] / r["seconds"]
+        print(
+            f"{name:<24}{int(r['tasks']):>9,}{r['seconds']:>10.2f}{rate:>10,.0f}{1000 / rate:>9.3f}"
+            f"{r['rss_mb']:>8.0f}MB{r['db_bytes'] / r['tasks']:>11.0f}"
+        )
+    raw_rate = results["(c) raw INSERT+COMMIT"]["tasks"] / results["(c) raw INSERT+COMMIT"]["seconds"]
+    wide_rate = results["(a) wide DAG"]["tasks"] / results["(a) wide DAG"]["seconds"]
+    chain_ms = 1000 * results["(b) chain"]["seconds"] / results["(b) chain"]["tasks"]
+    print(f"ratio wide/raw: {wide_rate / raw_rate:.2f}   (target >= 0.25, and >= 10,000 tasks/s)")
+    print(f"chain overhead per task: {chain_ms:.3f} ms   (target <= 0.3 ms)")
+    resume = run_scenario("resume", args.tasks)
+    print(
+        f"resume of an interrupted {args.tasks:,}-task run started its first task after {resume['seconds']:.3f} s "
+        "(target <= 1 s)"
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,92 @@
+"""The smoke test of a started service: /health answers, then one CRUD round trip on a root entity."""
+
+from __future__ import annotations
+
+import subprocess
+import time
+from typing import Any
+
+import httpx
+
+from baton.workflows.build.results import SmokeCheck
+from baton.workflows.build.spec import BuildSpec, EntitySpec, FieldType
+
+TRY_INTERVAL_S = 0.3
+
+_SAMPLES: dict[FieldType, Any] = {
+    FieldType.STRING: "smoke test",
+    FieldType.TEXT: "a smoke test",
+    FieldType.EMAIL: "smoke@example.com",
+    FieldType.INTEGER: 1,
+    FieldType.FLOAT: 1.5,
+    FieldType.BOOLEAN: True,
+    FieldType.DATE: "2026-01-15",
+    FieldType.DATETIME: "2026-01-15T10:00:00",
+}
+
+
+def sample_payload(entity: EntitySpec) -> dict[str, Any]:
+    return {
+        f.name: _SAMPLES[f.type][: f.max_length or 200]
+        if isinstance(_SAMPLES[f.type], str) and f.type in (FieldType.STRING, FieldType.TEXT)
+        else _SAMPLES[f.type]
+        for f in entity.fields
+    }
+
+
+def _wait_for_health(
+    client: httpx.Client, tries: int, process: subprocess.Popen[bytes] | None
+) -> tuple[SmokeCheck, int]:
+    detail = "no answer"
+    for attempt in range(1, tries + 1):
+        if process is not None and process.poll() is not None:
+            return SmokeCheck(
+                name="health", passed=False, detail=f"the process exited ({process.returncode})"
+            ), attempt
+        try:
+            response = client.get("/health")
+            if response.status_code == 200:
+                return SmokeCheck(name="health", passed=True, detail=f"200 after {attempt} tries"), attempt
+            detail = f"status {response.status_code}"
+        except httpx.TransportError as error:
+            detail = type(error).__name__
+        time.sleep(TRY_INTERVAL_S)
+    return SmokeCheck(name="health", passed=False, detail=f"{detail} after {tries} tries"), tries
+
+
+def _round_trip(client: httpx.Client, spec: BuildSpec) -> SmokeCheck:
+    entity = spec.ordered_entities()[0]
+    path = f"/{entity.plural_name}"
+    steps: list[str] = []
+    try:
+        created = client.post(path, json=sample_payload(entity))
+        steps.append(f"POST {path} {created.status_code}")
+        if created.status_code != 201:
+            return SmokeCheck(name="crud", passed=False, detail=f"{'; '.join(steps)}: {created.text[:200]}")
+        item = f"{path}/{created.json()['id']}"
+        expected: list[tuple[str, str, dict[str, Any] | None, int]] = [
+            ("GET", item, None, 200),
+            ("PATCH", item, {}, 200),
+            ("DELETE", item, None, 204),
+            ("GET", item, None, 404),
+        ]
+        for method, url, body, status in expected:
+            response = client.request(method, url, json=body)
+            steps.append(f"{method} {url} {response.status_code}")
+            if response.status_code != status:
+                return SmokeCheck(name="crud", passed=False, detail=f"{'; '.join(steps)} (expected {status})")
+    except httpx.HTTPError as error:
+        return SmokeCheck(name="crud", passed=False, detail=f"{'; '.join(steps)}: {error}")
+    return SmokeCheck(name="crud", passed=True, detail="; ".join(steps))
+
+
+def smoke_test(
+    url: str, api_key: str, spec: BuildSpec, *, tries: int, process: subprocess.Popen[bytes] | None = None
+) -> tuple[list[SmokeCheck], int]:
+    """``([health, crud], tries used)``; the CRUD check runs only once /health answers."""
+    headers = {"X-API-Key": api_key, "X-Actor": "baton-smoke-test"}
+    with httpx.Client(base_url=url, headers=headers, timeout=5) as client:
+        health, used = _wait_for_health(client, tries, process)
+        if not health.passed:
+            return [health], used
+        return [health, _round_trip(client, spec)], used

@@ -1,0 +1,204 @@
+"""The infrastructure stage: Bicep, parameter files and GitHub Actions, validated by checkov.
+
+The templates are rendered (``template``), the parameter files are computed from the spec's SKUs
+per environment (``rules``), and the result is scanned by the real checkov, offline, with its Bicep
+and GitHub Actions frameworks. Failed checks are findings in the report; a file checkov cannot parse
+makes the stage fail, since a template that does not parse cannot be deployed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from baton.core.errors import PermanentError
+from baton.workflows.build._render import render
+from baton.workflows.build._views import template_context
+from baton.workflows.build.codegen import write_files
+from baton.workflows.build.results import Artifact, Finding, InfrastructureReport
+from baton.workflows.build.spec import BuildSpec, Environment, Stack
+
+CHECKOV_TIMEOUT_S = 300
+DEPLOYS = [
+    # environment, trigger, GitHub environment, deploy through the staging slot and swap
+    (Environment.DEV, "develop", "dev", False),
+    (Environment.STAGING, "main", "staging", False),
+    (Environment.PROD, "manual", "production", True),
+]
+
+
+def bicep_file(spec: BuildSpec) -> str:
+    return "function-app-storage.bicep" if spec.stack is Stack.FUNCTIONS else "web-app-sql.bicep"
+
+
+def startup_command(spec: BuildSpec) -> str:
+    if spec.stack is Stack.FLASK:
+        return "python -m gunicorn --bind 0.0.0.0:8000 'app.main:create_app()'"
+    return "python -m uvicorn --factory app.main:create_app --host 0.0.0.0 --port 8000"
+
+
+def _sql_tier(sku: str) -> str:
+    if sku == "Basic":
+        return "Basic"
+    if sku.startswith("S"):
+        return "Standard"
+    if sku.startswith("P"):
+        return "Premium"
+    return "GeneralPurpose"
+
+
+def parameter_file(spec: BuildSpec, environment: Environment) -> str:
+    plan = spec.azure.environments[environment]
+    values: dict[str, Any] = {
+        "environment": environment.value,
+        "appServiceSku": plan.app_service_sku,
+        "sqlSku": plan.sql_sku,
+        "sqlTier": _sql_tier(plan.sql_sku),
+        "sqlGeoRedundant": plan.sql_geo_redundant,
+        "instanceCount": plan.instances,
+    }
+    if spec.stack is Stack.FUNCTIONS:
+        values["storageSku"] = plan.storage_sku
+    document = {
+        "$schema": "https://schema.management.azure.com/schemas/2019-04-01/deploymentParameters.json#",
+        "contentVersion": "1.0.0.0",
+        "parameters": {name: {"value": value} for name, value in values.items()},
+    }
+    return json.dumps(document, indent=2) + "\n"
+
+
+def render_infrastructure(spec: BuildSpec) -> tuple[dict[str, str], dict[str, str]]:
+    """``(templated files, rule-made files)``, each as ``{path: text}``."""
+    short_name = spec.name[:20].rstrip("-")
+    package_paths = "app function_app.py host.json" if spec.stack is Stack.FUNCTIONS else "app"
+    context = {
+        **template_context(spec),
+        "short_name": short_name,
+        "region": spec.azure.region,
+        "bicep_file": bicep_file(spec),
+        "startup_command": startup_command(spec),
+        "compute_sku_help": "Y1, EP1, EP2" if spec.stack is Stack.FUNCTIONS else "B1, S1, P1v2",
+        "package_paths": package_paths,
+    }
+    templated = {f"infra/{bicep_file(spec)}": render(f"infra/{bicep_file(spec)}.jinja", context)}
+    for name in ("quality", "test", "build"):
+        templated[f".github/workflows/{name}.yml"] = render(f"github/{name}.yml.jinja", context)
+    for environment, trigger, github_environment, slot in DEPLOYS:
+        templated[f".github/workflows/deploy-{environment.value}.yml"] = render(
+            "github/_deploy.yml.jinja",
+            {
+                **context,
+                "env_name": environment.value,
+                "trigger": trigger,
+                "github_environment": github_environment,
+                "slot": slot,
+            },
+        )
+    made = {f"infra/parameters/{e.value}.json": parameter_file(spec, e) for e in Environment}
+    return templated, made
+
+
+def _checkov_command() -> list[str]:
+    beside = Path(sys.executable).parent / "checkov"
+    found = str(beside) if beside.exists() else shutil.which("checkov")
+    if found is None:
+        raise PermanentError(
+            "checkov is not installed, so the infrastructure cannot be validated",
+            hint="install it with `pip install 'baton[iac]'` (or `pip install checkov`)",
+        )
+    return [found]
+
+
+def _reports(output: str) -> list[dict[str, Any]]:
+    """checkov prints one JSON document per scanned directory: a report, or a list of them."""
+    decoder = json.JSONDecoder()
+    reports: list[dict[str, Any]] = []
+    position, text = 0, output.strip()
+    while position < len(text):
+        try:
+            data, end = decoder.raw_decode(text, position)
+        except json.JSONDecodeError as error:
+            raise PermanentError(f"checkov printed no JSON report: {output[-500:]}") from error
+        reports += data if isinstance(data, list) else [data]
+        position = end
+        while position < len(text) and text[position].isspace():
+            position += 1
+    return reports
+
+
+def _parse(reports: list[dict[str, Any]], root: Path) -> InfrastructureReport:
+    report = InfrastructureReport(commit="")
+    for item in reports:
+        summary = item.get("summary", {})
+        report.passed_checks += int(summary.get("passed", 0))
+        report.failed_checks += int(summary.get("failed", 0))
+        report.skipped_checks += int(summary.get("skipped", 0))
+        report.validator_version = str(summary.get("checkov_version", report.validator_version))
+        results = item.get("results", {})
+        for path in results.get("parsing_errors", []):
+            report.parsing_errors.append(
+                os.path.relpath(str(path), root) if os.path.isabs(str(path)) else str(path)
+            )
+        for check in results.get("failed_checks", []):
+            report.findings.append(
+                Finding(
+                    check_id=str(check.get("check_id")),
+                    check_name=str(check.get("check_name")),
+                    file=str(check.get("file_path", "")).lstrip("/"),
+                    resource=str(check.get("resource", "")),
+                    framework=str(item.get("check_type", "")),
+                    guideline=check.get("guideline"),
+                )
+            )
+    return report
+
+
+def validate_with_checkov(root: Path) -> InfrastructureReport:
+    """Scan ``root/infra`` and ``root/.github`` with checkov, offline; the report has no commit yet."""
+    command = [
+        *_checkov_command(),
+        "--directory",
+        str(root),
+        "--skip-path",
+        r"\.deploy",
+        "--skip-path",
+        r"\.baton-build",
+        "--framework",
+        "bicep",
+        "github_actions",
+        "--output",
+        "json",
+        "--skip-download",
+        "--quiet",
+        "--compact",
+    ]
+    env = {**os.environ, "CKV_SKIP_PACKAGE_UPDATE_CHECK": "true", "LOG_LEVEL": "ERROR"}
+    try:
+        done = subprocess.run(
+            command, capture_output=True, text=True, env=env, check=False, timeout=CHECKOV_TIMEOUT_S, cwd=root
+        )
+    except subprocess.TimeoutExpired:
+        raise PermanentError(f"checkov did not finish within {CHECKOV_TIMEOUT_S} s") from None
+    if done.returncode not in (0, 1):
+        raise PermanentError(f"checkov failed with exit code {done.returncode}: {done.stderr[-800:]}")
+    report = _parse(_reports(done.stdout), root)
+    report.valid = not report.parsing_errors and report.passed_checks > 0
+    return report
+
+
+def write_infrastructure(spec: BuildSpec, root: Path) -> tuple[list[Artifact], InfrastructureReport]:
+    """Write the files, validate them; raise if checkov cannot parse one of them."""
+    templated, made = render_infrastructure(spec)
+    artifacts = write_files(root, templated, "template") + write_files(root, made, "rules")
+    report = validate_with_checkov(root)
+    if report.parsing_errors:
+        raise PermanentError(
+            f"checkov could not parse {', '.join(report.parsing_errors)}",
+            hint="the generated infrastructure is invalid: this is a bug in baton's templates",
+        )
+    return artifacts, report

@@ -1,0 +1,44 @@
+"""Writing an agent's results as files: one CSV per table and one JSON summary, replaced atomically.
+
+Steps are at-least-once: a step run again after a crash rewrites the same files, and a reader never
+sees half a file because each is written aside and renamed into place.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pandas as pd
+from pydantic import BaseModel
+
+__all__ = ["read_table", "write_agent_files", "write_text"]
+
+
+def write_text(path: Path, text: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    aside = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    aside.write_text(text, encoding="utf-8")
+    os.replace(aside, path)
+    return path
+
+
+def write_agent_files(
+    directory: Path, agent: str, summary: BaseModel, tables: dict[str, pd.DataFrame]
+) -> dict[str, str]:
+    """Write ``<directory>/<agent>/<table>.csv`` for each table and ``<agent>.json``; returns name → path."""
+    folder = directory / agent
+    paths: dict[str, str] = {}
+    for name, frame in tables.items():
+        paths[name] = str(write_text(folder / f"{name}.csv", frame.to_csv(index=False)))
+    paths["summary"] = str(write_text(folder / f"{agent}.json", summary.model_dump_json(indent=2)))
+    return paths
+
+
+def read_table(path: str | Path, *, dates: tuple[str, ...] = ()) -> pd.DataFrame:
+    """Read back a table this module wrote (date columns parsed as dates)."""
+    frame = pd.read_csv(path)
+    for column in dates:
+        if column in frame:
+            frame[column] = pd.to_datetime(frame[column]).dt.date
+    return frame

@@ -1,0 +1,239 @@
+"""The parameters of a season plan, and reading them from a planner's plain words."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from enum import StrEnum
+from typing import Any, Self
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from baton.agents.rules import FieldRule, extract_with_rules
+from baton.core.errors import InvalidInputError
+
+__all__ = ["ReplenishmentStrategy", "SeasonParameterError", "SeasonParameters", "extract_parameters"]
+
+MIN_HORIZON_WEEKS = 4
+MAX_HORIZON_WEEKS = 52
+
+
+class ReplenishmentStrategy(StrEnum):
+    NONE = "none"  # the whole season is bought and sent up front; the DC holdback is a reserve
+    WEEKLY = "weekly"  # stores are topped up from the DC every week
+    BI_WEEKLY = "bi-weekly"  # stores are topped up from the DC every other week
+
+    @property
+    def review_weeks(self) -> int | None:
+        """Weeks between two shipments from the DC; ``None`` when nothing is shipped after the start."""
+        return {"none": None, "weekly": 1, "bi-weekly": 2}[self.value]
+
+
+def _rules(kind: str | None = None, keywords: tuple[str, ...] = (), **more: Any) -> dict[str, Any]:
+    return {"rules": {"kind": kind, "keywords": list(keywords), **more}}
+
+
+class SeasonParameters(BaseModel):
+    """What a season plan needs to know. ``season_end_date`` is ``season_start_date + forecast_horizon_weeks``
+    (the first day after the season) and is filled in when not given."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    forecast_horizon_weeks: int = Field(
+        ge=MIN_HORIZON_WEEKS,
+        le=MAX_HORIZON_WEEKS,
+        description="length of the season in weeks",
+        json_schema_extra=_rules(
+            "duration", ("horizon", "season", "for", "over", "lasting", "plan"), unit="weeks"
+        ),
+    )
+    season_start_date: date = Field(
+        description="first day of the season",
+        json_schema_extra=_rules(
+            "date", ("from", "start", "starting", "starts", "begin", "begins", "beginning", "launch", "on")
+        ),
+    )
+    season_end_date: date | None = Field(
+        default=None,
+        description="start + horizon; derived when not given",
+        json_schema_extra=_rules("date", ("to", "until", "through", "till", "end", "ending", "ends")),
+    )
+    replenishment_strategy: ReplenishmentStrategy = Field(
+        description="how stores are restocked from the DC during the season",
+        json_schema_extra=_rules(
+            "enum",
+            ("replenishment", "replenish", "restock"),
+            synonyms={
+                "none": [
+                    "no replenishment",
+                    "without replenishment",
+                    "no restocking",
+                    "no replen",
+                    "one-shot buy",
+                    "single buy",
+                    "no reorders",
+                    "replenishment: none",
+                    "replenishment none",
+                ],
+                "weekly": ["every week", "each week", "once a week"],
+                "bi-weekly": [
+                    "every two weeks",
+                    "every other week",
+                    "fortnightly",
+                    "every 2 weeks",
+                    "twice a month",
+                    "bi weekly",
+                    "biweekly",
+                ],
+            },
+        ),
+    )
+    dc_holdback_percentage: float = Field(
+        ge=0.0,
+        le=1.0,
+        description="share of the initial buy kept at the distribution centre (0.0–1.0)",
+        json_schema_extra=_rules(
+            "fraction",
+            (
+                "dc",
+                "holdback",
+                "hold back",
+                "held back",
+                "hold-back",
+                "keep",
+                "reserve",
+                "distribution center",
+                "distribution centre",
+                "warehouse",
+            ),
+        ),
+    )
+    category: str | None = Field(
+        default=None,
+        description="plan only this category (all categories when not given)",
+        json_schema_extra=_rules("word", ("category",)),
+    )
+    markdown_start_week: int | None = Field(
+        default=None,
+        ge=1,
+        le=MAX_HORIZON_WEEKS,
+        description="earliest season week a markdown may be taken",
+        json_schema_extra=_rules(
+            "number", ("markdown", "markdowns", "mark down", "discount", "discounts", "clearance")
+        ),
+    )
+    target_sell_through: float | None = Field(
+        default=None,
+        ge=0.3,
+        le=1.0,
+        description="share of the buy to sell by season end (default 0.85)",
+        json_schema_extra=_rules(
+            "fraction", ("sell-through", "sell through", "sellthrough", "sell out", "sold")
+        ),
+    )
+
+    @model_validator(mode="after")
+    def _season_dates(self) -> Self:
+        end = self.season_start_date + timedelta(weeks=self.forecast_horizon_weeks)
+        if self.season_end_date is None:
+            object.__setattr__(self, "season_end_date", end)
+        elif self.season_end_date != end:
+            raise ValueError(
+                f"season_end_date {self.season_end_date} is not season_start_date {self.season_start_date} "
+                f"+ {self.forecast_horizon_weeks} weeks ({end})"
+            )
+        if self.markdown_start_week is not None and self.markdown_start_week > self.forecast_horizon_weeks:
+            raise ValueError(
+                f"markdown_start_week {self.markdown_start_week} is after the season's last week "
+                f"{self.forecast_horizon_weeks}"
+            )
+        return self
+
+    @property
+    def end_date(self) -> date:
+        """``season_end_date``, typed as always present."""
+        return self.season_end_date or self.season_start_date + timedelta(weeks=self.forecast_horizon_weeks)
+
+    def week_start(self, week: int) -> date:
+        """The first day of season week ``week`` (1-based)."""
+        return self.season_start_date + timedelta(weeks=week - 1)
+
+
+class SeasonParameterError(InvalidInputError):
+    """A request that does not give every required parameter, or gives one out of its bounds."""
+
+    code = "invalid_season_parameters"
+
+    def __init__(self, *, missing: list[str], invalid: dict[str, str], request: str = "") -> None:
+        parts = []
+        if missing:
+            parts.append("missing " + ", ".join(missing))
+        parts += [f"{name} {reason}" for name, reason in invalid.items()]
+        fields = {name: "missing" for name in missing} | invalid
+        super().__init__(
+            "the season request cannot be planned: " + "; ".join(parts),
+            fields=fields,
+            hint=_hint(missing, invalid),
+        )
+        self.missing = list(missing)
+        self.invalid = dict(invalid)
+        self.request = request
+
+
+_HOW_TO_SAY = {
+    "forecast_horizon_weeks": "the season length (e.g. '12 weeks', 4–52)",
+    "season_start_date": "the start date (e.g. 'from March 2nd 2026')",
+    "replenishment_strategy": "the replenishment ('weekly', 'bi-weekly' or 'no replenishment')",
+    "dc_holdback_percentage": "the DC holdback (e.g. 'keep 10% at the DC', 0–100%)",
+}
+
+
+def _hint(missing: list[str], invalid: dict[str, str]) -> str:
+    said = [_HOW_TO_SAY[name] for name in [*missing, *invalid] if name in _HOW_TO_SAY]
+    return ("say " + ", ".join(said) + " in the request") if said else "fix the request and try again"
+
+
+_FRACTIONS = frozenset({"dc_holdback_percentage", "target_sell_through"})
+
+
+def _metadata(name: str) -> list[Any]:
+    return list(SeasonParameters.model_fields[name].metadata)
+
+
+def extract_parameters(
+    text: str, *, today: date | None = None, categories: list[str] | None = None
+) -> SeasonParameters:
+    """Read a season's parameters from plain words with deterministic rules (no model needed).
+
+    A date without a year is the next such date on or after ``today``. ``categories`` (the data's
+    categories), when given, lets the request name one without the word "category". Raises
+    :class:`SeasonParameterError` naming every missing field and every violated bound.
+    """
+    hints: dict[str, FieldRule | dict[str, Any]] = {}
+    if categories:
+        hints["category"] = {"kind": "enum", "choices": list(categories), "keywords": ["category"]}
+    found = extract_with_rules(text, SeasonParameters, hints=hints, today=today)
+    values, invalid = dict(found.values), dict(found.invalid)
+    missing = list(found.missing)
+    start, end = values.get("season_start_date"), values.get("season_end_date")
+    if "forecast_horizon_weeks" in missing and isinstance(start, date) and isinstance(end, date):
+        days = (end - start).days
+        # "from March 2nd to May 25th": the horizon is the whole weeks between the two dates
+        values["forecast_horizon_weeks"] = round(days / 7)
+        missing.remove("forecast_horizon_weeks")
+        if days % 7:
+            invalid["season_end_date"] = f"must be a whole number of weeks after the start, got {days} days"
+        elif not MIN_HORIZON_WEEKS <= days // 7 <= MAX_HORIZON_WEEKS:
+            invalid["forecast_horizon_weeks"] = (
+                f"must be between {MIN_HORIZON_WEEKS} and {MAX_HORIZON_WEEKS}, got {days // 7}"
+            )
+    for name in _FRACTIONS & invalid.keys():
+        value = values.get(name)
+        bounds = {type(m).__name__: getattr(m, type(m).__name__.lower()) for m in _metadata(name)}
+        if isinstance(value, float) and {"Ge", "Le"} <= bounds.keys():
+            invalid[name] = f"must be between {bounds['Ge']:.0%} and {bounds['Le']:.0%}, got {value:.0%}"
+    if missing or invalid:
+        raise SeasonParameterError(missing=missing, invalid=invalid, request=text)
+    try:
+        return SeasonParameters.model_validate(values)
+    except ValueError as error:
+        raise SeasonParameterError(missing=[], invalid={"__model__": str(error)}, request=text) from None

@@ -1,0 +1,144 @@
+"""Ideas built end to end: the gate passed, the service answers, the artifacts validate."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import httpx
+import pytest
+import yaml
+
+from baton.workflows.build import LocalBuild, Stack, load_spec
+from baton.workflows.build._git import git
+from baton.workflows.build._smoke import sample_payload
+
+pytestmark = pytest.mark.slow
+BUILDS = ["library_build", "timer_build", "flask_build"]
+
+
+@pytest.fixture(params=BUILDS)
+def build(request: pytest.FixtureRequest) -> LocalBuild:
+    result: LocalBuild = request.getfixturevalue(request.param)
+    return result
+
+
+def test_the_stacks_follow_the_ideas(
+    library_build: LocalBuild, timer_build: LocalBuild, flask_build: LocalBuild
+) -> None:
+    assert library_build.architecture.spec.stack is Stack.FASTAPI
+    assert timer_build.architecture.spec.stack is Stack.FUNCTIONS
+    assert flask_build.architecture.spec.stack is Stack.FLASK
+    assert [j.name for j in timer_build.architecture.spec.jobs] == ["cleanup_reservations"]
+
+
+def test_the_gate_passed(build: LocalBuild) -> None:
+    gate = build.gate
+    assert gate.passed, gate.failure
+    assert [c.name for c in gate.checks] == ["ruff check", "ruff format", "mypy", "pytest"]
+    assert gate.tests_passed >= 20
+    assert gate.tests_failed == 0
+    assert gate.coverage >= 80
+
+
+def test_the_service_answers_with_a_crud_round_trip(build: LocalBuild) -> None:
+    deploy = build.deploy
+    assert deploy.url is not None
+    assert all(check.passed for check in deploy.smoke)
+    spec = build.architecture.spec
+    root = spec.ordered_entities()[0]
+    headers = {"X-API-Key": api_key(build)}
+    with httpx.Client(base_url=deploy.url, headers=headers, timeout=10) as client:
+        assert client.get("/health").json() == {"status": "ok", "database": "ok"}
+        assert client.get(f"/{root.plural_name}", headers={"X-API-Key": "wrong"}).status_code == 401
+        body = {f.name: "x" if f.type.value in ("string", "text") else None for f in root.fields}
+        body = {k: v for k, v in body.items() if v is not None}
+        created = client.post(f"/{root.plural_name}", json=body | _other_values(build))
+        assert created.status_code in (201, 422)
+        listing = client.get(f"/{root.plural_name}", params={"limit": 1}).json()
+        assert set(listing) == {"items", "total", "limit", "offset"}
+
+
+def _other_values(build: LocalBuild) -> dict[str, object]:
+    return sample_payload(build.architecture.spec.ordered_entities()[0])
+
+
+def api_key(build: LocalBuild) -> str:
+    assert build.deploy.api_key_file is not None
+    return Path(build.deploy.api_key_file).read_text().strip().split("=", 1)[1]
+
+
+def test_current_points_at_the_running_release(build: LocalBuild) -> None:
+    repo = Path(build.repository.path)
+    current = (repo / ".deploy" / "current").resolve()
+    assert current.name == build.deploy.release
+    assert (current / "app").is_dir()
+
+
+def test_the_infrastructure_validates(build: LocalBuild) -> None:
+    infra = build.infrastructure
+    assert infra.valid
+    assert infra.parsing_errors == []
+    assert infra.passed_checks > 100
+    repo = Path(build.repository.path)
+    bicep = (
+        "function-app-storage.bicep"
+        if build.architecture.spec.stack is Stack.FUNCTIONS
+        else "web-app-sql.bicep"
+    )
+    text = (repo / "infra" / bicep).read_text()
+    for needed in (
+        "userAssignedIdentities",
+        "Microsoft.KeyVault/vaults",
+        "Microsoft.Insights/components",
+        "Microsoft.OperationalInsights/workspaces",
+        "minTlsVersion: '1.2'",
+    ):
+        assert needed in text
+    for env, sku in (("dev", ("B1", "Y1")), ("staging", ("S1", "EP1")), ("prod", ("P1v2", "EP2"))):
+        params = json.loads((repo / "infra" / "parameters" / f"{env}.json").read_text())["parameters"]
+        assert params["appServiceSku"]["value"] in sku
+    workflows = {p.name for p in (repo / ".github" / "workflows").iterdir()}
+    assert workflows == {
+        "quality.yml",
+        "test.yml",
+        "build.yml",
+        "deploy-dev.yml",
+        "deploy-staging.yml",
+        "deploy-prod.yml",
+    }
+    prod = yaml.safe_load((repo / ".github" / "workflows" / "deploy-prod.yml").read_text())
+    assert "workflow_dispatch" in prod[True]
+    assert prod["jobs"]["deploy"]["environment"] == "production"
+    assert "slot swap" in (repo / ".github" / "workflows" / "deploy-prod.yml").read_text()
+
+
+def test_the_repository_has_its_docs_and_history(build: LocalBuild) -> None:
+    repo = Path(build.repository.path)
+    for name in ("README.md", "API.md", "COSTS.md", "BUILD.md", "LICENSE", "pyproject.toml", ".gitignore"):
+        assert (repo / name).is_file(), name
+    assert load_spec(repo / "spec.yaml") == build.architecture.spec
+    log = git(repo, "log", "--format=%s").splitlines()
+    assert len(log) == 4
+    assert git(repo, "status", "--porcelain") == ""
+    build_md = (repo / "BUILD.md").read_text()
+    assert "The build succeeded" in build_md
+    assert "| `app/models.py` | template |" in build_md
+    assert "| `infra/parameters/prod.json` | rules |" in build_md
+    costs = (repo / "COSTS.md").read_text()
+    assert all(f"| {env} |" in costs for env in ("dev", "staging", "prod"))
+    assert build.docs.monthly_costs["prod"] > build.docs.monthly_costs["dev"]
+    api = (repo / "API.md").read_text()
+    for entity in build.architecture.spec.entities:
+        assert f"## `POST /{entity.plural_name}`" in api
+
+
+def test_every_artifact_says_what_produced_it(build: LocalBuild) -> None:
+    artifacts = [
+        *build.repository.artifacts,
+        *build.code.artifacts,
+        *build.infrastructure.artifacts,
+        *build.docs.artifacts,
+    ]
+    assert artifacts
+    assert {a.produced_by for a in artifacts} <= {"template", "rules"}
