@@ -1,7 +1,10 @@
-# Every target creates the virtual environment it needs on a fresh machine.
-VENV  := .venv
-PY    := $(VENV)/bin/python
-STAMP := $(VENV)/.installed-dev
+# Every target creates what it needs on a fresh machine: the virtual environment, checkov (in a
+# virtual environment of its own: its pins clash with our test tools) and the system packages.
+VENV    := .venv
+PY      := $(VENV)/bin/python
+STAMP   := $(VENV)/.installed-dev
+CHECKOV := $(VENV)/bin/checkov
+IDEA    := A REST API for a small library: books, authors and loans; members borrow books
 
 .PHONY: demo test lint typecheck unit bench system-deps clean
 
@@ -11,8 +14,13 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install -q -e '.[dev]'
 	touch $(STAMP)
 
-demo: $(STAMP)
-	$(VENV)/bin/baton run baton.workflows.demo:workflow --input documents=12
+$(CHECKOV): | $(STAMP)
+	test -x .venv-checkov/bin/python || python3 -m venv .venv-checkov
+	.venv-checkov/bin/pip install -q 'checkov>=3.2'
+	ln -sf "$(CURDIR)/.venv-checkov/bin/checkov" $(CHECKOV)
+
+demo: $(STAMP) $(CHECKOV)
+	$(VENV)/bin/baton build "$(IDEA)" --out demo/library-api --force
 
 system-deps:
 	./scripts/system-deps.sh
@@ -24,13 +32,16 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(VENV)/bin/mypy
 
-unit: $(STAMP) system-deps
+unit: $(STAMP) $(CHECKOV) system-deps
 	$(VENV)/bin/pytest --cov --cov-report=term:skip-covered -q
 
 test: lint typecheck unit
 
-bench: $(STAMP)
+bench: $(STAMP) $(CHECKOV)
 	$(PY) benchmarks/engine_throughput.py
+	$(PY) benchmarks/gateway_overhead.py
+	$(PY) benchmarks/season.py
+	$(PY) benchmarks/build_time.py
 
 clean:
-	rm -rf $(VENV) .baton .pytest_cache .mypy_cache .ruff_cache .coverage
+	rm -rf $(VENV) .venv-checkov .baton demo .pytest_cache .mypy_cache .ruff_cache .coverage

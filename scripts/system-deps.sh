@@ -1,10 +1,14 @@
 #!/usr/bin/env bash
-# Installs the system packages the test suite drives for real: PostgreSQL 15's server binaries.
+# Installs the system packages the test suite drives for real: PostgreSQL 15's server binaries and
+# Debian's Chromium (the dashboard's browser tests drive it through Playwright; never `playwright install`).
 set -euo pipefail
 
 need=()
 if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
   need+=(postgresql)
+fi
+if [ ! -x /usr/bin/chromium ]; then
+  need+=(chromium)
 fi
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then

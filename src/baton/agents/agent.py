@@ -117,7 +117,16 @@ class AgentContext:
         budget_usd: float | None = None,
         replay_of: str | None = None,
     ) -> AgentContext:
-        """The context of agents called by a running task: events go through ``task.emit``."""
+        """The context of agents called by a running task: events go through ``task.emit``.
+
+        What is not given comes from the task: the gateway its process provides (``services``), the
+        run's budget and the run it replays (``options``) — so the engine, not each agent, sets them."""
+        if gateway is None:
+            gateway = task.services.get("gateway")
+        if budget_usd is None:
+            budget_usd = task.options.get("budget_usd")
+        if replay_of is None:
+            replay_of = task.options.get("replay_of")
         call = CallContext.from_task(task, budget_usd=budget_usd, replay_of=replay_of)
         return cls(gateway=gateway, call=call, emit=task.emit, task=task)
 

@@ -7,6 +7,7 @@ import sys
 import click
 from sqlalchemy.exc import SQLAlchemyError
 
+from baton.cli import shipped  # noqa: F401  (registers build, season, costs, rerun)
 from baton.cli.app import Options, app, console
 from baton.core.errors import BatonError
 

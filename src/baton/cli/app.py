@@ -31,6 +31,7 @@ from baton.engine import (
     start_run,
 )
 from baton.engine.worker import Worker
+from baton.llm import Gateway
 from baton.store.events import count_by_type, query_events, summarize_durations
 from baton.store.runs import find_run_id, get_run, list_runs, list_tasks, step_durations, task_state_counts
 from baton.store.store import Store
@@ -118,7 +119,9 @@ def drive(store: Store, run_id: str, *, quiet: bool, concurrency: int) -> RunSta
         done = asyncio.Event()
         viewer = None if quiet else asyncio.create_task(watch_run(store, run_id, done, console))
         try:
-            return await run_to_end(store, run_id, WorkerSettings(concurrency=concurrency))
+            async with Gateway.from_config(store) as gateway:
+                settings = WorkerSettings(concurrency=concurrency)
+                return await run_to_end(store, run_id, settings, services={"gateway": gateway})
         finally:
             done.set()
             if viewer is not None:
@@ -181,8 +184,14 @@ def worker(
     """Serve every run of the store until interrupted (scale out: one per core or machine)."""
     store = open_store()
     console.print(f"worker serving {store.url.split('@')[-1]} — Ctrl-C to stop")
+
+    async def serve() -> None:
+        async with Gateway.from_config(store) as gateway:
+            settings = WorkerSettings(concurrency=concurrency, poll_interval=poll)
+            await Worker(store, settings=settings, services={"gateway": gateway}).run()
+
     try:
-        asyncio.run(Worker(store, settings=WorkerSettings(concurrency=concurrency, poll_interval=poll)).run())
+        asyncio.run(serve())
     except KeyboardInterrupt:
         console.print("worker stopped")
 

@@ -101,7 +101,9 @@ class TaskContext:
     """What a running step may use besides its declared inputs.
 
     ``emit`` is given by the engine: it turns progress reports and log lines into events of this
-    task, written with the task's next commit.
+    task, written with the task's next commit. ``options`` are the run's options (``replay_of``,
+    ``budget_usd``); ``services`` are what the process running the task provides to steps (the model
+    gateway under ``"gateway"``), given from above since the engine may not import them.
     """
 
     def __init__(
@@ -113,12 +115,16 @@ class TaskContext:
         attempt: int,
         emit: Callable[[str, dict[str, Any]], None],
         workdir: str | None = None,
+        options: Mapping[str, Any] | None = None,
+        services: Mapping[str, Any] | None = None,
     ) -> None:
         self.run_id = run_id
         self.task_id = task_id
         self.task_name = task_name
         self.attempt = attempt
         self.workdir = workdir
+        self.options: Mapping[str, Any] = options or {}
+        self.services: Mapping[str, Any] = services or {}
         self._emit = emit
 
     def progress(self, percent: float, message: str = "") -> None:

@@ -85,9 +85,14 @@ def _median(values: list[float]) -> float:
     return ordered[len(ordered) // 2] if ordered else 0.0
 
 
-async def run_to_end(store: Store, run_id: str, settings: WorkerSettings | None = None) -> RunState:
+async def run_to_end(
+    store: Store,
+    run_id: str,
+    settings: WorkerSettings | None = None,
+    services: Mapping[str, Any] | None = None,
+) -> RunState:
     """Drive a run in this process until it finishes or waits for a human."""
-    return await drive_run(store, run_id, settings)
+    return await drive_run(store, run_id, settings, services)
 
 
 def prepare_resume(store: Store, run_id: str) -> str:

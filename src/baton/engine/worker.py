@@ -19,7 +19,7 @@ import functools
 import socket
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import Executor as PoolExecutor
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -74,9 +74,15 @@ class _Tick:
 
 class Worker:
     def __init__(
-        self, store: Store, *, run_id: str | None = None, settings: WorkerSettings | None = None
+        self,
+        store: Store,
+        *,
+        run_id: str | None = None,
+        settings: WorkerSettings | None = None,
+        services: Mapping[str, Any] | None = None,
     ) -> None:
         self.store = store
+        self.services = dict(services or {})
         self.run_id = run_id
         self.settings = settings or WorkerSettings()
         self.id = f"{socket.gethostname()}:{uuid.uuid4().hex[:8]}"
@@ -89,6 +95,7 @@ class Worker:
         self._wake = asyncio.Event()
         self._stopping = asyncio.Event()
         self._inputs: dict[str, BaseModel | None] = {}
+        self._options: dict[str, dict[str, Any]] = {}
         self._workflows: dict[str, Workflow] = {}
         self._last_heartbeat = 0.0
         self._last_maintenance = 0.0
@@ -192,6 +199,8 @@ class Worker:
             task_name=task.name,
             attempt=task.attempt,
             emit=functools.partial(self._emit, task.run_id, task.id, task.name),
+            options=self._options[task.run_id],
+            services=self.services,
         )
         handle = asyncio.create_task(execute(step, task, inputs, ctx, self._processes), name=task.name)
         self._inflight[task.id] = (task, handle)
@@ -222,6 +231,7 @@ class Worker:
             workflow = load_workflow(record.workflow)
             self._workflows[run_id] = workflow
             self._inputs[run_id] = workflow.parse_inputs(record.inputs)
+            self._options[run_id] = record.options
         return self._workflows[run_id], self._inputs[run_id]
 
     def _processes(self) -> PoolExecutor:
@@ -333,9 +343,14 @@ class Worker:
                 self._process_pool.shutdown(wait=False, cancel_futures=True)
 
 
-async def drive_run(store: Store, run_id: str, settings: WorkerSettings | None = None) -> RunState:
+async def drive_run(
+    store: Store,
+    run_id: str,
+    settings: WorkerSettings | None = None,
+    services: Mapping[str, Any] | None = None,
+) -> RunState:
     """Work on one run in this process until it is finished or waits for a human; returns its state."""
-    state = await Worker(store, run_id=run_id, settings=settings).run()
+    state = await Worker(store, run_id=run_id, settings=settings, services=services).run()
     if state is None:  # stopped from outside
         with store.read() as conn:
             return run_state_txn(conn, run_id)

@@ -9,10 +9,7 @@ from __future__ import annotations
 import json
 import time
 from email.utils import parsedate_to_datetime
-from typing import Any, Protocol
-
-import anthropic
-import openai
+from typing import TYPE_CHECKING, Any, Protocol
 
 from baton.llm.config import ModelConfig, ProviderConfig, ProviderKind
 from baton.llm.errors import (
@@ -25,6 +22,12 @@ from baton.llm.errors import (
 )
 from baton.llm.messages import Completion, ModelRequest, Role, Usage
 from baton.llm.tokens import count_message_tokens, count_tokens
+
+if TYPE_CHECKING:
+    import openai
+
+# The SDKs are imported when a provider is first built: importing both costs about two seconds, which
+# every `baton` command would pay even when no model is configured.
 
 # Sent to endpoints that need no key: the SDKs refuse to start without one.
 _NO_KEY = "no-key-needed"
@@ -114,6 +117,8 @@ class OpenAIProvider:
     """Any OpenAI-compatible chat-completions endpoint, or Azure OpenAI."""
 
     def __init__(self, config: ProviderConfig) -> None:
+        import openai
+
         self.name = config.name
         self.config = config
         key = config.api_key.get_secret_value() if config.api_key else _NO_KEY
@@ -132,6 +137,8 @@ class OpenAIProvider:
             )
 
     async def complete(self, model: ModelConfig, request: ModelRequest) -> Completion:
+        import openai
+
         params = self._params(model, request)
         try:
             response = await self._client.chat.completions.create(**params)
@@ -197,6 +204,8 @@ class AnthropicProvider:
     configured with ``structured_output = false``."""
 
     def __init__(self, config: ProviderConfig) -> None:
+        import anthropic
+
         self.name = config.name
         self.config = config
         key = config.api_key.get_secret_value() if config.api_key else _NO_KEY
@@ -205,6 +214,8 @@ class AnthropicProvider:
         )
 
     async def complete(self, model: ModelConfig, request: ModelRequest) -> Completion:
+        import anthropic
+
         params = self._params(model, request)
         try:
             response = await self._client.messages.create(**params)

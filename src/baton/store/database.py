@@ -22,8 +22,8 @@ from baton.core.errors import (
 
 DEFAULT_PATH = Path(".baton") / "baton.db"
 # The newest migration; a test checks it is Alembic's head, so a new migration cannot forget it.
-HEAD_REVISION = "0001"
-KNOWN_REVISIONS = frozenset({"0001"})
+HEAD_REVISION = "0002"
+KNOWN_REVISIONS = frozenset({"0001", "0002"})
 
 
 def database_url(url: str | None = None) -> str:
@@ -49,7 +49,8 @@ def _configure_sqlite(engine: Engine) -> None:
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute(f"PRAGMA busy_timeout = {timeout}")
-        cursor.execute("PRAGMA journal_mode = WAL")
+        # journal_mode=WAL is set once, by check_and_migrate, after the file proved to be baton's:
+        # it is written into the file, and a file that is not ours must be left exactly as it was.
         # NORMAL in WAL mode: a commit survives a crash of the process (kill -9); only power loss
         # can take back the last transactions, never corrupt the file.
         cursor.execute("PRAGMA synchronous = NORMAL")
@@ -77,6 +78,11 @@ def create_store_engine(url: str) -> Engine:
 
 def translate(error: BaseException, url: str) -> StoreError | None:
     """Map a driver error to the StoreError that tells the user what to do, or None if it is not one."""
+    if isinstance(error, UnicodeDecodeError):  # SQLite handing back garbage from damaged pages
+        return CorruptDatabaseError(
+            f"the database {_where(url)} is corrupt (unreadable text in its pages)",
+            hint="restore it from a backup, or move it away to start afresh",
+        )
     if not isinstance(error, DBAPIError):
         return None
     text_ = str(error.orig) if error.orig is not None else str(error)
@@ -116,7 +122,7 @@ def _where(url: str) -> str:
 def translated(url: str) -> Iterator[None]:
     try:
         yield
-    except DBAPIError as error:
+    except (DBAPIError, UnicodeDecodeError) as error:
         mapped = translate(error, url)
         if mapped is None:
             raise
@@ -125,24 +131,35 @@ def translated(url: str) -> Iterator[None]:
 
 def check_and_migrate(engine: Engine, url: str) -> None:
     """Bring the schema to head, refusing files that are not baton's or come from a newer baton."""
-    with translated(url), engine.connect().execution_options(sqlite_begin="DEFERRED") as conn:
-        tables = _table_names(conn)
-        version: str | None = None
-        if "alembic_version" in tables:
-            version = conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
-        elif tables - {"sqlite_sequence"}:
-            raise NotABatonDatabaseError(
-                f"{_where(url)} holds tables that are not baton's ({', '.join(sorted(tables)[:5])})",
-                hint="point BATON_DATABASE_URL at a baton database or an empty one",
-            )
-        if version is not None and version not in KNOWN_REVISIONS:
-            raise SchemaTooNewError(
-                f"the database {_where(url)} has schema {version!r}, newer than this baton knows ({HEAD_REVISION})",
-                hint="upgrade baton (pip install -U baton) or use another database",
-            )
-        if version == HEAD_REVISION:
-            return
-    _upgrade(engine, url)
+    with translated(url):
+        with engine.connect().execution_options(sqlite_begin="DEFERRED") as conn:
+            version = _schema_version(conn, url)
+        if version != HEAD_REVISION:
+            _upgrade(engine, url)
+        if engine.dialect.name == "sqlite":
+            raw = engine.raw_connection()
+            try:
+                raw.cursor().execute("PRAGMA journal_mode = WAL")
+            finally:
+                raw.close()
+
+
+def _schema_version(conn: Connection, url: str) -> str | None:
+    tables = _table_names(conn)
+    version: str | None = None
+    if "alembic_version" in tables:
+        version = conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+    elif tables - {"sqlite_sequence"}:
+        raise NotABatonDatabaseError(
+            f"{_where(url)} holds tables that are not baton's ({', '.join(sorted(tables)[:5])})",
+            hint="point BATON_DATABASE_URL at a baton database or an empty one",
+        )
+    if version is not None and version not in KNOWN_REVISIONS:
+        raise SchemaTooNewError(
+            f"the database {_where(url)} has schema {version!r}, newer than this baton knows ({HEAD_REVISION})",
+            hint="upgrade baton (pip install -U baton) or use another database",
+        )
+    return version
 
 
 def _table_names(conn: Connection) -> set[str]:

@@ -194,3 +194,17 @@ model_calls = Table(
     Index("ix_model_calls_run", "run_id"),
     Index("ix_model_calls_key", "request_key"),
 )
+
+# API keys of `baton serve`: only a hash of the secret is kept; the key is shown once, at creation.
+api_keys = Table(
+    "api_keys",
+    metadata,
+    Column("id", String(24), primary_key=True),  # the public part of the key, shown in listings
+    Column("name", String(200), nullable=False),
+    Column("role", String(20), nullable=False),
+    Column("secret_hash", String(64), nullable=False),  # SHA-256 of the secret, hex
+    Column("created_at", Float, nullable=False),
+    Column("expires_at", Float),
+    Column("revoked_at", Float),
+    Column("last_used_at", Float),
+)

@@ -1,0 +1,200 @@
+"""The commands of the shipped workflows (`baton build`, `baton season`) and of the model gateway
+(`baton costs`, `baton rerun`)."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from baton.cli.app import app, console, drive, open_store
+from baton.core.errors import InvalidInputError
+from baton.core.states import RunState
+from baton.engine import start_run
+from baton.llm import cost_report
+from baton.store.runs import find_run_id, get_run, run_outputs
+
+BUILD = "baton.workflows.build:workflow"
+SEASON = "baton.workflows.season:workflow"
+
+
+@app.command()
+def build(
+    idea: Annotated[str, typer.Argument(help="The service in plain words")] = "",
+    out: Annotated[Path | None, typer.Option(help="Directory of the generated repository")] = None,
+    stack: Annotated[str | None, typer.Option(help="fastapi | flask | functions")] = None,
+    env: Annotated[
+        str | None, typer.Option(help="dev | staging | prod (prod waits for `baton approve`)")
+    ] = None,
+    spec: Annotated[Path | None, typer.Option(help="A spec.yaml to build instead of an idea")] = None,
+    force: Annotated[bool, typer.Option(help="Rebuild into an existing directory")] = False,
+    notify: Annotated[
+        str | None, typer.Option(help="Webhook URL (Slack/Teams-compatible) told of the result")
+    ] = None,
+    github: Annotated[str | None, typer.Option(help="Create the GitHub repository under this owner")] = None,
+    target: Annotated[str, typer.Option(help="local | azure")] = "local",
+    quiet: Annotated[bool, typer.Option("--quiet", "-q")] = False,
+) -> None:
+    """Turn an idea into a tested, locally deployed service with its infrastructure, CI and docs."""
+    from baton.workflows.build import check_output_dir, extract_spec, load_spec
+
+    if not idea.strip() and spec is None:
+        raise InvalidInputError(
+            "give an idea in plain words or a spec file", hint='baton build "A REST API for …"'
+        )
+    # Fail on a meaningless idea or a bad spec before anything is stored.
+    parsed = load_spec(spec) if spec is not None else extract_spec(idea)
+    directory = (out or Path(parsed.name.replace("_", "-"))).expanduser().resolve()
+    check_output_dir(directory, force=force)
+    inputs: dict[str, Any] = {
+        "idea": idea,
+        "spec_path": str(spec.resolve()) if spec else None,
+        "out": str(directory),
+        "stack": stack,
+        "env": env,
+        "force": force,
+        "notify": notify,
+        "github_owner": github,
+        "target": target,
+    }
+    store = open_store()
+    started = time.time()
+    run_id = start_run(store, BUILD, {k: v for k, v in inputs.items() if v is not None})
+    console.print(f"build [bold]{run_id}[/] of {parsed.name!r} → {directory}")
+    try:
+        state = drive(store, run_id, quiet=quiet, concurrency=8)
+    except typer.Exit:
+        console.print(f"  the build report is in {directory / 'BUILD.md'}")
+        raise
+    if state is RunState.SUCCEEDED:
+        with store.read() as conn:
+            _build_summary(run_outputs(conn, run_id), time.time() - started)
+
+
+def _build_summary(outputs: dict[str, Any], elapsed: float) -> None:
+    table = Table(title="build", show_header=False, title_justify="left")
+    architecture, gate, infra = outputs["architecture"], outputs["gate"], outputs["infrastructure"]
+    deploy, docs = outputs["deploy"], outputs["docs"]
+    table.add_row("repository", str(outputs["repository"]["path"]))
+    table.add_row(
+        "stack",
+        f"{architecture['spec'].get('stack')} · {len(architecture['spec'].get('entities', []))} entities",
+    )
+    table.add_row("tests", f"{gate['tests_passed']} passed, coverage {gate['coverage']:.1f}%")
+    table.add_row("service", str(deploy.get("url") or deploy.get("plan_file") or deploy.get("note")))
+    verdict = "valid" if infra["valid"] else "INVALID"
+    table.add_row(
+        "infrastructure",
+        f"checkov: {verdict}, {infra['passed_checks']} passed, {infra['failed_checks']} findings",
+    )
+    costs = ", ".join(f"{env} ${cost:,.0f}" for env, cost in docs.get("monthly_costs", {}).items())
+    table.add_row("monthly cost", costs or "-")
+    table.add_row("total time", f"{elapsed:.1f} s")
+    console.print(table)
+
+
+season_app = typer.Typer(
+    help="Retail season planning: forecast, allocation and markdowns.", no_args_is_help=True
+)
+app.add_typer(season_app, name="season")
+
+
+@season_app.command("plan")
+def season_plan(
+    request: Annotated[
+        str, typer.Argument(help='The season in plain words, e.g. "12 weeks from March 2nd 2026, …"')
+    ],
+    data: Annotated[Path, typer.Option(help="Folder with historical_sales.csv and stores.csv")],
+    out: Annotated[Path, typer.Option(help="Folder the plan is written to")] = Path("season-plan"),
+    actuals: Annotated[
+        Path | None, typer.Option(help="Actual sales to date (CSV), to re-plan mid-season")
+    ] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q")] = False,
+) -> None:
+    """Plan a season: parameters from your words, demand forecast, store allocation and markdowns."""
+    from baton.workflows.season import extract_parameters
+
+    parameters = extract_parameters(request)  # a bad request is refused before a run is stored
+    store = open_store()
+    inputs: dict[str, Any] = {"request": request, "data": str(data), "out": str(out)}
+    if actuals is not None:
+        inputs["actuals"] = str(actuals)
+    run_id = start_run(store, SEASON, inputs)
+    console.print(
+        f"season [bold]{run_id}[/]: {parameters.forecast_horizon_weeks} weeks from {parameters.season_start_date}, "
+        f"{parameters.replenishment_strategy} replenishment, {parameters.dc_holdback_percentage:.0%} at the DC"
+    )
+    if drive(store, run_id, quiet=quiet, concurrency=8) is RunState.SUCCEEDED:
+        with store.read() as conn:
+            report = run_outputs(conn, run_id)["report"]
+        console.print(f"plan: {report['plan']}")
+
+
+@season_app.command("sample-data")
+def season_sample_data(
+    directory: Annotated[
+        Path, typer.Argument(help="Folder to write historical_sales.csv and stores.csv into")
+    ],
+    stores: Annotated[int, typer.Option(help="How many stores")] = 50,
+    weeks: Annotated[int, typer.Option(help="Weeks of history")] = 104,
+    seed: Annotated[int, typer.Option(help="Random seed (same seed, same data)")] = 7,
+) -> None:
+    """Write a realistic, reproducible sample of sales history and stores."""
+    from baton.workflows.season import write_sample_data
+
+    sales, store_file = write_sample_data(directory, stores=stores, weeks=weeks, seed=seed)
+    console.print(f"wrote {sales} and {store_file}")
+
+
+@app.command()
+def costs(
+    run_id: Annotated[str | None, typer.Argument(help="Run id; every run when omitted")] = None,
+) -> None:
+    """Model costs by run, step, agent and model, and what routing and caching saved."""
+    store = open_store()
+    if run_id is not None:
+        with store.read() as conn:
+            run_id = find_run_id(conn, run_id)
+    report = cost_report(store, run_id).as_dict()
+    for section in ("by_run", "by_step", "by_agent", "by_model"):
+        rows = report.get(section) or []
+        if not rows:
+            continue
+        table = Table(title=section.replace("_", " "), title_justify="left")
+        columns = list(rows[0].keys())
+        for column in columns:
+            table.add_column(column)
+        for row in rows:
+            table.add_row(*(f"{row[c]:.6f}" if isinstance(row[c], float) else str(row[c]) for c in columns))
+        console.print(table)
+    total = report.get("total", {})
+    console.print(
+        f"total: {total.get('calls', 0)} calls, ${total.get('cost_usd', 0.0):.6f}; "
+        f"saved ${report.get('savings_usd', 0.0):.6f} against sending everything to "
+        f"{', '.join(report.get('baseline_models') or ['the most expensive model'])} "
+        f"(routing ${report.get('routing_savings_usd', 0.0):.6f}, "
+        f"caching ${report.get('caching_savings_usd', 0.0):.6f})"
+    )
+
+
+@app.command()
+def rerun(
+    run_id: Annotated[str, typer.Argument(help="The run to execute again, with its inputs")],
+    replay: Annotated[
+        bool, typer.Option("--replay", help="Answer every model call from the run's record")
+    ] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q")] = False,
+) -> None:
+    """Run a run's workflow again with the same inputs; with --replay, for free and repeatably."""
+    store = open_store()
+    with store.read() as conn:
+        source = get_run(conn, find_run_id(conn, run_id))
+    options = {"replay_of": source.id} if replay else {}
+    new_id = start_run(store, source.workflow, source.inputs, options=options)
+    console.print(
+        f"run [bold]{new_id}[/] reruns {source.id}" + (" replaying its model calls" if replay else "")
+    )
+    drive(store, new_id, quiet=quiet, concurrency=64)

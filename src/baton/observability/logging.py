@@ -1,0 +1,94 @@
+"""Structured logs: one JSON object per line (structlog), carrying the request id and run id in context.
+
+Bind per-request context with :func:`bind_context` (contextvars, so it follows the request through
+``await`` and into the thread pool). Values under keys that name secrets are replaced before anything
+is written: a log line never carries a key, token or password.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import sys
+from collections.abc import Iterator, MutableMapping
+from contextlib import contextmanager
+from typing import Any, TextIO
+
+import structlog
+
+REDACTED = "[redacted]"
+# Keys whose values are secrets wherever they appear (a webhook URL is a credential: anyone may post to it).
+_SECRET_KEYS = re.compile(
+    r"(authorization|api[_-]?key|token(?!s)|secret|password|passwd|cookie|webhook|notify|credential)", re.IGNORECASE
+)
+# Whole keys or bearer tokens that slipped into free text (a message, a URL).
+_SECRET_TEXT = re.compile(r"(baton_[0-9a-f]{16}_[A-Za-z0-9_\-]+|Bearer\s+[A-Za-z0-9._\-]+|token=[^&\s]+)")
+
+
+def redact_text(text: str) -> str:
+    """``text`` with anything shaped like a baton key, a bearer token or a ``token=`` parameter removed."""
+    return _SECRET_TEXT.sub(REDACTED, text)
+
+
+def redact_value(value: Any, key: str = "") -> Any:
+    """``value`` (a mapping, list or string, nested) with secret-named keys and secret-shaped text replaced."""
+    if key and _SECRET_KEYS.search(key):
+        return REDACTED if value not in (None, "") else value
+    if isinstance(value, str):
+        return redact_text(value)
+    if isinstance(value, dict):
+        return {k: redact_value(v, str(k)) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [redact_value(v) for v in value]
+    return value
+
+
+def redact_secrets(_logger: Any, _method: str, event_dict: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+    """structlog processor: replace secret values (by key name or by shape) before rendering."""
+    for key in list(event_dict):
+        event_dict[key] = redact_value(event_dict[key], key if key != "event" else "")
+    return event_dict
+
+
+def configure_logging(*, level: str = "info", json: bool = True, stream: TextIO | None = None) -> None:
+    """Send structlog (and the standard library's loggers, e.g. uvicorn's) as JSON lines to ``stream``."""
+    numeric = logging.getLevelName(level.upper())
+    if not isinstance(numeric, int):
+        numeric = logging.INFO
+    renderer: Any = structlog.processors.JSONRenderer() if json else structlog.dev.ConsoleRenderer()
+    shared: list[Any] = [
+        structlog.contextvars.merge_contextvars,
+        structlog.processors.add_log_level,
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
+        redact_secrets,
+    ]
+    structlog.configure(
+        processors=[*shared, structlog.processors.format_exc_info, renderer],
+        wrapper_class=structlog.make_filtering_bound_logger(numeric),
+        logger_factory=structlog.PrintLoggerFactory(stream or sys.stderr),
+        cache_logger_on_first_use=False,
+    )
+    handler = logging.StreamHandler(stream or sys.stderr)
+    handler.setFormatter(
+        structlog.stdlib.ProcessorFormatter(
+            processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, renderer],
+            foreign_pre_chain=[*shared, structlog.stdlib.ExtraAdder()],
+        )
+    )
+    root = logging.getLogger()
+    root.handlers = [handler]
+    root.setLevel(numeric)
+
+
+def get_logger(name: str = "baton") -> Any:
+    return structlog.get_logger(name)
+
+
+@contextmanager
+def bind_context(**values: Any) -> Iterator[None]:
+    """Add ``values`` (request_id, run_id, …) to every log line written inside the block."""
+    tokens = structlog.contextvars.bind_contextvars(**values)
+    try:
+        yield
+    finally:
+        structlog.contextvars.reset_contextvars(**tokens)

@@ -1,0 +1,142 @@
+"""The middleware every request passes: a request id, a body size limit, metrics and one access log line.
+
+Plain ASGI (no BaseHTTPMiddleware) so that streaming responses and WebSockets pass through untouched
+and the hot path stays cheap.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+import uuid
+from typing import Any
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from baton.observability import Metrics, bind_context, get_logger
+from baton.server.errors import REQUEST_ID_HEADER, PayloadTooLargeError, error_body
+
+_VALID_ID = re.compile(r"^[A-Za-z0-9._\-]{1,64}$")
+_log = get_logger("baton.server.access")
+
+
+def _incoming_request_id(scope: Scope) -> str:
+    for name, value in scope.get("headers", ()):
+        if name == b"x-request-id":
+            candidate = value.decode("latin-1")
+            if _VALID_ID.match(candidate):
+                return candidate
+    return uuid.uuid4().hex
+
+
+def route_label(scope: Scope) -> str:
+    """The route template (``/runs/{run_id}``), never the raw path: metric labels stay a bounded set."""
+    route = scope.get("route")
+    path = getattr(route, "path", None)
+    return str(path) if path else "<unmatched>"
+
+
+class RequestContextMiddleware:
+    """Gives each request an id (the caller's ``X-Request-ID`` if well-formed), binds it to the log
+    context, returns it as a header, refuses bodies over ``max_body_bytes`` and records the request."""
+
+    def __init__(self, app: ASGIApp, *, metrics: Metrics, max_body_bytes: int) -> None:
+        self.app = app
+        self.metrics = metrics
+        self.max_body_bytes = max_body_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] not in ("http", "websocket"):
+            await self.app(scope, receive, send)
+            return
+        request_id = _incoming_request_id(scope)
+        scope.setdefault("state", {})["request_id"] = request_id
+        header = (REQUEST_ID_HEADER.lower().encode(), request_id.encode())
+        started = time.perf_counter()
+        status = 0
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = int(message["status"])
+                message["headers"] = [*message.get("headers", []), header]
+            await send(message)
+
+        with bind_context(request_id=request_id):
+            if scope["type"] == "http" and self._declared_too_large(scope):
+                await self._refuse_too_large(send, request_id)
+                status = 413
+            else:
+                await self.app(scope, self._limited(receive), send_with_id)
+            if scope["type"] == "http":
+                self._record(scope, status, time.perf_counter() - started)
+
+    def _declared_too_large(self, scope: Scope) -> bool:
+        for name, value in scope.get("headers", ()):
+            if name == b"content-length":
+                try:
+                    return int(value) > self.max_body_bytes
+                except ValueError:
+                    return False
+        return False
+
+    def _limited(self, receive: Receive) -> Receive:
+        """A receive that counts a chunked body and stops it at the limit."""
+        seen = 0
+        limit = self.max_body_bytes
+
+        async def receive_limited() -> Message:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > limit:
+                    raise PayloadTooLargeError(
+                        f"the request body is over the limit of {limit} bytes",
+                        hint="send less, or raise --max-body-bytes",
+                        details={"limit": limit},
+                    )
+            return message
+
+        return receive_limited
+
+    async def _refuse_too_large(self, send: Send, request_id: str) -> None:
+        import json
+
+        body = json.dumps(
+            error_body(
+                "payload_too_large",
+                f"the request body is over the limit of {self.max_body_bytes} bytes",
+                request_id,
+                {"limit": self.max_body_bytes, "hint": "send less, or raise --max-body-bytes"},
+            )
+        ).encode()
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 413,
+                "headers": [
+                    (b"content-type", b"application/json"),
+                    (b"content-length", str(len(body)).encode()),
+                    (REQUEST_ID_HEADER.lower().encode(), request_id.encode()),
+                    (b"connection", b"close"),
+                ],
+            }
+        )
+        await send({"type": "http.response.body", "body": body})
+
+    def _record(self, scope: Scope, status: int, seconds: float) -> None:
+        route = route_label(scope)
+        method: str = scope.get("method", "")
+        self.metrics.observe_request(method, route, status or 500, seconds)
+        fields: dict[str, Any] = {
+            "method": method,
+            "route": route,
+            "path": scope.get("path", ""),  # the query string is left out: it may carry a token
+            "status": status or 500,
+            "ms": round(seconds * 1000, 2),
+        }
+        run_id = scope.get("path_params", {}).get("run_id")
+        if run_id:
+            fields["run_id"] = run_id
+        _log.info("request", **fields)

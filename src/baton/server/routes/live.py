@@ -1,0 +1,181 @@
+"""Live streams: WebSocket ``/ws/runs/{run_id}`` and ``/ws/runs``, and SSE ``/runs/{run_id}/events/stream``.
+
+WebSocket frames are JSON arrays of messages (one or more, in event-id order), so that a burst of
+events costs one frame per client rather than one per event. Every message has a ``type``
+(``agent_status``, ``progress``, ``complete``, ``error``, ``heartbeat``) and an ``event_id``; reconnect
+with ``?after=<the last event_id seen>`` to receive everything missed, once. SSE sends one event per
+message with ``id:`` set, so a browser's EventSource resumes by itself (``Last-Event-ID``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Header, Query, WebSocket
+from fastapi.responses import JSONResponse, StreamingResponse
+from starlette.concurrency import run_in_threadpool
+from starlette.websockets import WebSocketDisconnect, WebSocketState
+
+from baton.core.errors import BatonError
+from baton.server.auth import Principal, presented_credentials, require_stream
+from baton.server.errors import REQUEST_ID_HEADER, error_body
+from baton.server.routes.runs import RunId, State
+from baton.server.state import ServerState
+from baton.server.streams import ERROR, StreamItem
+from baton.store.keys import Role
+from baton.store.runs import find_run_id
+
+router = APIRouter(tags=["streams"])
+stream_viewer = require_stream(Role.VIEWER)
+
+LAGGING_CLOSE_CODE = 1013  # "try again later": reconnect with ?after=<resume_after>
+
+
+def _resolve_run(state: ServerState, run_id: str) -> str:
+    with state.store.read() as conn:
+        return find_run_id(conn, run_id)
+
+
+# -- WebSocket ---------------------------------------------------------------------------------------
+
+
+async def _admit(websocket: WebSocket, state: ServerState, run_id: str | None) -> tuple[Principal, str | None]:
+    """Check the credentials (``?token=``, ``Authorization`` or ``X-API-Key``) and the run before accepting."""
+    bearer = websocket.headers.get("authorization", "")
+    token = bearer[7:] if bearer.lower().startswith("bearer ") else None
+    presented = presented_credentials(None, websocket.headers.get("x-api-key"), token or websocket.query_params.get("token"))
+    route = getattr(websocket.scope.get("route"), "path", "/ws")
+    principal = await state.auth.check(presented, Role.VIEWER, route=route)
+    full = await run_in_threadpool(_resolve_run, state, run_id) if run_id else None
+    return principal, full
+
+
+async def _deny(websocket: WebSocket, error: BatonError) -> None:
+    request_id = str(websocket.scope.get("state", {}).get("request_id", ""))
+    body = error_body(error.code, error.message, request_id, error.details)
+    response = JSONResponse(body, status_code=error.http_status, headers={REQUEST_ID_HEADER: request_id})
+    if "websocket.http.response" in websocket.scope.get("extensions", {}):
+        await websocket.send_denial_response(response)
+    else:
+        await websocket.close(code=1008, reason=error.code)
+
+
+def _after(websocket: WebSocket) -> int | None:
+    raw = websocket.query_params.get("after")
+    if raw is None or raw == "":
+        return None
+    if not raw.isdigit() or len(raw) > 18:
+        raise _BadAfter(raw)
+    return int(raw)
+
+
+class _BadAfter(BatonError):
+    code = "invalid_request"
+    http_status = 422
+
+    def __init__(self, raw: str) -> None:
+        super().__init__(f"after={raw!r} is not an event id", hint="pass the last event_id you received")
+
+
+async def _serve_socket(websocket: WebSocket, run_id: str | None) -> None:
+    state: ServerState = websocket.app.state.baton
+    try:
+        _, full = await _admit(websocket, state, run_id)
+        after = _after(websocket)
+    except BatonError as error:
+        await _deny(websocket, error)
+        return
+    if after is None and full is not None:
+        after = 0  # a run's stream starts with its history unless told otherwise
+    await websocket.accept()
+    gauge = state.metrics.stream_connections.labels(transport="websocket")
+    sent = state.metrics.stream_messages.labels(transport="websocket")
+    gauge.inc()
+
+    async def pump() -> None:
+        async for batch in state.hub.follow(full, after=after, heartbeat_seconds=state.settings.heartbeat_seconds):
+            await websocket.send_text("[" + ",".join(item.text for item in batch) + "]")
+            sent.inc(len(batch))
+            if batch[-1].type == ERROR and '"client_lagging"' in batch[-1].text:
+                await websocket.close(code=LAGGING_CLOSE_CODE, reason="client_lagging")
+                return
+
+    async def listen() -> None:
+        # Clients send nothing we act on; reading is how a disconnect is noticed while idle.
+        with contextlib.suppress(WebSocketDisconnect):
+            while True:
+                await websocket.receive_text()
+
+    tasks = [asyncio.create_task(pump()), asyncio.create_task(listen())]
+    try:
+        done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+        for task in done:
+            if not task.cancelled() and task.exception() is not None:
+                error = task.exception()
+                if not isinstance(error, WebSocketDisconnect | RuntimeError | OSError):
+                    raise error  # type: ignore[misc]
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        gauge.dec()
+        if websocket.client_state is WebSocketState.CONNECTED:
+            with contextlib.suppress(RuntimeError, OSError):
+                await websocket.close()
+
+
+@router.websocket("/ws/runs/{run_id}")
+async def run_socket(websocket: WebSocket, run_id: str) -> None:
+    """One run's messages: its history (or those after ``?after=``), then live ones."""
+    await _serve_socket(websocket, run_id)
+
+
+@router.websocket("/ws/runs")
+async def all_runs_socket(websocket: WebSocket) -> None:
+    """Every run's messages from now (or after ``?after=``)."""
+    await _serve_socket(websocket, None)
+
+
+# -- Server-Sent Events ------------------------------------------------------------------------------
+
+
+def _sse(batch: list[StreamItem]) -> str:
+    return "".join(f"id: {item.event_id}\nevent: {item.type}\ndata: {item.text}\n\n" for item in batch)
+
+
+@router.get(
+    "/runs/{run_id}/events/stream",
+    response_class=StreamingResponse,
+    responses={200: {"content": {"text/event-stream": {}}, "description": "the run's messages as SSE"}},
+    summary="A run's messages as Server-Sent Events (resume with ?after= or Last-Event-ID)",
+)
+async def run_event_stream(
+    run_id: RunId,
+    state: State,
+    _: Annotated[Principal, Depends(stream_viewer)],
+    after: Annotated[int | None, Query(ge=0, le=2**62, description="only events after this id")] = None,
+    last_event_id: Annotated[str | None, Header(max_length=20)] = None,
+) -> StreamingResponse:
+    full = await run_in_threadpool(_resolve_run, state, run_id)
+    if after is None and last_event_id and last_event_id.isdigit():
+        after = int(last_event_id)
+    start = 0 if after is None else after
+    gauge = state.metrics.stream_connections.labels(transport="sse")
+    sent = state.metrics.stream_messages.labels(transport="sse")
+
+    async def body() -> AsyncIterator[str]:
+        gauge.inc()
+        try:
+            yield "retry: 2000\n\n"
+            async for batch in state.hub.follow(full, after=start, heartbeat_seconds=state.settings.heartbeat_seconds):
+                sent.inc(len(batch))
+                yield _sse(batch)
+        finally:
+            gauge.dec()
+
+    return StreamingResponse(
+        body(), media_type="text/event-stream", headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+    )

@@ -1,0 +1,251 @@
+"""Runs and their tasks: start, list, read, cancel, resume; retry, approve and reject a task."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Path, Query, status
+from sqlalchemy import select
+
+from baton.core.states import AttemptOutcome, RunState, TaskKind, TaskState
+from baton.engine import approve_task, cancel_run, prepare_resume, reject_task, retry_task, start_run
+from baton.observability import bind_context, get_logger, redact_value
+from baton.server.auth import Principal, operator, viewer
+from baton.server.catalog import load_offered, workflow_ref
+from baton.server.models import (
+    AttemptOut,
+    Decision,
+    Page,
+    Rejection,
+    RunDetail,
+    RunOut,
+    StartRun,
+    TaskDetail,
+    TaskOut,
+)
+from baton.server.state import ServerState, server_state
+from baton.store.runs import (
+    RunRecord,
+    TaskRecord,
+    find_run_id,
+    get_checkpoint,
+    get_run,
+    list_runs,
+    list_tasks,
+    run_outputs,
+    task_state_counts,
+)
+from baton.store.schema import attempts
+from baton.store.transitions import find_task_txn
+
+router = APIRouter(tags=["runs"])
+_log = get_logger("baton.server.runs")
+
+RunId = Annotated[str, Path(min_length=1, max_length=40, description="a run id or a unique prefix of one")]
+TaskName = Annotated[str, Path(min_length=1, max_length=300, description="a task name, e.g. `summarise[3]`")]
+Limit = Annotated[int, Query(ge=1, le=500, description="page size")]
+Offset = Annotated[int, Query(ge=0, le=1_000_000_000, description="items to skip")]
+State = Annotated[ServerState, Depends(server_state)]
+
+
+def run_out(record: RunRecord) -> RunOut:
+    return RunOut(
+        id=record.id,
+        workflow=record.workflow_name,
+        workflow_ref=record.workflow,
+        state=record.state,
+        inputs=redact_value(record.inputs),
+        critical_path=record.critical_path,
+        error=record.error,
+        created_at=record.created_at,
+        started_at=record.started_at,
+        finished_at=record.finished_at,
+    )
+
+
+def task_out(task: TaskRecord) -> TaskOut:
+    return TaskOut(
+        id=task.id,
+        name=task.name,
+        step=task.step,
+        kind=task.kind,
+        state=task.state,
+        workstream=task.workstream,
+        parent_id=task.parent_id,
+        map_index=task.map_index,
+        critical=task.critical,
+        approval=task.approval,
+        attempts=task.attempts,
+        max_attempts=task.max_attempts,
+        error=task.error,
+        created_at=task.created_at,
+        started_at=task.started_at,
+        finished_at=task.finished_at,
+        dependencies=task.dependencies,
+    )
+
+
+def _page(items: list[Any], limit: int, offset: int) -> dict[str, Any]:
+    """A page from ``limit + 1`` fetched items: the extra one only says there is a next page."""
+    more = len(items) > limit
+    return {"items": items[:limit], "limit": limit, "offset": offset, "next_offset": offset + limit if more else None}
+
+
+@router.get("/runs", response_model=Page[RunOut], summary="List runs, newest first")
+def list_runs_route(
+    state: State,
+    _: Annotated[Principal, Depends(viewer)],
+    limit: Limit = 50,
+    offset: Offset = 0,
+    run_state: Annotated[RunState | None, Query(alias="state", description="only runs in this state")] = None,
+    workflow: Annotated[str | None, Query(max_length=200, description="only runs of this workflow")] = None,
+) -> dict[str, Any]:
+    with state.store.read() as conn:
+        records = list_runs(conn, state=run_state, workflow=workflow, limit=limit + 1, offset=offset)
+    return _page([run_out(r) for r in records], limit, offset)
+
+
+@router.post(
+    "/runs", response_model=RunOut, status_code=status.HTTP_201_CREATED, summary="Start a run of a workflow"
+)
+def start_run_route(
+    body: StartRun, state: State, principal: Annotated[Principal, Depends(operator)]
+) -> RunOut:
+    ref = workflow_ref(state, body.workflow)
+    workflow = load_offered(state, body.workflow)
+    run_id = start_run(state.store, ref, body.inputs, workflow=workflow, options={"started_by": principal.key_id})
+    with bind_context(run_id=run_id):
+        _log.info("run_started", workflow=body.workflow, key_id=principal.key_id)
+    with state.store.read() as conn:
+        return run_out(get_run(conn, run_id))
+
+
+@router.get("/runs/{run_id}", response_model=RunDetail, summary="A run with its step-level tasks")
+def get_run_route(run_id: RunId, state: State, _: Annotated[Principal, Depends(viewer)]) -> RunDetail:
+    with state.store.read() as conn:
+        record = get_run(conn, find_run_id(conn, run_id))
+        steps = list_tasks(conn, record.id, include_items=False)
+        counts = task_state_counts(conn, record.id)
+    return RunDetail(
+        **run_out(record).model_dump(),
+        tasks=[task_out(t) for t in steps],
+        task_counts={s.value: n for s, n in counts.items()},
+    )
+
+
+@router.get("/runs/{run_id}/tasks", response_model=Page[TaskOut], summary="A run's tasks, mapped items included")
+def list_tasks_route(
+    run_id: RunId,
+    state: State,
+    _: Annotated[Principal, Depends(viewer)],
+    limit: Limit = 100,
+    offset: Offset = 0,
+    task_state: Annotated[TaskState | None, Query(alias="state", description="only tasks in this state")] = None,
+    kind: Annotated[TaskKind | None, Query(description="only tasks of this kind")] = None,
+) -> dict[str, Any]:
+    with state.store.read() as conn:
+        full = find_run_id(conn, run_id)
+        found = [
+            t
+            for t in list_tasks(conn, full)
+            if (task_state is None or t.state is task_state) and (kind is None or t.kind is kind)
+        ]
+    return _page([task_out(t) for t in found[offset : offset + limit + 1]], limit, offset)
+
+
+@router.get(
+    "/runs/{run_id}/tasks/{task}",
+    response_model=TaskDetail,
+    summary="A task with every attempt and its checkpoint",
+)
+def get_task_route(
+    run_id: RunId, task: TaskName, state: State, _: Annotated[Principal, Depends(viewer)]
+) -> TaskDetail:
+    with state.store.read() as conn:
+        full = find_run_id(conn, run_id)
+        task_id, _current = find_task_txn(conn, full, task)
+        record = next(t for t in list_tasks(conn, full) if t.id == task_id)
+        rows = conn.execute(select(attempts).where(attempts.c.task_id == task_id).order_by(attempts.c.number))
+        history = [
+            AttemptOut(
+                number=r.number,
+                worker=r.worker,
+                outcome=AttemptOutcome(r.outcome),
+                error=r.error,
+                started_at=r.started_at,
+                finished_at=r.finished_at,
+            )
+            for r in rows
+        ]
+        checkpoint = get_checkpoint(conn, task_id)
+    return TaskDetail(
+        **task_out(record).model_dump(),
+        attempt_history=history,
+        checkpoint=redact_value(json.loads(checkpoint)) if checkpoint is not None else None,
+    )
+
+
+@router.get(
+    "/runs/{run_id}/outputs",
+    response_model=dict[str, Any],
+    summary="The checkpointed output of every succeeded step, by task name",
+)
+def run_outputs_route(run_id: RunId, state: State, _: Annotated[Principal, Depends(viewer)]) -> dict[str, Any]:
+    with state.store.read() as conn:
+        result: dict[str, Any] = redact_value(run_outputs(conn, find_run_id(conn, run_id)))
+    return result
+
+
+def _reply(state: ServerState, run_id: str) -> RunOut:
+    with state.store.read() as conn:
+        return run_out(get_run(conn, find_run_id(conn, run_id)))
+
+
+@router.post("/runs/{run_id}/cancel", response_model=RunOut, summary="Cancel a run that has not finished")
+def cancel_route(run_id: RunId, state: State, principal: Annotated[Principal, Depends(operator)]) -> RunOut:
+    cancel_run(state.store, run_id, reason=f"cancelled by key {principal.key_id}")
+    return _reply(state, run_id)
+
+
+@router.post(
+    "/runs/{run_id}/resume",
+    response_model=RunOut,
+    summary="Resume an interrupted run (a worker serving the store continues it)",
+)
+def resume_route(run_id: RunId, state: State, _: Annotated[Principal, Depends(operator)]) -> RunOut:
+    return _reply(state, prepare_resume(state.store, run_id))
+
+
+@router.post("/runs/{run_id}/tasks/{task}/retry", response_model=RunOut, summary="Give a failed task a new attempt")
+def retry_route(
+    run_id: RunId, task: TaskName, state: State, _: Annotated[Principal, Depends(operator)]
+) -> RunOut:
+    retry_task(state.store, run_id, task)
+    return _reply(state, run_id)
+
+
+@router.post("/runs/{run_id}/tasks/{task}/approve", response_model=RunOut, summary="Approve a waiting task")
+def approve_route(
+    run_id: RunId,
+    task: TaskName,
+    state: State,
+    principal: Annotated[Principal, Depends(operator)],
+    body: Decision | None = None,
+) -> RunOut:
+    comment = body.comment if body else ""
+    approve_task(state.store, run_id, task, by=f"{principal.name} ({principal.key_id})", comment=comment)
+    return _reply(state, run_id)
+
+
+@router.post("/runs/{run_id}/tasks/{task}/reject", response_model=RunOut, summary="Reject a waiting task")
+def reject_route(
+    run_id: RunId,
+    task: TaskName,
+    state: State,
+    principal: Annotated[Principal, Depends(operator)],
+    body: Rejection | None = None,
+) -> RunOut:
+    reason = body.reason if body else ""
+    reject_task(state.store, run_id, task, by=f"{principal.name} ({principal.key_id})", reason=reason)
+    return _reply(state, run_id)

@@ -1,0 +1,155 @@
+"""`baton` as a user runs it: real processes, a real store file. Bad input gets one clear line, the
+right exit code, no traceback (unless --debug), and leaves the store exactly as it was."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+HERE = Path(__file__).parent
+ENGINE_FLOWS = HERE.parent / "engine"
+
+
+def baton(tmp_path: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    environment = {
+        **os.environ,
+        "PYTHONPATH": f"{HERE}{os.pathsep}{ENGINE_FLOWS}",
+        "BATON_DATABASE_URL": f"sqlite:///{tmp_path / 'baton.db'}",
+        "COLUMNS": "200",
+        **(env or {}),
+    }
+    return subprocess.run(
+        [sys.executable, "-m", "baton", *args],
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=tmp_path,
+    )
+
+
+def snapshot(tmp_path: Path) -> list[tuple[str, int]]:
+    with sqlite3.connect(tmp_path / "baton.db") as conn:
+        tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+        return [(t, conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0]) for t in sorted(tables)]
+
+
+@pytest.fixture
+def started(tmp_path: Path) -> str:
+    """A store with one run waiting for an approval."""
+    result = baton(tmp_path, "run", "baton_test_flows:gated", "-q")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "waiting for an approval" in result.stdout
+    return result.stdout.split("run ", 1)[1].split()[0]
+
+
+def assert_refused(result: subprocess.CompletedProcess[str], code: int, *phrases: str) -> None:
+    output = result.stdout + result.stderr
+    assert result.returncode == code, output
+    assert "Traceback" not in output
+    assert output.lstrip().startswith("error:"), output
+    for phrase in phrases:
+        assert phrase in output, output
+
+
+@pytest.mark.slow
+def test_a_run_from_start_to_finish(tmp_path: Path) -> None:
+    result = baton(
+        tmp_path, "run", "baton.workflows.demo:workflow", "--input", "documents=4", "--input", "work_ms=0"
+    )
+    assert result.returncode == 0, result.stderr
+    assert "succeeded" in result.stdout
+    run_id = result.stdout.split("run ", 1)[1].split()[0]
+    status = baton(tmp_path, "status", run_id[:6])
+    assert "★ discover" in status.stdout and "summarise ×4" in status.stdout
+    assert "critical path: discover → summarise → report" in status.stdout
+    events = baton(tmp_path, "events", run_id, "--type", "task.error")
+    assert "reference source timed out" in events.stdout
+    assert "succeeded" in baton(tmp_path, "runs").stdout
+    stats = baton(tmp_path, "stats", run_id)
+    assert "durations by step" in stats.stdout and "summarise" in stats.stdout
+    graph = baton(tmp_path, "graph", "baton.workflows.demo:workflow")
+    assert "map over discover" in graph.stdout and "critical path:" in graph.stdout
+
+
+def test_approve_then_resume_finishes_the_run(tmp_path: Path, started: str) -> None:
+    assert baton(tmp_path, "approve", started, "release", "--comment", "ok").returncode == 0
+    result = baton(tmp_path, "resume", started, "-q")
+    assert result.returncode == 0 and "succeeded" in result.stdout
+
+
+def test_cyclic_workflow(tmp_path: Path) -> None:
+    assert_refused(baton(tmp_path, "run", "cli_flows:cyclic"), 2, "has a cycle:", "fetch", "pack", "clean")
+    assert not (tmp_path / "baton.db").exists()
+
+
+def test_unknown_module_and_workflow(tmp_path: Path) -> None:
+    assert_refused(baton(tmp_path, "run", "no_such_module:flow"), 2, "cannot import module 'no_such_module'")
+    assert_refused(baton(tmp_path, "run", "cli_flows:missing"), 2, "is nothing, not a baton Workflow")
+    assert_refused(baton(tmp_path, "run", "cli_flows:not_a_workflow"), 2, "is int, not a baton Workflow")
+    assert_refused(baton(tmp_path, "run", "cli_flows"), 2, "is not a workflow reference", "MODULE:WORKFLOW")
+
+
+def test_inputs_that_fail_validation_name_the_fields(tmp_path: Path, started: str) -> None:
+    before = snapshot(tmp_path)
+    result = baton(tmp_path, "run", "cli_flows:typed", "--input", "quantity=0")
+    assert_refused(result, 2, "quantity: Input should be greater than or equal to 1", "sku: Field required")
+    assert_refused(baton(tmp_path, "run", "cli_flows:typed", "--input", "oops"), 2, "is not NAME=VALUE")
+    assert snapshot(tmp_path) == before
+
+
+def test_unknown_run_and_task(tmp_path: Path, started: str) -> None:
+    before = snapshot(tmp_path)
+    assert_refused(baton(tmp_path, "status", "nope"), 3, "no run with id 'nope'", "baton runs")
+    assert_refused(baton(tmp_path, "approve", started, "nope"), 3, "has no task 'nope'")
+    assert_refused(baton(tmp_path, "resume", "nope"), 3, "no run with id 'nope'")
+    assert snapshot(tmp_path) == before
+
+
+def test_illegal_transitions(tmp_path: Path, started: str) -> None:
+    before = snapshot(tmp_path)
+    assert_refused(baton(tmp_path, "approve", started, "prepare"), 4, "is succeeded; it cannot become ready")
+    assert_refused(baton(tmp_path, "retry", started, "release"), 4, "only a failed task can be retried")
+    assert snapshot(tmp_path) == before
+
+
+def test_debug_shows_the_traceback(tmp_path: Path) -> None:
+    result = baton(tmp_path, "--debug", "status", "nope")
+    assert result.returncode != 0 and "Traceback" in result.stderr
+
+
+def test_locked_database(tmp_path: Path, started: str) -> None:
+    holder = sqlite3.connect(tmp_path / "baton.db", isolation_level=None)
+    holder.execute("BEGIN EXCLUSIVE")
+    try:
+        result = baton(tmp_path, "cancel", started, env={"BATON_BUSY_TIMEOUT": "0.3"})
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    assert_refused(result, 5, "is locked by another process", "BATON_BUSY_TIMEOUT")
+
+
+def test_not_a_baton_database_corrupt_or_newer(tmp_path: Path) -> None:
+    (tmp_path / "baton.db").write_text("hello\n" * 1000)
+    assert_refused(baton(tmp_path, "runs"), 5, "is not a SQLite database")
+    (tmp_path / "baton.db").unlink()
+    assert baton(tmp_path, "runs").returncode == 0
+    with sqlite3.connect(tmp_path / "baton.db") as conn:
+        conn.execute("UPDATE alembic_version SET version_num = '0999'")
+    assert_refused(baton(tmp_path, "runs"), 5, "newer than this baton knows", "upgrade baton")
+
+
+def test_prune_removes_old_finished_runs(tmp_path: Path, started: str) -> None:
+    baton(tmp_path, "cancel", started)
+    with sqlite3.connect(tmp_path / "baton.db") as conn:
+        conn.execute("UPDATE runs SET created_at = created_at - 40 * 86400")
+    result = baton(tmp_path, "prune", "--older-than", "30d")
+    assert result.returncode == 0 and "removed 1 runs" in result.stdout
+    counts = dict(snapshot(tmp_path))
+    assert counts["runs"] == counts["tasks"] == counts["checkpoints"] == counts["attempts"] == 0
+    assert_refused(baton(tmp_path, "prune", "--older-than", "soon"), 2, "is not an age")
