@@ -19,7 +19,8 @@ import structlog
 REDACTED = "[redacted]"
 # Keys whose values are secrets wherever they appear (a webhook URL is a credential: anyone may post to it).
 _SECRET_KEYS = re.compile(
-    r"(authorization|api[_-]?key|token(?!s)|secret|password|passwd|cookie|webhook|notify|credential)", re.IGNORECASE
+    r"(authorization|api[_-]?key|token(?!s)|secret|password|passwd|cookie|webhook|notify|credential)",
+    re.IGNORECASE,
 )
 # Whole keys or bearer tokens that slipped into free text (a message, a URL).
 _SECRET_TEXT = re.compile(r"(baton_[0-9a-f]{16}_[A-Za-z0-9_\-]+|Bearer\s+[A-Za-z0-9._\-]+|token=[^&\s]+)")
@@ -43,7 +44,9 @@ def redact_value(value: Any, key: str = "") -> Any:
     return value
 
 
-def redact_secrets(_logger: Any, _method: str, event_dict: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+def redact_secrets(
+    _logger: Any, _method: str, event_dict: MutableMapping[str, Any]
+) -> MutableMapping[str, Any]:
     """structlog processor: replace secret values (by key name or by shape) before rendering."""
     for key in list(event_dict):
         event_dict[key] = redact_value(event_dict[key], key if key != "event" else "")

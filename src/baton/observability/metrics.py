@@ -28,7 +28,10 @@ class Metrics:
         self.registry = registry or CollectorRegistry()
         r = self.registry
         self.http_requests = Counter(
-            "baton_http_requests", "HTTP requests by route and status", ["method", "route", "status"], registry=r
+            "baton_http_requests",
+            "HTTP requests by route and status",
+            ["method", "route", "status"],
+            registry=r,
         )
         self.http_latency = Histogram(
             "baton_http_request_duration_seconds",
@@ -62,17 +65,24 @@ class Metrics:
         self.task_transitions = Counter(
             "baton_task_transitions", "Task state changes by target state", ["to"], registry=r
         )
-        self.retries = Counter("baton_task_retries", "Task attempts that failed and will be retried", registry=r)
+        self.retries = Counter(
+            "baton_task_retries", "Task attempts that failed and will be retried", registry=r
+        )
         self.run_finished = Counter(
             "baton_runs_finished", "Runs that ended, by workflow and state", ["workflow", "state"], registry=r
         )
         self.model_calls = Counter(
-            "baton_model_calls", "Model calls by model, status and cache hit", ["model", "status", "cache"], registry=r
+            "baton_model_calls",
+            "Model calls by model, status and cache hit",
+            ["model", "status", "cache"],
+            registry=r,
         )
         self.model_tokens = Counter(
             "baton_model_tokens", "Model tokens by model and direction", ["model", "direction"], registry=r
         )
-        self.model_cost = Counter("baton_model_cost_usd", "Model cost in US dollars by model", ["model"], registry=r)
+        self.model_cost = Counter(
+            "baton_model_cost_usd", "Model cost in US dollars by model", ["model"], registry=r
+        )
 
     # -- events ----------------------------------------------------------------------------------
 

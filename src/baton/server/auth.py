@@ -21,13 +21,13 @@ from fastapi import Request, Security
 from fastapi.security import APIKeyHeader, APIKeyQuery, HTTPAuthorizationCredentials, HTTPBearer
 from starlette.concurrency import run_in_threadpool
 
-from baton.store.keys import ApiKey, Role, get_key, split_key, touch_key_txn, verify_key
-from baton.store.store import Store
 from baton.core.errors import NotFoundError
 from baton.server.errors import ForbiddenError, RateLimitedError, UnauthenticatedError
 from baton.server.middleware import route_label
 from baton.server.ratelimit import RateLimiter
 from baton.server.settings import ServerSettings
+from baton.store.keys import ApiKey, Role, get_key, split_key, touch_key_txn, verify_key
+from baton.store.store import Store
 
 ISSUER = "baton"
 
@@ -79,7 +79,7 @@ class Authenticator:
         if key is None:
             return None
         # The token's role can only narrow the key's current role, never widen it.
-        role = min(Role(claims["role"]), key.role, key=lambda r: r.rank)
+        role = min(Role(str(claims["role"])), key.role, key=lambda r: r.rank)
         return Principal(key.id, key.name, role, "token")
 
     def issue_token(self, principal: Principal, *, ttl: int | None = None) -> IssuedToken:

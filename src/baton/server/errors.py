@@ -81,7 +81,9 @@ def request_id_of(request: Request) -> str:
     return str(getattr(request.state, "request_id", "") or "")
 
 
-def error_body(code: str, message: str, request_id: str, details: dict[str, Any] | None = None) -> dict[str, Any]:
+def error_body(
+    code: str, message: str, request_id: str, details: dict[str, Any] | None = None
+) -> dict[str, Any]:
     """The standard error body. Messages pass through the redactor: a key never comes back in an error."""
     return {
         "error": {
@@ -102,7 +104,9 @@ def error_response(
     headers: dict[str, str] | None = None,
 ) -> JSONResponse:
     all_headers = {REQUEST_ID_HEADER: request_id, **(headers or {})}
-    return JSONResponse(error_body(code, message, request_id, details), status_code=status, headers=all_headers)
+    return JSONResponse(
+        error_body(code, message, request_id, details), status_code=status, headers=all_headers
+    )
 
 
 def _baton_error(request: Request, error: Exception) -> JSONResponse:
@@ -115,19 +119,29 @@ def _baton_error(request: Request, error: Exception) -> JSONResponse:
         headers["WWW-Authenticate"] = 'Bearer realm="baton"'
     if error.http_status >= 500:
         _log.error("request_failed", code=error.code, message=error.message)
-    return error_response(error.http_status, error.code, error.message, request_id_of(request), details, headers)
+    return error_response(
+        error.http_status, error.code, error.message, request_id_of(request), details, headers
+    )
 
 
 def _validation_error(request: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, RequestValidationError)
     # The offending input values are left out: they may be anything, secrets included.
     problems = [
-        {"loc": [str(part) for part in e.get("loc", ())], "msg": str(e.get("msg", "")), "type": str(e.get("type", ""))}
+        {
+            "loc": [str(part) for part in e.get("loc", ())],
+            "msg": str(e.get("msg", "")),
+            "type": str(e.get("type", "")),
+        }
         for e in error.errors()
     ]
     listed = "; ".join(f"{'.'.join(p['loc'])}: {p['msg']}" for p in problems[:5])
     return error_response(
-        422, "invalid_request", f"the request does not match the API: {listed}", request_id_of(request), {"errors": problems}
+        422,
+        "invalid_request",
+        f"the request does not match the API: {listed}",
+        request_id_of(request),
+        {"errors": problems},
     )
 
 

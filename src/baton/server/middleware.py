@@ -23,7 +23,7 @@ _log = get_logger("baton.server.access")
 def _incoming_request_id(scope: Scope) -> str:
     for name, value in scope.get("headers", ()):
         if name == b"x-request-id":
-            candidate = value.decode("latin-1")
+            candidate = str(value.decode("latin-1"))
             if _VALID_ID.match(candidate):
                 return candidate
     return uuid.uuid4().hex

@@ -26,8 +26,12 @@ class StoreCollector(Collector):
     def collect(self) -> Iterator[Metric]:
         try:
             with self.store.read() as conn:
-                run_counts = dict(conn.execute(select(runs.c.state, func.count()).group_by(runs.c.state)).all())
-                task_counts = dict(conn.execute(select(tasks.c.state, func.count()).group_by(tasks.c.state)).all())
+                run_counts: dict[str, int] = dict(
+                    conn.execute(select(runs.c.state, func.count()).group_by(runs.c.state)).all()
+                )
+                task_counts: dict[str, int] = dict(
+                    conn.execute(select(tasks.c.state, func.count()).group_by(tasks.c.state)).all()
+                )
                 beats = conn.execute(select(workers.c.id, workers.c.heartbeat_at)).all()
         except Exception:
             _log.exception("metrics_store_unreadable")
@@ -43,7 +47,9 @@ class StoreCollector(Collector):
         live = GaugeMetricFamily("baton_workers", "Registered workers")
         live.add_metric([], float(len(beats)))
         heartbeat = GaugeMetricFamily(
-            "baton_worker_heartbeat_age_seconds", "Seconds since each worker's last heartbeat", labels=["worker"]
+            "baton_worker_heartbeat_age_seconds",
+            "Seconds since each worker's last heartbeat",
+            labels=["worker"],
         )
         now = time.time()
         for worker_id, beat_at in beats:

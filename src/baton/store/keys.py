@@ -128,7 +128,9 @@ def touch_key_txn(conn: Connection, key_id: str, *, now: float) -> None:
     conn.execute(update(api_keys).where(api_keys.c.id == key_id).values(last_used_at=now))
 
 
-def list_keys(conn: Connection, *, include_revoked: bool = False, limit: int = 100, offset: int = 0) -> list[ApiKey]:
+def list_keys(
+    conn: Connection, *, include_revoked: bool = False, limit: int = 100, offset: int = 0
+) -> list[ApiKey]:
     query = select(api_keys).order_by(api_keys.c.created_at, api_keys.c.id).limit(limit).offset(offset)
     if not include_revoked:
         query = query.where(api_keys.c.revoked_at.is_(None))
@@ -139,7 +141,9 @@ def get_key(conn: Connection, key_id: str) -> ApiKey:
     row = conn.execute(select(api_keys).where(api_keys.c.id == key_id)).first()
     if row is None:
         raise NotFoundError(
-            f"no API key with id {key_id!r}", hint="list keys with `baton keys list`", details={"key_id": key_id}
+            f"no API key with id {key_id!r}",
+            hint="list keys with `baton keys list`",
+            details={"key_id": key_id},
         )
     return _to_key(row)
 
@@ -148,7 +152,9 @@ def revoke_key_txn(conn: Connection, key_id: str, *, now: float) -> ApiKey:
     """Revoke a key at once; revoking a revoked key changes nothing."""
     get_key(conn, key_id)
     conn.execute(
-        update(api_keys).where(api_keys.c.id == key_id, api_keys.c.revoked_at.is_(None)).values(revoked_at=now)
+        update(api_keys)
+        .where(api_keys.c.id == key_id, api_keys.c.revoked_at.is_(None))
+        .values(revoked_at=now)
     )
     return get_key(conn, key_id)
 

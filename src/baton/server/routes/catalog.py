@@ -51,12 +51,21 @@ def list_workflows_route(
     found = _load_all(state)
     window = found[offset : offset + limit]
     more = len(found) > offset + limit
-    return {"items": window, "limit": limit, "offset": offset, "next_offset": offset + limit if more else None}
+    return {
+        "items": window,
+        "limit": limit,
+        "offset": offset,
+        "next_offset": offset + limit if more else None,
+    }
 
 
-@router.get("/workflows/{name}", response_model=WorkflowOut, summary="One workflow: its steps and input schema")
+@router.get(
+    "/workflows/{name}", response_model=WorkflowOut, summary="One workflow: its steps and input schema"
+)
 def get_workflow_route(
-    name: Annotated[str, Path(min_length=1, max_length=200)], state: State, _: Annotated[Principal, Depends(viewer)]
+    name: Annotated[str, Path(min_length=1, max_length=200)],
+    state: State,
+    _: Annotated[Principal, Depends(viewer)],
 ) -> WorkflowOut:
     return workflow_out(state, name, load_offered(state, name))
 
@@ -69,7 +78,12 @@ def list_agents_route(
     found = [AgentOut(**a) for a in default_registry.describe()]
     window = found[offset : offset + limit]
     more = len(found) > offset + limit
-    return {"items": window, "limit": limit, "offset": offset, "next_offset": offset + limit if more else None}
+    return {
+        "items": window,
+        "limit": limit,
+        "offset": offset,
+        "next_offset": offset + limit if more else None,
+    }
 
 
 @router.post(

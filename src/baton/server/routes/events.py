@@ -42,7 +42,9 @@ def _checked_types(types: list[str] | None) -> list[str]:
     for t in types or []:
         if not t or len(t) > 60:
             raise InvalidInputError(
-                f"{t!r} is not an event type", fields={"type": "1 to 60 characters"}, hint="e.g. task.state or task.*"
+                f"{t!r} is not an event type",
+                fields={"type": "1 to 60 characters"},
+                hint="e.g. task.state or task.*",
             )
     return list(types or [])
 
@@ -129,7 +131,9 @@ def costs_route(
     return report
 
 
-@router.get("/runs/{run_id}/costs", response_model=dict[str, Any], tags=["costs"], summary="A run's model costs")
+@router.get(
+    "/runs/{run_id}/costs", response_model=dict[str, Any], tags=["costs"], summary="A run's model costs"
+)
 def run_costs_route(run_id: RunId, state: State, _: Annotated[Principal, Depends(viewer)]) -> dict[str, Any]:
     with state.store.read() as conn:
         full = find_run_id(conn, run_id)

@@ -55,7 +55,9 @@ def list_keys_route(
     status_code=status.HTTP_201_CREATED,
     summary="Create an API key; the response is the only time its secret is shown",
 )
-def create_key_route(body: CreateKey, state: State, principal: Annotated[Principal, Depends(admin)]) -> KeyCreated:
+def create_key_route(
+    body: CreateKey, state: State, principal: Annotated[Principal, Depends(admin)]
+) -> KeyCreated:
     now = time.time()
     expires_at = now + body.expires_in_days * 86400 if body.expires_in_days else None
     with state.store.begin() as conn:

@@ -42,11 +42,15 @@ def _resolve_run(state: ServerState, run_id: str) -> str:
 # -- WebSocket ---------------------------------------------------------------------------------------
 
 
-async def _admit(websocket: WebSocket, state: ServerState, run_id: str | None) -> tuple[Principal, str | None]:
+async def _admit(
+    websocket: WebSocket, state: ServerState, run_id: str | None
+) -> tuple[Principal, str | None]:
     """Check the credentials (``?token=``, ``Authorization`` or ``X-API-Key``) and the run before accepting."""
     bearer = websocket.headers.get("authorization", "")
     token = bearer[7:] if bearer.lower().startswith("bearer ") else None
-    presented = presented_credentials(None, websocket.headers.get("x-api-key"), token or websocket.query_params.get("token"))
+    presented = presented_credentials(
+        None, websocket.headers.get("x-api-key"), token or websocket.query_params.get("token")
+    )
     route = getattr(websocket.scope.get("route"), "path", "/ws")
     principal = await state.auth.check(presented, Role.VIEWER, route=route)
     full = await run_in_threadpool(_resolve_run, state, run_id) if run_id else None
@@ -92,31 +96,13 @@ async def _serve_socket(websocket: WebSocket, run_id: str | None) -> None:
         after = 0  # a run's stream starts with its history unless told otherwise
     await websocket.accept()
     gauge = state.metrics.stream_connections.labels(transport="websocket")
-    sent = state.metrics.stream_messages.labels(transport="websocket")
     gauge.inc()
-
-    async def pump() -> None:
-        async for batch in state.hub.follow(full, after=after, heartbeat_seconds=state.settings.heartbeat_seconds):
-            await websocket.send_text("[" + ",".join(item.text for item in batch) + "]")
-            sent.inc(len(batch))
-            if batch[-1].type == ERROR and '"client_lagging"' in batch[-1].text:
-                await websocket.close(code=LAGGING_CLOSE_CODE, reason="client_lagging")
-                return
-
-    async def listen() -> None:
-        # Clients send nothing we act on; reading is how a disconnect is noticed while idle.
-        with contextlib.suppress(WebSocketDisconnect):
-            while True:
-                await websocket.receive_text()
-
-    tasks = [asyncio.create_task(pump()), asyncio.create_task(listen())]
+    tasks = [
+        asyncio.create_task(_pump(websocket, state, full, after)),
+        asyncio.create_task(_listen(websocket)),
+    ]
     try:
-        done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
-        for task in done:
-            if not task.cancelled() and task.exception() is not None:
-                error = task.exception()
-                if not isinstance(error, WebSocketDisconnect | RuntimeError | OSError):
-                    raise error  # type: ignore[misc]
+        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
     finally:
         for task in tasks:
             task.cancel()
@@ -125,6 +111,25 @@ async def _serve_socket(websocket: WebSocket, run_id: str | None) -> None:
         if websocket.client_state is WebSocketState.CONNECTED:
             with contextlib.suppress(RuntimeError, OSError):
                 await websocket.close()
+
+
+async def _pump(websocket: WebSocket, state: ServerState, run_id: str | None, after: int | None) -> None:
+    sent = state.metrics.stream_messages.labels(transport="websocket")
+    heartbeat = state.settings.heartbeat_seconds
+    with contextlib.suppress(WebSocketDisconnect, RuntimeError, OSError):
+        async for batch in state.hub.follow(run_id, after=after, heartbeat_seconds=heartbeat):
+            await websocket.send_text("[" + ",".join(item.text for item in batch) + "]")
+            sent.inc(len(batch))
+            if batch[-1].type == ERROR and '"client_lagging"' in batch[-1].text:
+                await websocket.close(code=LAGGING_CLOSE_CODE, reason="client_lagging")
+                return
+
+
+async def _listen(websocket: WebSocket) -> None:
+    # Clients send nothing we act on; reading is how a disconnect is noticed while the stream is idle.
+    with contextlib.suppress(WebSocketDisconnect, RuntimeError, OSError):
+        while True:
+            await websocket.receive_text()
 
 
 @router.websocket("/ws/runs/{run_id}")
@@ -170,12 +175,16 @@ async def run_event_stream(
         gauge.inc()
         try:
             yield "retry: 2000\n\n"
-            async for batch in state.hub.follow(full, after=start, heartbeat_seconds=state.settings.heartbeat_seconds):
+            async for batch in state.hub.follow(
+                full, after=start, heartbeat_seconds=state.settings.heartbeat_seconds
+            ):
                 sent.inc(len(batch))
                 yield _sse(batch)
         finally:
             gauge.dec()
 
     return StreamingResponse(
-        body(), media_type="text/event-stream", headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+        body(),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )

@@ -89,7 +89,12 @@ def task_out(task: TaskRecord) -> TaskOut:
 def _page(items: list[Any], limit: int, offset: int) -> dict[str, Any]:
     """A page from ``limit + 1`` fetched items: the extra one only says there is a next page."""
     more = len(items) > limit
-    return {"items": items[:limit], "limit": limit, "offset": offset, "next_offset": offset + limit if more else None}
+    return {
+        "items": items[:limit],
+        "limit": limit,
+        "offset": offset,
+        "next_offset": offset + limit if more else None,
+    }
 
 
 @router.get("/runs", response_model=Page[RunOut], summary="List runs, newest first")
@@ -114,7 +119,9 @@ def start_run_route(
 ) -> RunOut:
     ref = workflow_ref(state, body.workflow)
     workflow = load_offered(state, body.workflow)
-    run_id = start_run(state.store, ref, body.inputs, workflow=workflow, options={"started_by": principal.key_id})
+    run_id = start_run(
+        state.store, ref, body.inputs, workflow=workflow, options={"started_by": principal.key_id}
+    )
     with bind_context(run_id=run_id):
         _log.info("run_started", workflow=body.workflow, key_id=principal.key_id)
     with state.store.read() as conn:
@@ -134,14 +141,18 @@ def get_run_route(run_id: RunId, state: State, _: Annotated[Principal, Depends(v
     )
 
 
-@router.get("/runs/{run_id}/tasks", response_model=Page[TaskOut], summary="A run's tasks, mapped items included")
+@router.get(
+    "/runs/{run_id}/tasks", response_model=Page[TaskOut], summary="A run's tasks, mapped items included"
+)
 def list_tasks_route(
     run_id: RunId,
     state: State,
     _: Annotated[Principal, Depends(viewer)],
     limit: Limit = 100,
     offset: Offset = 0,
-    task_state: Annotated[TaskState | None, Query(alias="state", description="only tasks in this state")] = None,
+    task_state: Annotated[
+        TaskState | None, Query(alias="state", description="only tasks in this state")
+    ] = None,
     kind: Annotated[TaskKind | None, Query(description="only tasks of this kind")] = None,
 ) -> dict[str, Any]:
     with state.store.read() as conn:
@@ -191,7 +202,9 @@ def get_task_route(
     response_model=dict[str, Any],
     summary="The checkpointed output of every succeeded step, by task name",
 )
-def run_outputs_route(run_id: RunId, state: State, _: Annotated[Principal, Depends(viewer)]) -> dict[str, Any]:
+def run_outputs_route(
+    run_id: RunId, state: State, _: Annotated[Principal, Depends(viewer)]
+) -> dict[str, Any]:
     with state.store.read() as conn:
         result: dict[str, Any] = redact_value(run_outputs(conn, find_run_id(conn, run_id)))
     return result
@@ -217,7 +230,9 @@ def resume_route(run_id: RunId, state: State, _: Annotated[Principal, Depends(op
     return _reply(state, prepare_resume(state.store, run_id))
 
 
-@router.post("/runs/{run_id}/tasks/{task}/retry", response_model=RunOut, summary="Give a failed task a new attempt")
+@router.post(
+    "/runs/{run_id}/tasks/{task}/retry", response_model=RunOut, summary="Give a failed task a new attempt"
+)
 def retry_route(
     run_id: RunId, task: TaskName, state: State, _: Annotated[Principal, Depends(operator)]
 ) -> RunOut:

@@ -35,7 +35,8 @@ def ready(state: State) -> Status:
         raise
     except Exception as error:
         raise StoreError(
-            f"the store does not answer: {type(error).__name__}", hint="check the database and BATON_DATABASE_URL"
+            f"the store does not answer: {type(error).__name__}",
+            hint="check the database and BATON_DATABASE_URL",
         ) from None
     if revision != HEAD_REVISION:
         raise StoreError(

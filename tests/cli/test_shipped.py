@@ -1,0 +1,66 @@
+"""The shipped workflows through the real engine and CLI, as a user runs them."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+
+def baton(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    environment = {**os.environ, "BATON_DATABASE_URL": f"sqlite:///{tmp_path / 'baton.db'}", "COLUMNS": "200"}
+    return subprocess.run(
+        [sys.executable, "-m", "baton", *args],
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        cwd=tmp_path,
+    )
+
+
+@pytest.mark.slow
+def test_build_an_idea_into_a_running_service(tmp_path: Path) -> None:
+    out = tmp_path / "library"
+    idea = "A REST API for a small library: books, authors and loans; members borrow books"
+    result = baton(tmp_path, "build", idea, "--out", str(out), "-q")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "passed, coverage" in result.stdout and "checkov: valid" in result.stdout
+    url = result.stdout.split("service", 1)[1].split()[1]
+    try:
+        with urllib.request.urlopen(f"{url}/health", timeout=10) as response:
+            assert json.loads(response.read())["status"] == "ok"
+        assert (out / "BUILD.md").exists() and (out / "spec.yaml").exists()
+        again = baton(tmp_path, "build", idea, "--out", str(out))
+        assert again.returncode == 2 and "already exists" in again.stdout
+    finally:
+        from baton.workflows.build import stop_service
+
+        stop_service(out)
+
+
+def test_a_meaningless_idea_is_refused_before_anything_is_stored(tmp_path: Path) -> None:
+    result = baton(tmp_path, "build", "hmm")
+    assert result.returncode == 2 and "Traceback" not in result.stdout + result.stderr
+    assert result.stdout.startswith("error:")
+    assert not (tmp_path / "baton.db").exists()
+
+
+@pytest.mark.slow
+def test_plan_a_season_from_plain_words(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    assert baton(tmp_path, "season", "sample-data", str(data), "--stores", "12").returncode == 0
+    request = "12 weeks from March 2nd 2026, weekly replenishment, keep 10% at the DC"
+    result = baton(
+        tmp_path, "season", "plan", request, "--data", str(data), "--out", str(tmp_path / "plan"), "-q"
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "12 weeks from 2026-03-02, weekly replenishment, 10% at the DC" in result.stdout
+    assert (tmp_path / "plan" / "PLAN.md").exists()
+    bad = baton(tmp_path, "season", "plan", "80 weeks, keep 150% at the DC", "--data", str(data))
+    assert bad.returncode == 2 and "Traceback" not in bad.stdout + bad.stderr
