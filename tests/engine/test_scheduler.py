@@ -63,7 +63,11 @@ async def test_every_transition_is_an_event_in_order(store: Store) -> None:
     for event in events:
         by_task.setdefault(event.data["task"], []).append(event.data["to"])
     assert by_task["total"] == ["ready", "running", "succeeded"]
-    assert by_task["square[1]"] == ["ready", "running", "succeeded"]
+    # Items are born ready, announced by their mapped step's `task.expanded` event.
+    assert by_task["square[1]"] == ["running", "succeeded"]
+    with store.read() as conn:
+        (expanded,) = query_events(conn, run_id=run_id, types=["task.expanded"])
+    assert expanded.data == {"task": "square", "items": 3, "state": "ready"}
     ids = [e.id for e in events]
     assert ids == sorted(ids) and len(set(ids)) == len(ids)
 

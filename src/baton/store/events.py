@@ -9,8 +9,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, delete, func, insert, or_, select
+from sqlalchemy import ColumnElement, Connection, delete, func, or_, select
 
+from baton.store.bulk import bulk_insert_txn
 from baton.store.schema import events
 
 
@@ -62,7 +63,7 @@ def append_events_txn(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
     if batch is not None:
         batch.extend(rows)
     else:
-        conn.execute(insert(events), list(rows))
+        bulk_insert_txn(conn, events, rows)
 
 
 @contextmanager
@@ -78,7 +79,7 @@ def event_batch(conn: Connection) -> Iterator[None]:
     finally:
         del conn.info[_BATCH]
     if held:
-        conn.execute(insert(events), held)
+        bulk_insert_txn(conn, events, held)
 
 
 def _to_event(row: Any) -> Event:

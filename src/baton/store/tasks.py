@@ -19,6 +19,7 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, exists, func, insert, select, update
 
 from baton.core.states import AttemptOutcome, RunState, TaskKind, TaskState
+from baton.store.bulk import bulk_insert_txn
 from baton.store.events import append_events_txn, event_row
 from baton.store.schema import attempts, checkpoints, runs, task_dependencies, tasks
 from baton.store.transitions import CHUNK, MovedTask, transition_run_txn, transition_tasks_txn
@@ -196,8 +197,9 @@ def _record_successes(
     kept = {m.id for m in moved}
     stored = [o for o in outcomes if o.task_id in kept]
     if stored:
-        conn.execute(
-            insert(checkpoints),
+        bulk_insert_txn(
+            conn,
+            checkpoints,
             [{"task_id": o.task_id, "run_id": o.run_id, "data": o.output, "created_at": now} for o in stored],
         )
     _close_attempts(conn, stored, AttemptOutcome.SUCCEEDED, now)
@@ -433,8 +435,11 @@ def _expand(conn: Connection, parent_id: int, *, now: float) -> None:
     if not elements:
         release_dependents_txn(conn, _succeed_map_parent(conn, parent_id, [], now=now), now=now)
         return
-    item_ids = conn.execute(
-        insert(tasks).returning(tasks.c.id, sort_by_parameter_order=True),
+    # Items are born ready: the dependencies they share with their mapped step have all succeeded.
+    # One `task.expanded` event announces them (no per-item pending → ready transitions to record).
+    bulk_insert_txn(
+        conn,
+        tasks,
         [
             {
                 "run_id": parent.run_id,
@@ -445,25 +450,31 @@ def _expand(conn: Connection, parent_id: int, *, now: float) -> None:
                 "parent_id": parent_id,
                 "map_index": index,
                 "input": json.dumps(element),
-                "state": TaskState.PENDING.value,
+                "state": TaskState.READY.value,
                 "priority": parent.priority,
                 "critical": parent.critical,
+                "approval": False,
+                "approved": False,
+                "attempts": 0,
+                "failures": 0,
                 "max_attempts": parent.max_attempts,
                 "created_at": now,
             }
             for index, element in enumerate(elements)
         ],
-    ).scalars()
-    ids = list(item_ids)
+    )
     append_events_txn(
         conn,
         [
             event_row(
-                parent.run_id, parent_id, "task.expanded", now, {"task": started[0].name, "items": len(ids)}
+                parent.run_id,
+                parent_id,
+                "task.expanded",
+                now,
+                {"task": started[0].name, "items": len(elements), "state": TaskState.READY.value},
             )
         ],
     )
-    transition_tasks_txn(conn, ids, TaskState.PENDING, TaskState.READY, now=now)
 
 
 def claim_tasks_txn(
@@ -534,8 +545,9 @@ def _within_run_limits(conn: Connection, candidates: Sequence[Any]) -> list[int]
 def _claimed(
     conn: Connection, moved: Sequence[MovedTask], *, worker_id: str, now: float
 ) -> list[ClaimedTask]:
-    conn.execute(
-        insert(attempts),
+    bulk_insert_txn(
+        conn,
+        attempts,
         [
             {
                 "task_id": m.id,
