@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import sys
 
-import click
 from sqlalchemy.exc import SQLAlchemyError
 
 from baton.cli import shipped  # noqa: F401  (registers build, season, costs, rerun)
@@ -15,17 +14,15 @@ __all__ = ["app", "main"]
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point of `baton`: one line per error with what to do, and the right exit code."""
+    """Entry point of `baton`: one line per error with what to do, and the right exit code.
+
+    Typer handles usage errors itself (exit 2) and ends with SystemExit; baton's own errors come out
+    of it and are rendered here.
+    """
     try:
-        result = app(args=argv, standalone_mode=False)
-    except click.exceptions.Exit as done:
-        return int(done.exit_code)
-    except click.exceptions.Abort:
-        console.print("interrupted")
-        return 130
-    except click.ClickException as error:
-        error.show()
-        return int(error.exit_code)
+        app(args=argv)
+    except SystemExit as done:
+        return done.code if isinstance(done.code, int) else 0
     except BatonError as error:
         if Options.debug:
             raise
@@ -42,7 +39,7 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         console.print("interrupted — `baton resume RUN_ID` continues where it stopped")
         return 130
-    return int(result) if isinstance(result, int) else 0
+    return 0
 
 
 if __name__ == "__main__":

@@ -180,6 +180,9 @@ def resume(
 def worker(
     concurrency: Annotated[int, typer.Option(help="Tasks run at once")] = 64,
     poll: Annotated[float, typer.Option(help="Seconds between looks for new work")] = 0.5,
+    global_limit: Annotated[
+        int | None, typer.Option(help="Most tasks running at once across every worker and run")
+    ] = None,
 ) -> None:
     """Serve every run of the store until interrupted (scale out: one per core or machine)."""
     store = open_store()
@@ -187,7 +190,7 @@ def worker(
 
     async def serve() -> None:
         async with Gateway.from_config(store) as gateway:
-            settings = WorkerSettings(concurrency=concurrency, poll_interval=poll)
+            settings = WorkerSettings(concurrency=concurrency, poll_interval=poll, global_limit=global_limit)
             await Worker(store, settings=settings, services={"gateway": gateway}).run()
 
     try:
@@ -242,15 +245,17 @@ def events(
     ] = False,
     type: Annotated[list[str], typer.Option("--type", "-t", help="Event type, or prefix like task.*")] = [],  # noqa: B006
     after: Annotated[int, typer.Option(help="Only events after this id")] = 0,
+    since: Annotated[str | None, typer.Option(help="Only events of the last AGE, like 10m or 2h")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line")] = False,
 ) -> None:
     """The events of a run, in order."""
     store = open_store()
+    start = time.time() - parse_age(since) if since else None
     with store.read() as conn:
         run_id = find_run_id(conn, run_id)
     while True:
         with store.read() as conn:
-            batch = query_events(conn, run_id=run_id, types=type, after=after, limit=1000)
+            batch = query_events(conn, run_id=run_id, types=type, after=after, since=start, limit=1000)
             state = get_run(conn, run_id).state
         for event in batch:
             console.print(

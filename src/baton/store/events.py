@@ -35,6 +35,10 @@ class Event:
         }
 
 
+# One encoder for every event: json.dumps(..., default=str) would build a new one per call.
+_ENCODER = json.JSONEncoder(default=str)
+
+
 def event_row(
     run_id: str | None, task_id: int | None, type_: str, ts: float, data: dict[str, Any]
 ) -> dict[str, Any]:
@@ -44,7 +48,7 @@ def event_row(
         "task_id": task_id,
         "type": type_,
         "ts": ts,
-        "data": json.dumps(data, default=str),
+        "data": _ENCODER.encode(data),
     }
 
 

@@ -92,7 +92,6 @@ tasks = Table(
         "ix_tasks_claim_run", "run_id", "state", Column("critical").desc(), Column("priority").desc(), "id"
     ),
     Index("ix_tasks_claim", "state", Column("critical").desc(), Column("priority").desc(), "id"),
-    Index("ix_tasks_state_lease", "state", "lease_expires_at"),
     Index("ix_tasks_parent_state", "parent_id", "state"),
 )
 

@@ -146,7 +146,6 @@ def upgrade() -> None:
             unique=False,
         )
         batch_op.create_index("ix_tasks_parent_state", ["parent_id", "state"], unique=False)
-        batch_op.create_index("ix_tasks_state_lease", ["state", "lease_expires_at"], unique=False)
 
     op.create_table(
         "workstreams",
@@ -232,7 +231,6 @@ def downgrade() -> None:
     op.drop_table("attempts")
     op.drop_table("workstreams")
     with op.batch_alter_table("tasks", schema=None) as batch_op:
-        batch_op.drop_index("ix_tasks_state_lease")
         batch_op.drop_index("ix_tasks_parent_state")
         batch_op.drop_index("ix_tasks_claim_run")
         batch_op.drop_index("ix_tasks_claim")
