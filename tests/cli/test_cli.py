@@ -153,3 +153,18 @@ def test_prune_removes_old_finished_runs(tmp_path: Path, started: str) -> None:
     counts = dict(snapshot(tmp_path))
     assert counts["runs"] == counts["tasks"] == counts["checkpoints"] == counts["attempts"] == 0
     assert_refused(baton(tmp_path, "prune", "--older-than", "soon"), 2, "is not an age")
+
+
+def test_bad_settings_and_broken_modules_get_a_message(tmp_path: Path) -> None:
+    assert_refused(baton(tmp_path, "runs", env={"BATON_BUSY_TIMEOUT": "5s"}), 2, "BATON_BUSY_TIMEOUT='5s'")
+    assert_refused(
+        baton(tmp_path, "runs", env={"BATON_RETENTION_DAYS": "abc"}), 2, "BATON_RETENTION_DAYS='abc'"
+    )
+    (tmp_path / "broken_flows.py").write_text("def oops(:\n")
+    result = baton(tmp_path, "run", "broken_flows:flow", env={"PYTHONPATH": str(tmp_path)})
+    assert_refused(result, 2, "importing module 'broken_flows' failed: SyntaxError")
+    assert_refused(
+        baton(tmp_path, "run", "cli_flows:typed", "--concurrency", "0", "-i", "quantity=1", "-i", "sku=a"),
+        2,
+        "concurrency must be at least 1",
+    )

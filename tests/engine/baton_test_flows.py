@@ -190,3 +190,50 @@ _ordered_step("long_head", 0, 10)
 @ordered.step(expected_duration=10)
 def long_tail(long_head: str) -> str:
     return long_head
+
+
+# -- a failure a human can fix, then retry ------------------------------------------------------------
+
+fixable = Workflow("fixable", inputs=Trace)
+
+
+@fixable.step()
+def needs_fix(inputs: Trace) -> str:
+    if not Path(inputs.path).exists():
+        raise PermanentError(f"{inputs.path} is missing")
+    return Path(inputs.path).read_text()
+
+
+@fixable.step()
+def after_fix(needs_fix: str) -> str:
+    return needs_fix.upper()
+
+
+# -- several mapped steps over one source, and a map over an empty map ----------------------------------
+
+maps = Workflow("maps", inputs=Count)
+
+
+@maps.step()
+def source(inputs: Count) -> list[int]:
+    return list(range(inputs.n))
+
+
+@maps.map(over=source)
+async def plus_one(item: int) -> int:
+    return item + 1
+
+
+@maps.map(over=source)
+async def times_two(item: int) -> int:
+    return item * 2
+
+
+@maps.map(over=plus_one)
+async def nested(item: int) -> int:
+    return -item
+
+
+@maps.step()
+def combined(plus_one: list[int], times_two: list[int], nested: list[int]) -> list[int]:
+    return [a + b + c for a, b, c in zip(plus_one, times_two, nested, strict=True)]

@@ -25,7 +25,7 @@ from baton.engine import (
 )
 from baton.store.events import query_events
 from baton.store.runs import get_run, list_tasks, run_outputs
-from baton.store.schema import attempts, tasks
+from baton.store.schema import attempts, runs, tasks
 from baton.store.store import Store
 
 FAST = WorkerSettings(poll_interval=0.05, heartbeat_every=0.5, lease_seconds=5)
@@ -52,6 +52,27 @@ async def test_empty_fan_out_succeeds_with_an_empty_list(store: Store) -> None:
     assert await run_to_end(store, run_id, FAST) is RunState.SUCCEEDED
     with store.read() as conn:
         assert run_outputs(conn, run_id)["total"] == 0
+
+
+@pytest.mark.parametrize("n", [0, 4])
+async def test_several_mapped_steps_and_a_map_over_a_map_with_one_slot(store: Store, n: int) -> None:
+    run_id = start_run(store, "baton_test_flows:maps", {"n": n})
+    assert (
+        await run_to_end(store, run_id, WorkerSettings(concurrency=1, poll_interval=0.05))
+        is RunState.SUCCEEDED
+    )
+    with store.read() as conn:
+        assert run_outputs(conn, run_id)["combined"] == [2 * i for i in range(n)]
+
+
+async def test_retry_is_refused_in_a_cancelled_run(store: Store, tmp_path: Path) -> None:
+    run_id = start_run(store, "baton_test_flows:fixable", {"path": str(tmp_path / "missing")})
+    assert await run_to_end(store, run_id, FAST) is RunState.FAILED
+    with store.begin() as conn:  # a failed run cannot be cancelled; make one that was, to check the guard
+        conn.execute(update(runs).where(runs.c.id == run_id).values(state="cancelled"))
+    with pytest.raises(IllegalTransitionError, match="is cancelled; it cannot become running"):
+        retry_task(store, run_id, "needs_fix")
+    assert states(store, run_id)["needs_fix"] is TaskState.FAILED
 
 
 async def test_every_transition_is_an_event_in_order(store: Store) -> None:
@@ -157,17 +178,34 @@ async def test_cancel_stops_running_attempts_and_cancels_open_tasks(store: Store
 
 
 async def test_retry_of_a_failed_task_reopens_the_run(store: Store, tmp_path: Path) -> None:
+    fix = tmp_path / "fix.txt"
+    run_id = start_run(store, "baton_test_flows:fixable", {"path": str(fix)})
+    assert await run_to_end(store, run_id, FAST) is RunState.FAILED
+    assert states(store, run_id)["after_fix"] is TaskState.SKIPPED
+    with pytest.raises(IllegalTransitionError, match="only a failed task can be retried"):
+        retry_task(store, run_id, "after_fix")
+    fix.write_text("fixed")
+    retry_task(store, run_id, "needs_fix")
+    with store.read() as conn:
+        assert get_run(conn, run_id).state is RunState.RUNNING
+    assert states(store, run_id)["after_fix"] is TaskState.PENDING
+    assert await run_to_end(store, run_id, FAST) is RunState.SUCCEEDED
+    with store.read() as conn:
+        assert run_outputs(conn, run_id)["after_fix"] == "FIXED"
+
+
+async def test_a_rolled_back_run_is_not_retried(store: Store, tmp_path: Path) -> None:
     trace = tmp_path / "trace.txt"
     trace.write_text("")
     run_id = start_run(store, "baton_test_flows:flaky", {"path": str(trace)})
-    await run_to_end(store, run_id, FAST)
-    with pytest.raises(IllegalTransitionError, match="only a failed task can be retried"):
-        retry_task(store, run_id, "sometimes")
-    retry_task(store, run_id, "never")
+    assert await run_to_end(store, run_id, FAST) is RunState.FAILED
     with store.read() as conn:
-        assert get_run(conn, run_id).state is RunState.RUNNING
-    assert states(store, run_id)["after_never"] is TaskState.PENDING
-    assert await run_to_end(store, run_id, FAST) is RunState.FAILED  # still permanent
+        before = [(t.name, t.state) for t in list_tasks(conn, run_id)]
+    with pytest.raises(IllegalTransitionError, match="is rolled back; it cannot become running"):
+        retry_task(store, run_id, "never")
+    with store.read() as conn:
+        assert [(t.name, t.state) for t in list_tasks(conn, run_id)] == before
+        assert get_run(conn, run_id).options == {}  # the compensating mark is cleared
 
 
 async def test_ready_tasks_are_claimed_critical_path_first_then_by_priority(
@@ -236,7 +274,13 @@ async def test_two_workers_share_a_run_and_run_every_task_once(store: Store, tmp
         Worker(store, run_id=run_id, settings=settings),
         Worker(store, run_id=run_id, settings=settings),
     )
-    results = await asyncio.wait_for(asyncio.gather(first.run(), second.run()), 60)
+    try:
+        results = await asyncio.wait_for(asyncio.gather(first.run(), second.run()), 60)
+    except TimeoutError:
+        with store.read() as conn:
+            left = [(t.name, t.state, t.attempts) for t in list_tasks(conn, run_id) if t.state != "succeeded"]
+            run = get_run(conn, run_id)
+        pytest.fail(f"workers did not finish: run {run.state}, open tasks {left}")
     assert RunState.SUCCEEDED in results
     lines = journal.read_text().splitlines()
     assert len(lines) == 40 + 1 + 1 + 20  # every task journaled exactly once

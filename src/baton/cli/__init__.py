@@ -8,9 +8,12 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from baton.cli import shipped  # noqa: F401  (registers build, season, costs, rerun)
 from baton.cli.app import Options, app, console
+from baton.cli.server_commands import register
 from baton.core.errors import BatonError
 
 __all__ = ["app", "main"]
+
+register(app)  # serve, keys
 
 
 def main(argv: list[str] | None = None) -> int:

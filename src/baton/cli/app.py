@@ -66,7 +66,14 @@ def open_store() -> Store:
     store = Store.open(Options.db)
     days = os.environ.get("BATON_RETENTION_DAYS")
     if days:
-        prune(store, older_than_seconds=float(days) * 86400)
+        try:
+            age = float(days) * 86400
+        except ValueError:
+            raise InvalidInputError(
+                f"BATON_RETENTION_DAYS={days!r} is not a number of days",
+                hint="set it like BATON_RETENTION_DAYS=30",
+            ) from None
+        prune(store, older_than_seconds=age)
     return store
 
 
@@ -154,6 +161,7 @@ def run(
     concurrency: Annotated[int, typer.Option(help="Tasks run at once")] = 64,
 ) -> None:
     """Start a run of a workflow and follow it to the end."""
+    WorkerSettings(concurrency=concurrency)  # refuse a bad value before anything is stored
     inputs = parse_inputs(input, input_file)
     load_workflow(workflow).validate()
     store = open_store()

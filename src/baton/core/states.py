@@ -95,18 +95,15 @@ class TaskKind(StrEnum):
 def run_verdict(counts: dict[TaskState, int]) -> RunState | None:
     """What a run whose tasks are in these states has come to, or None while work remains.
 
-    ``WAITING`` when nothing can move until a human decides; ``FAILED`` when any task failed or was
-    cancelled; ``SUCCEEDED`` when every task finished well.
+    ``WAITING`` when nothing can move until a human decides; ``FAILED`` when any task failed, was
+    cancelled or rolled back; ``SUCCEEDED`` when every task finished well.
     """
     if any(counts.get(s, 0) for s in (TaskState.READY, TaskState.RUNNING, TaskState.RETRYING)):
         return None
     if counts.get(TaskState.WAITING, 0):
         return RunState.WAITING
     # Pending tasks with nothing open ahead of them can only be behind a failure.
-    if (
-        counts.get(TaskState.FAILED, 0)
-        or counts.get(TaskState.CANCELLED, 0)
-        or counts.get(TaskState.PENDING, 0)
-    ):
+    unfinished = (TaskState.FAILED, TaskState.CANCELLED, TaskState.PENDING, TaskState.ROLLED_BACK)
+    if any(counts.get(s, 0) for s in unfinished):
         return RunState.FAILED
     return RunState.SUCCEEDED

@@ -169,7 +169,7 @@ class Step(Generic[OutputT]):
         return bool(self.approval(inputs) if callable(self.approval) else self.approval)
 
     def compensation(self, fn: F) -> F:
-        """Declare the function that undoes this step: ``fn(output)`` or ``fn(ctx, output)``."""
+        """Declare the function that undoes this step: ``fn(output)`` or ``fn(output, inputs)``."""
         self.compensate_fn = fn
         return fn
 
@@ -396,8 +396,8 @@ class Workflow:
         if self.inputs_model is None:
             if raw:
                 raise InvalidInputError(
-                    f"workflow {self.name!r} takes no inputs, got {', '.join(sorted(raw))}",
-                    fields={k: "unexpected" for k in raw},
+                    f"workflow {self.name!r} takes no inputs, got {', '.join(sorted(map(str, raw)))}",
+                    fields={str(k): "unexpected" for k in raw},
                 )
             return None
         try:

@@ -9,38 +9,64 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Connection, select
 
-from baton.core.states import TaskState
+from baton.core.states import TaskKind, TaskState
 from baton.core.workflow import Step, Workflow
 from baton.store.events import append_events_txn, event_row
+from baton.store.runs import set_run_option_txn
 from baton.store.schema import checkpoints, runs, tasks
 from baton.store.store import Store
-from baton.store.transitions import MovedTask, transition_tasks_txn
+from baton.store.transitions import transition_tasks_txn
 
 InStore = Callable[..., Awaitable[Any]]
 
 
-async def compensate_run(store: Store, run_id: str, workflow: Workflow, in_store: InStore) -> str:
-    """Undo what the failed run ``run_id`` did and return a one-line summary of why it failed.
-
-    Each succeeded task whose step declares a compensation has it called with the task's output;
-    the task then becomes ``rolled_back``. A compensation that raises is recorded as an event and the
-    task stays ``succeeded``, so an operator can see what was not undone.
-    """
+def compensable_tasks_txn(
+    conn: Connection, run_id: str, workflow: Workflow
+) -> list[tuple[int, str, str, str]]:
+    """The succeeded tasks of a run whose step declares a compensation, newest first, with their outputs."""
     compensable = {name for name, step in workflow.steps.items() if step.compensate_fn is not None}
-    done, reason = await in_store(_load, store, run_id, compensable)
-    inputs_json = await in_store(_inputs_of, store, run_id)
-    inputs = workflow.parse_inputs(json.loads(inputs_json))
+    if not compensable:
+        return []
+    rows = conn.execute(
+        select(tasks.c.id, tasks.c.name, tasks.c.step, checkpoints.c.data)
+        .join(checkpoints, checkpoints.c.task_id == tasks.c.id)
+        .where(
+            tasks.c.run_id == run_id,
+            tasks.c.state == TaskState.SUCCEEDED.value,
+            tasks.c.kind != TaskKind.ITEM.value,
+            tasks.c.step.in_(sorted(compensable)),
+        )
+        .order_by(tasks.c.finished_at.desc(), tasks.c.id.desc())
+    ).all()
+    return [(int(r.id), r.name, r.step, r.data) for r in rows]
+
+
+async def compensate_run(store: Store, run_id: str, workflow: Workflow, in_store: InStore) -> None:
+    """Undo what the failed run ``run_id`` did, newest step first.
+
+    Each succeeded task whose step declares a compensation has it called with the task's output
+    (``fn(output)``, or ``fn(output, inputs)`` to also get the run's inputs); the task then becomes
+    ``rolled_back``. A compensation that raises is recorded as an event and the task stays
+    ``succeeded``, so an operator can see what was not undone. The run's ``compensating`` mark,
+    set when it failed, is cleared at the end.
+    """
+    done = await in_store(_load, store, run_id, workflow)
+    inputs = workflow.parse_inputs(json.loads(await in_store(_inputs_of, store, run_id)))
     for task_id, name, step_name, output in done:
-        step = workflow.steps[step_name]
         try:
-            await _call(step, output, inputs)
-        except Exception as error:
+            await _call(workflow.steps[step_name], output, inputs)
+        except Exception as error:  # any failure of user code is recorded, not raised
             await in_store(_record, store, run_id, task_id, name, f"{type(error).__name__}: {error}")
         else:
             await in_store(_record, store, run_id, task_id, name, None)
-    return str(reason)
+    await in_store(_finish, store, run_id)
+
+
+def _load(store: Store, run_id: str, workflow: Workflow) -> list[tuple[int, str, str, str]]:
+    with store.read() as conn:
+        return compensable_tasks_txn(conn, run_id, workflow)
 
 
 def _inputs_of(store: Store, run_id: str) -> str:
@@ -48,52 +74,23 @@ def _inputs_of(store: Store, run_id: str) -> str:
         return str(conn.execute(select(runs.c.inputs).where(runs.c.id == run_id)).scalar_one())
 
 
-def _load(store: Store, run_id: str, compensable: set[str]) -> tuple[list[tuple[int, str, str, str]], str]:
-    with store.read() as conn:
-        rows = conn.execute(
-            select(tasks.c.id, tasks.c.name, tasks.c.step, checkpoints.c.data)
-            .join(checkpoints, checkpoints.c.task_id == tasks.c.id)
-            .where(
-                tasks.c.run_id == run_id, tasks.c.state == TaskState.SUCCEEDED.value, tasks.c.kind != "item"
-            )
-            .order_by(tasks.c.finished_at.desc(), tasks.c.id.desc())
-        ).all()
-        failed = conn.execute(
-            select(tasks.c.name, tasks.c.state, tasks.c.error)
-            .where(tasks.c.run_id == run_id, tasks.c.state.in_(["failed", "cancelled"]))
-            .order_by(tasks.c.finished_at, tasks.c.id)
-            .limit(1)
-        ).first()
-    reason = (
-        f"task {failed.name} {failed.state}: {failed.error or 'no error recorded'}" if failed else "failed"
-    )
-    return [(int(r.id), r.name, r.step, r.data) for r in rows if r.step in compensable], reason
-
-
 async def _call(step: Step[Any], output_json: str, inputs: Any) -> None:
     fn = step.compensate_fn
     if fn is None:
         return
     output = step.output_adapter.validate_json(output_json)
-    parameters = list(inspect.signature(fn).parameters)
-    kwargs: dict[str, Any] = {}
-    positional: list[Any] = []
-    for name in parameters:
-        if name == "inputs":
-            kwargs[name] = inputs
-        elif not positional:
-            positional.append(output)
+    kwargs = {"inputs": inputs} if "inputs" in inspect.signature(fn).parameters else {}
     if inspect.iscoroutinefunction(fn):
-        await fn(*positional, **kwargs)
+        await fn(output, **kwargs)
     else:
-        await asyncio.to_thread(fn, *positional, **kwargs)
+        await asyncio.to_thread(fn, output, **kwargs)
 
 
 def _record(store: Store, run_id: str, task_id: int, name: str, error: str | None) -> None:
     now = time.time()
     with store.begin() as conn:
         if error is None:
-            moved: list[MovedTask] = transition_tasks_txn(
+            moved = transition_tasks_txn(
                 conn, [task_id], TaskState.SUCCEEDED, TaskState.ROLLED_BACK, now=now, strict=False
             )
             if moved:
@@ -103,3 +100,8 @@ def _record(store: Store, run_id: str, task_id: int, name: str, error: str | Non
                 conn,
                 [event_row(run_id, task_id, "task.compensation_failed", now, {"task": name, "error": error})],
             )
+
+
+def _finish(store: Store, run_id: str) -> None:
+    with store.begin() as conn:
+        set_run_option_txn(conn, run_id, "compensating", None)

@@ -41,6 +41,11 @@ def load_workflow(ref: str) -> Workflow:
             f"cannot import module {module_name!r} ({error})",
             hint="check the name and that it is on PYTHONPATH or in the current directory",
         ) from None
+    except Exception as error:  # the user's module itself is broken: say where, not a traceback
+        raise WorkflowNotFoundError(
+            f"importing module {module_name!r} failed: {type(error).__name__}: {error}",
+            hint="fix the module (run `python -c 'import " + module_name + "'` to see the traceback)",
+        ) from None
     workflow = getattr(module, attribute, None)
     if not isinstance(workflow, Workflow):
         found = "nothing" if workflow is None else type(workflow).__name__

@@ -11,17 +11,17 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from baton.core.errors import IllegalTransitionError
-from baton.core.states import FINISHED_RUN_STATES, RunState, TaskState
+from baton.core.states import FINISHED_RUN_STATES, RunState, TaskKind, TaskState
 from baton.core.workflow import Workflow
 from baton.engine.loading import load_workflow, plan_tasks, register_workflow
 from baton.engine.worker import WorkerSettings, drive_run
 from baton.store.events import append_events_txn, event_row
 from baton.store.retention import prune_txn
 from baton.store.runs import create_run_txn, find_run_id, get_run, step_durations
-from baton.store.schema import tasks
+from baton.store.schema import task_dependencies, tasks
 from baton.store.store import Store
 from baton.store.tasks import fail_downstream_txn
 from baton.store.transitions import (
@@ -193,19 +193,22 @@ def _waiting_task(conn: Any, run_id: str, task: str, target: TaskState, verb: st
 
 
 def retry_task(store: Store, run_id: str, task: str) -> None:
-    """Give a failed task a new attempt; its skipped dependents wait for it again and a failed run reopens."""
+    """Give a failed task a new attempt; its skipped dependents wait for it again and a failed run reopens.
+
+    Refused, with the store unchanged, when the run is cancelled or succeeded, was rolled back (or is
+    being rolled back), when one of the task's dependencies has not succeeded, and for mapped steps
+    and their items (start a new run with ``baton rerun``).
+    """
     now = time.time()
     with store.begin() as conn:
         run_id = find_run_id(conn, run_id)
         task_id, current = find_task_txn(conn, run_id, task)
+        name = f"{task} of run {run_id}"
         if current is not TaskState.FAILED:
             raise IllegalTransitionError(
-                "task",
-                f"{task} of run {run_id}",
-                current,
-                TaskState.READY.value,
-                hint="only a failed task can be retried",
+                "task", name, current, TaskState.READY.value, hint="only a failed task can be retried"
             )
+        _check_retryable(conn, run_id, task_id, name)
         transition_tasks_txn(
             conn,
             [task_id],
@@ -215,10 +218,45 @@ def retry_task(store: Store, run_id: str, task: str) -> None:
             values={"finished_at": None, "error": None, "failures": 0, "not_before": None},
         )
         _reopen_skipped(conn, run_id, now)
-        if run_state_txn(conn, run_id) is RunState.FAILED:
+        if run_state_txn(conn, run_id) in (RunState.FAILED, RunState.WAITING):
             transition_run_txn(
                 conn, run_id, RunState.RUNNING, now=now, values={"finished_at": None, "error": None}
             )
+
+
+def _check_retryable(conn: Any, run_id: str, task_id: int, name: str) -> None:
+    record = get_run(conn, run_id)
+    rerun = f"start a new run with `baton rerun {run_id}`"
+    if record.state in (RunState.CANCELLED, RunState.SUCCEEDED):
+        raise IllegalTransitionError("run", run_id, record.state, RunState.RUNNING.value, hint=rerun)
+    if record.options.get("compensating"):
+        raise IllegalTransitionError("run", run_id, "being rolled back", RunState.RUNNING.value, hint=rerun)
+    if _count(conn, run_id, TaskState.ROLLED_BACK):
+        raise IllegalTransitionError("run", run_id, "rolled back", RunState.RUNNING.value, hint=rerun)
+    kind = conn.execute(select(tasks.c.kind).where(tasks.c.id == task_id)).scalar_one()
+    if kind != TaskKind.STEP.value:
+        raise IllegalTransitionError(
+            "task",
+            name,
+            "part of a mapped step",
+            TaskState.READY.value,
+            hint=f"mapped steps are retried by their retry policy; {rerun}",
+        )
+    upstream = tasks.alias("upstream")
+    unmet = conn.execute(
+        select(upstream.c.name, upstream.c.state)
+        .join(task_dependencies, task_dependencies.c.depends_on_id == upstream.c.id)
+        .where(task_dependencies.c.task_id == task_id, upstream.c.state != TaskState.SUCCEEDED.value)
+        .limit(1)
+    ).first()
+    if unmet is not None:
+        behind = f"behind {unmet.name}, which is {unmet.state}"
+        raise IllegalTransitionError("task", name, behind, TaskState.READY.value, hint=rerun)
+
+
+def _count(conn: Any, run_id: str, state: TaskState) -> int:
+    query = select(func.count()).where(tasks.c.run_id == run_id, tasks.c.state == state.value)
+    return int(conn.execute(query).scalar_one())
 
 
 def _reopen_skipped(conn: Any, run_id: str, now: float) -> None:

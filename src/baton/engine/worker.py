@@ -28,14 +28,14 @@ from typing import Any, TypeVar
 from pydantic import BaseModel
 from sqlalchemy import select
 
-from baton.core.errors import IllegalTransitionError
+from baton.core.errors import BatonError, InvalidInputError
 from baton.core.states import RunState, run_verdict
 from baton.core.workflow import TaskContext, Workflow
-from baton.engine.compensation import compensate_run
+from baton.engine.compensation import compensable_tasks_txn, compensate_run
 from baton.engine.executor import execute
 from baton.engine.loading import load_workflow
 from baton.store.events import append_events_txn, event_batch, event_row
-from baton.store.runs import get_run, task_state_counts
+from baton.store.runs import failure_reason_txn, get_run, set_run_option_txn, task_state_counts
 from baton.store.schema import runs
 from baton.store.store import Store
 from baton.store.tasks import (
@@ -46,6 +46,7 @@ from baton.store.tasks import (
     promote_due_retries_txn,
     record_outcomes_txn,
     recover_lost_tasks_txn,
+    runs_without_work_txn,
     start_pending_runs_txn,
 )
 from baton.store.transitions import run_state_txn, transition_run_txn
@@ -63,12 +64,24 @@ class WorkerSettings:
     global_limit: int | None = None  # running tasks across all workers and runs
     process_workers: int | None = None  # size of the process pool for executor="process" steps
 
+    def __post_init__(self) -> None:
+        if self.concurrency < 1:
+            raise InvalidInputError(
+                f"concurrency must be at least 1, not {self.concurrency}", fields={"concurrency": ">= 1"}
+            )
+        if self.global_limit is not None and self.global_limit < 1:
+            raise InvalidInputError(
+                f"the global limit must be at least 1, not {self.global_limit}",
+                fields={"global_limit": ">= 1"},
+            )
+
 
 @dataclass
 class _Tick:
     claimed: list[ClaimedTask] = field(default_factory=list)
     touched_runs: set[str] = field(default_factory=set)
     run_states: dict[str, RunState] = field(default_factory=dict)
+    idle_runs: list[str] = field(default_factory=list)  # running runs with nothing left to run
     next_retry: float | None = None
 
 
@@ -96,6 +109,7 @@ class Worker:
         self._stopping = asyncio.Event()
         self._inputs: dict[str, BaseModel | None] = {}
         self._options: dict[str, dict[str, Any]] = {}
+        self._to_settle: set[str] = set()
         self._workflows: dict[str, Workflow] = {}
         self._last_heartbeat = 0.0
         self._last_maintenance = 0.0
@@ -161,6 +175,7 @@ class Worker:
                 start_pending_runs_txn(conn, now=now, run_id=self.run_id)
                 tick.next_retry = promote_due_retries_txn(conn, now=now, run_id=self.run_id)
                 self._next_retry = tick.next_retry
+                tick.idle_runs = runs_without_work_txn(conn, run_id=self.run_id)
             if free > 0:
                 tick.claimed = claim_tasks_txn(
                     conn,
@@ -190,9 +205,16 @@ class Worker:
     # -- tasks -----------------------------------------------------------------------------------
 
     def _start(self, task: ClaimedTask) -> None:
-        run = self._run_context(task.run_id)
-        workflow, inputs = run
-        step = workflow.steps[task.step]
+        try:
+            workflow, inputs = self._run_context(task.run_id)
+            step = workflow.steps[task.step]
+        except (BatonError, KeyError) as error:
+            # A run whose workflow cannot be loaded (or lost this step) fails this task for good;
+            # raising here would kill a worker that serves other runs too.
+            problem = error if isinstance(error, BatonError) else f"the workflow has no step {task.step!r}"
+            self._outcomes.append(Outcome(task.id, task.run_id, task.attempt, error=f"cannot run: {problem}"))
+            self._wake.set()
+            return
         ctx = TaskContext(
             run_id=task.run_id,
             task_id=task.id,
@@ -235,6 +257,11 @@ class Worker:
         return self._workflows[run_id], self._inputs[run_id]
 
     def _processes(self) -> PoolExecutor:
+        # A pool whose child died is broken for good (every later call fails): replace it. The attempt
+        # that broke it failed with BrokenProcessPool and follows its retry policy.
+        if self._process_pool is not None and getattr(self._process_pool, "_broken", False):
+            self._process_pool.shutdown(wait=False, cancel_futures=True)
+            self._process_pool = None
         if self._process_pool is None:
             self._process_pool = ProcessPoolExecutor(max_workers=self.settings.process_workers)
         return self._process_pool
@@ -242,22 +269,27 @@ class Worker:
     # -- runs ------------------------------------------------------------------------------------
 
     async def _settle(self, tick: _Tick) -> RunState | None:
-        """Finish the runs that have nothing left to do. Returns the driven run's state once it is settled."""
+        """Finish the runs that have nothing left to do. Returns the driven run's state once it is settled.
+
+        A run touched by a tick stays a candidate until it could be judged, so that no run is left
+        ``running`` with nothing to do because its last outcome arrived while this worker was busy.
+        """
+        self._to_settle |= tick.touched_runs
+        self._to_settle.update(tick.idle_runs)
+        idle = not tick.claimed and not self._inflight
+        if self.run_id is not None and idle:
+            self._to_settle.add(self.run_id)
         if self._outcomes or self._events:
-            return None
+            return None  # record them first: they may change the verdict
         busy = {task.run_id for task, _ in self._inflight.values()} | {t.run_id for t in tick.claimed}
-        candidates = set(tick.touched_runs)
-        if self.run_id is not None and not tick.claimed and not self._inflight:
-            candidates.add(self.run_id)
-        for run_id in sorted(candidates - busy):
-            state = await self._in_store(self._verdict, run_id)
+        for run_id in sorted(self._to_settle - busy):
+            self._to_settle.discard(run_id)
+            state = await self._in_store(self._conclude_if_done, run_id)
             if state is RunState.FAILED:
-                state = await self._fail(run_id)
-            elif state is not None:
-                await self._in_store(self._conclude, run_id, state)
+                await self._compensate(run_id)
             if run_id == self.run_id and state is not None:
                 return state
-        if self.run_id is not None and not self._inflight and not tick.claimed:
+        if self.run_id is not None and idle:
             current = await self._in_store(self._current_state, self.run_id)
             if current in (RunState.SUCCEEDED, RunState.FAILED, RunState.CANCELLED, RunState.WAITING):
                 return current
@@ -267,32 +299,39 @@ class Worker:
         with self.store.read() as conn:
             return run_state_txn(conn, run_id)
 
-    def _verdict(self, run_id: str) -> RunState | None:
-        with self.store.read() as conn:
-            current = run_state_txn(conn, run_id)
+    def _conclude_if_done(self, run_id: str) -> RunState | None:
+        """Judge a run and move it to its verdict in ONE transaction, so that an approval or a retry
+        that lands meanwhile is never overwritten. Returns the new state if this call moved the run.
+
+        A failed run that has compensations to make is marked ``compensating`` in the same
+        transaction: only the worker that failed it compensates, and retries wait until it is done.
+        """
+        now = time.time()
+        with self.store.begin() as conn:
+            current = run_state_txn(conn, run_id, lock=True)
             if current not in (RunState.RUNNING, RunState.WAITING):
                 return None
             verdict = run_verdict(task_state_counts(conn, run_id))
-        if verdict is RunState.WAITING and current is RunState.WAITING:
-            return None
+            if verdict is None or verdict is current:
+                return None
+            values: dict[str, Any] = {} if verdict is RunState.WAITING else {"finished_at": now}
+            if verdict is RunState.FAILED:
+                values["error"] = failure_reason_txn(conn, run_id)
+                if self._has_compensations(conn, run_id):
+                    set_run_option_txn(conn, run_id, "compensating", True)
+            transition_run_txn(conn, run_id, verdict, now=now, values=values)
         return verdict
 
-    def _conclude(self, run_id: str, state: RunState, error: str | None = None) -> None:
-        now = time.time()
-        values: dict[str, Any] = {} if state is RunState.WAITING else {"finished_at": now}
-        if error:
-            values["error"] = error
+    def _has_compensations(self, conn: Any, run_id: str) -> bool:
         try:
-            with self.store.begin() as conn:
-                transition_run_txn(conn, run_id, state, now=now, values=values)
-        except IllegalTransitionError:
-            pass  # another worker settled it first
+            workflow, _ = self._run_context(run_id)
+        except BatonError:
+            return False  # its workflow cannot be loaded: nothing to call
+        return bool(compensable_tasks_txn(conn, run_id, workflow))
 
-    async def _fail(self, run_id: str) -> RunState:
+    async def _compensate(self, run_id: str) -> None:
         workflow, _ = self._run_context(run_id)
-        error = await compensate_run(self.store, run_id, workflow, self._in_store)
-        await self._in_store(self._conclude, run_id, RunState.FAILED, error)
-        return RunState.FAILED
+        await compensate_run(self.store, run_id, workflow, self._in_store)
 
     # -- plumbing --------------------------------------------------------------------------------
 

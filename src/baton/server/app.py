@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-from fastapi import Depends, FastAPI
+from fastapi import APIRouter, Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import FileResponse
 from fastapi.routing import APIRoute
@@ -53,6 +53,7 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
 @asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     state: ServerState = app.state.baton
+    state.extras["loop"] = asyncio.get_running_loop()
     background: list[asyncio.Task[Any]] = [asyncio.create_task(state.hub.run(), name="baton-event-hub")]
     worker: Worker | None = None
     if state.settings.run_worker:
@@ -65,15 +66,17 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         if worker is not None:
             worker.stop()
         background[0].cancel()
+        for future in list(state.extras.get("settling", ())):
+            future.cancel()
         for task in background:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         _log.info("server_stopped")
 
 
-def _document_roles(app: FastAPI) -> None:
+def _document_roles(router: APIRouter) -> None:
     """Write each operation's least role into its OpenAPI entry (the auth test walks the schema by it)."""
-    for route in app.routes:
+    for route in router.routes:
         if not isinstance(route, APIRoute):
             continue
         roles = [
@@ -119,6 +122,7 @@ def create_app(
     app.state.auth = app.state.baton.auth
     install_error_handlers(app)
     for module in (runs, events, live, catalog, keys, system):
+        _document_roles(module.router)
         app.include_router(module.router)
     app.add_api_route(
         "/metrics",
@@ -127,7 +131,7 @@ def create_app(
         dependencies=[] if settings.metrics_public else [Depends(viewer)],
         **system.METRICS_ROUTE,
     )
-    _document_roles(app)
+    _document_roles(app.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
     @app.get("/", include_in_schema=False)

@@ -147,6 +147,8 @@ def _validation_error(request: Request, error: Exception) -> JSONResponse:
 
 def _http_error(request: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, StarletteHTTPException)
+    if isinstance(error.__cause__, BatonError):  # FastAPI wraps errors raised while it reads the body
+        return _baton_error(request, error.__cause__)
     code = _HTTP_CODES.get(error.status_code, "http_error")
     headers = dict(error.headers or {})
     return error_response(error.status_code, code, str(error.detail), request_id_of(request), headers=headers)

@@ -59,7 +59,9 @@ class RequestContextMiddleware:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = int(message["status"])
-                message["headers"] = [*message.get("headers", []), header]
+                headers = list(message.get("headers", []))
+                if all(name.lower() != header[0] for name, _ in headers):
+                    message["headers"] = [*headers, header]
             await send(message)
 
         with bind_context(request_id=request_id):

@@ -15,6 +15,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from baton.core.errors import (
     CorruptDatabaseError,
     DatabaseLockedError,
+    InvalidInputError,
     NotABatonDatabaseError,
     SchemaTooNewError,
     StoreError,
@@ -37,7 +38,13 @@ def database_url(url: str | None = None) -> str:
 
 
 def _busy_timeout_ms() -> int:
-    return int(float(os.environ.get("BATON_BUSY_TIMEOUT", "5")) * 1000)
+    raw = os.environ.get("BATON_BUSY_TIMEOUT", "5")
+    try:
+        return int(float(raw) * 1000)
+    except ValueError:
+        raise InvalidInputError(
+            f"BATON_BUSY_TIMEOUT={raw!r} is not a number of seconds", hint="set it like BATON_BUSY_TIMEOUT=5"
+        ) from None
 
 
 def _configure_sqlite(engine: Engine) -> None:

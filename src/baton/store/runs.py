@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection, func, insert, select
+from sqlalchemy import Connection, func, insert, select, update
 
 from baton.core.errors import RunNotFoundError
 from baton.core.states import RunState, TaskKind, TaskState
@@ -266,3 +266,29 @@ def step_durations(
     for row in conn.execute(query):
         durations.setdefault(row.step, []).append(row.finished_at - row.started_at)
     return durations
+
+
+def failure_reason_txn(conn: Connection, run_id: str) -> str:
+    """One line on why a run failed: its first failed (or cancelled) task and that task's error."""
+    failed = conn.execute(
+        select(tasks.c.name, tasks.c.state, tasks.c.error)
+        .where(
+            tasks.c.run_id == run_id, tasks.c.state.in_([TaskState.FAILED.value, TaskState.CANCELLED.value])
+        )
+        .order_by(tasks.c.finished_at, tasks.c.id)
+        .limit(1)
+    ).first()
+    if failed is None:
+        return "failed: tasks were left that could not run"
+    return f"task {failed.name} {failed.state}: {failed.error or 'no error recorded'}"
+
+
+def set_run_option_txn(conn: Connection, run_id: str, key: str, value: Any) -> None:
+    """Set (or with ``None`` remove) one of a run's options, inside the caller's transaction."""
+    raw = conn.execute(select(runs.c.options).where(runs.c.id == run_id)).scalar_one()
+    options = json.loads(raw)
+    if value is None:
+        options.pop(key, None)
+    else:
+        options[key] = value
+    conn.execute(update(runs).where(runs.c.id == run_id).values(options=json.dumps(options)))

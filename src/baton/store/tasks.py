@@ -25,6 +25,7 @@ from baton.store.schema import attempts, checkpoints, runs, task_dependencies, t
 from baton.store.transitions import CHUNK, MovedTask, transition_run_txn, transition_tasks_txn
 
 NOT_SUCCEEDED = [s.value for s in TaskState if s is not TaskState.SUCCEEDED]
+_EXPANSION_ROUNDS = 4
 
 
 @dataclass
@@ -69,6 +70,9 @@ _edge = task_dependencies.alias("edge")
 _child = tasks.alias("child")
 _dependency = tasks.alias("dependency")
 
+_CURRENT_ATTEMPTS = select(tasks.c.id, tasks.c.attempts).where(
+    tasks.c.id.in_(bindparam("ids", expanding=True))
+)
 _CLOSE_ATTEMPT = (
     update(attempts)
     .where(attempts.c.task_id == bindparam("tid"), attempts.c.number == bindparam("num"))
@@ -98,6 +102,12 @@ _DEPENDENTS = (
     select(tasks.c.id, tasks.c.state)
     .select_from(task_dependencies.join(tasks, tasks.c.id == task_dependencies.c.task_id))
     .where(task_dependencies.c.depends_on_id.in_(bindparam("ids", expanding=True)))
+)
+_LOCK_TASKS = (
+    select(tasks.c.id)
+    .where(tasks.c.id.in_(bindparam("ids", expanding=True)))
+    .order_by(tasks.c.id)
+    .with_for_update()
 )
 _OPEN_CHILD = (
     select(_child.c.id)
@@ -155,6 +165,14 @@ def record_outcomes_txn(
     """Store the outcomes of finished attempts; returns the runs they belong to."""
     if not outcomes:
         return set()
+    # An attempt whose task has moved on to a newer attempt (its lease expired and it was claimed
+    # again, even by this worker) must not write over the newer one.
+    rows = conn.execute(_CURRENT_ATTEMPTS, {"ids": [o.task_id for o in outcomes]})
+    current = {int(row.id): int(row.attempts) for row in rows}
+    stale = [o for o in outcomes if current.get(o.task_id) != o.attempt]
+    if stale:
+        _discard(conn, stale, now)
+        outcomes = [o for o in outcomes if current.get(o.task_id) == o.attempt]
     succeeded = [o for o in outcomes if o.succeeded]
     retrying = [o for o in outcomes if not o.succeeded and not o.cancelled and o.retry_in is not None]
     failed = [o for o in outcomes if not o.succeeded and not o.cancelled and o.retry_in is None]
@@ -305,15 +323,34 @@ def release_dependents_txn(conn: Connection, finished: Sequence[MovedTask], *, n
         completed_maps = _complete_map_parents(conn, frontier, now=now)
         ready: set[int] = set()
         for chunk in _chunks([m.id for m in frontier if m.kind != TaskKind.ITEM.value]):
+            if conn.dialect.name == "postgresql":
+                _lock_dependents(conn, chunk)
             rows = conn.execute(_NEWLY_READY, {"ids": list(chunk)})
             ready.update(row.id for row in rows if row.state == TaskState.PENDING.value)
         transition_tasks_txn(conn, sorted(ready), TaskState.PENDING, TaskState.READY, now=now)
         frontier = completed_maps
 
 
+def _lock_dependents(conn: Connection, finished_ids: Sequence[int]) -> None:
+    """PostgreSQL: lock the dependents before judging whether all their dependencies have succeeded.
+
+    Two workers finishing two dependencies of one task at once would each see the other's success as
+    not yet committed, and neither would release the task. With the lock, the second waits for the
+    first to commit and then sees its work. (SQLite's single writer already serialises them.)
+    """
+    dependents = conn.execute(
+        select(task_dependencies.c.task_id).where(task_dependencies.c.depends_on_id.in_(list(finished_ids)))
+    ).scalars()
+    ids = sorted(set(dependents))
+    if ids:
+        conn.execute(_LOCK_TASKS, {"ids": ids}).all()
+
+
 def _complete_map_parents(conn: Connection, finished: Sequence[MovedTask], *, now: float) -> list[MovedTask]:
     completed: list[MovedTask] = []
     for parent_id in sorted({m.parent_id for m in finished if m.parent_id is not None}):
+        if conn.dialect.name == "postgresql":
+            conn.execute(_LOCK_TASKS, {"ids": [parent_id]}).all()
         if conn.execute(_OPEN_CHILD, {"parent": parent_id}).first() is None:
             outputs = list(conn.execute(_CHILD_OUTPUTS, {"parent": parent_id}).scalars())
             completed += _succeed_map_parent(conn, parent_id, outputs, now=now)
@@ -357,7 +394,8 @@ def fail_downstream_txn(conn: Connection, failed: Sequence[MovedTask], *, now: f
             values={"finished_at": now, "error": "one of its items failed"},
         )
         for parent in failed_parents:
-            for state in (TaskState.PENDING, TaskState.READY, TaskState.RETRYING):
+            # Running items are cancelled too: their worker's result will be discarded.
+            for state in (TaskState.PENDING, TaskState.READY, TaskState.RETRYING, TaskState.RUNNING):
                 open_items = conn.execute(
                     select(tasks.c.id).where(tasks.c.parent_id == parent.id, tasks.c.state == state.value)
                 ).scalars()
@@ -503,11 +541,17 @@ def claim_tasks_txn(
         query = _CANDIDATES if run_id is None else _CANDIDATES_OF_RUN
     parameters = {"limit": limit, "run": run_id}
     candidates = conn.execute(query, parameters).all()
-    maps = [int(row.id) for row in candidates if row.kind == TaskKind.MAP.value]
-    for map_id in maps:
-        _expand(conn, map_id, now=now)
-    if maps:  # their items are candidates now
+    # Mapped steps expand into items, which are candidates in turn; expanding one may make another
+    # mapped step ready (a map over an empty map), hence the loop. A mapped step is never claimed
+    # itself: one still left (beyond the last round) is expanded by the next tick.
+    for _ in range(_EXPANSION_ROUNDS):
+        maps = [int(row.id) for row in candidates if row.kind == TaskKind.MAP.value]
+        if not maps:
+            break
+        for map_id in maps:
+            _expand(conn, map_id, now=now)
         candidates = conn.execute(query, parameters).all()
+    candidates = [r for r in candidates if r.kind != TaskKind.MAP.value]
     held = [int(r.id) for r in candidates if r.approval and not r.approved]
     transition_tasks_txn(conn, held, TaskState.READY, TaskState.RUNNING, now=now)
     transition_tasks_txn(conn, held, TaskState.RUNNING, TaskState.WAITING, now=now)
@@ -627,3 +671,18 @@ def recover_lost_tasks_txn(
         values={"lease_owner": None, "lease_expires_at": None, "not_before": now},
         data={"reason": "worker lost or lease expired"},
     )
+
+
+def runs_without_work_txn(conn: Connection, *, run_id: str | None = None) -> list[str]:
+    """Running runs with no task ready, running or retrying: they only wait to be judged (their last
+    task was finished, rejected or cancelled by some other process)."""
+    busy = exists(
+        select(1).where(
+            tasks.c.run_id == runs.c.id,
+            tasks.c.state.in_([TaskState.READY.value, TaskState.RUNNING.value, TaskState.RETRYING.value]),
+        )
+    )
+    query = select(runs.c.id).where(runs.c.state == RunState.RUNNING.value, ~busy)
+    if run_id is not None:
+        query = query.where(runs.c.id == run_id)
+    return list(conn.execute(query).scalars())

@@ -5,12 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+from build_ideas import FLASK_APP, LIBRARY, TIMER_JOB
 
 from baton.workflows.build import LocalBuild, run_stages_locally, stop_service
-
-LIBRARY = "A REST API for a small library: books, authors and loans; members borrow books"
-TIMER_JOB = "A serverless timer job that every night cleans up expired reservations; rooms have reservations"
-FLASK_APP = "A small web app for a bakery: customers place orders; products with name, price and is_vegan"
 
 
 def _build(tmp: pytest.TempPathFactory, idea: str, name: str) -> Iterator[LocalBuild]:

@@ -6,12 +6,11 @@ import os
 from pathlib import Path
 
 import pytest
+from build_ideas import LIBRARY
 
 from baton.core.errors import InvalidInputError
 from baton.workflows.build import BuildSpec, Stack, dump_spec, extract_spec, load_spec, validate_spec
 from baton.workflows.build.architecture import BuildInputs, check_output_dir
-
-LIBRARY = "A REST API for a small library: books, authors and loans; members borrow books"
 
 
 def _spec(**changes: object) -> dict[str, object]:

@@ -15,6 +15,7 @@ import httpx
 import psutil
 import pytest
 import yaml
+from build_ideas import LIBRARY
 
 from baton.core.errors import InvalidInputError, PermanentError
 from baton.core.workflow import TaskContext
@@ -34,7 +35,6 @@ from baton.workflows.build.deploy import deploy_local
 from baton.workflows.build.github import create_repository, push
 from baton.workflows.build.notify import message, send
 from baton.workflows.build.venvs import ensure_venv
-from conftest import LIBRARY
 
 pytestmark = pytest.mark.slow
 

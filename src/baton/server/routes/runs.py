@@ -24,7 +24,7 @@ from baton.server.models import (
     TaskDetail,
     TaskOut,
 )
-from baton.server.state import ServerState, server_state
+from baton.server.state import ServerState, in_store, server_state, settle_in_background
 from baton.store.runs import (
     RunRecord,
     TaskRecord,
@@ -98,7 +98,7 @@ def _page(items: list[Any], limit: int, offset: int) -> dict[str, Any]:
 
 
 @router.get("/runs", response_model=Page[RunOut], summary="List runs, newest first")
-def list_runs_route(
+async def list_runs_route(
     state: State,
     _: Annotated[Principal, Depends(viewer)],
     limit: Limit = 50,
@@ -106,9 +106,11 @@ def list_runs_route(
     run_state: Annotated[RunState | None, Query(alias="state", description="only runs in this state")] = None,
     workflow: Annotated[str | None, Query(max_length=200, description="only runs of this workflow")] = None,
 ) -> dict[str, Any]:
-    with state.store.read() as conn:
-        records = list_runs(conn, state=run_state, workflow=workflow, limit=limit + 1, offset=offset)
-    return _page([run_out(r) for r in records], limit, offset)
+    def read() -> list[RunRecord]:
+        with state.store.read() as conn:
+            return list_runs(conn, state=run_state, workflow=workflow, limit=limit + 1, offset=offset)
+
+    return _page([run_out(r) for r in await in_store(state, read)], limit, offset)
 
 
 @router.post(
@@ -129,11 +131,17 @@ def start_run_route(
 
 
 @router.get("/runs/{run_id}", response_model=RunDetail, summary="A run with its step-level tasks")
-def get_run_route(run_id: RunId, state: State, _: Annotated[Principal, Depends(viewer)]) -> RunDetail:
-    with state.store.read() as conn:
-        record = get_run(conn, find_run_id(conn, run_id))
-        steps = list_tasks(conn, record.id, include_items=False)
-        counts = task_state_counts(conn, record.id)
+async def get_run_route(run_id: RunId, state: State, _: Annotated[Principal, Depends(viewer)]) -> RunDetail:
+    def read() -> tuple[RunRecord, list[TaskRecord], dict[TaskState, int]]:
+        with state.store.read() as conn:
+            record = get_run(conn, find_run_id(conn, run_id))
+            return (
+                record,
+                list_tasks(conn, record.id, include_items=False),
+                task_state_counts(conn, record.id),
+            )
+
+    record, steps, counts = await in_store(state, read)
     return RunDetail(
         **run_out(record).model_dump(),
         tasks=[task_out(t) for t in steps],
@@ -263,4 +271,6 @@ def reject_route(
 ) -> RunOut:
     reason = body.reason if body else ""
     reject_task(state.store, run_id, task, by=f"{principal.name} ({principal.key_id})", reason=reason)
-    return _reply(state, run_id)
+    reply = _reply(state, run_id)
+    settle_in_background(state, reply.id)
+    return reply

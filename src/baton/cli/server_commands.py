@@ -1,0 +1,188 @@
+"""`baton serve` and `baton keys create/list/revoke`. The lead's `app.py` calls :func:`register`."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import time
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from baton.core.errors import InvalidInputError
+from baton.store.keys import Role, create_key_txn, list_keys, revoke_key_txn
+
+keys_app = typer.Typer(
+    name="keys", help="API keys of `baton serve`: create, list, revoke.", no_args_is_help=True
+)
+
+
+def _when(ts: float | None) -> str:
+    if ts is None:
+        return "—"
+    return dt.datetime.fromtimestamp(ts, tz=dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def _signing_keys_from_env() -> list[object] | None:
+    """``BATON_JWT_KEYS="kid1:secret1,kid0:secret0"``: the first signs, all verify (rotate by prepending)."""
+    from baton.server import SigningKey
+
+    raw = os.environ.get("BATON_JWT_KEYS", "").strip()
+    if not raw:
+        return None
+    keys: list[object] = []
+    for part in raw.split(","):
+        kid, sep, secret = part.strip().partition(":")
+        if not sep or not kid or len(secret) < 32:
+            raise InvalidInputError(
+                "BATON_JWT_KEYS must be KID:SECRET[,KID:SECRET…] with secrets of at least 32 characters",
+                fields={"BATON_JWT_KEYS": "malformed"},
+            )
+        keys.append(SigningKey(kid=kid, secret=secret))
+    return keys
+
+
+def _parse_workflows(pairs: list[str]) -> dict[str, str]:
+    from baton.server import SHIPPED_WORKFLOWS
+
+    offered = dict(SHIPPED_WORKFLOWS)
+    for pair in pairs:
+        name, sep, ref = pair.partition("=")
+        if not sep or not name or ":" not in ref:
+            raise InvalidInputError(
+                f"--workflow {pair!r} is not NAME=MODULE:ATTRIBUTE",
+                hint="e.g. --workflow nightly=myflows:nightly",
+            )
+        offered[name] = ref
+    return offered
+
+
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port")] = 8000,
+    worker: Annotated[
+        bool,
+        typer.Option("--worker/--no-worker", help="Execute runs in this process (off: `baton worker`s do)"),
+    ] = True,
+    workflow: Annotated[
+        list[str], typer.Option("--workflow", help="Offer another workflow: NAME=MODULE:ATTR; repeatable")
+    ] = [],  # noqa: B006
+    cors_origin: Annotated[
+        list[str], typer.Option("--cors-origin", help="Allowed browser origin; repeatable")
+    ] = [],  # noqa: B006
+    max_body_bytes: Annotated[int, typer.Option(help="Largest request body")] = 1_000_000,
+    rate_limit: Annotated[int, typer.Option(help="Requests per minute per key and route (0: off)")] = 1200,
+    heartbeat: Annotated[float, typer.Option(help="Seconds between stream heartbeats")] = 30.0,
+    metrics_key: Annotated[
+        bool, typer.Option("--metrics-key", help="Put /metrics behind a viewer key")
+    ] = False,
+    proxy_headers: Annotated[
+        bool, typer.Option("--proxy-headers", help="Trust X-Forwarded-* from a TLS-terminating proxy")
+    ] = False,
+    forwarded_allow_ips: Annotated[
+        str, typer.Option(help="Proxies whose X-Forwarded-* are trusted")
+    ] = "127.0.0.1",
+    tls_certfile: Annotated[str | None, typer.Option(help="TLS certificate (PEM)")] = None,
+    tls_keyfile: Annotated[str | None, typer.Option(help="TLS private key (PEM)")] = None,
+    log_level: Annotated[str, typer.Option(help="debug, info, warning or error")] = "info",
+) -> None:
+    """Serve the REST API, live streams, /metrics and the dashboard (http://HOST:PORT/)."""
+    from baton.cli.app import console, open_store
+    from baton.server import ServerSettings, bootstrap_admin_key, exposure_warning
+    from baton.server import serve as run_server
+
+    if (tls_certfile is None) != (tls_keyfile is None):
+        raise InvalidInputError("give both --tls-certfile and --tls-keyfile, or neither")
+    settings = ServerSettings(
+        host=host,
+        port=port,
+        run_worker=worker,
+        workflows=_parse_workflows(workflow),
+        cors_origins=cors_origin,
+        max_body_bytes=max_body_bytes,
+        rate_limit_per_minute=rate_limit,
+        heartbeat_seconds=heartbeat,
+        metrics_public=not metrics_key,
+        trust_proxy_headers=proxy_headers,
+        tls=tls_certfile is not None,
+        log_level=log_level,
+    )
+    signing = _signing_keys_from_env()
+    if signing:
+        settings.signing_keys = signing  # type: ignore[assignment]
+    store = open_store()
+    created = bootstrap_admin_key(store)
+    if created is not None:
+        console.print("[bold]no API keys yet — created an admin key (shown once, store it now):[/]")
+        console.print(f"  [bold green]{created.secret}[/]", highlight=False, soft_wrap=True)
+    warning = exposure_warning(settings)
+    if warning:
+        console.print(f"[bold yellow]warning:[/] {warning}")
+    scheme = "https" if settings.tls else "http"
+    console.print(f"baton serving on {scheme}://{host}:{port}/ — API docs at /docs — Ctrl-C to stop")
+    run_server(
+        store, settings, certfile=tls_certfile, keyfile=tls_keyfile, forwarded_allow_ips=forwarded_allow_ips
+    )
+
+
+@keys_app.command("create")
+def create_key(
+    name: Annotated[str, typer.Argument(help="Who or what uses it, e.g. ci or grafana")],
+    role: Annotated[
+        Role, typer.Option(help="viewer (read), operator (act on runs) or admin (keys)")
+    ] = Role.VIEWER,
+    expires_days: Annotated[float | None, typer.Option(help="Expire after this many days")] = None,
+) -> None:
+    """Create an API key and print it once."""
+    from baton.cli.app import console, open_store
+
+    now = time.time()
+    expires_at = now + expires_days * 86400 if expires_days else None
+    with open_store().begin() as conn:
+        created = create_key_txn(conn, name=name, role=role, now=now, expires_at=expires_at)
+    console.print(f"key {created.key.id} ({role.value}) created — shown once, store it now:")
+    console.print(created.secret, highlight=False, soft_wrap=True)
+
+
+@keys_app.command("list")
+def list_keys_command(
+    all_keys: Annotated[bool, typer.Option("--all", help="Include revoked keys")] = False,
+) -> None:
+    """List API keys (ids, names, roles, dates; never secrets)."""
+    from baton.cli.app import console, open_store
+
+    with open_store().read() as conn:
+        keys = list_keys(conn, include_revoked=all_keys, limit=10_000)
+    table = Table()
+    table.add_column("id", no_wrap=True)
+    for column in ("name", "role", "created", "expires", "last used", "revoked"):
+        table.add_column(column)
+    now = time.time()
+    for key in keys:
+        table.add_row(
+            key.id,
+            key.name,
+            key.role.value,
+            _when(key.created_at),
+            _when(key.expires_at) + (" (expired)" if key.expires_at and key.expires_at <= now else ""),
+            _when(key.last_used_at),
+            _when(key.revoked_at),
+        )
+    console.print(table)
+
+
+@keys_app.command("revoke")
+def revoke_key(key_id: Annotated[str, typer.Argument(help="The key's id (see `baton keys list`)")]) -> None:
+    """Revoke an API key (servers stop accepting it within seconds)."""
+    from baton.cli.app import console, open_store
+
+    with open_store().begin() as conn:
+        revoke_key_txn(conn, key_id, now=time.time())
+    console.print(f"key {key_id} revoked")
+
+
+def register(app: typer.Typer) -> None:
+    """Add `serve` and `keys` to the `baton` command."""
+    app.command(name="serve")(serve)
+    app.add_typer(keys_app, name="keys")

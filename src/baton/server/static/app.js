@@ -1,0 +1,347 @@
+// The baton dashboard: plain JS over the REST API and the WebSocket streams. Text is always set with
+// textContent (never parsed as HTML). The API key is exchanged for a short-lived token at once; only the
+// token is kept (sessionStorage), never the key.
+"use strict";
+
+const $ = (id) => document.getElementById(id);
+const state = { token: null, role: null, workflows: {}, runs: new Map(), run: null, tasks: new Map(),
+                items: new Map(), runSocket: null, allSocket: null, lastEvent: 0, refreshTimer: null };
+const FINISHED = new Set(["succeeded", "failed", "cancelled"]);
+
+function el(tag, attrs = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) {
+    if (k === "class") node.className = v; else if (k.startsWith("on")) node.addEventListener(k.slice(2), v);
+    else node.setAttribute(k, v);
+  }
+  for (const child of children) node.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  return node;
+}
+
+async function api(path, options = {}) {
+  const headers = { "Content-Type": "application/json", ...(options.headers || {}) };
+  if (state.token && !headers.Authorization) headers.Authorization = `Bearer ${state.token}`;
+  const response = await fetch(path, { ...options, headers });
+  const body = response.headers.get("content-type")?.includes("json") ? await response.json() : null;
+  if (!response.ok) {
+    if (response.status === 401 && state.token) logout("your session expired — log in again");
+    const error = body?.error || { message: response.statusText, request_id: "" };
+    throw new Error(`${error.message} (request ${error.request_id})`);
+  }
+  return body;
+}
+
+// -- login -----------------------------------------------------------------------------------------
+
+async function login(event) {
+  event.preventDefault();
+  $("login-error").textContent = "";
+  const key = $("api-key").value.trim();
+  try {
+    const issued = await api("/auth/token", { method: "POST", headers: { Authorization: `Bearer ${key}` } });
+    $("api-key").value = "";
+    sessionStorage.setItem("baton.token", JSON.stringify({ token: issued.access_token, role: issued.role,
+      expires: Date.now() + issued.expires_in * 1000 }));
+    await enter();
+  } catch (error) {
+    $("login-error").textContent = error.message;
+  }
+}
+
+function logout(message = "") {
+  sessionStorage.removeItem("baton.token");
+  state.token = null;
+  for (const socket of [state.runSocket, state.allSocket]) socket?.close();
+  $("app").hidden = true; $("login").hidden = false; $("logout").hidden = true; $("who").textContent = "";
+  $("login-error").textContent = message;
+}
+
+async function enter() {
+  const saved = JSON.parse(sessionStorage.getItem("baton.token") || "null");
+  if (!saved || saved.expires < Date.now() + 5000) return logout();
+  state.token = saved.token; state.role = saved.role;
+  $("who").textContent = `signed in as ${saved.role}`;
+  $("login").hidden = true; $("app").hidden = false; $("logout").hidden = false;
+  $("start-form").querySelector("button").disabled = saved.role === "viewer";
+  await loadWorkflows();
+  await loadRuns();
+  followAllRuns();
+  const wanted = location.hash.slice(1);
+  if (wanted) openRun(wanted);
+}
+
+// -- workflows and starting runs -------------------------------------------------------------------
+
+function defaults(schema) {
+  const inputs = {};
+  for (const [name, prop] of Object.entries(schema?.properties || {})) {
+    if ("default" in prop && prop.default !== null && typeof prop.default !== "object") inputs[name] = prop.default;
+  }
+  return inputs;
+}
+
+async function loadWorkflows() {
+  const page = await api("/workflows?limit=100");
+  const select = $("workflow");
+  select.replaceChildren();
+  for (const wf of page.items) {
+    state.workflows[wf.name] = wf;
+    select.append(el("option", { value: wf.name }, `${wf.name} — ${wf.description || wf.ref}`));
+  }
+  select.onchange = () => {
+    const wf = state.workflows[select.value];
+    $("idea-label").hidden = !(wf.input_schema?.properties?.idea);
+    $("inputs").value = JSON.stringify(defaults(wf.input_schema), null, 1);
+  };
+  select.onchange();
+}
+
+async function startRun(event) {
+  event.preventDefault();
+  $("start-error").textContent = "";
+  try {
+    const inputs = JSON.parse($("inputs").value || "{}");
+    if (!$("idea-label").hidden && $("idea").value.trim()) inputs.idea = $("idea").value.trim();
+    const run = await api("/runs", { method: "POST", body: JSON.stringify({ workflow: $("workflow").value, inputs }) });
+    state.runs.set(run.id, run);
+    renderRuns();
+    openRun(run.id);
+  } catch (error) {
+    $("start-error").textContent = error instanceof SyntaxError ? `inputs are not JSON: ${error.message}` : error.message;
+  }
+}
+
+// -- the runs list ---------------------------------------------------------------------------------
+
+async function loadRuns() {
+  const page = await api("/runs?limit=50");
+  state.runs = new Map(page.items.map((r) => [r.id, r]));
+  renderRuns();
+}
+
+function renderRuns() {
+  const list = $("runs");
+  list.replaceChildren();
+  const runs = [...state.runs.values()].sort((a, b) => b.created_at - a.created_at);
+  for (const run of runs) {
+    const item = el("li", { "data-run": run.id, onclick: () => openRun(run.id) },
+      el("span", {}, `${run.workflow} · ${run.id}`), el("span", { class: `badge ${run.state}` }, run.state));
+    if (state.run?.id === run.id) item.classList.add("selected");
+    list.append(item);
+  }
+}
+
+function socketUrl(path) {
+  const scheme = location.protocol === "https:" ? "wss" : "ws";
+  return `${scheme}://${location.host}${path}${path.includes("?") ? "&" : "?"}token=${encodeURIComponent(state.token)}`;
+}
+
+function parseFrame(event) {
+  const data = JSON.parse(event.data);
+  return Array.isArray(data) ? data : [data];
+}
+
+function followAllRuns(after = null) {
+  state.allSocket?.close();
+  const socket = new WebSocket(socketUrl(after ? `/ws/runs?after=${after}` : "/ws/runs"));
+  let last = after;
+  socket.onopen = () => $("live").classList.add("on");
+  socket.onmessage = (event) => {
+    for (const m of parseFrame(event)) {
+      last = m.event_id || last;
+      if (m.event === "run.created" || m.event === "run.state") scheduleRunsRefresh();
+    }
+  };
+  socket.onclose = () => {
+    $("live").classList.remove("on");
+    if (state.token && state.allSocket === socket) setTimeout(() => followAllRuns(last), 1000);
+  };
+  state.allSocket = socket;
+}
+
+function scheduleRunsRefresh() {
+  if (state.refreshTimer) return;
+  state.refreshTimer = setTimeout(async () => { state.refreshTimer = null; await loadRuns().catch(() => {}); }, 150);
+}
+
+// -- one run ---------------------------------------------------------------------------------------
+
+async function openRun(runId) {
+  location.hash = runId;
+  const run = await api(`/runs/${encodeURIComponent(runId)}`);
+  state.run = run;
+  state.tasks = new Map(run.tasks.map((t) => [t.name, t]));
+  state.items = new Map();
+  state.lastEvent = 0;
+  $("run").hidden = false;
+  $("events").replaceChildren();
+  renderRun();
+  renderRuns();
+  loadCosts();
+  followRun(run.id, 0);
+}
+
+function followRun(runId, after) {
+  state.runSocket?.close();
+  const socket = new WebSocket(socketUrl(`/ws/runs/${encodeURIComponent(runId)}?after=${after}`));
+  socket.onmessage = (event) => { for (const m of parseFrame(event)) onRunMessage(m); };
+  socket.onclose = (event) => {
+    // Dropped (a slow tab) or the network blinked: resume after the last event shown.
+    if (state.token && state.runSocket === socket && state.run?.id === runId) {
+      setTimeout(() => followRun(runId, state.lastEvent), event.code === 1013 ? 100 : 1000);
+    }
+  };
+  state.runSocket = socket;
+}
+
+function onRunMessage(m) {
+  if (m.type === "heartbeat" || m.event_id <= state.lastEvent) return;
+  state.lastEvent = m.event_id;
+  const d = m.data || {};
+  if (m.event === "task.state") {
+    const task = state.tasks.get(d.task);
+    if (task) task.state = d.to;
+    else if (d.task?.includes("[")) state.items.set(d.task, { step: d.step, state: d.to });
+  } else if (m.event === "run.state") {
+    state.run.state = d.to;
+    const listed = state.runs.get(state.run.id);
+    if (listed) { listed.state = d.to; renderRuns(); }
+    if (FINISHED.has(d.to)) loadCosts();
+  }
+  appendEvent(m);
+  scheduleRender();
+}
+
+let renderPending = false;
+function scheduleRender() {
+  if (renderPending) return;
+  renderPending = true;
+  requestAnimationFrame(() => { renderPending = false; renderRun(); });
+}
+
+function appendEvent(m) {
+  const d = m.data || {};
+  let text = m.event;
+  if (m.event === "task.state") text = `${d.task}: ${d.from} → ${d.to}`;
+  else if (m.event === "run.state") text = `run: ${d.from} → ${d.to}`;
+  else if (m.event === "task.progress") text = `${d.task}: ${Math.round(d.percent)}% ${d.message || ""}`;
+  else if (m.event === "task.log" || m.event === "task.error") text = `${d.task}: ${d.message || d.error || ""}`;
+  const list = $("events");
+  list.append(el("li", { class: m.type, value: m.event_id, "data-type": m.type }, `${new Date(m.ts * 1000).toLocaleTimeString()} ${text}`));
+  while (list.children.length > 300) list.firstChild.remove();
+  list.scrollTop = list.scrollHeight;
+}
+
+function renderRun() {
+  const run = state.run;
+  $("run-title").textContent = `${run.workflow} · ${run.id}`;
+  $("run-state").textContent = run.state;
+  $("run-state").className = `badge ${run.state}`;
+  const started = new Date(run.created_at * 1000).toLocaleString();
+  $("run-meta").textContent = `started ${started}${run.error ? ` — ${run.error}` : ""}`;
+  renderApprovals();
+  renderDag();
+}
+
+function renderApprovals() {
+  const box = $("approvals");
+  box.replaceChildren();
+  for (const task of state.tasks.values()) {
+    if (task.state !== "waiting") continue;
+    const canAct = state.role !== "viewer";
+    const decide = (verb) => async () => {
+      try { await api(`/runs/${state.run.id}/tasks/${encodeURIComponent(task.name)}/${verb}`, { method: "POST", body: "{}" }); }
+      catch (error) { box.append(el("p", { class: "error" }, error.message)); }
+    };
+    box.append(el("div", { class: "approval", "data-task": task.name },
+      el("span", {}, `${task.name} awaits approval`),
+      el("button", { "data-testid": `approve-${task.name}`, onclick: decide("approve"), ...(canAct ? {} : { disabled: "" }) }, "Approve"),
+      el("button", { class: "reject", onclick: decide("reject"), ...(canAct ? {} : { disabled: "" }) }, "Reject")));
+  }
+}
+
+// Layered drawing: a step's column is its longest distance from a root.
+function renderDag() {
+  const tasks = [...state.tasks.values()];
+  const depth = new Map();
+  const depthOf = (name, seen = new Set()) => {
+    if (depth.has(name)) return depth.get(name);
+    if (seen.has(name)) return 0;
+    seen.add(name);
+    const task = state.tasks.get(name);
+    const d = task && task.dependencies.length ? 1 + Math.max(...task.dependencies.map((p) => depthOf(p, seen))) : 0;
+    depth.set(name, d);
+    return d;
+  };
+  tasks.forEach((t) => depthOf(t.name));
+  const columns = [];
+  for (const t of tasks) (columns[depth.get(t.name)] ||= []).push(t);
+  const W = 170, H = 46, GX = 60, GY = 18, P = 16;
+  const pos = new Map();
+  columns.forEach((col, x) => col.forEach((t, y) => pos.set(t.name, { x: P + x * (W + GX), y: P + y * (H + GY) })));
+  const width = P * 2 + columns.length * (W + GX) - GX;
+  const height = P * 2 + Math.max(1, ...columns.map((c) => c.length)) * (H + GY) - GY;
+  const critical = new Set(state.run.critical_path);
+  const ns = "http://www.w3.org/2000/svg";
+  const svg = document.createElementNS(ns, "svg");
+  svg.setAttribute("viewBox", `0 0 ${Math.max(width, 200)} ${height}`);
+  svg.setAttribute("height", String(height));
+  const make = (tag, attrs, text) => {
+    const node = document.createElementNS(ns, tag);
+    for (const [k, v] of Object.entries(attrs)) node.setAttribute(k, v);
+    if (text !== undefined) node.textContent = text;
+    return node;
+  };
+  for (const t of tasks) {
+    for (const dep of t.dependencies) {
+      const a = pos.get(dep), b = pos.get(t.name);
+      if (!a || !b) continue;
+      const onPath = critical.has(dep) && critical.has(t.name);
+      const mid = (a.x + W + b.x) / 2;
+      svg.append(make("path", { class: `edge${onPath ? " critical" : ""}`,
+        d: `M${a.x + W},${a.y + H / 2} C${mid},${a.y + H / 2} ${mid},${b.y + H / 2} ${b.x},${b.y + H / 2}` }));
+    }
+  }
+  for (const t of tasks) {
+    const p = pos.get(t.name);
+    const g = make("g", { class: `node${critical.has(t.name) ? " critical" : ""}`, "data-task": t.name, "data-state": t.state });
+    g.append(make("rect", { x: p.x, y: p.y, width: W, height: H, fill: `var(--${t.state})` }));
+    g.append(make("text", { x: p.x + 8, y: p.y + 18 }, t.name));
+    let sub = t.state;
+    if (t.kind === "map") {
+      const items = [...state.items.values()].filter((i) => i.step === t.step);
+      if (items.length) sub += ` · ${items.filter((i) => i.state === "succeeded").length}/${items.length} items`;
+    }
+    g.append(make("text", { x: p.x + 8, y: p.y + 36 }, sub));
+    g.append(make("title", {}, `${t.name}: ${t.state}${critical.has(t.name) ? " (critical path)" : ""}`));
+    svg.append(g);
+  }
+  $("dag").replaceChildren(svg);
+}
+
+async function loadCosts() {
+  const box = $("costs");
+  try {
+    const report = await api(`/runs/${state.run.id}/costs`);
+    box.replaceChildren();
+    const lines = report.by_model || [];
+    if (!lines.length) {
+      box.append(el("p", { class: "meta", "data-testid": "no-costs" },
+        `no model calls — ${report.total?.calls ?? 0} calls, $${(report.total?.cost_usd ?? 0).toFixed(4)}`));
+      return;
+    }
+    const top = Math.max(...lines.map((l) => l.cost_usd), 1e-9);
+    for (const line of lines) {
+      box.append(el("div", { class: "bar" }, el("span", { class: "label" }, line.key ?? line.name ?? "model"),
+        el("span", { class: "fill", style: `width:${Math.round(200 * line.cost_usd / top)}px` }),
+        el("span", {}, `$${line.cost_usd.toFixed(4)} · ${line.calls} calls`)));
+    }
+  } catch (error) {
+    box.replaceChildren(el("p", { class: "error" }, error.message));
+  }
+}
+
+$("login-form").addEventListener("submit", login);
+$("start-form").addEventListener("submit", startRun);
+$("logout").addEventListener("click", () => logout());
+enter();
