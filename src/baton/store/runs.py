@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy import Connection, bindparam, func, insert, select, update
 
 from baton.core.errors import RunNotFoundError
 from baton.core.states import RunState, TaskKind, TaskState
@@ -140,6 +140,21 @@ def create_run_txn(
     transition_tasks_txn(conn, roots, TaskState.PENDING, TaskState.READY, now=now)
 
 
+# Built once: the API reads these on every request for a run.
+_upstream = tasks.alias("upstream")
+_EDGES_OF_RUN = (
+    select(task_dependencies.c.task_id, _upstream.c.name)
+    .join(_upstream, _upstream.c.id == task_dependencies.c.depends_on_id)
+    .where(_upstream.c.run_id == bindparam("run"))
+)
+_TASKS_OF_RUN = select(tasks).where(tasks.c.run_id == bindparam("run")).order_by(tasks.c.id)
+_STEP_TASKS_OF_RUN = _TASKS_OF_RUN.where(tasks.c.kind != TaskKind.ITEM.value)
+_STATE_COUNTS = (
+    select(tasks.c.state, func.count()).where(tasks.c.run_id == bindparam("run")).group_by(tasks.c.state)
+)
+_RUN = select(runs).where(runs.c.id == bindparam("run"))
+
+
 def _to_run(row: Any) -> RunRecord:
     return RunRecord(
         id=row.id,
@@ -158,7 +173,7 @@ def _to_run(row: Any) -> RunRecord:
 
 
 def get_run(conn: Connection, run_id: str) -> RunRecord:
-    row = conn.execute(select(runs).where(runs.c.id == run_id)).first()
+    row = conn.execute(_RUN, {"run": run_id}).first()
     if row is None:
         raise RunNotFoundError(run_id)
     return _to_run(row)
@@ -192,18 +207,10 @@ def list_runs(
 
 def list_tasks(conn: Connection, run_id: str, *, include_items: bool = True) -> list[TaskRecord]:
     """The tasks of a run in creation order, each with the names of the tasks it depends on."""
-    query = select(tasks).where(tasks.c.run_id == run_id).order_by(tasks.c.id)
-    if not include_items:
-        query = query.where(tasks.c.kind != TaskKind.ITEM.value)
-    upstream = tasks.alias("upstream")
     deps: dict[int, list[str]] = {}
-    edge_query = (
-        select(task_dependencies.c.task_id, upstream.c.name)
-        .join(upstream, upstream.c.id == task_dependencies.c.depends_on_id)
-        .where(upstream.c.run_id == run_id)
-    )
-    for edge in conn.execute(edge_query):
+    for edge in conn.execute(_EDGES_OF_RUN, {"run": run_id}):
         deps.setdefault(int(edge.task_id), []).append(edge.name)
+    query = _TASKS_OF_RUN if include_items else _STEP_TASKS_OF_RUN
     return [
         TaskRecord(
             id=int(r.id),
@@ -226,13 +233,12 @@ def list_tasks(conn: Connection, run_id: str, *, include_items: bool = True) -> 
             finished_at=r.finished_at,
             dependencies=deps.get(int(r.id), []),
         )
-        for r in conn.execute(query)
+        for r in conn.execute(query, {"run": run_id})
     ]
 
 
 def task_state_counts(conn: Connection, run_id: str) -> dict[TaskState, int]:
-    query = select(tasks.c.state, func.count()).where(tasks.c.run_id == run_id).group_by(tasks.c.state)
-    return {TaskState(state): int(n) for state, n in conn.execute(query)}
+    return {TaskState(state): int(n) for state, n in conn.execute(_STATE_COUNTS, {"run": run_id})}
 
 
 def get_checkpoint(conn: Connection, task_id: int) -> str | None:
