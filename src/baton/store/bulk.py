@@ -27,3 +27,11 @@ def bulk_insert_txn(conn: Connection, table: Table, rows: Sequence[Mapping[str, 
         sql = f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({', '.join([marker] * len(columns))})"
         _SQL[key] = sql
     conn.exec_driver_sql(sql, [tuple(row[c] for c in columns) for row in rows])
+
+
+def bulk_execute_txn(conn: Connection, sql: str, rows: Sequence[tuple[Any, ...]]) -> None:
+    """Run one statement written with ``?`` markers for many parameter tuples, straight to the driver."""
+    if rows:
+        if conn.dialect.paramstyle != "qmark":
+            sql = sql.replace("?", "%s")
+        conn.exec_driver_sql(sql, list(rows))

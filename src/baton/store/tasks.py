@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, exists, func, insert, select, update
 
 from baton.core.states import AttemptOutcome, RunState, TaskKind, TaskState
-from baton.store.bulk import bulk_insert_txn
+from baton.store.bulk import bulk_execute_txn, bulk_insert_txn
 from baton.store.events import append_events_txn, event_row
 from baton.store.schema import attempts, checkpoints, runs, task_dependencies, tasks
 from baton.store.transitions import CHUNK, MovedTask, transition_run_txn, transition_tasks_txn
@@ -74,9 +74,7 @@ _CURRENT_ATTEMPTS = select(tasks.c.id, tasks.c.attempts).where(
     tasks.c.id.in_(bindparam("ids", expanding=True))
 )
 _CLOSE_ATTEMPT = (
-    update(attempts)
-    .where(attempts.c.task_id == bindparam("tid"), attempts.c.number == bindparam("num"))
-    .values(outcome=bindparam("outcome"), finished_at=bindparam("at"), error=bindparam("err"))
+    "UPDATE attempts SET outcome = ?, finished_at = ?, error = ? WHERE task_id = ? AND number = ?"
 )
 _SET_ERROR = (
     update(tasks)
@@ -296,20 +294,11 @@ def _close_attempts(
     *,
     errors: bool = False,
 ) -> None:
-    if outcomes:
-        conn.execute(
-            _CLOSE_ATTEMPT,
-            [
-                {
-                    "tid": o.task_id,
-                    "num": o.attempt,
-                    "outcome": outcome.value,
-                    "at": now,
-                    "err": o.error if errors else None,
-                }
-                for o in outcomes
-            ],
-        )
+    bulk_execute_txn(
+        conn,
+        _CLOSE_ATTEMPT,
+        [(outcome.value, now, o.error if errors else None, o.task_id, o.attempt) for o in outcomes],
+    )
 
 
 # -- releasing and skipping dependents -------------------------------------------------------------
