@@ -34,7 +34,7 @@ from baton.core.workflow import TaskContext, Workflow
 from baton.engine.compensation import compensable_tasks_txn, compensate_run
 from baton.engine.executor import execute
 from baton.engine.loading import load_workflow
-from baton.store.events import append_events_txn, event_batch, event_row
+from baton.store.events import append_events_txn, event_row
 from baton.store.runs import failure_reason_txn, get_run, set_run_option_txn, task_state_counts
 from baton.store.schema import runs
 from baton.store.store import Store
@@ -159,7 +159,7 @@ class Worker:
         now = time.time()
         tick = _Tick()
         settings = self.settings
-        with self.store.begin() as conn, event_batch(conn):
+        with self.store.begin() as conn:
             append_events_txn(conn, events)
             tick.touched_runs = record_outcomes_txn(conn, outcomes, worker_id=self.id, now=now)
             if now - self._last_heartbeat >= settings.heartbeat_every:

@@ -9,7 +9,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, delete, func, or_, select
+from sqlalchemy import ColumnElement, Connection, delete, func, or_, select, text
 
 from baton.store.bulk import bulk_insert_txn
 from baton.store.schema import events
@@ -67,7 +67,7 @@ def append_events_txn(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
     if batch is not None:
         batch.extend(rows)
     else:
-        bulk_insert_txn(conn, events, rows)
+        _write(conn, rows)
 
 
 @contextmanager
@@ -83,7 +83,24 @@ def event_batch(conn: Connection) -> Iterator[None]:
     finally:
         del conn.info[_BATCH]
     if held:
-        bulk_insert_txn(conn, events, held)
+        _write(conn, held)
+
+
+# Any constant will do: it names the lock that orders event ids on PostgreSQL.
+_EVENT_ORDER_LOCK = 0x6261746F6E  # "baton"
+
+
+def _write(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
+    """Insert events so that their ids follow commit order.
+
+    On PostgreSQL ids come from a sequence when the row is inserted, and transactions commit in any
+    order: a client reading ``after=<id>`` could pass an id whose neighbour commits later and miss it
+    for good. Holding a transaction-level lock from the insert to the commit makes ids and commits go
+    in the same order. SQLite has a single writer, so its ids already do.
+    """
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _EVENT_ORDER_LOCK})
+    bulk_insert_txn(conn, events, rows)
 
 
 def _to_event(row: Any) -> Event:

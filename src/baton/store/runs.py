@@ -183,7 +183,11 @@ def find_run_id(conn: Connection, prefix: str) -> str:
     """Resolve a run id or an unambiguous prefix of one (as git does for commits)."""
     if conn.execute(select(runs.c.id).where(runs.c.id == prefix)).first() is not None:
         return prefix
-    matches = conn.execute(select(runs.c.id).where(runs.c.id.startswith(prefix, autoescape=True)).limit(2)).scalars().all()
+    matches = (
+        conn.execute(select(runs.c.id).where(runs.c.id.startswith(prefix, autoescape=True)).limit(2))
+        .scalars()
+        .all()
+    )
     if len(matches) == 1:
         return str(matches[0])
     raise RunNotFoundError(prefix)

@@ -8,6 +8,7 @@ from contextlib import contextmanager
 from sqlalchemy import Connection, Engine
 
 from baton.store.database import check_and_migrate, create_store_engine, database_url, translated
+from baton.store.events import event_batch
 
 
 class Store:
@@ -41,7 +42,8 @@ class Store:
 
     @contextmanager
     def begin(self) -> Iterator[Connection]:
-        with translated(self.url), self.engine.begin() as conn:
+        # Events are written last, just before the commit (see events._write for why that matters).
+        with translated(self.url), self.engine.begin() as conn, event_batch(conn):
             yield conn
 
     @contextmanager
