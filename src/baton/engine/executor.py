@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import contextvars
 import functools
 import random
+import threading
 import traceback
 from collections.abc import Callable
 from concurrent.futures import Executor as PoolExecutor
@@ -63,6 +66,8 @@ async def call_step(
     fn = step.fn
     if step.executor is Executor.ASYNC:
         call = fn(**arguments)
+    elif step.executor is Executor.THREAD and step.timeout is not None:
+        call = _in_daemon_thread(fn, arguments)
     elif step.executor is Executor.THREAD:
         call = asyncio.to_thread(fn, **arguments)
     else:
@@ -77,6 +82,37 @@ async def call_step(
             f"step {step.name!r} timed out after {step.timeout:g} s",
             hint="raise its timeout or make it faster",
         ) from None
+
+
+def _in_daemon_thread(fn: Callable[..., Any], arguments: dict[str, Any]) -> asyncio.Future[Any]:
+    """Run a blocking step that has a timeout in a thread of its own, marked daemon.
+
+    A thread cannot be killed: past the timeout the attempt is given up but the thread runs on. In the
+    shared executor it would hold a slot, and `asyncio.run` would wait for it before the process
+    could exit; a daemon thread does neither.
+    """
+    loop = asyncio.get_running_loop()
+    future: asyncio.Future[Any] = loop.create_future()
+    context = contextvars.copy_context()
+
+    def settle(result: Any, error: BaseException | None) -> None:
+        if future.done():  # timed out and given up already
+            return
+        if error is not None:
+            future.set_exception(error)
+        else:
+            future.set_result(result)
+
+    def work() -> None:
+        try:
+            result, error = context.run(fn, **arguments), None
+        except BaseException as raised:  # handed to the awaiting coroutine
+            result, error = None, raised
+        with contextlib.suppress(RuntimeError):  # the loop closed while the thread ran on
+            loop.call_soon_threadsafe(settle, result, error)
+
+    threading.Thread(target=work, name=f"baton-step-{getattr(fn, '__name__', 'step')}", daemon=True).start()
+    return future
 
 
 def serialise_output(step: Step[Any], result: Any) -> str:
