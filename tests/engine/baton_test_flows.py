@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import threading
 import time
 from pathlib import Path
 
@@ -237,3 +238,15 @@ async def nested(item: int) -> int:
 @maps.step()
 def combined(plus_one: list[int], times_two: list[int], nested: list[int]) -> list[int]:
     return [a + b + c for a, b, c in zip(plus_one, times_two, nested, strict=True)]
+
+
+# -- a blocking step that hangs past its timeout ---------------------------------------------------------
+
+hung = Workflow("hung")
+RELEASE = threading.Event()
+
+
+@hung.step(timeout=0.2, retry=RetryPolicy(attempts=1))
+def blocks() -> int:
+    RELEASE.wait(60)
+    return 1

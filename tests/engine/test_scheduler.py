@@ -131,6 +131,19 @@ async def test_a_timed_out_attempt_is_retried_then_fails(store: Store) -> None:
     assert task.error is not None and "timed out after 0.2 s" in task.error
 
 
+async def test_a_blocking_step_past_its_timeout_does_not_hold_the_worker(store: Store) -> None:
+    flows.RELEASE.clear()
+    run_id = start_run(store, "baton_test_flows:hung")
+    try:
+        # The step's thread is still blocked when the run is judged: the worker must not wait for it.
+        assert await asyncio.wait_for(run_to_end(store, run_id, FAST), 30) is RunState.FAILED
+        assert not flows.RELEASE.is_set()
+    finally:
+        flows.RELEASE.set()
+    with store.read() as conn:
+        assert "timed out after 0.2 s" in (list_tasks(conn, run_id)[0].error or "")
+
+
 async def test_approval_waits_survives_a_restart_and_continues_when_approved(store: Store) -> None:
     run_id = start_run(store, "baton_test_flows:gated")
     assert await run_to_end(store, run_id, FAST) is RunState.WAITING
