@@ -279,6 +279,21 @@ async def test_a_task_left_running_by_a_dead_worker_is_retried_as_a_new_attempt(
     assert [e.data["to"] for e in lost] == ["ready", "retrying", "ready", "running", "succeeded"]
 
 
+async def test_a_task_that_keeps_losing_its_worker_fails_for_good(store: Store) -> None:
+    run_id = start_run(store, "baton_test_flows:fanout", {"n": 3})
+    with store.begin() as conn:  # its tenth attempt, again on a worker that vanished
+        conn.execute(
+            update(tasks)
+            .where(tasks.c.run_id == run_id, tasks.c.name == "numbers")
+            .values(state="running", lease_owner="ghost", lease_expires_at=time.time() - 1, attempts=10)
+        )
+    assert await run_to_end(store, run_id, FAST) is RunState.FAILED
+    found = states(store, run_id)
+    assert found["numbers"] is TaskState.FAILED and found["total"] is TaskState.SKIPPED
+    with store.read() as conn:
+        assert "lost its worker 10 times" in (get_run(conn, run_id).error or "")
+
+
 async def test_two_workers_share_a_run_and_run_every_task_once(store: Store, tmp_path: Path) -> None:
     journal = tmp_path / "journal.jsonl"
     run_id = start_run(store, "baton_test_flows:durable", {"path": str(journal), "n": 40, "sleep_ms": 2})

@@ -626,34 +626,56 @@ def extend_leases_txn(conn: Connection, *, worker_id: str, now: float, lease_sec
     return int(result.rowcount or 0)
 
 
+# A task whose worker was lost this many times is failed: its step is probably what kills the process.
+LOST_ATTEMPTS_LIMIT = 10
+
+
 def recover_lost_tasks_txn(
     conn: Connection, *, now: float, dead_workers: Iterable[str] = (), run_id: str | None = None
 ) -> list[MovedTask]:
-    """Tasks whose worker died or whose lease expired are retried as a new attempt (not counted as a
-    failure: the step did not fail, its process did)."""
+    """Tasks whose worker died or whose lease expired are retried as a new attempt, not counted as a
+    failure (the step did not fail, its process did) — until they have lost ``LOST_ATTEMPTS_LIMIT``
+    workers, when they fail for good."""
     dead = list(dead_workers)
     lost_condition = tasks.c.lease_expires_at < now
     if dead:
         lost_condition = lost_condition | tasks.c.lease_owner.in_(dead)
-    query = select(tasks.c.id).where(
+    query = select(tasks.c.id, tasks.c.attempts, tasks.c.failures).where(
         tasks.c.state == TaskState.RUNNING.value, tasks.c.lease_owner.is_not(None), lost_condition
     )
     if run_id is not None:
         query = query.where(tasks.c.run_id == run_id)
     if conn.dialect.name == "postgresql":
         query = query.with_for_update(skip_locked=True)
-    ids = list(conn.execute(query).scalars().all())
-    if not ids:
+    rows = conn.execute(query).all()
+    if not rows:
         return []
+    ids = [int(r.id) for r in rows]
     for chunk in _chunks(ids):
         conn.execute(
             update(attempts)
             .where(attempts.c.task_id.in_(chunk), attempts.c.outcome == AttemptOutcome.RUNNING.value)
             .values(outcome=AttemptOutcome.LOST.value, finished_at=now, error="worker lost")
         )
+    hopeless = [int(r.id) for r in rows if r.attempts - r.failures >= LOST_ATTEMPTS_LIMIT]
+    if hopeless:
+        failed = transition_tasks_txn(
+            conn,
+            hopeless,
+            TaskState.RUNNING,
+            TaskState.FAILED,
+            now=now,
+            values={
+                "lease_owner": None,
+                "lease_expires_at": None,
+                "finished_at": now,
+                "error": f"lost its worker {LOST_ATTEMPTS_LIMIT} times: the step may be killing its process",
+            },
+        )
+        fail_downstream_txn(conn, failed, now=now)
     return transition_tasks_txn(
         conn,
-        ids,
+        [i for i in ids if i not in hopeless],
         TaskState.RUNNING,
         TaskState.RETRYING,
         now=now,
