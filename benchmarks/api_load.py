@@ -30,9 +30,15 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import psutil
 
 ROOT = Path(__file__).resolve().parents[1]
 _TS = re.compile(rb'"task_id": [^,]*, "ts": ([0-9.]+)')
+_EVENT = b'"task_id": '  # in every message that carries an event, in no heartbeat or error notice
+# Every client counts what it receives, one in DELAY_SAMPLE also times each message: parsing 5 million
+# timestamps in Python would make the load generator, not the server, the bottleneck on 2 cores.
+# The server treats all clients alike (one shared batch per position), so the sample stands for all.
+DELAY_SAMPLE = 10
 
 
 def percentile(values: list[float], fraction: float) -> float:
@@ -46,17 +52,45 @@ def percentile(values: list[float], fraction: float) -> float:
 
 
 def serve(db: str, port: int, worker: bool) -> None:
-    """Child process: the app as `baton serve` builds it, with request logs off."""
+    """Child process: the server exactly as `baton serve` configures uvicorn, with request logs off."""
     import uvicorn
 
-    from baton.observability import configure_logging
-    from baton.server import ServerSettings, create_app
+    from baton.server import ServerSettings, uvicorn_config
     from baton.store.store import Store
 
-    configure_logging(level="warning")
     settings = ServerSettings(port=port, rate_limit_per_minute=0, run_worker=worker, log_level="warning")
-    app = create_app(Store.open(db), settings)
-    uvicorn.run(app, host="127.0.0.1", port=port, log_config=None, access_log=False, log_level="warning")
+    uvicorn.Server(uvicorn_config(Store.open(db), settings)).run()
+
+
+class CpuMeter:
+    """CPU used over a phase by this process (the load generator), by the processes named, and by the
+    whole machine (``cpu_machine``: more than their sum means something else ran and the figures suffer)."""
+
+    def __init__(self, **others: int) -> None:
+        self.others = {name: psutil.Process(pid) for name, pid in others.items()}
+        self.wall = time.perf_counter()
+        self.start = {name: _cpu(p) for name, p in self._all().items()}
+        self.machine = _busy()
+
+    def _all(self) -> dict[str, psutil.Process]:
+        return {"client": psutil.Process(), **self.others}
+
+    def read(self) -> dict[str, float]:
+        """CPU use so far per process, in cores (1.0: one core busy all the time; the machine has
+        ``os.cpu_count()``). Read it while every process measured still runs."""
+        wall = max(time.perf_counter() - self.wall, 1e-9)
+        used = {f"cpu_{n}": round((_cpu(p) - self.start[n]) / wall, 2) for n, p in self._all().items()}
+        return {**used, "cpu_machine": round((_busy() - self.machine) / wall, 2)}
+
+
+def _busy() -> float:
+    times = psutil.cpu_times()
+    return float(sum(times) - times.idle - getattr(times, "iowait", 0.0))
+
+
+def _cpu(process: psutil.Process) -> float:
+    times = process.cpu_times()
+    return float(times.user + times.system)
 
 
 ENV = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
@@ -106,7 +140,9 @@ class KeepAlive:
         return status
 
 
-async def rest_load(port: int, key: str, run_ids: list[str], rate: int, seconds: float) -> dict[str, Any]:
+async def rest_load(
+    port: int, key: str, run_ids: list[str], rate: int, seconds: float, server_pid: int
+) -> dict[str, Any]:
     pool: asyncio.Queue[KeepAlive] = asyncio.Queue()
     for _ in range(64):
         pool.put_nowait(KeepAlive(port, key))
@@ -131,8 +167,10 @@ async def rest_load(port: int, key: str, run_ids: list[str], rate: int, seconds:
         latencies.append(time.perf_counter() - scheduled)
         pool.put_nowait(connection)
 
+    meter = CpuMeter(server=server_pid)
     await asyncio.gather(*(one(i) for i in range(total)))
     elapsed = time.perf_counter() - start
+    cpu = meter.read()
     return {
         "requests": total,
         "achieved_rps": round(total / elapsed, 1),
@@ -140,13 +178,16 @@ async def rest_load(port: int, key: str, run_ids: list[str], rate: int, seconds:
         "p99_ms": round(percentile(latencies, 0.99) * 1000, 2),
         "max_ms": round(max(latencies) * 1000, 2),
         "errors": errors,
+        **cpu,
     }
 
 
 # -- (b) many WebSocket clients on one run ------------------------------------------------------------
 
 
-async def stream_load(db: str, port: int, key: str, clients: int, tasks: int) -> dict[str, Any]:
+async def stream_load(
+    db: str, port: int, key: str, clients: int, tasks: int, server_pid: int
+) -> dict[str, Any]:
     from websockets.asyncio.client import connect
 
     api = httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", headers={"Authorization": f"Bearer {key}"})
@@ -169,9 +210,12 @@ async def stream_load(db: str, port: int, key: str, clients: int, tasks: int) ->
             while True:
                 frame = await socket.recv(decode=False)
                 now = time.time()
-                stamps = _TS.findall(frame)
-                received[index] += len(stamps)
-                delays.extend(now - float(ts) for ts in stamps)
+                if index % DELAY_SAMPLE == 0:
+                    stamps = _TS.findall(frame)
+                    received[index] += len(stamps)
+                    delays.extend(now - float(ts) for ts in stamps)
+                else:
+                    received[index] += frame.count(_EVENT)
                 first_last[0] = min(first_last[0], now)
                 first_last[1] = max(first_last[1], now)
                 if b'"type": "complete"' in frame:
@@ -186,16 +230,16 @@ async def stream_load(db: str, port: int, key: str, clients: int, tasks: int) ->
     delays.clear()
     started = time.time()
     worker = start_worker(db)
+    meter = CpuMeter(server=server_pid, worker=worker.pid)
     try:
         await asyncio.wait_for(done.wait(), timeout=600)
+        cpu = meter.read()
         await asyncio.gather(*runners)
     finally:
         worker.terminate()
         worker.wait(timeout=20)
     await api.aclose()
-    live = [
-        d for d in delays if d < time.time() - started
-    ]  # replayed events committed before the start excluded
+    live = [d for d in delays if d < time.time() - started]  # replayed events before the start excluded
     span = max(first_last[1] - first_last[0], 1e-9)
     return {
         "clients": clients,
@@ -206,6 +250,7 @@ async def stream_load(db: str, port: int, key: str, clients: int, tasks: int) ->
         "delay_p50_ms": round(percentile(live, 0.5) * 1000, 1),
         "delay_p99_ms": round(percentile(live, 0.99) * 1000, 1),
         "delay_max_ms": round(max(live) * 1000, 1),
+        **cpu,
     }
 
 
@@ -249,10 +294,10 @@ def main() -> None:
                 ).json()["id"]
                 for _ in range(20)
             ]
-            results["rest"] = asyncio.run(rest_load(port, key, run_ids, args.rate, args.seconds))
+            results["rest"] = asyncio.run(rest_load(port, key, run_ids, args.rate, args.seconds, server.pid))
             print("rest:", json.dumps(results["rest"]), flush=True)
         if not args.skip_streams:
-            results["streams"] = asyncio.run(stream_load(db, port, key, args.clients, args.tasks))
+            results["streams"] = asyncio.run(stream_load(db, port, key, args.clients, args.tasks, server.pid))
             print("streams:", json.dumps(results["streams"]), flush=True)
     finally:
         server.terminate()

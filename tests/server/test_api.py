@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
 
@@ -175,3 +176,29 @@ def test_health_and_ready(server: RunningServer) -> None:
     assert anonymous.get("/health").json() == {"status": "ok", "schema_revision": None}
     ready = anonymous.get("/ready").json()
     assert ready == {"status": "ready", "schema_revision": "0002"}
+
+
+def test_cached_run_reads_follow_every_change_and_deletion(server: RunningServer) -> None:
+    """GET /runs and /runs/{id} are answered from a cache keyed by the event log: each read after a
+    change (made here or by another process) shows it, and pruned runs disappear."""
+    from baton.store.retention import prune_txn
+
+    client = server.client(Role.OPERATOR)
+    run_id = client.post("/runs", json={"workflow": "gated"}).json()["id"]
+    assert wait_for_state(client, run_id, {"waiting"})["state"] == "waiting"
+    first = client.get(f"/runs/{run_id}").json()
+    assert client.get(f"/runs/{run_id}").json() == first == client.get(f"/runs/{run_id[:8]}").json()
+    listed = client.get("/runs", params={"limit": 5}).json()["items"]
+    assert [r["state"] for r in listed if r["id"] == run_id] == ["waiting"]
+
+    assert client.post(f"/runs/{run_id}/cancel").status_code == 200
+    after = client.get(f"/runs/{run_id}").json()
+    assert after["state"] == "cancelled" and after["task_counts"] != first["task_counts"]
+    assert client.get(f"/runs/{run_id[:8]}").json() == after
+    listed = client.get("/runs", params={"limit": 5}).json()["items"]
+    assert [r["state"] for r in listed if r["id"] == run_id] == ["cancelled"]
+
+    with server.store.begin() as conn:
+        assert prune_txn(conn, before=time.time() + 60)["runs"] >= 1
+    assert client.get(f"/runs/{run_id}").status_code == 404
+    assert run_id not in [r["id"] for r in client.get("/runs", params={"limit": 5}).json()["items"]]

@@ -63,6 +63,7 @@ def uvicorn_config(
         ssl_certfile=certfile,
         ssl_keyfile=keyfile,
         ws_ping_interval=20.0,
+        ws_per_message_deflate=settings.ws_compression,
         timeout_graceful_shutdown=5,
     )
 

@@ -39,6 +39,9 @@ class ServerSettings(BaseModel):
     client_queue_size: int = 10_000  # messages a stream client may fall behind before it is disconnected
     poll_seconds: float = 0.05  # how often the event hub looks for new events
     gap_seconds: float = 2.0  # how long a hole in event ids may be an uncommitted transaction (PostgreSQL)
+    # permessage-deflate compresses every client's copy of every frame separately: with many clients on
+    # one run it costs more CPU than everything else the streams do (measured: half the server's time).
+    ws_compression: bool = False
     signing_keys: list[SigningKey] = Field(default_factory=_random_signing_key, repr=False)
     token_ttl_seconds: int = 900
     key_cache_seconds: float = 5.0  # how long a verified API key is trusted before the store is asked again

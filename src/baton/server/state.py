@@ -14,6 +14,7 @@ from baton.core.workflow import Workflow
 from baton.engine import drive_run
 from baton.observability import Metrics
 from baton.server.auth import Authenticator
+from baton.server.response_cache import ResponseCache
 from baton.server.settings import ServerSettings
 from baton.server.streams import EventHub
 from baton.store.store import Store
@@ -29,6 +30,7 @@ class ServerState:
     hub: EventHub
     auth: Authenticator
     workflows: dict[str, Workflow] = field(default_factory=dict)  # loaded lazily, by name
+    responses: ResponseCache = field(default_factory=ResponseCache)  # encoded reads, by version
     extras: dict[str, Any] = field(default_factory=dict)
 
 

@@ -1,10 +1,12 @@
 """Live streams: one hub reads the event log and fans events out to every WebSocket and SSE client.
 
 The hub polls the store for events after the last id it handed out (one query for all runs, however
-many clients), encodes each event once, and appends it to the bounded buffer of every client that
-watches its run. A client that falls more than ``client_queue_size`` messages behind stops receiving,
-is sent an ``error`` message with ``code: client_lagging`` and the id to resume after, and is closed:
-a slow client never slows the run or the other clients.
+many clients), encodes each event once, and appends it once to the channel of its run, which every
+client of that run reads through its own cursor. Clients are woken once per poll, not once per event,
+and clients at the same place share one batch, whose frame is built once. A client that falls more
+than ``client_queue_size`` messages behind stops receiving, is sent an ``error`` message with
+``code: client_lagging`` and the id to resume after, and is closed: a slow client never slows the run
+or the other clients.
 
 A client that connects with ``after=<id>`` first receives the stored events after that id (read from
 the store, page by page) up to where the hub stood when it subscribed, then the live ones, skipping any
@@ -22,7 +24,6 @@ import asyncio
 import contextlib
 import json
 import time
-from collections import deque
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
@@ -103,25 +104,85 @@ def lagging_item(last_id: int, limit: int) -> StreamItem:
     return StreamItem(last_id, ERROR, text)
 
 
-class Subscription:
-    """One client's bounded buffer of live messages."""
+class Batch(list[StreamItem]):
+    """Messages in event-id order for one client. Clients that read the same stretch of a channel get
+    the same batch, so its WebSocket frame and SSE text are built once, not once per client."""
 
-    def __init__(self, run_id: str | None, limit: int, start: int) -> None:
+    _frame: str | None = None
+    _sse: str | None = None
+
+    def frame(self) -> str:
+        """The messages as one JSON array (a WebSocket frame)."""
+        if self._frame is None:
+            self._frame = "[" + ",".join(item.text for item in self) + "]"
+        return self._frame
+
+    def sse(self) -> str:
+        """The messages as Server-Sent Events, each with its ``id:`` so a browser resumes by itself."""
+        if self._sse is None:
+            self._sse = "".join(
+                f"id: {item.event_id}\nevent: {item.type}\ndata: {item.text}\n\n" for item in self
+            )
+        return self._sse
+
+
+class _Channel:
+    """The live messages of one run (or of every run), appended once and read by each of its clients
+    through its own cursor; messages every client has read are let go."""
+
+    def __init__(self) -> None:
+        self.items: list[StreamItem] = []
+        self.base = 0  # the position of items[0] in the channel since it was created
+        self.subscriptions: set[Subscription] = set()
+        self._batches: dict[int, Batch] = {}  # by start position, until the channel next changes
+
+    @property
+    def end(self) -> int:
+        return self.base + len(self.items)
+
+    def read(self, cursor: int) -> Batch:
+        """Up to ``_MAX_BATCH`` messages from ``cursor`` on (shared with every client at ``cursor``)."""
+        batch = self._batches.get(cursor)
+        if batch is None:
+            start = cursor - self.base
+            batch = Batch(self.items[start : start + _MAX_BATCH])
+            self._batches[cursor] = batch
+        return batch
+
+    def publish(self, limit: int) -> None:
+        """After appending: flag the clients more than ``limit`` messages behind, wake every client once,
+        and drop what all the others have read."""
+        self._batches.clear()
+        end = self.end
+        oldest = end
+        for subscription in self.subscriptions:
+            if not subscription.lagging:
+                if end - subscription.cursor > limit:
+                    subscription.lagging = True
+                else:
+                    oldest = min(oldest, subscription.cursor)
+            subscription.wake.set()
+        # Trimming shifts the list, so it waits until the read part is worth it.
+        if oldest - self.base >= max(_PAGE, len(self.items) // 2):
+            del self.items[: oldest - self.base]
+            self.base = oldest
+
+
+class Subscription:
+    """One client's place in a channel. It is ``lagging`` once it falls more than ``limit`` messages behind."""
+
+    def __init__(self, run_id: str | None, channel: _Channel, limit: int, start: int) -> None:
         self.run_id = run_id
+        self.channel = channel
         self.limit = limit
         self.start = start  # the hub's position when this client subscribed
-        self.buffer: deque[StreamItem] = deque()
+        self.cursor = channel.end  # the channel's next message for this client
         self.lagging = False
         self.wake = asyncio.Event()
 
-    def offer(self, item: StreamItem) -> None:
-        if self.lagging:
-            return
-        if len(self.buffer) >= self.limit:
-            self.lagging = True
-        else:
-            self.buffer.append(item)
-        self.wake.set()
+    @property
+    def pending(self) -> int:
+        return self.channel.end - self.cursor
 
 
 class EventHub:
@@ -142,7 +203,7 @@ class EventHub:
         self.gap_seconds = gap_seconds if store.dialect != "sqlite" else 0.0
         self.client_queue_size = client_queue_size
         self.position = 0
-        self._subscribers: dict[str | None, set[Subscription]] = {}
+        self._channels: dict[str | None, _Channel] = {}
         self._gap_since: float | None = None
         self._workflows: dict[str, str] = {}
         self._running_since: dict[int, float] = {}
@@ -151,28 +212,31 @@ class EventHub:
     # -- clients ---------------------------------------------------------------------------------
 
     def subscribe(self, run_id: str | None) -> Subscription:
-        subscription = Subscription(run_id, self.client_queue_size, self.position)
-        self._subscribers.setdefault(run_id, set()).add(subscription)
+        channel = self._channels.get(run_id)
+        if channel is None:
+            channel = self._channels[run_id] = _Channel()
+        subscription = Subscription(run_id, channel, self.client_queue_size, self.position)
+        channel.subscriptions.add(subscription)
         return subscription
 
     def unsubscribe(self, subscription: Subscription) -> None:
-        group = self._subscribers.get(subscription.run_id)
-        if group is not None:
-            group.discard(subscription)
-            if not group:
-                del self._subscribers[subscription.run_id]
+        channel = subscription.channel
+        channel.subscriptions.discard(subscription)
+        if not channel.subscriptions and self._channels.get(subscription.run_id) is channel:
+            del self._channels[subscription.run_id]
 
     @property
     def clients(self) -> int:
-        return sum(len(group) for group in self._subscribers.values())
+        return sum(len(channel.subscriptions) for channel in self._channels.values())
 
     async def follow(
         self, run_id: str | None, *, after: int | None, heartbeat_seconds: float
-    ) -> AsyncIterator[list[StreamItem]]:
+    ) -> AsyncIterator[Batch]:
         """Batches of messages for one client: the backlog after ``after``, then live events, heartbeats
         when idle, and a final ``client_lagging`` error if it fell too far behind."""
         await self._started.wait()
         subscription = self.subscribe(run_id)
+        channel = subscription.channel
         try:
             last = subscription.start if after is None else after
             while after is not None and last < subscription.start:
@@ -182,34 +246,33 @@ class EventHub:
                 last = page[-1].event_id
                 yield page
             while True:
-                if not subscription.buffer:
-                    if subscription.lagging:
-                        self.metrics.stream_dropped.inc()
-                        yield [lagging_item(last, subscription.limit)]
-                        return
+                if subscription.lagging:
+                    self.metrics.stream_dropped.inc()
+                    yield Batch([lagging_item(last, subscription.limit)])
+                    return
+                if not subscription.pending:
                     subscription.wake.clear()
                     try:
                         await asyncio.wait_for(subscription.wake.wait(), heartbeat_seconds)
                     except TimeoutError:
-                        yield [heartbeat_item(last)]
+                        yield Batch([heartbeat_item(last)])
                     continue
-                batch: list[StreamItem] = []
-                while subscription.buffer and len(batch) < _MAX_BATCH:
-                    item = subscription.buffer.popleft()
-                    if item.event_id > last:
-                        batch.append(item)
-                        last = item.event_id
+                batch = channel.read(subscription.cursor)
+                subscription.cursor += len(batch)
+                if batch[0].event_id <= last:  # only when `after` was ahead of the hub: skip what it had
+                    batch = Batch(item for item in batch if item.event_id > last)
                 if batch:
+                    last = batch[-1].event_id
                     yield batch
         finally:
             self.unsubscribe(subscription)
 
-    def _backlog(self, run_id: str | None, after: int, upto: int) -> list[StreamItem]:
+    def _backlog(self, run_id: str | None, after: int, upto: int) -> Batch:
         with self.store.read() as conn:
             events = query_events(conn, run_id=run_id, after=after, limit=_PAGE)
-        return [
+        return Batch(
             StreamItem(e.id, message_type(e.type, e.data), encode_event(e)) for e in events if e.id <= upto
-        ]
+        )
 
     # -- the poll loop ---------------------------------------------------------------------------
 
@@ -240,6 +303,8 @@ class EventHub:
         """Hand out events in id order, stopping at a hole that may still fill. Returns how many."""
         now = time.time()
         delivered = 0
+        everything = self._channels.get(None)
+        touched: set[_Channel] = set()
         for event in events:
             if event.id != self.position + 1 and self.gap_seconds > 0:
                 if self._gap_since is None:
@@ -250,13 +315,17 @@ class EventHub:
             self.position = event.id
             delivered += 1
             self._observe(event, now)
-            groups = [self._subscribers.get(event.run_id, ()), self._subscribers.get(None, ())]
-            if not groups[0] and not groups[1]:
+            channel = self._channels.get(event.run_id) if event.run_id is not None else None
+            if channel is None and everything is None:
                 continue
             item = StreamItem(event.id, message_type(event.type, event.data), encode_event(event))
-            for group in groups:
-                for subscription in group:
-                    subscription.offer(item)
+            for target in (channel, everything):
+                if target is not None:
+                    target.items.append(item)
+                    touched.add(target)
+        # Clients are woken once per poll, however many events it brought.
+        for target in touched:
+            target.publish(self.client_queue_size)
         return delivered
 
     def _observe(self, event: Event, now: float) -> None:

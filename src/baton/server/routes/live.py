@@ -24,7 +24,7 @@ from baton.server.auth import Principal, presented_credentials, require_stream
 from baton.server.errors import REQUEST_ID_HEADER, error_body
 from baton.server.routes.runs import RunId, State
 from baton.server.state import ServerState
-from baton.server.streams import ERROR, StreamItem
+from baton.server.streams import ERROR
 from baton.store.keys import Role
 from baton.store.runs import find_run_id
 
@@ -118,7 +118,7 @@ async def _pump(websocket: WebSocket, state: ServerState, run_id: str | None, af
     heartbeat = state.settings.heartbeat_seconds
     with contextlib.suppress(WebSocketDisconnect, RuntimeError, OSError):
         async for batch in state.hub.follow(run_id, after=after, heartbeat_seconds=heartbeat):
-            await websocket.send_text("[" + ",".join(item.text for item in batch) + "]")
+            await websocket.send_text(batch.frame())
             sent.inc(len(batch))
             if batch[-1].type == ERROR and '"client_lagging"' in batch[-1].text:
                 await websocket.close(code=LAGGING_CLOSE_CODE, reason="client_lagging")
@@ -145,10 +145,6 @@ async def all_runs_socket(websocket: WebSocket) -> None:
 
 
 # -- Server-Sent Events ------------------------------------------------------------------------------
-
-
-def _sse(batch: list[StreamItem]) -> str:
-    return "".join(f"id: {item.event_id}\nevent: {item.type}\ndata: {item.text}\n\n" for item in batch)
 
 
 @router.get(
@@ -179,7 +175,7 @@ async def run_event_stream(
                 full, after=start, heartbeat_seconds=state.settings.heartbeat_seconds
             ):
                 sent.inc(len(batch))
-                yield _sse(batch)
+                yield batch.sse()
         finally:
             gauge.dec()
 

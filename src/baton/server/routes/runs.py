@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Query, status
+from fastapi import APIRouter, Depends, Path, Query, Response, status
 from sqlalchemy import select
 
 from baton.core.states import AttemptOutcome, RunState, TaskKind, TaskState
@@ -24,7 +24,9 @@ from baton.server.models import (
     TaskDetail,
     TaskOut,
 )
+from baton.server.response_cache import RUN_VERSION, RUNS_VERSION
 from baton.server.state import ServerState, in_store, server_state, settle_in_background
+from baton.store.events import last_event_id
 from baton.store.runs import (
     RunRecord,
     TaskRecord,
@@ -105,12 +107,21 @@ async def list_runs_route(
     offset: Offset = 0,
     run_state: Annotated[RunState | None, Query(alias="state", description="only runs in this state")] = None,
     workflow: Annotated[str | None, Query(max_length=200, description="only runs of this workflow")] = None,
-) -> dict[str, Any]:
-    def read() -> list[RunRecord]:
-        with state.store.read() as conn:
-            return list_runs(conn, state=run_state, workflow=workflow, limit=limit + 1, offset=offset)
+) -> Response:
+    key = ("runs", run_state, workflow, limit, offset)
 
-    return _page([run_out(r) for r in await in_store(state, read)], limit, offset)
+    def read() -> bytes:
+        with state.store.read() as conn:
+            version = tuple(conn.execute(RUNS_VERSION).one())
+            body = state.responses.get(key, version)
+            if body is None:
+                found = list_runs(conn, state=run_state, workflow=workflow, limit=limit + 1, offset=offset)
+                page = Page[RunOut](**_page([run_out(r) for r in found], limit, offset))
+                body = page.model_dump_json().encode()
+                state.responses.put(key, version, body)
+        return body
+
+    return Response(await in_store(state, read), media_type="application/json")
 
 
 @router.post(
@@ -131,22 +142,28 @@ def start_run_route(
 
 
 @router.get("/runs/{run_id}", response_model=RunDetail, summary="A run with its step-level tasks")
-async def get_run_route(run_id: RunId, state: State, _: Annotated[Principal, Depends(viewer)]) -> RunDetail:
-    def read() -> tuple[RunRecord, list[TaskRecord], dict[TaskState, int]]:
+async def get_run_route(run_id: RunId, state: State, _: Annotated[Principal, Depends(viewer)]) -> Response:
+    def read() -> bytes:
         with state.store.read() as conn:
-            record = get_run(conn, find_run_id(conn, run_id))
-            return (
-                record,
-                list_tasks(conn, record.id, include_items=False),
-                task_state_counts(conn, record.id),
-            )
+            row = conn.execute(RUN_VERSION, {"run": run_id}).first()
+            if row is not None:
+                full, version = str(row[0]), row[1]
+            else:  # a prefix, or no such run (find_run_id says which)
+                full = find_run_id(conn, run_id)
+                version = last_event_id(conn, full)
+            body = state.responses.get(("run", full), version)
+            if body is None:
+                record = get_run(conn, full)
+                detail = RunDetail(
+                    **run_out(record).model_dump(),
+                    tasks=[task_out(t) for t in list_tasks(conn, full, include_items=False)],
+                    task_counts={s.value: n for s, n in task_state_counts(conn, full).items()},
+                )
+                body = detail.model_dump_json().encode()
+                state.responses.put(("run", full), version, body)
+        return body
 
-    record, steps, counts = await in_store(state, read)
-    return RunDetail(
-        **run_out(record).model_dump(),
-        tasks=[task_out(t) for t in steps],
-        task_counts={s.value: n for s, n in counts.items()},
-    )
+    return Response(await in_store(state, read), media_type="application/json")
 
 
 @router.get(
