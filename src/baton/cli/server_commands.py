@@ -74,6 +74,9 @@ def serve(
     max_body_bytes: Annotated[int, typer.Option(help="Largest request body")] = 1_000_000,
     rate_limit: Annotated[int, typer.Option(help="Requests per minute per key and route (0: off)")] = 1200,
     heartbeat: Annotated[float, typer.Option(help="Seconds between stream heartbeats")] = 30.0,
+    ws_compression: Annotated[
+        bool, typer.Option("--ws-compression", help="Compress WebSocket frames (costs CPU per client)")
+    ] = False,
     metrics_key: Annotated[
         bool, typer.Option("--metrics-key", help="Put /metrics behind a viewer key")
     ] = False,
@@ -103,6 +106,7 @@ def serve(
         max_body_bytes=max_body_bytes,
         rate_limit_per_minute=rate_limit,
         heartbeat_seconds=heartbeat,
+        ws_compression=ws_compression,
         metrics_public=not metrics_key,
         trust_proxy_headers=proxy_headers,
         tls=tls_certfile is not None,
