@@ -17,6 +17,7 @@ import asyncio
 import contextlib
 import functools
 import socket
+import threading
 import time
 import uuid
 from collections.abc import Callable, Mapping
@@ -114,11 +115,15 @@ class Worker:
         self._last_heartbeat = 0.0
         self._last_maintenance = 0.0
         self._next_retry: float | None = None
+        self._event_loop: asyncio.AbstractEventLoop | None = None  # both set by run()
+        self._loop_thread = 0
 
     # -- public ----------------------------------------------------------------------------------
 
     async def run(self) -> RunState | None:
         """Work until the driven run is finished or waiting (returns its state), or until :meth:`stop`."""
+        self._event_loop = asyncio.get_running_loop()
+        self._loop_thread = threading.get_ident()
         await self._in_store(self._register)
         try:
             return await self._loop()
@@ -137,7 +142,9 @@ class Worker:
             events, self._events = self._events, []
             self._wake.clear()
             free = self.settings.concurrency - len(self._inflight)
-            tick = await self._in_store(self._tick, outcomes, events, free)
+            # Read here, on the loop: on PostgreSQL the tick runs in the store thread.
+            watched = {task.run_id for task, _ in self._inflight.values()}
+            tick = await self._in_store(self._tick, outcomes, events, free, watched)
             for task in tick.claimed:
                 self._start(task)
             self._cancel_inflight_of(tick.run_states)
@@ -155,7 +162,9 @@ class Worker:
             else:
                 await asyncio.sleep(0)
 
-    def _tick(self, outcomes: list[Outcome], events: list[dict[str, Any]], free: int) -> _Tick:
+    def _tick(
+        self, outcomes: list[Outcome], events: list[dict[str, Any]], free: int, watched: set[str]
+    ) -> _Tick:
         now = time.time()
         tick = _Tick()
         settings = self.settings
@@ -186,9 +195,8 @@ class Worker:
                     run_id=self.run_id,
                     global_limit=settings.global_limit,
                 )
-            # Cancellation is noticed at maintenance time: within one poll interval.
-            watched = {task.run_id for task, _ in self._inflight.values()} if maintenance else set()
-            if watched:
+            # Cancellation of the runs of tasks in flight is noticed at maintenance: within one poll interval.
+            if watched and maintenance:
                 rows = conn.execute(select(runs.c.id, runs.c.state).where(runs.c.id.in_(watched)))
                 tick.run_states = {r.id: RunState(r.state) for r in rows}
         return tick
@@ -238,8 +246,13 @@ class Worker:
         self._wake.set()
 
     def _emit(self, run_id: str, task_id: int, task_name: str, event_type: str, data: dict[str, Any]) -> None:
+        """Called by steps, from the event loop or from their own thread (blocking steps)."""
         self._events.append(event_row(run_id, task_id, event_type, time.time(), {"task": task_name, **data}))
-        self._wake.set()
+        if threading.get_ident() == self._loop_thread:
+            self._wake.set()
+        elif self._event_loop is not None:  # asyncio.Event is not thread-safe: hand the wake-up to the loop
+            with contextlib.suppress(RuntimeError):  # the loop has closed
+                self._event_loop.call_soon_threadsafe(self._wake.set)
 
     def _cancel_inflight_of(self, run_states: dict[str, RunState]) -> None:
         for task, handle in list(self._inflight.values()):
