@@ -70,6 +70,8 @@ def test_a_run_from_start_to_finish(tmp_path: Path) -> None:
     assert "critical path: discover → summarise → report" in status.stdout
     events = baton(tmp_path, "events", run_id, "--type", "task.error")
     assert "reference source timed out" in events.stdout
+    one_task = baton(tmp_path, "events", run_id, "--task", "fetch_reference").stdout
+    assert "retrying" in one_task and "discover" not in one_task
     assert "succeeded" in baton(tmp_path, "runs").stdout
     stats = baton(tmp_path, "stats", run_id)
     assert "durations by step" in stats.stdout and "summarise" in stats.stdout

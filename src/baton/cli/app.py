@@ -35,6 +35,7 @@ from baton.llm import Gateway
 from baton.store.events import count_by_type, query_events, summarize_durations
 from baton.store.runs import find_run_id, get_run, list_runs, list_tasks, step_durations, task_state_counts
 from baton.store.store import Store
+from baton.store.transitions import find_task_txn
 
 app = typer.Typer(
     name="baton",
@@ -254,6 +255,7 @@ def events(
     type: Annotated[list[str], typer.Option("--type", "-t", help="Event type, or prefix like task.*")] = [],  # noqa: B006
     after: Annotated[int, typer.Option(help="Only events after this id")] = 0,
     since: Annotated[str | None, typer.Option(help="Only events of the last AGE, like 10m or 2h")] = None,
+    task: Annotated[str | None, typer.Option(help="Only the events of this task")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line")] = False,
 ) -> None:
     """The events of a run, in order."""
@@ -261,9 +263,12 @@ def events(
     start = time.time() - parse_age(since) if since else None
     with store.read() as conn:
         run_id = find_run_id(conn, run_id)
+        task_id = find_task_txn(conn, run_id, task)[0] if task else None
     while True:
         with store.read() as conn:
-            batch = query_events(conn, run_id=run_id, types=type, after=after, since=start, limit=1000)
+            batch = query_events(
+                conn, run_id=run_id, task_id=task_id, types=type, after=after, since=start, limit=1000
+            )
             state = get_run(conn, run_id).state
         for event in batch:
             console.print(
