@@ -297,8 +297,8 @@ class Worker:
         busy = {task.run_id for task, _ in self._inflight.values()} | {t.run_id for t in tick.claimed}
         for run_id in sorted(self._to_settle - busy):
             self._to_settle.discard(run_id)
-            state = await self._in_store(self._conclude_if_done, run_id)
-            if state is RunState.FAILED:
+            state, compensate = await self._in_store(self._conclude_if_done, run_id)
+            if compensate:
                 await self._compensate(run_id)
             if run_id == self.run_id and state is not None:
                 return state
@@ -312,28 +312,31 @@ class Worker:
         with self.store.read() as conn:
             return run_state_txn(conn, run_id)
 
-    def _conclude_if_done(self, run_id: str) -> RunState | None:
+    def _conclude_if_done(self, run_id: str) -> tuple[RunState | None, bool]:
         """Judge a run and move it to its verdict in ONE transaction, so that an approval or a retry
         that lands meanwhile is never overwritten. Returns the new state if this call moved the run.
 
         A failed run that has compensations to make is marked ``compensating`` in the same
         transaction: only the worker that failed it compensates, and retries wait until it is done.
+        Returns the new state (None if the run did not move) and whether to compensate now.
         """
         now = time.time()
+        compensate = False
         with self.store.begin() as conn:
             current = run_state_txn(conn, run_id, lock=True)
             if current not in (RunState.RUNNING, RunState.WAITING):
-                return None
+                return None, False
             verdict = run_verdict(task_state_counts(conn, run_id))
             if verdict is None or verdict is current:
-                return None
+                return None, False
             values: dict[str, Any] = {} if verdict is RunState.WAITING else {"finished_at": now}
             if verdict is RunState.FAILED:
                 values["error"] = failure_reason_txn(conn, run_id)
-                if self._has_compensations(conn, run_id):
+                compensate = self._has_compensations(conn, run_id)
+                if compensate:
                     set_run_option_txn(conn, run_id, "compensating", True)
             transition_run_txn(conn, run_id, verdict, now=now, values=values)
-        return verdict
+        return verdict, compensate
 
     def _has_compensations(self, conn: Any, run_id: str) -> bool:
         try:

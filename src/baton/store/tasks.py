@@ -16,7 +16,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, exists, func, insert, select, update
+from sqlalchemy import Connection, bindparam, exists, func, insert, or_, select, update
 
 from baton.core.states import AttemptOutcome, RunState, TaskKind, TaskState
 from baton.store.bulk import bulk_execute_txn, bulk_insert_txn
@@ -118,6 +118,16 @@ _CHILD_OUTPUTS = (
     .where(tasks.c.parent_id == bindparam("parent"))
     .order_by(tasks.c.map_index)
 )
+_running = tasks.alias("running")
+_running_in_run = (
+    select(func.count())
+    .where(
+        _running.c.run_id == runs.c.id,
+        _running.c.state == TaskState.RUNNING.value,
+        _running.c.lease_owner.is_not(None),
+    )
+    .scalar_subquery()
+)
 _CANDIDATES = (
     select(
         tasks.c.id,
@@ -128,7 +138,13 @@ _CANDIDATES = (
         runs.c.max_concurrency,
     )
     .join(runs, runs.c.id == tasks.c.run_id)
-    .where(tasks.c.state == TaskState.READY.value, runs.c.state == RunState.RUNNING.value)
+    .where(
+        tasks.c.state == TaskState.READY.value,
+        runs.c.state == RunState.RUNNING.value,
+        # A run at its concurrency cap offers no candidates, so that its ready tasks do not fill the
+        # window while other runs' tasks wait (the exact room is counted again for what is claimed).
+        or_(runs.c.max_concurrency.is_(None), _running_in_run < runs.c.max_concurrency),
+    )
     .order_by(tasks.c.critical.desc(), tasks.c.priority.desc(), tasks.c.id)
     .limit(bindparam("limit"))
 )
