@@ -250,3 +250,20 @@ RELEASE = threading.Event()
 def blocks() -> int:
     RELEASE.wait(60)
     return 1
+
+
+# -- a run held to one task at a time --------------------------------------------------------------------
+
+capped = Workflow("capped", max_concurrency=1)
+
+
+def _capped_step(name: str) -> None:
+    async def wait_a_little() -> str:
+        await asyncio.sleep(0.2)
+        return name
+
+    capped.step(name=name)(wait_a_little)
+
+
+for _name in ("c1", "c2", "c3", "c4"):
+    _capped_step(_name)

@@ -259,6 +259,31 @@ async def test_per_run_concurrency_limit_is_honoured(store: Store, tmp_path: Pat
     assert 1 < peak <= 8
 
 
+async def test_a_run_at_its_cap_does_not_hold_back_other_runs(store: Store) -> None:
+    capped = start_run(store, "baton_test_flows:capped")
+    other = start_run(store, "baton_test_flows:fanout", {"n": 2})
+    worker = Worker(store, settings=WorkerSettings(concurrency=4, poll_interval=0.05))
+    serving = asyncio.create_task(worker.run())
+    try:
+        deadline = time.monotonic() + 30
+        while not all(s is TaskState.SUCCEEDED for s in states(store, capped).values()):
+            assert time.monotonic() < deadline
+            await asyncio.sleep(0.05)
+    finally:
+        worker.stop()
+        await serving
+    with store.read() as conn:
+        done = [
+            (e.run_id, e.id)
+            for e in query_events(conn, types=["task.state"], limit=10_000)
+            if e.data["to"] == "succeeded"
+        ]
+    last_capped = max(i for r, i in done if r == capped)
+    # The other run finished while the capped one still had work queued behind its cap.
+    assert all(i < last_capped for r, i in done if r == other)
+    assert {r for r, _ in done} == {capped, other}
+
+
 async def test_a_task_left_running_by_a_dead_worker_is_retried_as_a_new_attempt(
     store: Store,
 ) -> None:
