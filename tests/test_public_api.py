@@ -43,7 +43,6 @@ PUBLIC = {
         "WorkerSettings",
         "approve_task",
         "cancel_run",
-        "drive_run",
         "load_workflow",
         "prepare_resume",
         "prune",

@@ -8,17 +8,15 @@ from baton.engine.runs import (
     prune,
     reject_task,
     retry_task,
-    run_to_end,
     start_run,
 )
-from baton.engine.worker import Worker, WorkerSettings, drive_run
+from baton.engine.worker import Worker, WorkerSettings, run_to_end
 
 __all__ = [
     "Worker",
     "WorkerSettings",
     "approve_task",
     "cancel_run",
-    "drive_run",
     "load_workflow",
     "prepare_resume",
     "prune",

@@ -17,7 +17,6 @@ from baton.core.errors import IllegalTransitionError
 from baton.core.states import FINISHED_RUN_STATES, RunState, TaskKind, TaskState
 from baton.core.workflow import Workflow
 from baton.engine.loading import load_workflow, plan_tasks, register_workflow
-from baton.engine.worker import WorkerSettings, drive_run
 from baton.store.events import append_events_txn, event_row
 from baton.store.retention import prune_txn
 from baton.store.runs import create_run_txn, find_run_id, get_run, step_durations
@@ -83,16 +82,6 @@ def start_run(
 def _median(values: list[float]) -> float:
     ordered = sorted(values)
     return ordered[len(ordered) // 2] if ordered else 0.0
-
-
-async def run_to_end(
-    store: Store,
-    run_id: str,
-    settings: WorkerSettings | None = None,
-    services: Mapping[str, Any] | None = None,
-) -> RunState:
-    """Drive a run in this process until it finishes or waits for a human."""
-    return await drive_run(store, run_id, settings, services)
 
 
 def prepare_resume(store: Store, run_id: str) -> str:

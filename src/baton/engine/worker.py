@@ -398,7 +398,7 @@ class Worker:
                 self._process_pool.shutdown(wait=False, cancel_futures=True)
 
 
-async def drive_run(
+async def run_to_end(
     store: Store,
     run_id: str,
     settings: WorkerSettings | None = None,

@@ -11,7 +11,7 @@ from fastapi import Request
 from starlette.concurrency import run_in_threadpool
 
 from baton.core.workflow import Workflow
-from baton.engine import drive_run
+from baton.engine import run_to_end
 from baton.observability import Metrics
 from baton.server.auth import Authenticator
 from baton.server.response_cache import ResponseCache
@@ -44,7 +44,7 @@ def settle_in_background(state: ServerState, run_id: str) -> None:
     loop = state.extras.get("loop")
     if loop is None or not state.settings.run_worker:
         return
-    future = asyncio.run_coroutine_threadsafe(drive_run(state.store, run_id), loop)
+    future = asyncio.run_coroutine_threadsafe(run_to_end(state.store, run_id), loop)
     pending: set[Any] = state.extras.setdefault("settling", set())
     pending.add(future)
     future.add_done_callback(pending.discard)
