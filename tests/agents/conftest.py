@@ -3,8 +3,7 @@ event sink that keeps what agents emit."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -12,6 +11,7 @@ import pytest
 from baton.agents import AgentContext, AgentRegistry
 from baton.llm import CallContext, Gateway
 from baton.store.store import Store
+from llm.conftest import model_server, server, store  # noqa: F401  (the gateway tests' fixtures)
 from llm.fakeserver import FakeModelServer, make_config
 
 
@@ -28,29 +28,8 @@ class Events:
         return [data for kind, data in self.seen if kind == event_type]
 
 
-@pytest.fixture(scope="session")
-def model_server() -> Iterator[FakeModelServer]:
-    server = FakeModelServer().start()
-    yield server
-    server.stop()
-
-
 @pytest.fixture
-def server(model_server: FakeModelServer) -> Iterator[FakeModelServer]:
-    model_server.reset()
-    yield model_server
-    model_server.reset()
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[Store]:
-    opened = Store.open(f"sqlite:///{tmp_path / 'baton.db'}")
-    yield opened
-    opened.close()
-
-
-@pytest.fixture
-async def gateway(server: FakeModelServer, store: Store) -> AsyncIterator[Gateway]:
+async def gateway(server: FakeModelServer, store: Store) -> AsyncIterator[Gateway]:  # noqa: F811
     opened = Gateway(make_config(server), store)
     yield opened
     await opened.close()
