@@ -42,6 +42,7 @@ bench: $(STAMP) $(CHECKOV)
 	$(PY) benchmarks/gateway_overhead.py
 	$(PY) benchmarks/season.py
 	$(PY) benchmarks/build_time.py
+	$(PY) benchmarks/api_load.py
 
 clean:
 	rm -rf $(VENV) .venv-checkov .baton demo .pytest_cache .mypy_cache .ruff_cache .coverage
