@@ -33,7 +33,15 @@ from baton.engine import (
 from baton.engine.worker import Worker
 from baton.llm import Gateway
 from baton.store.events import count_by_type, query_events, summarize_durations
-from baton.store.runs import find_run_id, get_run, list_runs, list_tasks, step_durations, task_state_counts
+from baton.store.runs import (
+    find_run_id,
+    get_run,
+    list_runs,
+    list_tasks,
+    median_step_durations,
+    step_durations,
+    task_state_counts,
+)
 from baton.store.store import Store
 from baton.store.transitions import find_task_txn
 
@@ -304,9 +312,7 @@ def graph(workflow: Annotated[str, typer.Argument(help="MODULE:WORKFLOW")]) -> N
     observed: dict[str, float] = {}
     try:
         with Store.open(Options.db).read() as conn:
-            observed = {
-                k: sorted(v)[len(v) // 2] for k, v in step_durations(conn, workflow_name=flow.name).items()
-            }
+            observed = median_step_durations(conn, flow.name)
     except BatonError:
         pass  # no store yet: declared durations only
     path, total = flow.critical_path(observed)

@@ -19,7 +19,7 @@ from baton.core.workflow import Workflow
 from baton.engine.loading import load_workflow, plan_tasks, register_workflow
 from baton.store.events import append_events_txn, event_row
 from baton.store.retention import prune_txn
-from baton.store.runs import create_run_txn, find_run_id, get_run, step_durations
+from baton.store.runs import create_run_txn, find_run_id, get_run, median_step_durations
 from baton.store.schema import task_dependencies, tasks
 from baton.store.store import Store
 from baton.store.tasks import fail_downstream_txn
@@ -57,11 +57,7 @@ def start_run(
     parsed = workflow.parse_inputs(inputs or {})
     inputs_json = parsed.model_dump_json() if parsed is not None else "{}"
     with store.read() as conn:
-        observed = {
-            step: _median(values)
-            for step, values in step_durations(conn, workflow_name=workflow.name).items()
-        }
-    path, _ = workflow.critical_path(observed)
+        path, _ = workflow.critical_path(median_step_durations(conn, workflow.name))
     run_id = new_run_id()
     with store.begin() as conn:
         create_run_txn(
@@ -77,11 +73,6 @@ def start_run(
             options=dict(options or {}),
         )
     return run_id
-
-
-def _median(values: list[float]) -> float:
-    ordered = sorted(values)
-    return ordered[len(ordered) // 2] if ordered else 0.0
 
 
 def prepare_resume(store: Store, run_id: str) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -302,3 +303,11 @@ def set_run_option_txn(conn: Connection, run_id: str, key: str, value: Any) -> N
     else:
         options[key] = value
     conn.execute(update(runs).where(runs.c.id == run_id).values(options=json.dumps(options)))
+
+
+def median_step_durations(conn: Connection, workflow_name: str) -> dict[str, float]:
+    """The median duration of each step of a workflow over its succeeded attempts (for the critical path)."""
+    return {
+        step: statistics.median(values)
+        for step, values in step_durations(conn, workflow_name=workflow_name).items()
+    }
