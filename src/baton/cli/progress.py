@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import time
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
@@ -75,7 +74,3 @@ async def watch_run(
                 return
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(done.wait(), interval)
-
-
-def elapsed_since(start: float) -> str:
-    return f"{time.time() - start:.2f} s"

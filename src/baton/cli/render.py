@@ -45,13 +45,12 @@ def runs_table(runs: Sequence[RunRecord]) -> Table:
     for column in ("run", "workflow", "state", "created", "duration", "error"):
         table.add_column(column)
     for run in runs:
-        duration = (run.finished_at - run.started_at) if run.finished_at and run.started_at else None
         table.add_row(
             run.id,
             run.workflow_name,
             styled(run.state),
             when(run.created_at),
-            seconds(duration),
+            seconds(run.duration),
             (run.error or "")[:60],
         )
     return table
@@ -139,22 +138,6 @@ def run_tree(run: RunRecord, tasks: Sequence[TaskRecord]) -> Tree:
         run.critical_path,
         notes,
     )
-
-
-def events_table(events: Sequence[Event]) -> Table:
-    table = Table(title="events", title_justify="left")
-    for column in ("id", "time", "type", "task", "data"):
-        table.add_column(column)
-    for event in events:
-        data = dict(event.data)
-        task = str(data.pop("task", "") or "")
-        if event.type == "task.state":
-            summary = f"{data.pop('from', '')} → {styled(str(data.pop('to', '')))}"
-            summary += " " + " ".join(f"{k}={v}" for k, v in data.items() if k != "step")
-        else:
-            summary = " ".join(f"{k}={v}" for k, v in data.items())
-        table.add_row(str(event.id), when(event.ts), event.type, task, summary[:100])
-    return table
 
 
 def event_line(event: Event) -> str:

@@ -72,10 +72,6 @@ FINISHED_TASK_STATES = frozenset(
         TaskState.ROLLED_BACK,
     }
 )
-# Tasks in these states still have work ahead of them in this run.
-OPEN_TASK_STATES = frozenset(
-    {TaskState.PENDING, TaskState.READY, TaskState.RUNNING, TaskState.RETRYING, TaskState.WAITING}
-)
 
 
 class AttemptOutcome(StrEnum):

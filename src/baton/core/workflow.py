@@ -94,9 +94,6 @@ class RetryPolicy:
         return isinstance(error, self.retry_on)
 
 
-NO_RETRY = RetryPolicy(attempts=1)
-
-
 class TaskContext:
     """What a running step may use besides its declared inputs.
 

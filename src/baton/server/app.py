@@ -53,7 +53,6 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
 @asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     state: ServerState = app.state.baton
-    state.extras["loop"] = asyncio.get_running_loop()
     background: list[asyncio.Task[Any]] = [asyncio.create_task(state.hub.run(), name="baton-event-hub")]
     worker: Worker | None = None
     if state.settings.run_worker:
@@ -66,8 +65,6 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         if worker is not None:
             worker.stop()
         background[0].cancel()
-        for future in list(state.extras.get("settling", ())):
-            future.cancel()
         for task in background:
             with contextlib.suppress(asyncio.CancelledError):
                 await task

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -11,7 +10,6 @@ from fastapi import Request
 from starlette.concurrency import run_in_threadpool
 
 from baton.core.workflow import Workflow
-from baton.engine import run_to_end
 from baton.observability import Metrics
 from baton.server.auth import Authenticator
 from baton.server.response_cache import ResponseCache
@@ -32,22 +30,6 @@ class ServerState:
     workflows: dict[str, Workflow] = field(default_factory=dict)  # loaded lazily, by name
     responses: ResponseCache = field(default_factory=ResponseCache)  # encoded reads, by version
     extras: dict[str, Any] = field(default_factory=dict)
-
-
-def settle_in_background(state: ServerState, run_id: str) -> None:
-    """Have the run settled by a worker of this process (from a request thread).
-
-    A worker serving every run settles only the runs whose tasks it ran; a run whose last open task is
-    rejected from outside has nothing left to run, so nobody would. A worker driving that one run
-    (what `baton resume` does) settles it and returns.
-    """
-    loop = state.extras.get("loop")
-    if loop is None or not state.settings.run_worker:
-        return
-    future = asyncio.run_coroutine_threadsafe(run_to_end(state.store, run_id), loop)
-    pending: set[Any] = state.extras.setdefault("settling", set())
-    pending.add(future)
-    future.add_done_callback(pending.discard)
 
 
 async def in_store(state: ServerState, fn: Callable[..., T], *args: Any) -> T:

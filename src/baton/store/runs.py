@@ -50,9 +50,10 @@ class RunRecord:
 
     @property
     def duration(self) -> float | None:
-        if self.started_at is None:
+        """Seconds from start to finish, once finished."""
+        if self.started_at is None or self.finished_at is None:
             return None
-        return (self.finished_at or 0.0) - self.started_at if self.finished_at else None
+        return self.finished_at - self.started_at
 
 
 @dataclass(frozen=True)

@@ -139,25 +139,6 @@ def find_task_txn(conn: Connection, run_id: str, name: str) -> tuple[int, TaskSt
     return int(row.id), TaskState(row.state)
 
 
-def transition_task_txn(
-    conn: Connection,
-    run_id: str,
-    name: str,
-    target: TaskState,
-    *,
-    now: float,
-    values: Mapping[str, Any] | None = None,
-    data: Mapping[str, Any] | None = None,
-    hint: str = "",
-) -> TaskState:
-    """Move one task, named by the user, to ``target`` from whatever state it is in; returns that state."""
-    task_id, current = find_task_txn(conn, run_id, name)
-    if target not in TASK_TRANSITIONS[current]:
-        raise IllegalTransitionError("task", f"{name} of run {run_id}", current, target, hint=hint)
-    transition_tasks_txn(conn, [task_id], current, target, now=now, values=values, data=data)
-    return current
-
-
 def run_state_txn(conn: Connection, run_id: str, *, lock: bool = False) -> RunState:
     query = select(runs.c.state).where(runs.c.id == run_id)
     if lock and conn.dialect.name == "postgresql":

@@ -25,7 +25,7 @@ from baton.server.models import (
     TaskOut,
 )
 from baton.server.response_cache import RUN_VERSION, RUNS_VERSION
-from baton.server.state import ServerState, in_store, server_state, settle_in_background
+from baton.server.state import ServerState, in_store, server_state
 from baton.store.events import last_event_id
 from baton.store.runs import (
     RunRecord,
@@ -288,6 +288,4 @@ def reject_route(
 ) -> RunOut:
     reason = body.reason if body else ""
     reject_task(state.store, run_id, task, by=f"{principal.name} ({principal.key_id})", reason=reason)
-    reply = _reply(state, run_id)
-    settle_in_background(state, reply.id)
-    return reply
+    return _reply(state, run_id)
