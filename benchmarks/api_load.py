@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import base64
+import bisect
 import json
 import os
 import re
@@ -26,6 +28,8 @@ import subprocess
 import sys
 import tempfile
 import time
+import zlib
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -33,12 +37,6 @@ import httpx
 import psutil
 
 ROOT = Path(__file__).resolve().parents[1]
-_TS = re.compile(rb'"task_id": [^,]*, "ts": ([0-9.]+)')
-_EVENT = b'"task_id": '  # in every message that carries an event, in no heartbeat or error notice
-# Every client counts what it receives, one in DELAY_SAMPLE also times each message: parsing 5 million
-# timestamps in Python would make the load generator, not the server, the bottleneck on 2 cores.
-# The server treats all clients alike (one shared batch per position), so the sample stands for all.
-DELAY_SAMPLE = 10
 
 
 def percentile(values: list[float], fraction: float) -> float:
@@ -184,19 +182,127 @@ async def rest_load(
 
 # -- (b) many WebSocket clients on one run ------------------------------------------------------------
 
+# Each message carries its event id and, after it in every encoding the server uses, its timestamp.
+_STAMPS = re.compile(
+    rb'"event_id": ?([0-9]+), ?"event": ?"[^"]*", ?"run_id": ?[^,]*, ?"task_id": ?[^,]*, ?"ts": ?([0-9.]+)'
+)
+_COMPLETE = re.compile(rb'"type": ?"complete"')
+_EVENT = b'"event":'  # in every message that carries an event, in no heartbeat or error notice
+# Every client counts the messages it receives; one in DELAY_SAMPLE also reads each message's event id
+# and timestamp. The server treats all clients alike (one shared batch per position), so the sample
+# stands for all of them, and the load generator stays lighter than the server it measures.
+DELAY_SAMPLE = 10
+
+
+class RawWebSocket:
+    """The client side of RFC 6455, just enough for the benchmark: the upgrade, unmasked frames from the
+    server, pongs to its pings. A library client costs several times the server's CPU per frame on a
+    2-core machine, and would measure the load generator instead of the server."""
+
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.reader, self.writer = reader, writer
+
+    @classmethod
+    async def connect(cls, port: int, path: str) -> RawWebSocket:
+        reader, writer = await asyncio.open_connection("127.0.0.1", port, limit=2**22)
+        key = base64.b64encode(os.urandom(16)).decode()
+        writer.write(
+            f"GET {path} HTTP/1.1\r\nHost: bench\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+            f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n".encode()
+        )
+        head = await reader.readuntil(b"\r\n\r\n")
+        if not head.startswith(b"HTTP/1.1 101"):
+            raise RuntimeError(f"the upgrade was refused: {head.splitlines()[0]!r}")
+        return cls(reader, writer)
+
+    async def recv(self) -> bytes | None:
+        """The next text frame's payload, or None when the server closes."""
+        while True:
+            first, second = await self.reader.readexactly(2)
+            length = second & 0x7F
+            if length == 126:
+                length = int.from_bytes(await self.reader.readexactly(2), "big")
+            elif length == 127:
+                length = int.from_bytes(await self.reader.readexactly(8), "big")
+            payload = await self.reader.readexactly(length)
+            opcode = first & 0x0F
+            if opcode == 0x9:  # ping: answer with a masked pong carrying the same payload
+                mask = os.urandom(4)
+                masked = bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
+                self.writer.write(bytes([0x8A, 0x80 | len(payload)]) + mask + masked)
+            elif opcode == 0x8:
+                return None
+            elif opcode in (0x1, 0x2):
+                return payload
+
+    def close(self) -> None:
+        self.writer.close()
+
+
+def observe_commits(db: str, out: str) -> None:
+    """Child process: note when each event id becomes visible to a reader, polling every millisecond.
+    ``PRAGMA data_version`` changes when another connection commits, so an idle poll reads no table."""
+    import signal
+    import sqlite3
+
+    stop = False
+
+    def finish(*_: object) -> None:
+        nonlocal stop
+        stop = True
+
+    signal.signal(signal.SIGTERM, finish)
+    conn = sqlite3.connect(db.removeprefix("sqlite:///"))
+    seen: list[tuple[int, float]] = []
+    version = None
+    while not stop:
+        current = conn.execute("PRAGMA data_version").fetchone()[0]
+        if current != version:
+            version = current
+            highest = conn.execute("SELECT max(id) FROM events").fetchone()[0] or 0
+            if not seen or highest > seen[-1][0]:
+                seen.append((highest, time.time()))
+        time.sleep(0.001)
+    Path(out).write_text(json.dumps(seen))
+
+
+def commit_times(seen: list[list[float]]) -> Callable[[int], float]:
+    """When an event id first became visible: the first observation whose highest id reaches it."""
+    highest = [int(h) for h, _ in seen]
+
+    def at(event_id: int) -> float:
+        return float(seen[min(bisect.bisect_left(highest, event_id), len(seen) - 1)][1])
+
+    return at
+
+
+_SEND_DELAY = re.compile(
+    r'baton_stream_send_delay_seconds_bucket\{le="([^"]+)",transport="websocket"\} ([0-9.e+]+)'
+)
+
+
+async def frames_written(api: httpx.AsyncClient) -> dict[str, float]:
+    """The server's own histogram of frames written to WebSocket clients, by delay from the oldest event
+    in the frame (cumulative counts by bucket bound): the server's share of the delay, without the
+    load generator's."""
+    text = (await api.get("/metrics")).text
+    return {bound: float(count) for bound, count in _SEND_DELAY.findall(text)} or {"0.25": 0, "+Inf": 0}
+
+
+def _minus(after: dict[str, float], before: dict[str, float]) -> dict[str, float]:
+    return {bound: count - before.get(bound, 0.0) for bound, count in after.items()}
+
 
 async def stream_load(
-    db: str, port: int, key: str, clients: int, tasks: int, server_pid: int
+    db: str, port: int, key: str, clients: int, tasks: int, server_pid: int, compress: bool
 ) -> dict[str, Any]:
-    from websockets.asyncio.client import connect
-
     api = httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", headers={"Authorization": f"Bearer {key}"})
     token = (await api.post("/auth/token")).json()["access_token"]
     # The run is stored, every client connects, and only then does a worker process start executing it.
     run = (
         await api.post("/runs", json={"workflow": "demo", "inputs": {"documents": tasks, "work_ms": 0}})
     ).json()
-    delays: list[float] = []
+    stamps: list[tuple[int, float, float]] = []  # (event id, event time, arrival) at the sampled clients
     received = [0] * clients
     first_last = [float("inf"), 0.0]
     done = asyncio.Event()
@@ -204,22 +310,25 @@ async def stream_load(
 
     async def client(index: int) -> None:
         nonlocal finished
-        async with connect(
-            f"ws://127.0.0.1:{port}/ws/runs/{run['id']}?token={token}&after=0", max_size=2**24, max_queue=None
-        ) as socket:
-            while True:
-                frame = await socket.recv(decode=False)
+        query = f"token={token}&after=0" + ("&compress=deflate" if compress else "")
+        socket = await RawWebSocket.connect(port, f"/ws/runs/{run['id']}?{query}")
+        try:
+            while (frame := await socket.recv()) is not None:
                 now = time.time()
+                if compress:
+                    frame = zlib.decompress(frame)
                 if index % DELAY_SAMPLE == 0:
-                    stamps = _TS.findall(frame)
-                    received[index] += len(stamps)
-                    delays.extend(now - float(ts) for ts in stamps)
+                    found = _STAMPS.findall(frame)
+                    received[index] += len(found)
+                    stamps.extend((int(event_id), float(ts), now) for event_id, ts in found)
                 else:
                     received[index] += frame.count(_EVENT)
                 first_last[0] = min(first_last[0], now)
                 first_last[1] = max(first_last[1], now)
-                if b'"type": "complete"' in frame:
+                if _COMPLETE.search(frame, max(0, len(frame) - 1000)):  # the run's last message
                     break
+        finally:
+            socket.close()
         finished += 1
         if finished == clients:
             done.set()
@@ -227,10 +336,15 @@ async def stream_load(
     runners = [asyncio.create_task(client(i)) for i in range(clients)]
     while sum(1 for r in received if r) < clients:  # each client has had the run's first events
         await asyncio.sleep(0.05)
-    delays.clear()
+    stamps.clear()
+    written_before = await frames_written(api)
     started = time.time()
+    seen_file = Path(db.removeprefix("sqlite:///")).with_suffix(".commits.json")
+    observer = subprocess.Popen(
+        [sys.executable, __file__, "--observe", db, "--observe-out", str(seen_file)], env=ENV
+    )
     worker = start_worker(db)
-    meter = CpuMeter(server=server_pid, worker=worker.pid)
+    meter = CpuMeter(server=server_pid, worker=worker.pid, observer=observer.pid)
     try:
         await asyncio.wait_for(done.wait(), timeout=600)
         cpu = meter.read()
@@ -238,18 +352,29 @@ async def stream_load(
     finally:
         worker.terminate()
         worker.wait(timeout=20)
+        observer.terminate()
+        observer.wait(timeout=20)
+    written = _minus(await frames_written(api), written_before)
     await api.aclose()
-    live = [d for d in delays if d < time.time() - started]  # replayed events before the start excluded
+    committed = commit_times(json.loads(seen_file.read_text()))
+    live = [(event_id, ts, now) for event_id, ts, now in stamps if ts >= started]  # no replayed history
+    from_event = [now - ts for _, ts, now in live]
+    from_commit = [now - committed(event_id) for event_id, _, now in live]
     span = max(first_last[1] - first_last[0], 1e-9)
     return {
+        "frames": "deflate" if compress else "text",
         "clients": clients,
         "run_tasks": tasks + 4,
         "messages_delivered": sum(received),
         "messages_per_client": statistics.median(received),
         "delivered_per_second": round(sum(received) / span),
-        "delay_p50_ms": round(percentile(live, 0.5) * 1000, 1),
-        "delay_p99_ms": round(percentile(live, 0.99) * 1000, 1),
-        "delay_max_ms": round(max(live) * 1000, 1),
+        "delay_from_commit_p50_ms": round(percentile(from_commit, 0.5) * 1000, 1),
+        "delay_from_commit_p99_ms": round(percentile(from_commit, 0.99) * 1000, 1),
+        "delay_from_commit_max_ms": round(max(from_commit) * 1000, 1),
+        "delay_from_event_p50_ms": round(percentile(from_event, 0.5) * 1000, 1),
+        "delay_from_event_p99_ms": round(percentile(from_event, 0.99) * 1000, 1),
+        "server_frames_written": written["+Inf"],
+        "server_frames_written_within_250ms": round(written["0.25"] / max(written["+Inf"], 1), 3),
         **cpu,
     }
 
@@ -259,6 +384,8 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--serve", metavar="DB", help=argparse.SUPPRESS)
+    parser.add_argument("--observe", metavar="DB", help=argparse.SUPPRESS)
+    parser.add_argument("--observe-out", help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--rate", type=int, default=1000)
     parser.add_argument("--seconds", type=float, default=10)
@@ -269,6 +396,9 @@ def main() -> None:
     args = parser.parse_args()
     if args.serve:
         serve(args.serve, args.port, worker=False)
+        return
+    if args.observe:
+        observe_commits(args.observe, args.observe_out)
         return
 
     sys.path.insert(0, str(ROOT / "src"))
@@ -297,8 +427,13 @@ def main() -> None:
             results["rest"] = asyncio.run(rest_load(port, key, run_ids, args.rate, args.seconds, server.pid))
             print("rest:", json.dumps(results["rest"]), flush=True)
         if not args.skip_streams:
-            results["streams"] = asyncio.run(stream_load(db, port, key, args.clients, args.tasks, server.pid))
-            print("streams:", json.dumps(results["streams"]), flush=True)
+            # The same load twice: plain JSON text frames, then frames compressed once per batch.
+            for compress in (False, True):
+                name = "streams_deflate" if compress else "streams"
+                results[name] = asyncio.run(
+                    stream_load(db, port, key, args.clients, args.tasks, server.pid, compress)
+                )
+                print(f"{name}:", json.dumps(results[name]), flush=True)
     finally:
         server.terminate()
         server.wait(timeout=20)

@@ -49,6 +49,12 @@ def test_log_in_start_a_run_watch_it_live_and_approve_a_task(
     page = browser.new_page(viewport={"width": 1400, "height": 900})  # type: ignore[attr-defined]
     problems: list[str] = []
     page.on("pageerror", lambda error: problems.append(str(error)))
+    # A frame the page could not inflate or parse is logged, not thrown (the stream goes on).
+    page.on(
+        "console", lambda message: problems.append(message.text) if "stream frame" in message.text else None
+    )
+    sockets: list[str] = []
+    page.on("websocket", lambda socket: sockets.append(socket.url))
     page.goto(sqlite_server.url + "/")
     key = sqlite_server.keys[Role.OPERATOR]
 
@@ -87,6 +93,9 @@ def test_log_in_start_a_run_watch_it_live_and_approve_a_task(
     playwright_api.expect(page.locator("#runs li")).to_have_count(2)
     playwright_api.expect(page.locator("#runs li .badge.succeeded")).to_have_count(2)
     page.screenshot(path=str(ARTIFACTS / "dashboard.png"), full_page=True)
+    # Chromium inflates, so the page asked for compressed frames, and every update above came through them.
+    run_sockets = [url for url in sockets if "/ws/runs/" in url]
+    assert run_sockets and all("compress=deflate" in url for url in run_sockets)
     assert problems == []
     page.close()
 

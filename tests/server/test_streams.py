@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -131,6 +132,31 @@ async def test_websockets_refuse_bad_credentials_and_unknown_runs(sqlite_server:
         async with connect(f"{sqlite_server.ws_url}/ws/runs?token={token}&after=-3"):
             pass
     assert bad_after.value.response.status_code == 422
+    with pytest.raises(InvalidStatus) as bad_compress:
+        async with connect(f"{sqlite_server.ws_url}/ws/runs?token={token}&compress=brotli"):
+            pass
+    assert bad_compress.value.response.status_code == 422
+    assert "compress=deflate" in json.loads(bad_compress.value.response.body)["error"]["details"]["hint"]
+
+
+async def test_compressed_frames_carry_the_same_messages_as_plain_ones(sqlite_server: RunningServer) -> None:
+    token = _token(sqlite_server)
+    operator = sqlite_server.client(Role.OPERATOR)
+    run_id = operator.post("/runs", json={"workflow": "fanout", "inputs": {"n": 40}}).json()["id"]
+    async with connect(f"{sqlite_server.ws_url}/ws/runs/{run_id}?token={token}") as socket:
+        plain = await _receive_until(socket, _complete)
+    deflated: list[dict[str, Any]] = []
+    sizes = []
+    async with connect(f"{sqlite_server.ws_url}/ws/runs/{run_id}?token={token}&compress=deflate") as socket:
+        async with asyncio.timeout(30):
+            while not _complete(deflated):
+                frame = await socket.recv()
+                assert isinstance(frame, bytes)  # binary frames, each a whole zlib stream
+                text = zlib.decompress(frame)
+                sizes.append((len(frame), len(text)))
+                deflated += json.loads(text)
+    assert deflated == plain
+    assert sum(compressed for compressed, _ in sizes) * 4 < sum(original for _, original in sizes)
 
 
 def _parse_sse(text: str) -> list[dict[str, str]]:

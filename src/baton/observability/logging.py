@@ -26,6 +26,12 @@ _SECRET_KEYS = re.compile(
 _SECRET_TEXT = re.compile(r"(baton_[0-9a-f]{16}_[A-Za-z0-9_\-]+|Bearer\s+[A-Za-z0-9._\-]+|token=[^&\s]+)")
 
 
+def might_hold_secrets(text: str) -> bool:
+    """Whether ``text`` (JSON, say) names a secret key or holds secret-shaped text anywhere: the cheap test
+    that lets already-clean text skip :func:`redact_value`. A false alarm costs only the slow path."""
+    return _SECRET_KEYS.search(text) is not None or _SECRET_TEXT.search(text) is not None
+
+
 def redact_text(text: str) -> str:
     """``text`` with anything shaped like a baton key, a bearer token or a ``token=`` parameter removed."""
     return _SECRET_TEXT.sub(REDACTED, text)

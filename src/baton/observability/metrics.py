@@ -55,6 +55,13 @@ class Metrics:
             buckets=_DELIVERY_BUCKETS,
             registry=r,
         )
+        self.stream_send_delay = Histogram(
+            "baton_stream_send_delay_seconds",
+            "Delay from the timestamp of the oldest event in a frame to the frame's write to a client",
+            ["transport"],
+            buckets=_DELIVERY_BUCKETS,
+            registry=r,
+        )
         self.task_duration = Histogram(
             "baton_task_duration_seconds",
             "Duration of task attempts that finished, by workflow, step and outcome",

@@ -109,11 +109,17 @@ def error_response(
     )
 
 
-def _baton_error(request: Request, error: Exception) -> JSONResponse:
-    assert isinstance(error, BatonError)  # registered for BatonError only
+def error_details(error: BatonError) -> dict[str, Any]:
+    """The ``details`` of an error's body: its own, and its hint (what to do about it)."""
     details = dict(error.details)
     if error.hint:
         details.setdefault("hint", error.hint)
+    return details
+
+
+def _baton_error(request: Request, error: Exception) -> JSONResponse:
+    assert isinstance(error, BatonError)  # registered for BatonError only
+    details = error_details(error)
     headers = {"Retry-After": str(error.retry_after)} if isinstance(error, RateLimitedError) else {}
     if isinstance(error, UnauthenticatedError):
         headers["WWW-Authenticate"] = 'Bearer realm="baton"'

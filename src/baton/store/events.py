@@ -9,8 +9,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, delete, func, or_, select, text
+from sqlalchemy import ColumnElement, Connection, bindparam, delete, func, or_, select, text
 
+from baton.observability.logging import might_hold_secrets, redact_value
 from baton.store.bulk import bulk_insert_txn
 from baton.store.schema import events
 
@@ -35,21 +36,20 @@ class Event:
         }
 
 
-# One encoder for every event: json.dumps(..., default=str) would build a new one per call.
-_ENCODER = json.JSONEncoder(default=str)
+# One encoder for every event: json.dumps(..., default=str) would build a new one per call. Compact,
+# because the text is stored once and streamed to every client as it is.
+_ENCODER = json.JSONEncoder(default=str, separators=(",", ":"))
 
 
 def event_row(
     run_id: str | None, task_id: int | None, type_: str, ts: float, data: dict[str, Any]
 ) -> dict[str, Any]:
-    """A row for :func:`append_events_txn`; ``data`` is serialised here, once."""
-    return {
-        "run_id": run_id,
-        "task_id": task_id,
-        "type": type_,
-        "ts": ts,
-        "data": _ENCODER.encode(data),
-    }
+    """A row for :func:`append_events_txn`; ``data`` is serialised here, once, with any secret in it
+    (by key name or by shape) replaced: what a step reports never puts a key into the event log."""
+    encoded = _ENCODER.encode(data)
+    if might_hold_secrets(encoded):
+        encoded = _ENCODER.encode(redact_value(data))
+    return {"run_id": run_id, "task_id": task_id, "type": type_, "ts": ts, "data": encoded}
 
 
 _BATCH = "baton.event_batch"
@@ -137,6 +137,19 @@ def query_events(
     if until is not None:
         query = query.where(events.c.ts < until)
     return [_to_event(row) for row in conn.execute(query)]
+
+
+def event_rows_after(conn: Connection, after: int, limit: int, run_id: str | None = None) -> list[Any]:
+    """Events after ``after`` in id order, as rows whose ``data`` is the stored JSON text: for readers
+    that pass the text on (the live streams) rather than decode it."""
+    query = _ROWS_AFTER if run_id is None else _RUN_ROWS_AFTER
+    return list(conn.execute(query, {"after": after, "limit": limit, "run_id": run_id}))
+
+
+_ROWS_AFTER = (
+    select(events).where(events.c.id > bindparam("after")).order_by(events.c.id).limit(bindparam("limit"))
+)
+_RUN_ROWS_AFTER = _ROWS_AFTER.where(events.c.run_id == bindparam("run_id"))
 
 
 def last_event_id(conn: Connection, run_id: str | None = None) -> int:
