@@ -20,7 +20,9 @@ import argparse
 import asyncio
 import base64
 import bisect
+import functools
 import json
+import multiprocessing
 import os
 import re
 import statistics
@@ -31,10 +33,11 @@ import time
 import zlib
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import httpx
 import psutil
+import uvloop
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -194,49 +197,69 @@ _EVENT = b'"event":'  # in every message that carries an event, in no heartbeat 
 DELAY_SAMPLE = 10
 
 
-class RawWebSocket:
-    """The client side of RFC 6455, just enough for the benchmark: the upgrade, unmasked frames from the
-    server, pongs to its pings. A library client costs several times the server's CPU per frame on a
-    2-core machine, and would measure the load generator instead of the server."""
+class StreamClient(asyncio.Protocol):
+    """One WebSocket client as an asyncio protocol: the client side of RFC 6455, just enough for the
+    benchmark (the upgrade, unmasked frames from the server, pongs to its pings). Frames are parsed as
+    bytes arrive, with no coroutine per frame: a library client costs several times the server's CPU
+    per frame, and on a 2-core machine would measure the load generator instead of the server."""
 
-    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        self.reader, self.writer = reader, writer
+    def __init__(self, path: str, on_frame: Callable[[bytes], bool]) -> None:
+        self.path = path
+        self.on_frame = on_frame  # returns True when the client has had enough
+        self.buffer = bytearray()
+        self.upgraded = False
+        self.closed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self.transport = cast(asyncio.Transport, None)  # set when connected
 
-    @classmethod
-    async def connect(cls, port: int, path: str) -> RawWebSocket:
-        reader, writer = await asyncio.open_connection("127.0.0.1", port, limit=2**22)
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = cast(asyncio.Transport, transport)  # uvloop's are not asyncio.Transport's subclasses
         key = base64.b64encode(os.urandom(16)).decode()
-        writer.write(
-            f"GET {path} HTTP/1.1\r\nHost: bench\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+        self.transport.write(
+            f"GET {self.path} HTTP/1.1\r\nHost: bench\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
             f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n".encode()
         )
-        head = await reader.readuntil(b"\r\n\r\n")
-        if not head.startswith(b"HTTP/1.1 101"):
-            raise RuntimeError(f"the upgrade was refused: {head.splitlines()[0]!r}")
-        return cls(reader, writer)
 
-    async def recv(self) -> bytes | None:
-        """The next text frame's payload, or None when the server closes."""
-        while True:
-            first, second = await self.reader.readexactly(2)
-            length = second & 0x7F
+    def data_received(self, data: bytes) -> None:
+        buffer = self.buffer
+        buffer += data
+        if not self.upgraded:
+            end = buffer.find(b"\r\n\r\n")
+            if end < 0:
+                return
+            if not buffer.startswith(b"HTTP/1.1 101"):
+                self._finish(RuntimeError(f"the upgrade was refused: {bytes(buffer[:60])!r}"))
+                return
+            del buffer[: end + 4]
+            self.upgraded = True
+        while len(buffer) >= 2:
+            length, start = buffer[1] & 0x7F, 2
             if length == 126:
-                length = int.from_bytes(await self.reader.readexactly(2), "big")
+                length, start = int.from_bytes(buffer[2:4], "big"), 4
             elif length == 127:
-                length = int.from_bytes(await self.reader.readexactly(8), "big")
-            payload = await self.reader.readexactly(length)
-            opcode = first & 0x0F
+                length, start = int.from_bytes(buffer[2:10], "big"), 10
+            if len(buffer) < start + length:
+                return
+            opcode = buffer[0] & 0x0F
+            payload = bytes(buffer[start : start + length])
+            del buffer[: start + length]
             if opcode == 0x9:  # ping: answer with a masked pong carrying the same payload
                 mask = os.urandom(4)
                 masked = bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
-                self.writer.write(bytes([0x8A, 0x80 | len(payload)]) + mask + masked)
-            elif opcode == 0x8:
-                return None
-            elif opcode in (0x1, 0x2):
-                return payload
+                self.transport.write(bytes([0x8A, 0x80 | len(payload)]) + mask + masked)
+            elif opcode == 0x8 or (opcode in (0x1, 0x2) and self.on_frame(payload)):
+                self._finish(None)
+                return
 
-    def close(self) -> None:
-        self.writer.close()
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._finish(exc)
+
+    def _finish(self, error: Exception | None) -> None:
+        if not self.closed.done():
+            if error is None:
+                self.closed.set_result(None)
+            else:
+                self.closed.set_exception(error)
+        self.transport.close()
 
 
 def observe_commits(db: str, out: str) -> None:
@@ -293,8 +316,60 @@ def _minus(after: dict[str, float], before: dict[str, float]) -> dict[str, float
     return {bound: count - before.get(bound, 0.0) for bound, count in after.items()}
 
 
+def run_clients(port: int, path: str, indexes: list[int], compress: bool, ready: Any, results: Any) -> None:
+    """Child process: one share of the WebSocket clients, on its own event loop (uvloop). Says when every
+    client has had the run's first messages, then reports what each received once all have seen the end."""
+    try:
+        uvloop.run(_clients(port, path, indexes, compress, ready, results))
+    except BaseException as error:  # the parent waits on these queues: tell it, rather than hang it
+        ready.put(repr(error))
+        results.put(repr(error))
+        raise
+
+
+async def _clients(
+    port: int, path: str, indexes: list[int], compress: bool, ready: Any, results: Any
+) -> None:
+    received = dict.fromkeys(indexes, 0)
+    stamps: list[tuple[int, float, float]] = []  # (event id, event time, arrival) at the sampled clients
+    first_last = [float("inf"), 0.0]
+
+    def on_frame(index: int, frame: bytes) -> bool:
+        now = time.time()
+        if compress:
+            frame = zlib.decompress(frame)
+        if index % DELAY_SAMPLE == 0:
+            found = _STAMPS.findall(frame)
+            received[index] += len(found)
+            stamps.extend((int(event_id), float(ts), now) for event_id, ts in found)
+        else:
+            received[index] += frame.count(_EVENT)
+        first_last[0] = min(first_last[0], now)
+        first_last[1] = max(first_last[1], now)
+        return _COMPLETE.search(frame, max(0, len(frame) - 1000)) is not None  # the run's last message
+
+    loop = asyncio.get_running_loop()
+    protocols = []
+    for index in indexes:
+        _, protocol = await loop.create_connection(
+            lambda i=index: StreamClient(path, functools.partial(on_frame, i)),
+            "127.0.0.1",
+            port,  # type: ignore[misc]
+        )
+        protocols.append(protocol)
+    closed = asyncio.gather(*(p.closed for p in protocols))
+    while not all(received.values()):  # each client has had the run's first events
+        if closed.done():
+            closed.result()  # a client that failed stops the benchmark with its error
+        await asyncio.sleep(0.05)
+    stamps.clear()
+    ready.put("ready")
+    await closed
+    results.put({"received": list(received.values()), "stamps": stamps, "first_last": first_last})
+
+
 async def stream_load(
-    db: str, port: int, key: str, clients: int, tasks: int, server_pid: int, compress: bool
+    db: str, port: int, key: str, clients: int, tasks: int, server_pid: int, compress: bool, processes: int
 ) -> dict[str, Any]:
     api = httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", headers={"Authorization": f"Bearer {key}"})
     token = (await api.post("/auth/token")).json()["access_token"]
@@ -302,41 +377,21 @@ async def stream_load(
     run = (
         await api.post("/runs", json={"workflow": "demo", "inputs": {"documents": tasks, "work_ms": 0}})
     ).json()
-    stamps: list[tuple[int, float, float]] = []  # (event id, event time, arrival) at the sampled clients
-    received = [0] * clients
-    first_last = [float("inf"), 0.0]
-    done = asyncio.Event()
-    finished = 0
-
-    async def client(index: int) -> None:
-        nonlocal finished
-        query = f"token={token}&after=0" + ("&compress=deflate" if compress else "")
-        socket = await RawWebSocket.connect(port, f"/ws/runs/{run['id']}?{query}")
-        try:
-            while (frame := await socket.recv()) is not None:
-                now = time.time()
-                if compress:
-                    frame = zlib.decompress(frame)
-                if index % DELAY_SAMPLE == 0:
-                    found = _STAMPS.findall(frame)
-                    received[index] += len(found)
-                    stamps.extend((int(event_id), float(ts), now) for event_id, ts in found)
-                else:
-                    received[index] += frame.count(_EVENT)
-                first_last[0] = min(first_last[0], now)
-                first_last[1] = max(first_last[1], now)
-                if _COMPLETE.search(frame, max(0, len(frame) - 1000)):  # the run's last message
-                    break
-        finally:
-            socket.close()
-        finished += 1
-        if finished == clients:
-            done.set()
-
-    runners = [asyncio.create_task(client(i)) for i in range(clients)]
-    while sum(1 for r in received if r) < clients:  # each client has had the run's first events
-        await asyncio.sleep(0.05)
-    stamps.clear()
+    path = f"/ws/runs/{run['id']}?token={token}&after=0" + ("&compress=deflate" if compress else "")
+    spawn = multiprocessing.get_context("spawn")
+    ready, results = spawn.Queue(), spawn.Queue()
+    children = [
+        spawn.Process(
+            target=run_clients,
+            args=(port, path, list(range(p, clients, processes)), compress, ready, results),
+        )
+        for p in range(processes)
+    ]
+    for child in children:
+        child.start()
+    for _ in children:
+        if (said := await asyncio.to_thread(ready.get, timeout=300)) != "ready":
+            raise RuntimeError(f"a client process failed: {said}")
     written_before = await frames_written(api)
     started = time.time()
     seen_file = Path(db.removeprefix("sqlite:///")).with_suffix(".commits.json")
@@ -344,26 +399,35 @@ async def stream_load(
         [sys.executable, __file__, "--observe", db, "--observe-out", str(seen_file)], env=ENV
     )
     worker = start_worker(db)
-    meter = CpuMeter(server=server_pid, worker=worker.pid, observer=observer.pid)
+    clients_cpu = {f"clients{n}": child.pid for n, child in enumerate(children) if child.pid}
+    meter = CpuMeter(server=server_pid, worker=worker.pid, observer=observer.pid, **clients_cpu)
     try:
-        await asyncio.wait_for(done.wait(), timeout=600)
+        outcomes = [await asyncio.to_thread(results.get, timeout=600) for _ in children]
         cpu = meter.read()
-        await asyncio.gather(*runners)
     finally:
         worker.terminate()
         worker.wait(timeout=20)
         observer.terminate()
         observer.wait(timeout=20)
+        for child in children:
+            child.join(timeout=20)
+    if failed := [o for o in outcomes if not isinstance(o, dict)]:
+        raise RuntimeError(f"a client process failed: {failed[0]}")
     written = _minus(await frames_written(api), written_before)
     await api.aclose()
     committed = commit_times(json.loads(seen_file.read_text()))
+    received = [count for o in outcomes for count in o["received"]]
+    stamps = [tuple(stamp) for o in outcomes for stamp in o["stamps"]]
     live = [(event_id, ts, now) for event_id, ts, now in stamps if ts >= started]  # no replayed history
     from_event = [now - ts for _, ts, now in live]
     from_commit = [now - committed(event_id) for event_id, _, now in live]
-    span = max(first_last[1] - first_last[0], 1e-9)
+    span = max(max(o["first_last"][1] for o in outcomes) - min(o["first_last"][0] for o in outcomes), 1e-9)
+    cpu["cpu_clients"] = round(sum(cpu.pop(f"cpu_{name}") for name in clients_cpu), 2)
+    del cpu["cpu_client"]  # this process only waited
     return {
         "frames": "deflate" if compress else "text",
         "clients": clients,
+        "client_processes": processes,
         "run_tasks": tasks + 4,
         "messages_delivered": sum(received),
         "messages_per_client": statistics.median(received),
@@ -391,6 +455,12 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10)
     parser.add_argument("--clients", type=int, default=500)
     parser.add_argument("--tasks", type=int, default=2000)
+    parser.add_argument(
+        "--client-processes",
+        type=int,
+        default=os.cpu_count() or 1,
+        help="processes the clients are spread over",
+    )
     parser.add_argument("--skip-rest", action="store_true")
     parser.add_argument("--skip-streams", action="store_true")
     args = parser.parse_args()
@@ -431,7 +501,9 @@ def main() -> None:
             for compress in (False, True):
                 name = "streams_deflate" if compress else "streams"
                 results[name] = asyncio.run(
-                    stream_load(db, port, key, args.clients, args.tasks, server.pid, compress)
+                    stream_load(
+                        db, port, key, args.clients, args.tasks, server.pid, compress, args.client_processes
+                    )
                 )
                 print(f"{name}:", json.dumps(results[name]), flush=True)
     finally:

@@ -26,10 +26,22 @@ _SECRET_KEYS = re.compile(
 _SECRET_TEXT = re.compile(r"(baton_[0-9a-f]{16}_[A-Za-z0-9_\-]+|Bearer\s+[A-Za-z0-9._\-]+|token=[^&\s]+)")
 
 
+# Lowercase words that every match of the two patterns above contains: a plain substring search for
+# them is many times faster than the patterns, and never misses what the patterns would find.
+_SECRET_WORDS = (
+    "authoriz", "apikey", "api_key", "api-key", "token", "secret", "passw", "cookie", "webhook", "notify",
+    "credential", "baton_", "bearer",
+)  # fmt: skip
+
+
 def might_hold_secrets(text: str) -> bool:
-    """Whether ``text`` (JSON, say) names a secret key or holds secret-shaped text anywhere: the cheap test
-    that lets already-clean text skip :func:`redact_value`. A false alarm costs only the slow path."""
-    return _SECRET_KEYS.search(text) is not None or _SECRET_TEXT.search(text) is not None
+    """Whether ``text`` (JSON, say) may name a secret key or hold secret-shaped text anywhere: the cheap
+    test that lets clean text skip :func:`redact_value`. A false alarm costs only the slow path."""
+    lowered = text.lower()
+    for word in _SECRET_WORDS:  # noqa: SIM110 -- a plain loop: twice as fast as any() over a generator
+        if word in lowered:
+            return True
+    return False
 
 
 def redact_text(text: str) -> str:

@@ -26,6 +26,7 @@ class Metrics:
 
     def __init__(self, registry: CollectorRegistry | None = None) -> None:
         self.registry = registry or CollectorRegistry()
+        self._children: dict[tuple[Any, tuple[str, ...]], Any] = {}
         r = self.registry
         self.http_requests = Counter(
             "baton_http_requests",
@@ -99,13 +100,12 @@ class Metrics:
         """Count one event. ``duration`` is the attempt's running time when a task left ``running``."""
         if event_type == "task.state":
             target = str(data.get("to", ""))
-            self.task_transitions.labels(to=target).inc()
+            self._labelled(self.task_transitions, target).inc()
             if target == "retrying":
                 self.retries.inc()
             if duration is not None and data.get("from") == "running":
-                self.task_duration.labels(
-                    workflow=workflow, step=str(data.get("step", "")), outcome=target
-                ).observe(duration)
+                step = str(data.get("step", ""))
+                self._labelled(self.task_duration, workflow, step, target).observe(duration)
         elif event_type == "run.state":
             target = str(data.get("to", ""))
             if target in ("succeeded", "failed", "cancelled"):
@@ -117,6 +117,14 @@ class Metrics:
             self.model_tokens.labels(model=model, direction="in").inc(float(data.get("tokens_in") or 0))
             self.model_tokens.labels(model=model, direction="out").inc(float(data.get("tokens_out") or 0))
             self.model_cost.labels(model=model).inc(float(data.get("cost_usd") or 0.0))
+
+    def _labelled(self, metric: Any, *values: str) -> Any:
+        """``metric.labels(*values)``, remembered: the hub calls this for every event of a busy run, and
+        prometheus-client's ``labels`` costs more than the observation itself."""
+        child = self._children.get((metric, values))
+        if child is None:
+            child = self._children[(metric, values)] = metric.labels(*values)
+        return child
 
     def observe_request(self, method: str, route: str, status: int, seconds: float) -> None:
         self.http_requests.labels(method=method, route=route, status=str(status)).inc()
