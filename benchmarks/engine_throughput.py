@@ -155,7 +155,7 @@ def scenario_resume(db: Path, n: int) -> dict[str, float]:
             with store.read() as conn:
                 first = conn.exec_driver_sql(
                     "SELECT min(ts) FROM events WHERE id > ? AND type = 'task.state'"
-                    ' AND data LIKE \'%"to": "running"%\'',
+                    " AND json_extract(data, '$.to') = 'running'",
                     (last,),
                 ).scalar()
             if first is not None:

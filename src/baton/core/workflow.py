@@ -29,6 +29,7 @@ import typing
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
+from types import MappingProxyType
 from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
@@ -348,8 +349,9 @@ class Workflow:
     # -- reading ---------------------------------------------------------------------------------
 
     @property
-    def steps(self) -> dict[str, Step[Any]]:
-        return dict(self._steps)
+    def steps(self) -> Mapping[str, Step[Any]]:
+        # A read-only view, not a copy: the worker looks a step up for every task it starts.
+        return MappingProxyType(self._steps)
 
     def dependencies(self) -> dict[str, tuple[str, ...]]:
         return {name: step.dependencies for name, step in self._steps.items()}

@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import gc
 import socket
 import threading
 import time
@@ -54,6 +55,18 @@ from baton.store.transitions import run_state_txn, transition_run_txn
 from baton.store.workers import dead_workers_txn, heartbeat_txn, register_worker_txn, unregister_worker_txn
 
 T = TypeVar("T")
+
+# Each task allocates a few dozen container objects that live for a tick or two. Under Python's default
+# young-generation threshold (700 allocations) the tasks in flight are collected again and again,
+# promoted, and rescanned by full collections of the whole heap: a third of a 10,000-task fan-out's CPU
+# time (measured). With a threshold of 10,000 they die young. Raised for the whole process, never lowered.
+_YOUNG_GENERATION_THRESHOLD = 10_000
+
+
+def _collect_young_objects_less_often() -> None:
+    young, *older = gc.get_threshold()
+    if 0 < young < _YOUNG_GENERATION_THRESHOLD:  # 0: the collector is off, and stays off
+        gc.set_threshold(_YOUNG_GENERATION_THRESHOLD, *older)
 
 
 @dataclass
@@ -124,6 +137,7 @@ class Worker:
         """Work until the driven run is finished or waiting (returns its state), or until :meth:`stop`."""
         self._event_loop = asyncio.get_running_loop()
         self._loop_thread = threading.get_ident()
+        _collect_young_objects_less_often()
         await self._in_store(self._register)
         try:
             return await self._loop()

@@ -2,7 +2,8 @@
 
 SQLAlchemy's executemany processes every parameter set in Python (about 6 µs a row, measured); the hot
 path appends several rows per task (events, attempts, checkpoints), so it hands plain tuples to the
-driver's executemany instead. Only for tables whose columns need no type processing (text, numbers).
+driver's executemany instead (see :mod:`baton.store.driver`). Only for tables whose columns need no type
+processing (text, numbers).
 """
 
 from __future__ import annotations
@@ -12,7 +13,9 @@ from typing import Any
 
 from sqlalchemy import Connection, Table
 
-_SQL: dict[tuple[str, tuple[str, ...], str], str] = {}
+from baton.store.driver import execute_many_txn
+
+_SQL: dict[tuple[str, tuple[str, ...]], str] = {}
 
 
 def bulk_insert_txn(conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
@@ -20,18 +23,9 @@ def bulk_insert_txn(conn: Connection, table: Table, rows: Sequence[Mapping[str, 
     if not rows:
         return
     columns = tuple(rows[0])
-    marker = "?" if conn.dialect.paramstyle == "qmark" else "%s"
-    key = (table.name, columns, marker)
+    key = (table.name, columns)
     sql = _SQL.get(key)
     if sql is None:
-        sql = f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({', '.join([marker] * len(columns))})"
+        sql = f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({', '.join(['?'] * len(columns))})"
         _SQL[key] = sql
-    conn.exec_driver_sql(sql, [tuple(row[c] for c in columns) for row in rows])
-
-
-def bulk_execute_txn(conn: Connection, sql: str, rows: Sequence[tuple[Any, ...]]) -> None:
-    """Run one statement written with ``?`` markers for many parameter tuples, straight to the driver."""
-    if rows:
-        if conn.dialect.paramstyle != "qmark":
-            sql = sql.replace("?", "%s")
-        conn.exec_driver_sql(sql, list(rows))
+    execute_many_txn(conn, sql, [tuple(row[c] for c in columns) for row in rows])

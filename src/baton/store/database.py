@@ -20,6 +20,7 @@ from baton.core.errors import (
     SchemaTooNewError,
     StoreError,
 )
+from baton.store.driver import execute_txn
 
 DEFAULT_PATH = Path(".baton") / "baton.db"
 # The newest migration; a test checks it is Alembic's head, so a new migration cannot forget it.
@@ -69,7 +70,7 @@ def _configure_sqlite(engine: Engine) -> None:
         # Writers take the lock up front so that two writers wait on busy_timeout instead of
         # deadlocking on a lock upgrade; readers ask for a deferred transaction.
         mode = conn.get_execution_options().get("sqlite_begin", "IMMEDIATE")
-        conn.exec_driver_sql(f"BEGIN {mode}")
+        execute_txn(conn, f"BEGIN {mode}")  # on the driver: every tick of a worker begins here
 
 
 def create_store_engine(url: str) -> Engine:

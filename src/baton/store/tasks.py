@@ -5,21 +5,22 @@ One worker "tick" is one transaction: it records the outcomes that finished sinc
 tasks. Grouping many tasks into one commit is what makes durable execution fast; a task's
 dependents are only released by the commit that stores its checkpoint.
 
-The statements of the hot path are built once, at import: building a SQLAlchemy statement costs
-several times more than running it.
+The statements of the hot path are written once, as SQL text, and run on the driver (see
+:mod:`baton.store.driver`): SQLAlchemy spends more on each statement than SQLite takes to run it.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import Connection, bindparam, exists, func, insert, or_, select, update
+from sqlalchemy import Connection, bindparam, exists, func, insert, select, update
 
 from baton.core.states import AttemptOutcome, RunState, TaskKind, TaskState
-from baton.store.bulk import bulk_execute_txn, bulk_insert_txn
+from baton.store.bulk import bulk_insert_txn
+from baton.store.driver import execute_many_txn, fetch_txn, markers
 from baton.store.events import append_events_txn, event_row
 from baton.store.schema import attempts, checkpoints, runs, task_dependencies, tasks
 from baton.store.transitions import CHUNK, MovedTask, transition_run_txn, transition_tasks_txn
@@ -41,6 +42,17 @@ class ClaimedTask:
     failures: int
     item: str | None  # a mapped item's element, as JSON
     upstream: dict[str, str]  # dependency step name -> its checkpoint (JSON)
+
+
+class _Candidate(NamedTuple):
+    """A ready task that may be claimed, as the claiming query returns it."""
+
+    id: int
+    run_id: str
+    kind: str
+    approval: bool
+    approved: bool
+    max_concurrency: int | None
 
 
 @dataclass
@@ -65,100 +77,68 @@ def _chunks(ids: Sequence[int]) -> Iterable[Sequence[int]]:
         yield ids[start : start + CHUNK]
 
 
-_upstream = tasks.alias("upstream")
-_edge = task_dependencies.alias("edge")
-_child = tasks.alias("child")
-_dependency = tasks.alias("dependency")
-
-_CURRENT_ATTEMPTS = select(tasks.c.id, tasks.c.attempts).where(
-    tasks.c.id.in_(bindparam("ids", expanding=True))
-)
+# The statements of every tick, their IN lists left as {ids}. The states they compare with are parameters,
+# so that they are named once, in TaskState and RunState.
+_CURRENT_ATTEMPTS = "SELECT id, attempts FROM tasks WHERE id IN ({ids})"
 _CLOSE_ATTEMPT = (
     "UPDATE attempts SET outcome = ?, finished_at = ?, error = ? WHERE task_id = ? AND number = ?"
 )
-_SET_ERROR = (
-    update(tasks)
-    .where(tasks.c.id == bindparam("tid"))
-    .values(error=bindparam("err"), not_before=bindparam("nb"))
-)
-# Dependents of just-finished tasks with no dependency left unfinished. The state is filtered by the
-# caller, not here: a `state = ?` condition would lead SQLite's planner to scan every task in that state
-# instead of following the dependency index.
+_SET_ERROR = "UPDATE tasks SET error = ?, not_before = ? WHERE id = ?"
+# Dependents of just-finished tasks with no dependency left unfinished (parameters: the ids, then
+# 'succeeded'). The state is filtered by the caller, not here: a `state = ?` condition would lead
+# SQLite's planner to scan every task in that state instead of following the dependency index.
 _NEWLY_READY = (
-    select(tasks.c.id, tasks.c.state)
-    .select_from(task_dependencies.join(tasks, tasks.c.id == task_dependencies.c.task_id))
-    .where(
-        task_dependencies.c.depends_on_id.in_(bindparam("ids", expanding=True)),
-        ~exists(
-            select(1)
-            .select_from(_edge.join(_upstream, _upstream.c.id == _edge.c.depends_on_id))
-            .where(_edge.c.task_id == tasks.c.id, _upstream.c.state != TaskState.SUCCEEDED.value)
-        ),
-    )
+    "SELECT tasks.id, tasks.state FROM task_dependencies JOIN tasks ON tasks.id = task_dependencies.task_id"
+    " WHERE task_dependencies.depends_on_id IN ({ids}) AND NOT EXISTS (SELECT 1"
+    " FROM task_dependencies AS edge JOIN tasks AS upstream ON upstream.id = edge.depends_on_id"
+    " WHERE edge.task_id = tasks.id AND upstream.state != ?)"
 )
 _DEPENDENTS = (
     select(tasks.c.id, tasks.c.state)
     .select_from(task_dependencies.join(tasks, tasks.c.id == task_dependencies.c.task_id))
     .where(task_dependencies.c.depends_on_id.in_(bindparam("ids", expanding=True)))
 )
-_LOCK_TASKS = (
-    select(tasks.c.id)
-    .where(tasks.c.id.in_(bindparam("ids", expanding=True)))
-    .order_by(tasks.c.id)
-    .with_for_update()
+# PostgreSQL only, in id order so that two workers lock in the same order.
+_LOCK_TASKS = "SELECT id FROM tasks WHERE id IN ({ids}) ORDER BY id FOR UPDATE"
+_LOCK_DEPENDENTS = (
+    "SELECT id FROM tasks WHERE id IN (SELECT task_id FROM task_dependencies WHERE depends_on_id IN ({ids}))"
+    " ORDER BY id FOR UPDATE"
 )
-_OPEN_CHILD = (
-    select(_child.c.id)
-    .where(_child.c.parent_id == bindparam("parent"), _child.c.state.in_(NOT_SUCCEEDED))
-    .limit(1)
-)
+_OPEN_CHILD = f"SELECT id FROM tasks WHERE parent_id = ? AND state IN ({markers(len(NOT_SUCCEEDED))}) LIMIT 1"
 _CHILD_OUTPUTS = (
-    select(checkpoints.c.data)
-    .join(tasks, tasks.c.id == checkpoints.c.task_id)
-    .where(tasks.c.parent_id == bindparam("parent"))
-    .order_by(tasks.c.map_index)
+    "SELECT checkpoints.data FROM checkpoints JOIN tasks ON tasks.id = checkpoints.task_id"
+    " WHERE tasks.parent_id = ? ORDER BY tasks.map_index"
 )
-_running = tasks.alias("running")
-_running_in_run = (
-    select(func.count())
-    .where(
-        _running.c.run_id == runs.c.id,
-        _running.c.state == TaskState.RUNNING.value,
-        _running.c.lease_owner.is_not(None),
+
+
+def _candidates_sql(*, of_run: bool, locking: bool) -> str:
+    """Ready tasks in claiming order (parameters: 'ready', 'running', 'running', [the run,] the limit).
+
+    A run at its concurrency cap offers no candidates, so that its ready tasks do not fill the window
+    while other runs' tasks wait (the exact room is counted again for what is claimed). On PostgreSQL
+    many workers claim at once, each skipping the rows another has locked.
+    """
+    return (
+        "SELECT tasks.id, tasks.run_id, tasks.kind, tasks.approval, tasks.approved, runs.max_concurrency"
+        " FROM tasks JOIN runs ON runs.id = tasks.run_id WHERE tasks.state = ? AND runs.state = ?"
+        " AND (runs.max_concurrency IS NULL OR (SELECT count(*) FROM tasks AS running"
+        " WHERE running.run_id = runs.id AND running.state = ? AND running.lease_owner IS NOT NULL)"
+        " < runs.max_concurrency)"
+        + (" AND tasks.run_id = ?" if of_run else "")
+        + " ORDER BY tasks.critical DESC, tasks.priority DESC, tasks.id LIMIT ?"
+        + (" FOR UPDATE OF tasks SKIP LOCKED" if locking else "")
     )
-    .scalar_subquery()
-)
-_CANDIDATES = (
-    select(
-        tasks.c.id,
-        tasks.c.run_id,
-        tasks.c.kind,
-        tasks.c.approval,
-        tasks.c.approved,
-        runs.c.max_concurrency,
-    )
-    .join(runs, runs.c.id == tasks.c.run_id)
-    .where(
-        tasks.c.state == TaskState.READY.value,
-        runs.c.state == RunState.RUNNING.value,
-        # A run at its concurrency cap offers no candidates, so that its ready tasks do not fill the
-        # window while other runs' tasks wait (the exact room is counted again for what is claimed).
-        or_(runs.c.max_concurrency.is_(None), _running_in_run < runs.c.max_concurrency),
-    )
-    .order_by(tasks.c.critical.desc(), tasks.c.priority.desc(), tasks.c.id)
-    .limit(bindparam("limit"))
-)
-_CANDIDATES_OF_RUN = _CANDIDATES.where(tasks.c.run_id == bindparam("run"))
-# PostgreSQL: many workers claim at once, each skipping the rows another has locked.
-_LOCKING = {
-    False: _CANDIDATES.with_for_update(of=tasks, skip_locked=True),
-    True: _CANDIDATES_OF_RUN.with_for_update(of=tasks, skip_locked=True),
+
+
+_CANDIDATES = {
+    (of_run, locking): _candidates_sql(of_run=of_run, locking=locking)
+    for of_run in (False, True)
+    for locking in (False, True)
 }
 _UPSTREAM = (
-    select(task_dependencies.c.task_id, _dependency.c.step, checkpoints.c.data)
-    .join(_dependency, _dependency.c.id == task_dependencies.c.depends_on_id)
-    .join(checkpoints, checkpoints.c.task_id == _dependency.c.id)
-    .where(task_dependencies.c.task_id.in_(bindparam("owners", expanding=True)))
+    "SELECT task_dependencies.task_id, dependency.step, checkpoints.data FROM task_dependencies"
+    " JOIN tasks AS dependency ON dependency.id = task_dependencies.depends_on_id"
+    " JOIN checkpoints ON checkpoints.task_id = dependency.id WHERE task_dependencies.task_id IN ({ids})"
 )
 _RUNNING_IN_RUN = select(func.count()).where(
     tasks.c.run_id == bindparam("run"),
@@ -179,14 +159,6 @@ def record_outcomes_txn(
     """Store the outcomes of finished attempts; returns the runs they belong to."""
     if not outcomes:
         return set()
-    # An attempt whose task has moved on to a newer attempt (its lease expired and it was claimed
-    # again, even by this worker) must not write over the newer one.
-    rows = conn.execute(_CURRENT_ATTEMPTS, {"ids": [o.task_id for o in outcomes]})
-    current = {int(row.id): int(row.attempts) for row in rows}
-    stale = [o for o in outcomes if current.get(o.task_id) != o.attempt]
-    if stale:
-        _discard(conn, stale, now)
-        outcomes = [o for o in outcomes if current.get(o.task_id) == o.attempt]
     succeeded = [o for o in outcomes if o.succeeded]
     retrying = [o for o in outcomes if not o.succeeded and not o.cancelled and o.retry_in is not None]
     failed = [o for o in outcomes if not o.succeeded and not o.cancelled and o.retry_in is None]
@@ -195,20 +167,43 @@ def record_outcomes_txn(
     done = _record_successes(conn, succeeded, worker_id=worker_id, now=now)
     _record_failures(conn, retrying, TaskState.RETRYING, worker_id=worker_id, now=now)
     _record_failures(conn, failed, TaskState.FAILED, worker_id=worker_id, now=now)
-    if cancelled:
-        transition_tasks_txn(
-            conn,
-            [o.task_id for o in cancelled],
-            TaskState.RUNNING,
-            TaskState.CANCELLED,
-            now=now,
-            owner=worker_id,
-            strict=False,
-            values={"lease_owner": None, "finished_at": now},
-        )
-        _close_attempts(conn, cancelled, AttemptOutcome.CANCELLED, now)
+    _record_cancellations(conn, cancelled, worker_id=worker_id, now=now)
     release_dependents_txn(conn, done, now=now)
     return {o.run_id for o in outcomes}
+
+
+def _move_finished(
+    conn: Connection,
+    outcomes: Sequence[Outcome],
+    target: TaskState,
+    *,
+    worker_id: str,
+    now: float,
+    values: Mapping[str, Any],
+    increment: Sequence[str] = (),
+) -> tuple[list[MovedTask], list[Outcome], list[Outcome]]:
+    """Move the tasks of finished attempts from running to ``target``: only those still leased to this
+    worker and still on that attempt, checked by the UPDATE itself. Returns the moved tasks, the outcomes
+    to store and the lost ones — an attempt whose lease expired and whose task was claimed again (even
+    by this worker) must not write over the newer attempt."""
+    moved: list[MovedTask] = []
+    for attempt in sorted({o.attempt for o in outcomes}):
+        moved += transition_tasks_txn(
+            conn,
+            [o.task_id for o in outcomes if o.attempt == attempt],
+            TaskState.RUNNING,
+            target,
+            now=now,
+            owner=worker_id,
+            attempt=attempt,
+            strict=False,
+            values=values,
+            increment=increment,
+        )
+    kept = {(m.id, m.attempts) for m in moved}
+    stored = [o for o in outcomes if (o.task_id, o.attempt) in kept]
+    lost = [o for o in outcomes if (o.task_id, o.attempt) not in kept]
+    return moved, stored, lost
 
 
 def _record_successes(
@@ -216,18 +211,14 @@ def _record_successes(
 ) -> list[MovedTask]:
     if not outcomes:
         return []
-    moved = transition_tasks_txn(
+    moved, stored, lost = _move_finished(
         conn,
-        [o.task_id for o in outcomes],
-        TaskState.RUNNING,
+        outcomes,
         TaskState.SUCCEEDED,
+        worker_id=worker_id,
         now=now,
-        owner=worker_id,
-        strict=False,
         values={"lease_owner": None, "lease_expires_at": None, "finished_at": now, "error": None},
     )
-    kept = {m.id for m in moved}
-    stored = [o for o in outcomes if o.task_id in kept]
     if stored:
         bulk_insert_txn(
             conn,
@@ -235,7 +226,7 @@ def _record_successes(
             [{"task_id": o.task_id, "run_id": o.run_id, "data": o.output, "created_at": now} for o in stored],
         )
     _close_attempts(conn, stored, AttemptOutcome.SUCCEEDED, now)
-    _discard(conn, [o for o in outcomes if o.task_id not in kept], now)
+    _discard(conn, lost, now)
     return moved
 
 
@@ -266,23 +257,11 @@ def _record_failures(
     values: dict[str, Any] = {"lease_owner": None, "lease_expires_at": None}
     if target is TaskState.FAILED:
         values["finished_at"] = now
-    moved = transition_tasks_txn(
-        conn,
-        [o.task_id for o in group],
-        TaskState.RUNNING,
-        target,
-        now=now,
-        owner=worker_id,
-        strict=False,
-        values=values,
-        increment=("failures",),
+    moved, stored, lost = _move_finished(
+        conn, group, target, worker_id=worker_id, now=now, values=values, increment=("failures",)
     )
-    kept = {m.id for m in moved}
-    stored = [o for o in group if o.task_id in kept]
     if stored:
-        conn.execute(
-            _SET_ERROR, [{"tid": o.task_id, "err": o.error, "nb": now + (o.retry_in or 0.0)} for o in stored]
-        )
+        execute_many_txn(conn, _SET_ERROR, [(o.error, now + (o.retry_in or 0.0), o.task_id) for o in stored])
         append_events_txn(
             conn,
             [
@@ -297,9 +276,33 @@ def _record_failures(
             ],
         )
     _close_attempts(conn, stored, AttemptOutcome.FAILED, now, errors=True)
-    _discard(conn, [o for o in group if o.task_id not in kept], now)
+    _discard(conn, lost, now)
     if target is TaskState.FAILED and moved:
         fail_downstream_txn(conn, moved, now=now)
+
+
+def _record_cancellations(conn: Connection, group: Sequence[Outcome], *, worker_id: str, now: float) -> None:
+    """Attempts cancelled with their run. Their task is usually cancelled already, by whoever cancelled
+    the run, so its attempt is closed as cancelled whether this moves the task or not — unless the
+    attempt is stale (a newer one took over), when it is lost."""
+    if not group:
+        return
+    current: dict[int, int] = {}
+    for chunk in _chunks([o.task_id for o in group]):
+        current.update(fetch_txn(conn, _CURRENT_ATTEMPTS.format(ids=markers(len(chunk))), chunk))
+    live = [o for o in group if current.get(o.task_id) == o.attempt]
+    _discard(conn, [o for o in group if current.get(o.task_id) != o.attempt], now)
+    transition_tasks_txn(
+        conn,
+        [o.task_id for o in live],
+        TaskState.RUNNING,
+        TaskState.CANCELLED,
+        now=now,
+        owner=worker_id,
+        strict=False,
+        values={"lease_owner": None, "finished_at": now},
+    )
+    _close_attempts(conn, live, AttemptOutcome.CANCELLED, now)
 
 
 def _close_attempts(
@@ -310,7 +313,7 @@ def _close_attempts(
     *,
     errors: bool = False,
 ) -> None:
-    bulk_execute_txn(
+    execute_many_txn(
         conn,
         _CLOSE_ATTEMPT,
         [(outcome.value, now, o.error if errors else None, o.task_id, o.attempt) for o in outcomes],
@@ -330,8 +333,10 @@ def release_dependents_txn(conn: Connection, finished: Sequence[MovedTask], *, n
         for chunk in _chunks([m.id for m in frontier if m.kind != TaskKind.ITEM.value]):
             if conn.dialect.name == "postgresql":
                 _lock_dependents(conn, chunk)
-            rows = conn.execute(_NEWLY_READY, {"ids": list(chunk)})
-            ready.update(row.id for row in rows if row.state == TaskState.PENDING.value)
+            rows = fetch_txn(
+                conn, _NEWLY_READY.format(ids=markers(len(chunk))), [*chunk, TaskState.SUCCEEDED.value]
+            )
+            ready.update(task_id for task_id, state in rows if state == TaskState.PENDING.value)
         transition_tasks_txn(conn, sorted(ready), TaskState.PENDING, TaskState.READY, now=now)
         frontier = completed_maps
 
@@ -343,21 +348,16 @@ def _lock_dependents(conn: Connection, finished_ids: Sequence[int]) -> None:
     not yet committed, and neither would release the task. With the lock, the second waits for the
     first to commit and then sees its work. (SQLite's single writer already serialises them.)
     """
-    dependents = conn.execute(
-        select(task_dependencies.c.task_id).where(task_dependencies.c.depends_on_id.in_(list(finished_ids)))
-    ).scalars()
-    ids = sorted(set(dependents))
-    if ids:
-        conn.execute(_LOCK_TASKS, {"ids": ids}).all()
+    fetch_txn(conn, _LOCK_DEPENDENTS.format(ids=markers(len(finished_ids))), finished_ids)
 
 
 def _complete_map_parents(conn: Connection, finished: Sequence[MovedTask], *, now: float) -> list[MovedTask]:
     completed: list[MovedTask] = []
     for parent_id in sorted({m.parent_id for m in finished if m.parent_id is not None}):
         if conn.dialect.name == "postgresql":
-            conn.execute(_LOCK_TASKS, {"ids": [parent_id]}).all()
-        if conn.execute(_OPEN_CHILD, {"parent": parent_id}).first() is None:
-            outputs = list(conn.execute(_CHILD_OUTPUTS, {"parent": parent_id}).scalars())
+            fetch_txn(conn, _LOCK_TASKS.format(ids="?"), [parent_id])
+        if not fetch_txn(conn, _OPEN_CHILD, [parent_id, *NOT_SUCCEEDED]):
+            outputs = [data for (data,) in fetch_txn(conn, _CHILD_OUTPUTS, [parent_id])]
             completed += _succeed_map_parent(conn, parent_id, outputs, now=now)
     return completed
 
@@ -540,12 +540,10 @@ def claim_tasks_txn(
         limit = min(limit, max(global_limit - conn.execute(_RUNNING_EVERYWHERE).scalar_one(), 0))
     if limit <= 0:
         return []
-    if conn.dialect.name == "postgresql":
-        query = _LOCKING[run_id is not None]
-    else:
-        query = _CANDIDATES if run_id is None else _CANDIDATES_OF_RUN
-    parameters = {"limit": limit, "run": run_id}
-    candidates = conn.execute(query, parameters).all()
+    query = _CANDIDATES[run_id is not None, conn.dialect.name == "postgresql"]
+    parameters: list[Any] = [TaskState.READY.value, RunState.RUNNING.value, TaskState.RUNNING.value]
+    parameters += [limit] if run_id is None else [run_id, limit]
+    candidates = [_Candidate(*row) for row in fetch_txn(conn, query, parameters)]
     # Mapped steps expand into items, which are candidates in turn; expanding one may make another
     # mapped step ready (a map over an empty map), hence the loop. A mapped step is never claimed
     # itself: one still left (beyond the last round) is expanded by the next tick.
@@ -555,7 +553,7 @@ def claim_tasks_txn(
             break
         for map_id in maps:
             _expand(conn, map_id, now=now)
-        candidates = conn.execute(query, parameters).all()
+        candidates = [_Candidate(*row) for row in fetch_txn(conn, query, parameters)]
     candidates = [r for r in candidates if r.kind != TaskKind.MAP.value]
     held = [int(r.id) for r in candidates if r.approval and not r.approved]
     transition_tasks_txn(conn, held, TaskState.READY, TaskState.RUNNING, now=now)
@@ -575,11 +573,10 @@ def claim_tasks_txn(
     return _claimed(conn, moved, worker_id=worker_id, now=now)
 
 
-def _within_run_limits(conn: Connection, candidates: Sequence[Any]) -> list[int]:
+def _within_run_limits(conn: Connection, candidates: Sequence[_Candidate]) -> list[int]:
+    limits = {r.run_id: r.max_concurrency for r in candidates if r.max_concurrency}
     room = {
-        r.run_id: r.max_concurrency - conn.execute(_RUNNING_IN_RUN, {"run": r.run_id}).scalar_one()
-        for r in candidates
-        if r.max_concurrency
+        run: limit - conn.execute(_RUNNING_IN_RUN, {"run": run}).scalar_one() for run, limit in limits.items()
     }
     chosen: list[int] = []
     for row in candidates:
@@ -612,8 +609,10 @@ def _claimed(
     # Items take their context from their mapped step's dependencies: load each owner's once.
     owner_of = {m.id: (m.parent_id if m.kind == TaskKind.ITEM.value and m.parent_id else m.id) for m in moved}
     upstream: dict[int, dict[str, str]] = {owner: {} for owner in owner_of.values()}
-    for edge in conn.execute(_UPSTREAM, {"owners": sorted(upstream)}):
-        upstream[int(edge.task_id)][edge.step] = edge.data
+    owners = sorted(upstream)
+    for chunk in _chunks(owners):
+        for owner, step, data in fetch_txn(conn, _UPSTREAM.format(ids=markers(len(chunk))), chunk):
+            upstream[owner][step] = data
     return [
         ClaimedTask(
             id=m.id,

@@ -10,10 +10,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, select, update
+from sqlalchemy import Connection, select, update
 
 from baton.core.errors import IllegalTransitionError, RunNotFoundError, TaskNotFoundError
 from baton.core.states import RUN_TRANSITIONS, TASK_TRANSITIONS, RunState, TaskState
+from baton.store.driver import fetch_txn, markers
 from baton.store.events import append_events_txn, event_row
 from baton.store.schema import runs, tasks
 
@@ -45,23 +46,31 @@ MOVED_COLUMNS = (
     tasks.c.failures,
     tasks.c.input,
 )
-_STATEMENTS: dict[tuple[tuple[str, ...], tuple[str, ...], bool], Any] = {}
+_RETURNING = ", ".join(c.name for c in MOVED_COLUMNS)
+_MOVES: dict[tuple[tuple[str, ...], tuple[str, ...], bool, bool], str] = {}
 
 
-def _move_statement(columns: tuple[str, ...], increment: tuple[str, ...], owned: bool) -> Any:
-    """The UPDATE for one shape of transition, built once: building statements costs more than running them."""
-    key = (columns, increment, owned)
-    statement = _STATEMENTS.get(key)
-    if statement is None:
-        conditions = [tasks.c.id.in_(bindparam("ids", expanding=True)), tasks.c.state == bindparam("source")]
+def _move_sql(columns: tuple[str, ...], increment: tuple[str, ...], owned: bool, attempt: bool) -> str:
+    """The UPDATE for one shape of transition, written once, its ``IN`` list left as ``{ids}``.
+
+    It runs on the driver (see :mod:`baton.store.driver`): this is the statement of every claim and
+    every outcome. Parameters: the target, ``columns``' values, the ids, the source, the owner, the attempt.
+    """
+    key = (columns, increment, owned, attempt)
+    sql = _MOVES.get(key)
+    if sql is None:
+        # Names go through tasks.c: a column that does not exist fails here, not in the database.
+        assignments = ["state = ?", *(f"{tasks.c[c].name} = ?" for c in columns)]
+        assignments += [f"{tasks.c[c].name} = {tasks.c[c].name} + 1" for c in increment]
+        conditions = ["id IN ({ids})", "state = ?"]
         if owned:
-            conditions.append(tasks.c.lease_owner == bindparam("owner"))
-        assignments: dict[str, Any] = {"state": bindparam("target")}
-        assignments.update({c: bindparam(f"v_{c}") for c in columns})
-        assignments.update({c: tasks.c[c] + 1 for c in increment})
-        statement = update(tasks).where(*conditions).values(**assignments).returning(*MOVED_COLUMNS)
-        _STATEMENTS[key] = statement
-    return statement
+            conditions.append("lease_owner = ?")
+        if attempt:
+            conditions.append("attempts = ?")
+        sql = f"UPDATE tasks SET {', '.join(assignments)} WHERE {' AND '.join(conditions)}"
+        sql += f" RETURNING {_RETURNING}"
+        _MOVES[key] = sql
+    return sql
 
 
 def transition_tasks_txn(
@@ -75,12 +84,14 @@ def transition_tasks_txn(
     increment: Sequence[str] = (),
     data: Mapping[str, Any] | None = None,
     owner: str | None = None,
+    attempt: int | None = None,
     strict: bool = True,
 ) -> list[MovedTask]:
     """Move tasks from ``source`` to ``target``, writing ``values`` beside the state and one event each.
 
     ``increment`` names counters to add one to (attempts, failures). With ``owner``, only tasks leased
-    to that worker move (a worker whose lease was taken over must not overwrite the new owner's work).
+    to that worker move (a worker whose lease was taken over must not overwrite the new owner's work);
+    with ``attempt``, only tasks still on that attempt (a late result must not overwrite a newer attempt).
     With ``strict`` (the default) a task that is not in ``source`` raises
     :class:`IllegalTransitionError` naming it and its state, and the caller's transaction rolls back;
     otherwise such tasks are left alone and simply not returned.
@@ -90,13 +101,19 @@ def transition_tasks_txn(
     if not task_ids:
         return []
     values = values or {}
-    statement = _move_statement(tuple(sorted(values)), tuple(increment), owner is not None)
-    parameters: dict[str, Any] = {"source": source.value, "target": target.value, "owner": owner}
-    parameters.update({f"v_{c}": v for c, v in values.items()})
+    columns = tuple(values)
+    sql = _move_sql(columns, tuple(increment), owner is not None, attempt is not None)
+    before = [target.value, *(values[c] for c in columns)]
+    after: list[Any] = [source.value]
+    if owner is not None:
+        after.append(owner)
+    if attempt is not None:
+        after.append(attempt)
     moved: list[MovedTask] = []
     for start in range(0, len(task_ids), CHUNK):
-        parameters["ids"] = task_ids[start : start + CHUNK]
-        moved += [MovedTask(*row) for row in conn.execute(statement, parameters)]
+        chunk = task_ids[start : start + CHUNK]
+        rows = fetch_txn(conn, sql.format(ids=markers(len(chunk))), [*before, *chunk, *after])
+        moved += [MovedTask(*row) for row in rows]
     if strict and len(moved) != len(task_ids):
         _raise_for_missing(conn, task_ids, {m.id for m in moved}, target)
     extra = dict(data or {})
