@@ -81,7 +81,11 @@ class CpuMeter:
         ``os.cpu_count()``). Read it while every process measured still runs."""
         wall = max(time.perf_counter() - self.wall, 1e-9)
         used = {f"cpu_{n}": round((_cpu(p) - self.start[n]) / wall, 2) for n, p in self._all().items()}
-        return {**used, "cpu_machine": round((_busy() - self.machine) / wall, 2)}
+        return {
+            **used,
+            "cpu_machine": round((_busy() - self.machine) / wall, 2),
+            "cpu_wall_s": round(wall, 2),
+        }
 
 
 def _busy() -> float:
@@ -363,6 +367,7 @@ async def _clients(
             closed.result()  # a client that failed stops the benchmark with its error
         await asyncio.sleep(0.05)
     stamps.clear()
+    first_last[:] = [float("inf"), 0.0]  # from here on: the live run, not its replayed history
     ready.put("ready")
     await closed
     results.put({"received": list(received.values()), "stamps": stamps, "first_last": first_last})
@@ -415,7 +420,8 @@ async def stream_load(
         raise RuntimeError(f"a client process failed: {failed[0]}")
     written = _minus(await frames_written(api), written_before)
     await api.aclose()
-    committed = commit_times(json.loads(seen_file.read_text()))
+    seen = json.loads(seen_file.read_text())  # the first observation: what was there before the worker
+    committed = commit_times(seen)
     received = [count for o in outcomes for count in o["received"]]
     stamps = [tuple(stamp) for o in outcomes for stamp in o["stamps"]]
     live = [(event_id, ts, now) for event_id, ts, now in stamps if ts >= started]  # no replayed history
@@ -432,6 +438,7 @@ async def stream_load(
         "messages_delivered": sum(received),
         "messages_per_client": statistics.median(received),
         "delivered_per_second": round(sum(received) / span),
+        "commits_span_s": round(seen[-1][1] - seen[min(1, len(seen) - 1)][1], 2),  # the run's first to last
         "delay_from_commit_p50_ms": round(percentile(from_commit, 0.5) * 1000, 1),
         "delay_from_commit_p99_ms": round(percentile(from_commit, 0.99) * 1000, 1),
         "delay_from_commit_max_ms": round(max(from_commit) * 1000, 1),
