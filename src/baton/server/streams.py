@@ -31,7 +31,7 @@ from typing import Any, NamedTuple
 
 from baton.core.errors import RunNotFoundError
 from baton.observability import Metrics, get_logger, might_hold_secrets, redact_value
-from baton.store.events import event_rows_after, last_event_id
+from baton.store.events import EventRow, event_rows_after, last_event_id
 from baton.store.runs import get_run
 from baton.store.store import Store
 
@@ -74,12 +74,12 @@ def _json_string(value: str) -> str:
     return _ENCODER.encode(value)
 
 
-def decoded_data(row: Any) -> dict[str, Any] | None:
+def decoded_data(row: EventRow) -> dict[str, Any] | None:
     """The data of a stored event (a row of :func:`event_rows_after`) if the hub needs it, else None."""
     return json.loads(row.data) if row.type in _DECODED else None
 
 
-def encode_row(row: Any, data: dict[str, Any] | None) -> StreamItem:
+def encode_row(row: EventRow, data: dict[str, Any] | None) -> StreamItem:
     """The message for a stored event, built around its stored JSON text (``data``: that text decoded,
     when the caller has it). Events are redacted when written; text from before that is redacted here."""
     text = row.data
@@ -87,12 +87,12 @@ def encode_row(row: Any, data: dict[str, Any] | None) -> StreamItem:
         text = _ENCODER.encode(redact_value(json.loads(text)))
     kind = message_type(row.type, data if data is not None else {})
     run_id = "null" if row.run_id is None else _json_string(row.run_id)
-    task_id = "null" if row.task_id is None else int(row.task_id)
+    task_id = "null" if row.task_id is None else row.task_id
     message = (
         f'{{"type":"{kind}","event_id":{row.id},"event":{_json_string(row.type)},"run_id":{run_id},'
-        f'"task_id":{task_id},"ts":{float(row.ts)!r},"data":{text}}}'
+        f'"task_id":{task_id},"ts":{row.ts!r},"data":{text}}}'
     )
-    return StreamItem(row.id, kind, message, float(row.ts))
+    return StreamItem(row.id, kind, message, row.ts)
 
 
 class StreamItem(NamedTuple):  # a tuple: built for every event of every run, cheaply
@@ -322,7 +322,7 @@ class EventHub:
             if delivered < _PAGE:
                 await asyncio.sleep(self.poll_seconds)
 
-    def _fetch(self, after: int) -> list[Any]:
+    def _fetch(self, after: int) -> list[EventRow]:
         with self.store.read() as conn:
             rows = event_rows_after(conn, after, _PAGE)
             for run_id in {r.run_id for r in rows if r.run_id and r.run_id not in self._workflows}:
@@ -330,7 +330,7 @@ class EventHub:
                     self._workflows[run_id] = get_run(conn, run_id).workflow_name
         return rows
 
-    def _dispatch(self, events: list[Any]) -> int:
+    def _dispatch(self, events: list[EventRow]) -> int:
         """Hand out events in id order, stopping at a hole that may still fill. Returns how many."""
         now = time.time()
         delivered = 0
@@ -360,7 +360,7 @@ class EventHub:
             target.publish(self.client_queue_size)
         return delivered
 
-    def _observe(self, event: Any, data: dict[str, Any] | None, now: float) -> None:
+    def _observe(self, event: EventRow, data: dict[str, Any] | None, now: float) -> None:
         duration = None
         if event.type == "task.state" and event.task_id is not None and data is not None:
             if data.get("to") == "running":

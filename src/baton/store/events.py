@@ -7,12 +7,13 @@ import statistics
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import ColumnElement, Connection, bindparam, delete, func, or_, select, text
+from sqlalchemy import ColumnElement, Connection, delete, func, or_, select, text
 
 from baton.observability.logging import might_hold_secrets, redact_value
 from baton.store.bulk import bulk_insert_txn
+from baton.store.driver import fetch_txn
 from baton.store.schema import events
 
 
@@ -139,17 +140,31 @@ def query_events(
     return [_to_event(row) for row in conn.execute(query)]
 
 
-def event_rows_after(conn: Connection, after: int, limit: int, run_id: str | None = None) -> list[Any]:
-    """Events after ``after`` in id order, as rows whose ``data`` is the stored JSON text: for readers
-    that pass the text on (the live streams) rather than decode it."""
-    query = _ROWS_AFTER if run_id is None else _RUN_ROWS_AFTER
-    return list(conn.execute(query, {"after": after, "limit": limit, "run_id": run_id}))
+class EventRow(NamedTuple):
+    """A stored event as it is in the table: ``data`` is its JSON text."""
+
+    id: int
+    run_id: str | None
+    task_id: int | None
+    type: str
+    ts: float
+    data: str
 
 
-_ROWS_AFTER = (
-    select(events).where(events.c.id > bindparam("after")).order_by(events.c.id).limit(bindparam("limit"))
-)
-_RUN_ROWS_AFTER = _ROWS_AFTER.where(events.c.run_id == bindparam("run_id"))
+def event_rows_after(conn: Connection, after: int, limit: int, run_id: str | None = None) -> list[EventRow]:
+    """Events after ``after`` in id order, with ``data`` left as the stored JSON text: for readers that
+    pass the text on (the live streams) rather than decode it. Run on the driver (one statement, plain
+    tuples): the live streams read every event of every run through here."""
+    if run_id is None:
+        rows = fetch_txn(conn, _ROWS_AFTER, (after, limit))
+    else:
+        rows = fetch_txn(conn, _RUN_ROWS_AFTER, (after, run_id, limit))
+    return [EventRow._make(row) for row in rows]
+
+
+_COLUMNS = "SELECT id, run_id, task_id, type, ts, data FROM events"
+_ROWS_AFTER = f"{_COLUMNS} WHERE id > ? ORDER BY id LIMIT ?"
+_RUN_ROWS_AFTER = f"{_COLUMNS} WHERE id > ? AND run_id = ? ORDER BY id LIMIT ?"
 
 
 def last_event_id(conn: Connection, run_id: str | None = None) -> int:
