@@ -33,7 +33,7 @@ import time
 import zlib
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, NamedTuple, cast
 
 import httpx
 import psutil
@@ -195,10 +195,16 @@ _STAMPS = re.compile(
 )
 _COMPLETE = re.compile(rb'"type": ?"complete"')
 _EVENT = b'"event":'  # in every message that carries an event, in no heartbeat or error notice
-# Every client counts the messages it receives; one in DELAY_SAMPLE also reads each message's event id
-# and timestamp. The server treats all clients alike (one shared batch per position), so the sample
-# stands for all of them, and the load generator stays lighter than the server it measures.
+# Every client counts the messages it receives; one in DELAY_SAMPLE also notes each message's event id
+# and timestamp with its arrival. The server treats all clients alike (one shared batch per position),
+# so the sample stands for all of them.
 DELAY_SAMPLE = 10
+
+
+class Decoded(NamedTuple):
+    count: int  # messages that carry an event
+    stamps: list[tuple[int, float]]  # (event id, event time) of each
+    complete: bool  # the run's last message is among them
 
 
 class StreamClient(asyncio.Protocol):
@@ -320,37 +326,50 @@ def _minus(after: dict[str, float], before: dict[str, float]) -> dict[str, float
     return {bound: count - before.get(bound, 0.0) for bound, count in after.items()}
 
 
-def run_clients(port: int, path: str, indexes: list[int], compress: bool, ready: Any, results: Any) -> None:
+def run_clients(
+    port: int, path: str, indexes: list[int], compress: bool, ready: Any, results: Any, memo: bool
+) -> None:
     """Child process: one share of the WebSocket clients, on its own event loop (uvloop). Says when every
     client has had the run's first messages, then reports what each received once all have seen the end."""
     try:
-        uvloop.run(_clients(port, path, indexes, compress, ready, results))
+        uvloop.run(_clients(port, path, indexes, compress, ready, results, memo))
     except BaseException as error:  # the parent waits on these queues: tell it, rather than hang it
         ready.put(repr(error))
         results.put(repr(error))
         raise
 
 
+def decode(frame: bytes, compress: bool) -> Decoded:
+    text = zlib.decompress(frame) if compress else frame
+    stamps = [(int(event_id), float(ts)) for event_id, ts in _STAMPS.findall(text)]
+    complete = _COMPLETE.search(text, max(0, len(text) - 1000)) is not None  # the run's last message
+    return Decoded(text.count(_EVENT), stamps, complete)
+
+
 async def _clients(
-    port: int, path: str, indexes: list[int], compress: bool, ready: Any, results: Any
+    port: int, path: str, indexes: list[int], compress: bool, ready: Any, results: Any, memo: bool
 ) -> None:
     received = dict.fromkeys(indexes, 0)
     stamps: list[tuple[int, float, float]] = []  # (event id, event time, arrival) at the sampled clients
     first_last = [float("inf"), 0.0]
+    # The server sends the same frame to every client at the same place in the stream; 500 clients on
+    # 500 machines would decode their copies in parallel. Here one process hosts them all, so a frame
+    # whose bytes it has seen before is not decoded again (unless told to: --decode-every-frame).
+    decoded: dict[bytes, Decoded] = {}
 
     def on_frame(index: int, frame: bytes) -> bool:
         now = time.time()
-        if compress:
-            frame = zlib.decompress(frame)
+        content = decoded.get(frame) if memo else None
+        if content is None:
+            content = decode(frame, compress)
+            if memo:
+                decoded[frame] = content
+        received[index] += content.count
         if index % DELAY_SAMPLE == 0:
-            found = _STAMPS.findall(frame)
-            received[index] += len(found)
-            stamps.extend((int(event_id), float(ts), now) for event_id, ts in found)
-        else:
-            received[index] += frame.count(_EVENT)
+            stamps.extend((event_id, ts, now) for event_id, ts in content.stamps)
         first_last[0] = min(first_last[0], now)
         first_last[1] = max(first_last[1], now)
-        return _COMPLETE.search(frame, max(0, len(frame) - 1000)) is not None  # the run's last message
+        return content.complete
 
     loop = asyncio.get_running_loop()
     protocols = []
@@ -374,7 +393,16 @@ async def _clients(
 
 
 async def stream_load(
-    db: str, port: int, key: str, clients: int, tasks: int, server_pid: int, compress: bool, processes: int
+    db: str,
+    port: int,
+    key: str,
+    clients: int,
+    tasks: int,
+    server_pid: int,
+    *,
+    compress: bool,
+    processes: int,
+    memo: bool,
 ) -> dict[str, Any]:
     api = httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", headers={"Authorization": f"Bearer {key}"})
     token = (await api.post("/auth/token")).json()["access_token"]
@@ -388,7 +416,7 @@ async def stream_load(
     children = [
         spawn.Process(
             target=run_clients,
-            args=(port, path, list(range(p, clients, processes)), compress, ready, results),
+            args=(port, path, list(range(p, clients, processes)), compress, ready, results, memo),
         )
         for p in range(processes)
     ]
@@ -434,6 +462,7 @@ async def stream_load(
         "frames": "deflate" if compress else "text",
         "clients": clients,
         "client_processes": processes,
+        "decoded": "each distinct frame once" if memo else "every frame",
         "run_tasks": tasks + 4,
         "messages_delivered": sum(received),
         "messages_per_client": statistics.median(received),
@@ -467,6 +496,11 @@ def main() -> None:
         type=int,
         default=os.cpu_count() or 1,
         help="processes the clients are spread over",
+    )
+    parser.add_argument(
+        "--decode-every-frame",
+        action="store_true",
+        help="decode every client's copy of a frame (default: each distinct frame once per process)",
     )
     parser.add_argument("--skip-rest", action="store_true")
     parser.add_argument("--skip-streams", action="store_true")
@@ -509,7 +543,15 @@ def main() -> None:
                 name = "streams_deflate" if compress else "streams"
                 results[name] = asyncio.run(
                     stream_load(
-                        db, port, key, args.clients, args.tasks, server.pid, compress, args.client_processes
+                        db,
+                        port,
+                        key,
+                        args.clients,
+                        args.tasks,
+                        server.pid,
+                        compress=compress,
+                        processes=args.client_processes,
+                        memo=not args.decode_every_frame,
                     )
                 )
                 print(f"{name}:", json.dumps(results[name]), flush=True)

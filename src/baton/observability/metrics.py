@@ -52,7 +52,8 @@ class Metrics:
         )
         self.stream_delay = Histogram(
             "baton_stream_delivery_delay_seconds",
-            "Delay from an event's timestamp to its hand-off to the stream clients",
+            "Delay from the timestamp of the oldest event the event hub found in a poll to its hand-off to"
+            " the stream clients",
             buckets=_DELIVERY_BUCKETS,
             registry=r,
         )

@@ -69,7 +69,9 @@ class RequestContextMiddleware:
                 await self._refuse_too_large(send, request_id)
                 status = 413
             else:
-                await self.app(scope, self._limited(receive), send_with_id)
+                # A WebSocket's frames pass straight through: there is no header to add to them.
+                outgoing = send_with_id if scope["type"] == "http" else send
+                await self.app(scope, self._limited(receive), outgoing)
             if scope["type"] == "http":
                 self._record(scope, status, time.perf_counter() - started)
 

@@ -285,8 +285,9 @@ class EventHub:
                     return
                 if not subscription.pending:
                     subscription.wake.clear()
-                    try:
-                        await asyncio.wait_for(subscription.wake.wait(), heartbeat_seconds)
+                    try:  # asyncio.timeout, not wait_for: no task per wait, and every client waits often
+                        async with asyncio.timeout(heartbeat_seconds):
+                            await subscription.wake.wait()
                     except TimeoutError:
                         yield Batch([heartbeat_item(last)])
                     continue
@@ -346,7 +347,8 @@ class EventHub:
             self.position = event.id
             delivered += 1
             data = decoded_data(event)
-            self._observe(event, data, now)
+            if data is not None:  # the events metrics count are the ones decoded
+                self._observe(event, data)
             channel = self._channels.get(event.run_id) if event.run_id is not None else None
             if channel is None and everything is None:
                 continue
@@ -355,19 +357,20 @@ class EventHub:
                 if target is not None:
                     target.items.append(item)
                     touched.add(target)
+        if delivered:  # once per poll, for its oldest event: per event, the histogram cost more than the rest
+            self.metrics.stream_delay.observe(max(now - events[0].ts, 0.0))
         # Clients are woken once per poll, however many events it brought.
         for target in touched:
             target.publish(self.client_queue_size)
         return delivered
 
-    def _observe(self, event: EventRow, data: dict[str, Any] | None, now: float) -> None:
+    def _observe(self, event: EventRow, data: dict[str, Any]) -> None:
         duration = None
-        if event.type == "task.state" and event.task_id is not None and data is not None:
+        if event.type == "task.state" and event.task_id is not None:
             if data.get("to") == "running":
                 self._running_since[event.task_id] = event.ts
             elif data.get("from") == "running":
                 started = self._running_since.pop(event.task_id, None)
                 duration = event.ts - started if started is not None else None
         workflow = self._workflows.get(event.run_id or "", "")
-        self.metrics.observe_event(event.type, data or {}, workflow=workflow, duration=duration)
-        self.metrics.stream_delay.observe(max(now - event.ts, 0.0))
+        self.metrics.observe_event(event.type, data, workflow=workflow, duration=duration)
