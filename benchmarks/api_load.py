@@ -5,13 +5,18 @@
 
 (a) GET /runs and GET /runs/{id} alternately, scheduled open-loop at ``--rate`` requests per second for
 ``--seconds`` over keep-alive connections; latency counts from the scheduled start, so a server that
-falls behind shows it (no coordinated omission). (b) ``--clients`` WebSocket clients follow one run of
-the demo workflow with ``--tasks`` documents, executed by a separate `baton worker` process; delay is the
-time from an event's timestamp (taken in the transaction that commits it) to its arrival at a client.
+falls behind shows it (no coordinated omission). The client is a minimal HTTP/1.1 keep-alive client.
 
-The server runs in its own process with access logs at warning level; the client is a minimal HTTP/1.1
-keep-alive client so that the load generator is not the bottleneck on a small machine. Everything is on
-one machine: the figures include the clients' own CPU use.
+(b) ``--clients`` WebSocket clients follow one run of the demo workflow with ``--tasks`` documents,
+executed by a separate `baton worker` process, twice: with plain JSON text frames, then with compressed
+frames (``?compress=deflate``). A message's delay runs from its commit (when a process polling the
+database every millisecond first sees its event id) to its arrival at a client; the delay from the
+event's own timestamp is reported too, and so is the server's own histogram of frame writes. The
+clients are raw RFC 6455 protocol objects on uvloop, spread over ``--client-processes``, each of which
+decodes a frame whose bytes it has already seen only once (``--decode-every-frame``: every copy).
+
+The server runs in its own process with access logs off. Everything is on one machine: the figures
+include the clients' and the worker's CPU use, reported per process.
 """
 
 from __future__ import annotations
