@@ -197,6 +197,7 @@ async function openRun(runId) {
 function followRun(runId, after) {
   state.runSocket?.close();
   const socket = openStream(`/ws/runs/${encodeURIComponent(runId)}?after=${after}`, (messages) => {
+    if (state.runSocket !== socket) return; // a frame still being inflated when another run was opened
     for (const m of messages) onRunMessage(m);
   });
   socket.onclose = (event) => {
