@@ -149,6 +149,52 @@ async def long_running(ctx: TaskContext) -> int:
     return 1
 
 
+# -- a rollback that a kill -9 interrupts -------------------------------------------------------------
+
+
+class Rollback(BaseModel):
+    """Files in ``folder``: ``journal`` (one line per compensation call), ``hold`` (while it exists, the
+    compensation of ``deploy`` waits, so that a test can kill its process), ``refuse`` (compensations
+    raise) and ``fixed`` (``verify`` succeeds)."""
+
+    folder: str
+
+
+def _undo(step: str, output: str, inputs: Rollback) -> None:
+    folder = Path(inputs.folder)
+    record(str(folder / "journal"), f"undo {step}", 0)
+    deadline = time.monotonic() + 60
+    while step == "deploy" and (folder / "hold").exists() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    if (folder / "refuse").exists():
+        raise RuntimeError(f"cannot undo {output}")
+
+
+rollback = Workflow("rollback", inputs=Rollback)
+
+
+@rollback.step(compensate=lambda output, inputs: _undo("reserve", output, inputs))
+def reserve() -> str:
+    return "capacity"
+
+
+@rollback.step(compensate=lambda output, inputs: _undo("deploy", output, inputs))
+def deploy(reserve: str) -> str:
+    return f"service on {reserve}"
+
+
+@rollback.step(compensate=lambda output, inputs: _undo("notify", output, inputs))
+def notify(deploy: str) -> str:
+    return f"told everyone about {deploy}"
+
+
+@rollback.step()
+def verify(notify: str, inputs: Rollback) -> str:
+    if not (Path(inputs.folder) / "fixed").exists():
+        raise PermanentError("the service does not answer")
+    return "verified"
+
+
 # -- approvals ---------------------------------------------------------------------------------------
 
 gated = Workflow("gated")

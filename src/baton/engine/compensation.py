@@ -14,7 +14,7 @@ from sqlalchemy import Connection, select
 from baton.core.states import TaskKind, TaskState
 from baton.core.workflow import Step, Workflow
 from baton.store.events import append_events_txn, event_row
-from baton.store.runs import set_run_option_txn
+from baton.store.runs import release_compensation_txn
 from baton.store.schema import checkpoints, runs, tasks
 from baton.store.store import Store
 from baton.store.transitions import transition_tasks_txn
@@ -43,25 +43,45 @@ def compensable_tasks_txn(
     return [(int(r.id), r.name, r.step, r.data) for r in rows]
 
 
-async def compensate_run(store: Store, run_id: str, workflow: Workflow, in_store: InStore) -> None:
-    """Undo what the failed run ``run_id`` did, newest step first.
+async def compensate_run(
+    store: Store, run_id: str, workflow: Workflow, in_store: InStore, *, worker_id: str
+) -> None:
+    """Undo what the failed run ``run_id`` did, newest step first, as the worker ``worker_id``.
 
     Each succeeded task whose step declares a compensation has it called with the task's output
     (``fn(output)``, or ``fn(output, inputs)`` to also get the run's inputs); the task then becomes
     ``rolled_back``. A compensation that raises is recorded as an event and the task stays
     ``succeeded``, so an operator can see what was not undone. The run's ``compensating`` mark,
-    set when it failed, is cleared at the end.
+    set to the worker's id when the run failed, is cleared at the end if that worker still holds it.
+
+    Compensation is durable work: if the worker dies on the way, another worker (or ``baton resume``)
+    takes the mark over and calls this again. Tasks already ``rolled_back`` are not compensated again,
+    but the compensation that was interrupted may run twice: compensations are at-least-once, so they
+    must be idempotent (undoing what is already undone does nothing).
     """
     done = await in_store(_load, store, run_id, workflow)
     inputs = workflow.parse_inputs(json.loads(await in_store(_inputs_of, store, run_id)))
     for task_id, name, step_name, output in done:
+        if not await in_store(_still_succeeded, store, task_id):
+            continue  # rolled back meanwhile by a worker that took this compensation over
         try:
             await _call(workflow.steps[step_name], output, inputs)
         except Exception as error:  # any failure of user code is recorded, not raised
             await in_store(_record, store, run_id, task_id, name, f"{type(error).__name__}: {error}")
         else:
             await in_store(_record, store, run_id, task_id, name, None)
-    await in_store(_finish, store, run_id)
+    await in_store(_finish, store, run_id, worker_id)
+
+
+def abandon_compensation(store: Store, run_id: str, worker_id: str, reason: str) -> None:
+    """Give up the compensation of a run this worker cannot make (its workflow cannot be loaded): the
+    mark is cleared and the reason recorded, as for a compensation that raises."""
+    now = time.time()
+    with store.begin() as conn:
+        if release_compensation_txn(conn, run_id, worker_id=worker_id):
+            append_events_txn(
+                conn, [event_row(run_id, None, "run.compensation_failed", now, {"error": reason})]
+            )
 
 
 def _load(store: Store, run_id: str, workflow: Workflow) -> list[tuple[int, str, str, str]]:
@@ -102,6 +122,12 @@ def _record(store: Store, run_id: str, task_id: int, name: str, error: str | Non
             )
 
 
-def _finish(store: Store, run_id: str) -> None:
+def _still_succeeded(store: Store, task_id: int) -> bool:
+    with store.read() as conn:
+        state = conn.execute(select(tasks.c.state).where(tasks.c.id == task_id)).scalar_one()
+    return bool(state == TaskState.SUCCEEDED.value)
+
+
+def _finish(store: Store, run_id: str, worker_id: str) -> None:
     with store.begin() as conn:
-        set_run_option_txn(conn, run_id, "compensating", None)
+        release_compensation_txn(conn, run_id, worker_id=worker_id)

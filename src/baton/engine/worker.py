@@ -33,11 +33,18 @@ from sqlalchemy import select
 from baton.core.errors import BatonError, InvalidInputError
 from baton.core.states import RunState, run_verdict
 from baton.core.workflow import TaskContext, Workflow
-from baton.engine.compensation import compensable_tasks_txn, compensate_run
+from baton.engine.compensation import abandon_compensation, compensable_tasks_txn, compensate_run
 from baton.engine.executor import execute
 from baton.engine.loading import load_workflow
 from baton.store.events import append_events_txn, event_row
-from baton.store.runs import failure_reason_txn, get_run, set_run_option_txn, task_state_counts
+from baton.store.runs import (
+    COMPENSATING,
+    claim_orphaned_compensations_txn,
+    failure_reason_txn,
+    get_run,
+    set_run_option_txn,
+    task_state_counts,
+)
 from baton.store.schema import runs
 from baton.store.store import Store
 from baton.store.tasks import (
@@ -96,6 +103,7 @@ class _Tick:
     touched_runs: set[str] = field(default_factory=set)
     run_states: dict[str, RunState] = field(default_factory=dict)
     idle_runs: list[str] = field(default_factory=list)  # running runs with nothing left to run
+    compensations: list[str] = field(default_factory=list)  # failed runs whose rollback this worker took over
     next_retry: float | None = None
 
 
@@ -124,6 +132,8 @@ class Worker:
         self._inputs: dict[str, BaseModel | None] = {}
         self._options: dict[str, dict[str, Any]] = {}
         self._to_settle: set[str] = set()
+        self._compensations: dict[str, asyncio.Task[None]] = {}  # by run id: rollbacks in progress here
+        self._taken_over: list[str] = []  # rollbacks claimed at registration, to start in the loop
         self._workflows: dict[str, Workflow] = {}
         self._last_heartbeat = 0.0
         self._last_maintenance = 0.0
@@ -159,6 +169,9 @@ class Worker:
             # Read here, on the loop: on PostgreSQL the tick runs in the store thread.
             watched = {task.run_id for task, _ in self._inflight.values()}
             tick = await self._in_store(self._tick, outcomes, events, free, watched)
+            taken_over, self._taken_over = [*self._taken_over, *tick.compensations], []
+            for run_id in taken_over:
+                self._start_compensation(run_id)
             for task in tick.claimed:
                 self._start(task)
             self._cancel_inflight_of(tick.run_states)
@@ -195,6 +208,9 @@ class Worker:
                 self._last_maintenance = now
                 dead = dead_workers_txn(conn, now=now, stale_after=settings.lease_seconds)
                 recover_lost_tasks_txn(conn, now=now, dead_workers=dead, run_id=self.run_id)
+                tick.compensations = claim_orphaned_compensations_txn(
+                    conn, worker_id=self.id, now=now, run_id=self.run_id
+                )
                 start_pending_runs_txn(conn, now=now, run_id=self.run_id)
                 tick.next_retry = promote_due_retries_txn(conn, now=now, run_id=self.run_id)
                 self._next_retry = tick.next_retry
@@ -300,6 +316,7 @@ class Worker:
 
         A run touched by a tick stays a candidate until it could be judged, so that no run is left
         ``running`` with nothing to do because its last outcome arrived while this worker was busy.
+        The driven run is settled only once its rollback, if this worker makes one, is finished.
         """
         self._to_settle |= tick.touched_runs
         self._to_settle.update(tick.idle_runs)
@@ -313,10 +330,10 @@ class Worker:
             self._to_settle.discard(run_id)
             state, compensate = await self._in_store(self._conclude_if_done, run_id)
             if compensate:
-                await self._compensate(run_id)
-            if run_id == self.run_id and state is not None:
+                self._start_compensation(run_id)
+            if run_id == self.run_id and state is not None and run_id not in self._compensations:
                 return state
-        if self.run_id is not None and idle:
+        if self.run_id is not None and idle and self.run_id not in self._compensations:
             current = await self._in_store(self._current_state, self.run_id)
             if current in (RunState.SUCCEEDED, RunState.FAILED, RunState.CANCELLED, RunState.WAITING):
                 return current
@@ -330,8 +347,10 @@ class Worker:
         """Judge a run and move it to its verdict in ONE transaction, so that an approval or a retry
         that lands meanwhile is never overwritten. Returns the new state if this call moved the run.
 
-        A failed run that has compensations to make is marked ``compensating`` in the same
-        transaction: only the worker that failed it compensates, and retries wait until it is done.
+        A failed run that has compensations to make is marked ``compensating`` with this worker's id in
+        the same transaction: only the worker that holds the mark compensates, and retries wait until
+        it is done. If that worker goes away first, another takes the mark over (see
+        :func:`~baton.store.runs.claim_orphaned_compensations_txn`).
         Returns the new state (None if the run did not move) and whether to compensate now.
         """
         now = time.time()
@@ -348,7 +367,7 @@ class Worker:
                 values["error"] = failure_reason_txn(conn, run_id)
                 compensate = self._has_compensations(conn, run_id)
                 if compensate:
-                    set_run_option_txn(conn, run_id, "compensating", True)
+                    set_run_option_txn(conn, run_id, COMPENSATING, self.id)
             transition_run_txn(conn, run_id, verdict, now=now, values=values)
         return verdict, compensate
 
@@ -359,9 +378,31 @@ class Worker:
             return False  # its workflow cannot be loaded: nothing to call
         return bool(compensable_tasks_txn(conn, run_id, workflow))
 
+    def _start_compensation(self, run_id: str) -> None:
+        """Roll back a run in the background, so that this worker keeps its heartbeat (and with it the
+        mark) and its other tasks while the compensations run."""
+        if run_id in self._compensations:
+            return
+        handle = asyncio.create_task(self._compensate(run_id), name=f"compensate {run_id}")
+        self._compensations[run_id] = handle
+        handle.add_done_callback(functools.partial(self._compensated, run_id))
+
     async def _compensate(self, run_id: str) -> None:
-        workflow, _ = self._run_context(run_id)
-        await compensate_run(self.store, run_id, workflow, self._in_store)
+        try:
+            workflow, _ = self._run_context(run_id)
+        except BatonError as error:
+            await self._in_store(
+                abandon_compensation, self.store, run_id, self.id, f"cannot compensate: {error}"
+            )
+            return
+        await compensate_run(self.store, run_id, workflow, self._in_store, worker_id=self.id)
+
+    def _compensated(self, run_id: str, handle: asyncio.Task[None]) -> None:
+        self._compensations.pop(run_id, None)
+        if not handle.cancelled() and handle.exception() is not None:
+            # The store failed under it; the mark is still this worker's: start again (at-least-once).
+            self._taken_over.append(run_id)
+        self._wake.set()
 
     # -- plumbing --------------------------------------------------------------------------------
 
@@ -380,12 +421,17 @@ class Worker:
             register_worker_txn(conn, self.id, run_id=self.run_id, now=now)
             dead = dead_workers_txn(conn, now=now, stale_after=self.settings.lease_seconds)
             recover_lost_tasks_txn(conn, now=now, dead_workers=dead, run_id=self.run_id)
+            self._taken_over = claim_orphaned_compensations_txn(
+                conn, worker_id=self.id, now=now, run_id=self.run_id
+            )
             start_pending_runs_txn(conn, now=now, run_id=self.run_id)
             self._next_retry = promote_due_retries_txn(conn, now=now, run_id=self.run_id)
         self._last_heartbeat = self._last_maintenance = now
 
     async def _shutdown(self) -> None:
-        handles = [handle for _, handle in self._inflight.values()]
+        # An interrupted rollback keeps its mark; once this worker is unregistered, another takes it over.
+        handles: list[asyncio.Task[Any]] = [handle for _, handle in self._inflight.values()]
+        handles += self._compensations.values()
         for handle in handles:
             handle.cancel()
         await asyncio.gather(*handles, return_exceptions=True)

@@ -13,7 +13,7 @@ from sqlalchemy import Connection, bindparam, func, insert, select, update
 from baton.core.errors import RunNotFoundError
 from baton.core.states import RunState, TaskKind, TaskState
 from baton.store.events import append_events_txn, event_row
-from baton.store.schema import attempts, checkpoints, runs, task_dependencies, tasks, workstreams
+from baton.store.schema import attempts, checkpoints, runs, task_dependencies, tasks, workers, workstreams
 from baton.store.transitions import transition_tasks_txn
 
 
@@ -304,6 +304,58 @@ def set_run_option_txn(conn: Connection, run_id: str, key: str, value: Any) -> N
     else:
         options[key] = value
     conn.execute(update(runs).where(runs.c.id == run_id).values(options=json.dumps(options)))
+
+
+# The run option that marks a failed run whose compensations are being made; its value is the id of the
+# worker that makes them (``True`` in stores written before compensations could change hands).
+COMPENSATING = "compensating"
+
+
+def claim_orphaned_compensations_txn(
+    conn: Connection, *, worker_id: str, now: float, run_id: str | None = None
+) -> list[str]:
+    """Failed runs being compensated by a worker that is no longer registered (it died, or stopped in the
+    middle): each becomes ``worker_id``'s to finish. Returns their ids.
+
+    Call it after :func:`baton.store.workers.dead_workers_txn`, which removes the dead. Each run is taken
+    with a check-and-set on its options as read, so of several workers claiming at once only one gets it.
+    """
+    live = set(conn.execute(select(workers.c.id)).scalars())
+    query = select(runs.c.id, runs.c.options).where(
+        runs.c.state == RunState.FAILED.value, runs.c.options.contains(f'"{COMPENSATING}"')
+    )
+    if run_id is not None:
+        query = query.where(runs.c.id == run_id)
+    claimed: list[str] = []
+    for row in conn.execute(query).all():
+        options = json.loads(row.options)
+        owner = options.get(COMPENSATING)
+        if not owner or (isinstance(owner, str) and owner in live):
+            continue
+        options[COMPENSATING] = worker_id
+        taken = conn.execute(
+            update(runs)
+            .where(runs.c.id == row.id, runs.c.options == row.options)
+            .values(options=json.dumps(options))
+        )
+        if taken.rowcount:
+            claimed.append(row.id)
+            data = {"worker": worker_id, "from": owner if isinstance(owner, str) else None}
+            append_events_txn(conn, [event_row(row.id, None, "run.compensation_taken_over", now, data)])
+    return claimed
+
+
+def release_compensation_txn(conn: Connection, run_id: str, *, worker_id: str) -> bool:
+    """Clear a run's compensating mark if ``worker_id`` still holds it; whether it did."""
+    raw = conn.execute(select(runs.c.options).where(runs.c.id == run_id)).scalar_one()
+    options = json.loads(raw)
+    if options.get(COMPENSATING) != worker_id:
+        return False
+    del options[COMPENSATING]
+    cleared = conn.execute(
+        update(runs).where(runs.c.id == run_id, runs.c.options == raw).values(options=json.dumps(options))
+    )
+    return bool(cleared.rowcount)
 
 
 def median_step_durations(conn: Connection, workflow_name: str) -> dict[str, float]:
