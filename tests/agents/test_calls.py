@@ -139,9 +139,13 @@ async def test_a_timeout_during_a_model_call_leaves_the_provider_healthy(
     registry: AgentRegistry, online: AgentContext, server: FakeModelServer, gateway: Gateway
 ) -> None:
     agents(registry)
+    # A first call loads the SDK and opens the connection: on a busy machine that alone can outlast the
+    # timeout below, which would then fire before the model is called and leave the hang for the next call.
+    await call("thinker", {"topic": "warm"}, online, registry=registry)
     server.script("llama-small", Reply.hanging())
     with pytest.raises(AgentTimeoutError):
-        await call("thinker", {"topic": "slow"}, online, registry=registry, timeout=0.2)
+        await call("thinker", {"topic": "slow"}, online, registry=registry, timeout=1.0)
+    assert len(server.calls_for("llama-small")) == 2  # the timeout came during the model call
     assert gateway.channel("local").breaker.state is BreakerState.CLOSED
     result = await call("thinker", {"topic": "fast"}, online, registry=registry)
     assert result.output.text == "echo: fast"
