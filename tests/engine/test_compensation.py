@@ -5,15 +5,13 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import signal
-import subprocess
-import sys
 import time
 from collections import Counter
 from pathlib import Path
 
 import pytest
+from cli_process import baton
 from sqlalchemy import update
 
 from baton.core.errors import IllegalTransitionError
@@ -25,20 +23,8 @@ from baton.store.schema import runs
 from baton.store.store import Store
 from baton.store.workers import register_worker_txn
 
-FLOWS = Path(__file__).parent
 FAST = WorkerSettings(poll_interval=0.05, heartbeat_every=0.5, lease_seconds=5)
 COMPENSABLE = ("reserve", "deploy", "notify")
-
-
-def baton(db: str, *args: str) -> subprocess.Popen[str]:
-    env = {**os.environ, "PYTHONPATH": str(FLOWS)}
-    return subprocess.Popen(
-        [sys.executable, "-m", "baton.cli", "--db", db, *args],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
 
 
 def undone(folder: Path) -> Counter[str]:

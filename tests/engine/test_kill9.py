@@ -5,16 +5,14 @@ uninterrupted run, and no task that succeeded may ever have executed again."""
 from __future__ import annotations
 
 import json
-import os
 import random
 import signal
-import subprocess
-import sys
 import time
 from collections import Counter
 from pathlib import Path
 
 import pytest
+from cli_process import baton
 from sqlalchemy import select
 
 from baton.core.states import RunState
@@ -22,20 +20,8 @@ from baton.store.runs import get_run, run_outputs
 from baton.store.schema import attempts, tasks
 from baton.store.store import Store
 
-FLOWS = Path(__file__).parent
 KILLS = 20
 INPUTS = ["--input", "n=300", "--input", "sleep_ms=10"]
-
-
-def baton(db: str, *args: str) -> subprocess.Popen[str]:
-    env = {**os.environ, "PYTHONPATH": str(FLOWS)}
-    return subprocess.Popen(
-        [sys.executable, "-m", "baton.cli", "--db", db, *args],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
 
 
 def lines(path: Path) -> int:

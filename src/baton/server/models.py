@@ -40,6 +40,18 @@ class Page(BaseModel, Generic[T]):
     next_offset: int | None
 
 
+def page_of(fetched: list[Any], limit: int, offset: int) -> dict[str, Any]:
+    """The fields of a :class:`Page` from up to ``limit + 1`` items read from ``offset`` on: the extra
+    one only says that there is a next page."""
+    more = len(fetched) > limit
+    return {
+        "items": fetched[:limit],
+        "limit": limit,
+        "offset": offset,
+        "next_offset": offset + limit if more else None,
+    }
+
+
 class Status(BaseModel):
     status: str
     schema_revision: str | None = None

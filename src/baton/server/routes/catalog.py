@@ -10,7 +10,7 @@ from baton.agents import default_registry
 from baton.core.workflow import Workflow
 from baton.server.auth import Principal, viewer
 from baton.server.catalog import load_offered
-from baton.server.models import AgentOut, ExtractRequest, Page, StepOut, WorkflowOut
+from baton.server.models import AgentOut, ExtractRequest, Page, StepOut, WorkflowOut, page_of
 from baton.server.routes.runs import Limit, Offset, State
 from baton.server.state import ServerState
 
@@ -48,15 +48,7 @@ def _load_all(state: ServerState) -> list[WorkflowOut]:
 def list_workflows_route(
     state: State, _: Annotated[Principal, Depends(viewer)], limit: Limit = 50, offset: Offset = 0
 ) -> dict[str, Any]:
-    found = _load_all(state)
-    window = found[offset : offset + limit]
-    more = len(found) > offset + limit
-    return {
-        "items": window,
-        "limit": limit,
-        "offset": offset,
-        "next_offset": offset + limit if more else None,
-    }
+    return page_of(_load_all(state)[offset : offset + limit + 1], limit, offset)
 
 
 @router.get(
@@ -76,14 +68,7 @@ def list_agents_route(
 ) -> dict[str, Any]:
     _load_all(state)  # importing the workflows registers their agents
     found = [AgentOut(**a) for a in default_registry.describe()]
-    window = found[offset : offset + limit]
-    more = len(found) > offset + limit
-    return {
-        "items": window,
-        "limit": limit,
-        "offset": offset,
-        "next_offset": offset + limit if more else None,
-    }
+    return page_of(found[offset : offset + limit + 1], limit, offset)
 
 
 @router.post(

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, Path, Query, status
 from baton.observability import get_logger
 from baton.server.auth import Principal, admin, viewer
 from baton.server.errors import ForbiddenError
-from baton.server.models import CreateKey, KeyCreated, KeyOut, Page, TokenOut, TokenRequest
+from baton.server.models import CreateKey, KeyCreated, KeyOut, Page, TokenOut, TokenRequest, page_of
 from baton.server.routes.runs import Limit, Offset, State
 from baton.store.keys import ApiKey, create_key_txn, list_keys, revoke_key_txn
 
@@ -40,13 +40,7 @@ def list_keys_route(
 ) -> dict[str, Any]:
     with state.store.read() as conn:
         keys = list_keys(conn, include_revoked=include_revoked, limit=limit + 1, offset=offset)
-    more = len(keys) > limit
-    return {
-        "items": [key_out(k) for k in keys[:limit]],
-        "limit": limit,
-        "offset": offset,
-        "next_offset": offset + limit if more else None,
-    }
+    return page_of([key_out(k) for k in keys], limit, offset)
 
 
 @router.post(

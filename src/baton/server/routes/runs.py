@@ -23,6 +23,7 @@ from baton.server.models import (
     StartRun,
     TaskDetail,
     TaskOut,
+    page_of,
 )
 from baton.server.response_cache import RUN_VERSION, RUNS_VERSION
 from baton.server.state import ServerState, in_store, server_state
@@ -88,17 +89,6 @@ def task_out(task: TaskRecord) -> TaskOut:
     )
 
 
-def _page(items: list[Any], limit: int, offset: int) -> dict[str, Any]:
-    """A page from ``limit + 1`` fetched items: the extra one only says there is a next page."""
-    more = len(items) > limit
-    return {
-        "items": items[:limit],
-        "limit": limit,
-        "offset": offset,
-        "next_offset": offset + limit if more else None,
-    }
-
-
 @router.get("/runs", response_model=Page[RunOut], summary="List runs, newest first")
 async def list_runs_route(
     state: State,
@@ -116,7 +106,7 @@ async def list_runs_route(
             body = state.responses.get(key, version)
             if body is None:
                 found = list_runs(conn, state=run_state, workflow=workflow, limit=limit + 1, offset=offset)
-                page = Page[RunOut](**_page([run_out(r) for r in found], limit, offset))
+                page = Page[RunOut](**page_of([run_out(r) for r in found], limit, offset))
                 body = page.model_dump_json().encode()
                 state.responses.put(key, version, body)
         return body
@@ -187,7 +177,7 @@ def list_tasks_route(
             for t in list_tasks(conn, full)
             if (task_state is None or t.state is task_state) and (kind is None or t.kind is kind)
         ]
-    return _page([task_out(t) for t in found[offset : offset + limit + 1]], limit, offset)
+    return page_of([task_out(t) for t in found[offset : offset + limit + 1]], limit, offset)
 
 
 @router.get(
