@@ -15,7 +15,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from baton.workflows.build import run_stages_locally, stop_service
+from baton.workflows.builder import run_stages_locally, stop_service
 
 IDEAS = {
     "library (fastapi)": "A REST API for a small library: books, authors and loans; members borrow books",

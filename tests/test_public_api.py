@@ -65,7 +65,7 @@ def test_public_names_are_exactly_these(package: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "package", ["baton.llm", "baton.agents", "baton.workflows.build", "baton.workflows.season"]
+    "package", ["baton.llm", "baton.agents", "baton.workflows.builder", "baton.workflows.season"]
 )
 def test_every_listed_name_exists(package: str) -> None:
     module = importlib.import_module(package)

@@ -39,7 +39,7 @@ def test_build_an_idea_into_a_running_service(tmp_path: Path) -> None:
         again = baton(tmp_path, "build", idea, "--out", str(out))
         assert again.returncode == 2 and "already exists" in again.stdout
     finally:
-        from baton.workflows.build import stop_service
+        from baton.workflows.builder import stop_service
 
         stop_service(out)
 

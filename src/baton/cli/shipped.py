@@ -17,7 +17,7 @@ from baton.engine import start_run
 from baton.llm import cost_report
 from baton.store.runs import find_run_id, get_run, run_outputs
 
-BUILD = "baton.workflows.build:workflow"
+BUILD = "baton.workflows.builder:workflow"
 SEASON = "baton.workflows.season:workflow"
 
 
@@ -39,7 +39,7 @@ def build(
     quiet: Annotated[bool, typer.Option("--quiet", "-q")] = False,
 ) -> None:
     """Turn an idea into a tested, locally deployed service with its infrastructure, CI and docs."""
-    from baton.workflows.build import check_output_dir, extract_spec, load_spec
+    from baton.workflows.builder import check_output_dir, extract_spec, load_spec
 
     if not idea.strip() and spec is None:
         raise InvalidInputError(

@@ -9,7 +9,7 @@ from pydantic import BaseModel, Field
 # The workflows a fresh server offers, by the name the API and dashboard use.
 SHIPPED_WORKFLOWS: dict[str, str] = {
     "demo": "baton.workflows.demo:workflow",
-    "build": "baton.workflows.build:workflow",
+    "build": "baton.workflows.builder:workflow",
     "season": "baton.workflows.season:workflow",
 }
 

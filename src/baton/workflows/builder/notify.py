@@ -11,7 +11,7 @@ from typing import Any
 
 import httpx
 
-from baton.workflows.build.results import NotifyResult
+from baton.workflows.builder.results import NotifyResult
 
 
 def message(title: str, facts: dict[str, str], *, succeeded: bool) -> dict[str, Any]:

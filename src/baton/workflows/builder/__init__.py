@@ -6,13 +6,13 @@ what produced it. The CLI starts :data:`workflow` through
 the engine; :func:`run_stages_locally` runs the same steps in-process, without the engine.
 """
 
-from baton.workflows.build.architecture import BuildInputs, check_output_dir
-from baton.workflows.build.deploy import stop_service
-from baton.workflows.build.extractor import extract_spec
-from baton.workflows.build.gate import GateFailedError
-from baton.workflows.build.local import LocalBuild, run_stages_locally
-from baton.workflows.build.pipeline import build_workflow, needs_approval, workflow
-from baton.workflows.build.results import (
+from baton.workflows.builder.architecture import BuildInputs, check_output_dir
+from baton.workflows.builder.deploy import stop_service
+from baton.workflows.builder.extractor import extract_spec
+from baton.workflows.builder.gate import GateFailedError
+from baton.workflows.builder.local import LocalBuild, run_stages_locally
+from baton.workflows.builder.pipeline import build_workflow, needs_approval, workflow
+from baton.workflows.builder.results import (
     ArchitectureResult,
     Artifact,
     CodeResult,
@@ -25,7 +25,7 @@ from baton.workflows.build.results import (
     RepositoryResult,
     Stage,
 )
-from baton.workflows.build.spec import (
+from baton.workflows.builder.spec import (
     AuthScheme,
     BuildSpec,
     Environment,

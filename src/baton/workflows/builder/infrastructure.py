@@ -17,11 +17,11 @@ from pathlib import Path
 from typing import Any
 
 from baton.core.errors import PermanentError
-from baton.workflows.build._render import render
-from baton.workflows.build._views import template_context
-from baton.workflows.build.codegen import write_files
-from baton.workflows.build.results import Artifact, Finding, InfrastructureReport
-from baton.workflows.build.spec import BuildSpec, Environment, Stack
+from baton.workflows.builder._render import render
+from baton.workflows.builder._views import template_context
+from baton.workflows.builder.codegen import write_files
+from baton.workflows.builder.results import Artifact, Finding, InfrastructureReport
+from baton.workflows.builder.spec import BuildSpec, Environment, Stack
 
 CHECKOV_TIMEOUT_S = 300
 DEPLOYS = [

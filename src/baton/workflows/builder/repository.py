@@ -6,10 +6,10 @@ import os
 from pathlib import Path
 
 from baton.core.errors import InvalidInputError
-from baton.workflows.build import _git, github
-from baton.workflows.build.codegen import render_project_files, write_files
-from baton.workflows.build.results import RepositoryResult
-from baton.workflows.build.spec import BuildSpec, dump_spec
+from baton.workflows.builder import _git, github
+from baton.workflows.builder.codegen import render_project_files, write_files
+from baton.workflows.builder.results import RepositoryResult
+from baton.workflows.builder.spec import BuildSpec, dump_spec
 
 
 def create_repository(spec: BuildSpec, out: Path, *, github_owner: str | None = None) -> RepositoryResult:

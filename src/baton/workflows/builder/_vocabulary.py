@@ -1,7 +1,7 @@
 """Common field vocabularies and relations the deterministic spec extractor draws on.
 
 Data, not logic: each entry is what a developer would sketch first for an entity of that name.
-A field is ``(name, type, required)``; types are :class:`~baton.workflows.build.spec.FieldType` values.
+A field is ``(name, type, required)``; types are :class:`~baton.workflows.builder.spec.FieldType` values.
 """
 
 from __future__ import annotations

@@ -9,9 +9,9 @@ import httpx
 import pytest
 import yaml
 
-from baton.workflows.build import LocalBuild, Stack, load_spec
-from baton.workflows.build._git import git
-from baton.workflows.build._smoke import sample_payload
+from baton.workflows.builder import LocalBuild, Stack, load_spec
+from baton.workflows.builder._git import git
+from baton.workflows.builder._smoke import sample_payload
 
 pytestmark = pytest.mark.slow
 BUILDS = ["library_build", "timer_build", "flask_build"]

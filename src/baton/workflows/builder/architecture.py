@@ -9,9 +9,9 @@ from pathlib import Path
 from pydantic import BaseModel, Field, model_validator
 
 from baton.core.errors import InvalidInputError
-from baton.workflows.build.extractor import extract_spec
-from baton.workflows.build.results import ArchitectureResult, DeployTarget
-from baton.workflows.build.spec import BuildSpec, Environment, Stack, load_spec
+from baton.workflows.builder.extractor import extract_spec
+from baton.workflows.builder.results import ArchitectureResult, DeployTarget
+from baton.workflows.builder.spec import BuildSpec, Environment, Stack, load_spec
 
 
 class BuildInputs(BaseModel):

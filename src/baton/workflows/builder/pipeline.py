@@ -20,14 +20,14 @@ from pathlib import Path
 
 from baton.core.errors import BatonError, PermanentError
 from baton.core.workflow import RetryPolicy, TaskContext, Workflow
-from baton.workflows.build import _git, codegen, costs, docs, github, notify, report
-from baton.workflows.build._openapi import openapi_document
-from baton.workflows.build.architecture import BuildInputs, design
-from baton.workflows.build.deploy import deploy_azure, deploy_local, undo_local
-from baton.workflows.build.gate import GateFailedError, require_venv, run_gate
-from baton.workflows.build.infrastructure import bicep_file, write_infrastructure
-from baton.workflows.build.repository import create_repository
-from baton.workflows.build.results import (
+from baton.workflows.builder import _git, codegen, costs, docs, github, notify, report
+from baton.workflows.builder._openapi import openapi_document
+from baton.workflows.builder.architecture import BuildInputs, design
+from baton.workflows.builder.deploy import deploy_azure, deploy_local, undo_local
+from baton.workflows.builder.gate import GateFailedError, require_venv, run_gate
+from baton.workflows.builder.infrastructure import bicep_file, write_infrastructure
+from baton.workflows.builder.repository import create_repository
+from baton.workflows.builder.results import (
     ArchitectureResult,
     Artifact,
     CodeResult,
@@ -40,8 +40,8 @@ from baton.workflows.build.results import (
     RepositoryResult,
     Stage,
 )
-from baton.workflows.build.spec import Environment, load_spec
-from baton.workflows.build.venvs import requirements_hash
+from baton.workflows.builder.spec import Environment, load_spec
+from baton.workflows.builder.venvs import requirements_hash
 
 RETRY = RetryPolicy(attempts=3, backoff=1.0, permanent=(BatonError,))
 MANIFEST = Path(".baton-build") / "code-manifest.json"

@@ -11,8 +11,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-from baton.workflows.build._render import render
-from baton.workflows.build.results import (
+from baton.workflows.builder._render import render
+from baton.workflows.builder.results import (
     Artifact,
     DeployResult,
     GateReport,

@@ -17,7 +17,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from baton.core.errors import InvalidInputError
-from baton.workflows.build._naming import name_problem, pascal, plural, title
+from baton.workflows.builder._naming import name_problem, pascal, plural, title
 
 
 class Stack(StrEnum):

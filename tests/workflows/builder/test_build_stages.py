@@ -19,7 +19,7 @@ from build_ideas import LIBRARY
 
 from baton.core.errors import InvalidInputError, PermanentError
 from baton.core.workflow import TaskContext
-from baton.workflows.build import (
+from baton.workflows.builder import (
     BuildInputs,
     Environment,
     GateFailedError,
@@ -29,12 +29,12 @@ from baton.workflows.build import (
     stop_service,
     workflow,
 )
-from baton.workflows.build import pipeline as workflow_module
-from baton.workflows.build._git import commit_all, git, init
-from baton.workflows.build.deploy import deploy_local
-from baton.workflows.build.github import create_repository, push
-from baton.workflows.build.notify import message, send
-from baton.workflows.build.venvs import ensure_venv
+from baton.workflows.builder import pipeline as workflow_module
+from baton.workflows.builder._git import commit_all, git, init
+from baton.workflows.builder.deploy import deploy_local
+from baton.workflows.builder.github import create_repository, push
+from baton.workflows.builder.notify import message, send
+from baton.workflows.builder.venvs import ensure_venv
 
 pytestmark = pytest.mark.slow
 

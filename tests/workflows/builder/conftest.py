@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import pytest
 from build_ideas import FLASK_APP, LIBRARY, TIMER_JOB
 
-from baton.workflows.build import LocalBuild, run_stages_locally, stop_service
+from baton.workflows.builder import LocalBuild, run_stages_locally, stop_service
 
 
 def _build(tmp: pytest.TempPathFactory, idea: str, name: str) -> Iterator[LocalBuild]:

@@ -15,8 +15,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from baton.core.errors import PermanentError
-from baton.workflows.build.results import CheckResult, GateReport
-from baton.workflows.build.venvs import Venv, cache_root, clean_env, ensure_venv
+from baton.workflows.builder.results import CheckResult, GateReport
+from baton.workflows.builder.venvs import Venv, cache_root, clean_env, ensure_venv
 
 COVERAGE_THRESHOLD = 80.0
 CHECK_TIMEOUT_S = 600

@@ -16,7 +16,7 @@ from pathlib import Path
 import httpx
 
 from baton.core.errors import InvalidInputError, PermanentError, TransientError
-from baton.workflows.build._git import git
+from baton.workflows.builder._git import git
 
 DEFAULT_API = "https://api.github.com"
 

@@ -9,8 +9,8 @@ import pytest
 from build_ideas import LIBRARY
 
 from baton.core.errors import InvalidInputError
-from baton.workflows.build import BuildSpec, Stack, dump_spec, extract_spec, load_spec, validate_spec
-from baton.workflows.build.architecture import BuildInputs, check_output_dir
+from baton.workflows.builder import BuildSpec, Stack, dump_spec, extract_spec, load_spec, validate_spec
+from baton.workflows.builder.architecture import BuildInputs, check_output_dir
 
 
 def _spec(**changes: object) -> dict[str, object]:

@@ -17,9 +17,9 @@ from pydantic import BaseModel
 
 from baton.core.errors import PermanentError
 from baton.core.workflow import Step, TaskContext
-from baton.workflows.build.architecture import BuildInputs
-from baton.workflows.build.pipeline import workflow
-from baton.workflows.build.results import (
+from baton.workflows.builder.architecture import BuildInputs
+from baton.workflows.builder.pipeline import workflow
+from baton.workflows.builder.results import (
     ArchitectureResult,
     CodeResult,
     DeployResult,

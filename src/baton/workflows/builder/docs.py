@@ -6,12 +6,12 @@ import json
 from pathlib import Path
 from typing import Any
 
-from baton.workflows.build import costs
-from baton.workflows.build._render import render
-from baton.workflows.build._smoke import sample_payload
-from baton.workflows.build._views import template_context
-from baton.workflows.build.infrastructure import bicep_file
-from baton.workflows.build.spec import BuildSpec, Environment, Stack
+from baton.workflows.builder import costs
+from baton.workflows.builder._render import render
+from baton.workflows.builder._smoke import sample_payload
+from baton.workflows.builder._views import template_context
+from baton.workflows.builder.infrastructure import bicep_file
+from baton.workflows.builder.spec import BuildSpec, Environment, Stack
 
 RUN_COMMANDS = {
     Stack.FASTAPI: "uvicorn --factory app.main:create_app --port 8000",

@@ -12,8 +12,8 @@ from pathlib import Path
 from typing import Any
 
 from baton.core.errors import PermanentError
-from baton.workflows.build.spec import BuildSpec, FieldType, Stack
-from baton.workflows.build.venvs import Venv, clean_env
+from baton.workflows.builder.spec import BuildSpec, FieldType, Stack
+from baton.workflows.builder.venvs import Venv, clean_env
 
 _DUMP = (
     "import json\nfrom pydantic import SecretStr\nfrom app.main import create_app\nfrom app.settings import Settings\n"

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from baton.workflows.build.spec import BuildSpec, Environment, Stack
+from baton.workflows.builder.spec import BuildSpec, Environment, Stack
 
 PRICE_TABLE_DATE = "2026-11-01"
 PRICE_SOURCE = "Azure list prices, USD, West Europe, pay-as-you-go (azure.microsoft.com/pricing)"

@@ -11,7 +11,7 @@ from enum import StrEnum
 
 from pydantic import BaseModel, Field
 
-from baton.workflows.build.spec import BuildSpec
+from baton.workflows.builder.spec import BuildSpec
 
 
 class Stage(StrEnum):

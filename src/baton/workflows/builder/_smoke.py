@@ -8,8 +8,8 @@ from typing import Any
 
 import httpx
 
-from baton.workflows.build.results import SmokeCheck
-from baton.workflows.build.spec import BuildSpec, EntitySpec, FieldType
+from baton.workflows.builder.results import SmokeCheck
+from baton.workflows.builder.spec import BuildSpec, EntitySpec, FieldType
 
 TRY_INTERVAL_S = 0.3
 

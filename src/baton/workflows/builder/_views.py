@@ -9,8 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from baton.workflows.build._naming import pascal, title
-from baton.workflows.build.spec import BuildSpec, EntitySpec, FieldSpec, FieldType, JobSpec
+from baton.workflows.builder._naming import pascal, title
+from baton.workflows.builder.spec import BuildSpec, EntitySpec, FieldSpec, FieldType, JobSpec
 
 _PY = {
     FieldType.STRING: "str",

@@ -28,11 +28,11 @@ from typing import Any
 import psutil
 
 from baton.core.errors import InvalidInputError, PermanentError
-from baton.workflows.build import _git
-from baton.workflows.build._smoke import smoke_test
-from baton.workflows.build.results import DeployResult, DeployTarget
-from baton.workflows.build.spec import BuildSpec, Stack
-from baton.workflows.build.venvs import Venv, clean_env
+from baton.workflows.builder import _git
+from baton.workflows.builder._smoke import smoke_test
+from baton.workflows.builder.results import DeployResult, DeployTarget
+from baton.workflows.builder.spec import BuildSpec, Stack
+from baton.workflows.builder.venvs import Venv, clean_env
 
 DEPLOY_DIR = ".deploy"
 SMOKE_TRIES = 30

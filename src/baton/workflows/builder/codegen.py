@@ -13,11 +13,11 @@ import subprocess
 from pathlib import Path
 
 from baton.core.errors import PermanentError
-from baton.workflows.build._render import render_tree
-from baton.workflows.build._views import template_context
-from baton.workflows.build.results import Artifact
-from baton.workflows.build.spec import BuildSpec, Stack
-from baton.workflows.build.venvs import Venv, clean_env
+from baton.workflows.builder._render import render_tree
+from baton.workflows.builder._views import template_context
+from baton.workflows.builder.results import Artifact
+from baton.workflows.builder.spec import BuildSpec, Stack
+from baton.workflows.builder.venvs import Venv, clean_env
 
 # Pinned so that every project of a stack shares one cached venv (its hash is over these lines).
 COMMON_RUNTIME = ["sqlalchemy==2.1.9", "pydantic==2.14.3", "pydantic-settings==2.16.3"]

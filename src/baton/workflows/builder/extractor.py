@@ -15,9 +15,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from baton.core.errors import InvalidInputError
-from baton.workflows.build import _vocabulary as vocab
-from baton.workflows.build._naming import looks_plural, plural, singular, slug
-from baton.workflows.build.spec import (
+from baton.workflows.builder import _vocabulary as vocab
+from baton.workflows.builder._naming import looks_plural, plural, singular, slug
+from baton.workflows.builder.spec import (
     BuildSpec,
     Environment,
     JobKind,
