@@ -313,3 +313,67 @@ def _capped_step(name: str) -> None:
 
 for _name in ("c1", "c2", "c3", "c4"):
     _capped_step(_name)
+
+
+# -- a fleet of workers on PostgreSQL (test_many_workers) -------------------------------------------------
+
+
+class Fleet(BaseModel):
+    """``path``: the journal (one line per execution that returned); ``n`` items, each sleeping ``sleep_ms``;
+    with ``fail_once`` each item's first attempt raises a transient error; ``gate`` (a mapped step's
+    dependency) needs an approval in ``gated_fleet``."""
+
+    path: str
+    n: int = 500
+    sleep_ms: float = 0.0
+    fail_once: bool = True
+
+
+fleet = Workflow("fleet", inputs=Fleet)
+
+
+@fleet.step()
+def items(inputs: Fleet) -> list[int]:
+    return list(range(inputs.n))
+
+
+@fleet.map(over=items, retry=RetryPolicy(attempts=3, backoff=0.05, jitter=0.5))
+async def flap(item: int, inputs: Fleet, ctx: TaskContext) -> int:
+    await asyncio.sleep(inputs.sleep_ms / 1000)
+    if inputs.fail_once and ctx.attempt == 1:
+        raise TransientError(f"item {item} fails its first attempt")
+    record(inputs.path, ctx.task_name, ctx.attempt)
+    return item * item % 997
+
+
+@fleet.step()
+def fleet_total(flap: list[int]) -> int:
+    return sum(flap)
+
+
+def _fleet_undo(output: int, inputs: Fleet) -> None:
+    record(inputs.path, "undo", 0)
+    hold = Path(inputs.path + ".hold")
+    deadline = time.monotonic() + 60
+    while hold.exists() and time.monotonic() < deadline:
+        time.sleep(0.02)
+
+
+# The same fan-out, then a step that fails for good behind a compensated one: the rollback runs on a worker.
+doomed = Workflow("doomed", inputs=Fleet)
+
+
+@doomed.step(compensate=_fleet_undo)
+def doomed_items(inputs: Fleet) -> list[int]:
+    return list(range(inputs.n))
+
+
+@doomed.map(over=doomed_items, retry=RetryPolicy(attempts=3, backoff=0.05, jitter=0.5))
+async def doomed_flap(item: int, inputs: Fleet, ctx: TaskContext) -> int:
+    await asyncio.sleep(inputs.sleep_ms / 1000)
+    return item
+
+
+@doomed.step()
+def doomed_end(doomed_flap: list[int]) -> int:
+    raise PermanentError("the end cannot be reached")

@@ -6,6 +6,8 @@ import asyncio
 import json
 import os
 import re
+import signal
+import sys
 import time
 from pathlib import Path
 from typing import Annotated, Any
@@ -16,6 +18,7 @@ from rich.console import Console
 
 from baton.cli import render
 from baton.cli.progress import watch_run
+from baton.core.durations import format_duration, parse_duration
 from baton.core.errors import BatonError, InvalidInputError
 from baton.core.states import RunState
 from baton.engine import (
@@ -43,6 +46,7 @@ from baton.store.runs import (
     task_state_counts,
 )
 from baton.store.store import Store
+from baton.store.tasks import LOST_ATTEMPTS_LIMIT
 from baton.store.transitions import find_task_txn
 
 app = typer.Typer(
@@ -193,27 +197,117 @@ def resume(
     drive(store, run_id, quiet=quiet, concurrency=concurrency)
 
 
+def _duration_option(name: str, default: str, help_: str) -> Any:
+    return typer.Option(f"--{name}", envvar=f"BATON_WORKER_{name.upper().replace('-', '_')}", help=help_)
+
+
+def _seconds(option: str, value: str) -> float:
+    try:
+        return parse_duration(value)
+    except ValueError as error:
+        raise InvalidInputError(f"--{option}: {error}", fields={option: "a duration like 30s"}) from None
+
+
 @app.command()
 def worker(
-    concurrency: Annotated[int, typer.Option(help="Tasks run at once")] = 64,
-    poll: Annotated[float, typer.Option(help="Seconds between looks for new work")] = 0.5,
+    concurrency: Annotated[
+        int, typer.Option(envvar="BATON_WORKER_CONCURRENCY", help="Tasks run at once")
+    ] = 64,
+    poll: Annotated[
+        str, _duration_option("poll", "500ms", "How often to look for work other processes made ready")
+    ] = "500ms",
+    lease: Annotated[
+        str,
+        _duration_option(
+            "lease", "30s", "A task whose worker stops renewing its lease this long is retried elsewhere"
+        ),
+    ] = "30s",
+    heartbeat: Annotated[
+        str, _duration_option("heartbeat", "10s", "How often leases are renewed (less than --lease)")
+    ] = "10s",
+    max_lost: Annotated[
+        int,
+        typer.Option(
+            "--max-lost",
+            envvar="BATON_WORKER_MAX_LOST",
+            help="A task that loses its worker this many times (crash, kill, lease) fails for good",
+        ),
+    ] = LOST_ATTEMPTS_LIMIT,
+    drain: Annotated[
+        str,
+        _duration_option(
+            "drain",
+            "20s",
+            "On SIGTERM/SIGINT: how long running tasks may finish before they are given back "
+            "(keep it under the supervisor's grace period: Kubernetes waits 30s)",
+        ),
+    ] = "20s",
+    max_outage: Annotated[
+        str,
+        _duration_option(
+            "max-outage", "60s", "Exit (code 5) after the database is unreachable this long, for a restart"
+        ),
+    ] = "60s",
     global_limit: Annotated[
-        int | None, typer.Option(help="Most tasks running at once across every worker and run")
+        int | None,
+        typer.Option(
+            envvar="BATON_WORKER_GLOBAL_LIMIT", help="Most tasks running at once across every worker and run"
+        ),
     ] = None,
 ) -> None:
-    """Serve every run of the store until interrupted (scale out: one per core or machine)."""
+    """Serve every run of the store until stopped (scale out: one per core or machine).
+
+    SIGTERM or Ctrl-C drains: no new claims, running tasks get --drain to finish, what still runs is
+    given back for another worker at once, and the worker exits 0. A second signal stops at once (exit 130).
+    """
+    settings = WorkerSettings(
+        concurrency=concurrency,
+        poll_interval=_seconds("poll", poll),
+        lease_seconds=_seconds("lease", lease),
+        heartbeat_every=_seconds("heartbeat", heartbeat),
+        lost_attempts_limit=max_lost,
+        drain_seconds=_seconds("drain", drain),
+        max_outage=_seconds("max-outage", max_outage),
+        global_limit=global_limit,
+    )
     store = open_store()
-    console.print(f"worker serving {store.url.split('@')[-1]} — Ctrl-C to stop")
+    console.print(f"worker serving {store.url.split('@')[-1]} — Ctrl-C or SIGTERM to drain and stop")
+    code = asyncio.run(_serve(store, settings))
+    if code is not None:
+        # Signalled: what ran was finished or given back and the worker unregistered. Leave now, without
+        # waiting for threads of blocking steps that were interrupted (they cannot be killed).
+        console.print("worker stopped" if code == 0 else "worker stopped at once")
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
 
-    async def serve() -> None:
-        async with Gateway.from_config(store) as gateway:
-            settings = WorkerSettings(concurrency=concurrency, poll_interval=poll, global_limit=global_limit)
-            await Worker(store, settings=settings, services={"gateway": gateway}).run()
 
-    try:
-        asyncio.run(serve())
-    except KeyboardInterrupt:
-        console.print("worker stopped")
+async def _serve(store: Store, settings: WorkerSettings) -> int | None:
+    """Run a worker until it is stopped; returns the exit code when a signal stopped it."""
+    async with Gateway.from_config(store) as gateway:
+        serving = Worker(store, settings=settings, services={"gateway": gateway})
+        loop = asyncio.get_running_loop()
+        received: list[int] = []
+
+        def on_signal(signum: int) -> None:
+            received.append(signum)
+            name = signal.Signals(signum).name
+            if len(received) == 1:
+                console.print(
+                    f"{name}: draining — no new tasks; running ones have {format_duration(settings.drain_seconds)}"
+                    " to finish (signal again to stop at once)"
+                )
+                serving.drain()
+            else:
+                console.print(f"{name}: stopping at once — running tasks are given back")
+                serving.stop()
+
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, on_signal, signum)
+        await serving.run()
+        if not received:
+            return None
+        return 0 if len(received) == 1 else 130
 
 
 # -- looking -----------------------------------------------------------------------------------------

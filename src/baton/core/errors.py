@@ -1,5 +1,8 @@
 """Every error baton raises on purpose.
 
+Every one survives pickling (they cross the process pool): :meth:`BatonError.__reduce__` rebuilds an error
+from its arguments and attributes without calling ``__init__``, whatever that subclass's signature.
+
 BatonError                      one root; `hint` says what to do, `exit_code`/`http_status` map it
 ├── WorkflowDefinitionError     a workflow that cannot run
 │   ├── CycleError              names the cycle
@@ -15,7 +18,8 @@ BatonError                      one root; `hint` says what to do, `exit_code`/`h
 │   ├── DatabaseLockedError
 │   ├── NotABatonDatabaseError
 │   ├── CorruptDatabaseError
-│   └── SchemaTooNewError
+│   ├── SchemaTooNewError
+│   └── StoreUnavailableError   the database could not be reached for longer than allowed
 └── TaskError                   raised by step code; decides retry behaviour
     ├── TransientError          worth retrying
     ├── PermanentError          never retried
@@ -44,6 +48,17 @@ class BatonError(Exception):
 
     def __str__(self) -> str:
         return f"{self.message} — {self.hint}" if self.hint else self.message
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Exception's own reduce calls cls(*args): wrong for every subclass whose __init__ takes other arguments.
+        return (_rebuild, (type(self), self.args, self.__dict__.copy()))
+
+
+def _rebuild(cls: type[BaseException], args: tuple[Any, ...], state: dict[str, Any]) -> BaseException:
+    error = cls.__new__(cls)
+    BaseException.__init__(error, *args)
+    error.__dict__.update(state)
+    return error
 
 
 class WorkflowDefinitionError(BatonError):
@@ -153,6 +168,12 @@ class CorruptDatabaseError(StoreError):
 
 class SchemaTooNewError(StoreError):
     code = "schema_too_new"
+
+
+class StoreUnavailableError(StoreError):
+    """The database could not be reached (or kept refusing work) for longer than the worker may wait."""
+
+    code = "store_unavailable"
 
 
 class TaskError(BatonError):

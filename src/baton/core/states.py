@@ -42,15 +42,10 @@ RUN_TRANSITIONS: dict[RunState, frozenset[RunState]] = {
 
 TASK_TRANSITIONS: dict[TaskState, frozenset[TaskState]] = {
     TaskState.PENDING: frozenset({TaskState.READY, TaskState.SKIPPED, TaskState.CANCELLED}),
-    TaskState.READY: frozenset({TaskState.RUNNING, TaskState.CANCELLED}),
+    # A ready task that needs an approval goes to waiting when a worker reaches it (it never runs first).
+    TaskState.READY: frozenset({TaskState.RUNNING, TaskState.WAITING, TaskState.CANCELLED}),
     TaskState.RUNNING: frozenset(
-        {
-            TaskState.SUCCEEDED,
-            TaskState.FAILED,
-            TaskState.RETRYING,
-            TaskState.WAITING,
-            TaskState.CANCELLED,
-        }
+        {TaskState.SUCCEEDED, TaskState.FAILED, TaskState.RETRYING, TaskState.CANCELLED}
     ),
     TaskState.RETRYING: frozenset({TaskState.READY, TaskState.CANCELLED}),
     TaskState.WAITING: frozenset({TaskState.READY, TaskState.FAILED, TaskState.CANCELLED}),

@@ -17,7 +17,7 @@ from baton.store.events import append_events_txn, event_row
 from baton.store.runs import release_compensation_txn
 from baton.store.schema import checkpoints, runs, tasks
 from baton.store.store import Store
-from baton.store.transitions import transition_tasks_txn
+from baton.store.transitions import lock_runs_txn, transition_tasks_txn
 
 InStore = Callable[..., Awaitable[Any]]
 
@@ -109,6 +109,7 @@ async def _call(step: Step[Any], output_json: str, inputs: Any) -> None:
 def _record(store: Store, run_id: str, task_id: int, name: str, error: str | None) -> None:
     now = time.time()
     with store.begin() as conn:
+        lock_runs_txn(conn, [run_id])  # the run before its tasks: the lock order
         if error is None:
             moved = transition_tasks_txn(
                 conn, [task_id], TaskState.SUCCEEDED, TaskState.ROLLED_BACK, now=now, strict=False

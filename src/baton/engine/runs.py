@@ -19,10 +19,11 @@ from baton.core.workflow import Workflow
 from baton.engine.loading import load_workflow, plan_tasks, register_workflow
 from baton.store.events import append_events_txn, event_row
 from baton.store.retention import prune_txn
+from baton.store.retry import Patience, call_with_retry
 from baton.store.runs import COMPENSATING, create_run_txn, find_run_id, get_run, median_step_durations
 from baton.store.schema import task_dependencies, tasks
 from baton.store.store import Store
-from baton.store.tasks import fail_downstream_txn
+from baton.store.tasks import cancel_open_tasks_txn, fail_downstream_txn
 from baton.store.transitions import (
     MOVED_COLUMNS,
     MovedTask,
@@ -93,8 +94,22 @@ def prepare_resume(store: Store, run_id: str) -> str:
     return run_id
 
 
+# What users do is one short transaction; one that loses a race with a worker (a deadlock broken by the
+# database, a lock wait cut off by lock_timeout) or meets a restarting database is done again, for a while.
+USER_PATIENCE = Patience(outage=15.0, conflicts=30.0)
+
+
 def cancel_run(store: Store, run_id: str, *, reason: str = "cancelled by user") -> None:
-    """Cancel a run and every task of it that has not finished; running attempts are stopped by their worker."""
+    """Cancel a run and every task of it that has not finished, at once — whatever the workers are doing.
+
+    Running attempts end ``cancelled`` here; their workers stop them within a poll interval and discard
+    what they return. The run's row is locked first (the lock order of :mod:`baton.store.transitions`),
+    so a cancel waits for the worker transactions in flight on the run and then wins over all of them.
+    """
+    call_with_retry(_cancel, store, run_id, reason, patience=USER_PATIENCE)
+
+
+def _cancel(store: Store, run_id: str, reason: str) -> None:
     now = time.time()
     with store.begin() as conn:
         run_id = find_run_id(conn, run_id)
@@ -106,33 +121,19 @@ def cancel_run(store: Store, run_id: str, *, reason: str = "cancelled by user") 
             values={"finished_at": now, "error": reason},
             hint="only runs that have not finished can be cancelled",
         )
-        for state in (
-            TaskState.PENDING,
-            TaskState.READY,
-            TaskState.RUNNING,
-            TaskState.RETRYING,
-            TaskState.WAITING,
-        ):
-            ids = list(
-                conn.execute(
-                    select(tasks.c.id).where(tasks.c.run_id == run_id, tasks.c.state == state.value)
-                ).scalars()
-            )
-            transition_tasks_txn(
-                conn,
-                ids,
-                state,
-                TaskState.CANCELLED,
-                now=now,
-                values={"finished_at": now, "lease_owner": None},
-            )
+        cancel_open_tasks_txn(conn, run_id, now=now, reason=reason)
 
 
 def approve_task(store: Store, run_id: str, task: str, *, by: str = "", comment: str = "") -> None:
     """Let a waiting task run. Its run goes back to ``running`` if it was waiting."""
+    call_with_retry(_approve, store, run_id, task, by, comment, patience=USER_PATIENCE)
+
+
+def _approve(store: Store, run_id: str, task: str, by: str, comment: str) -> None:
     now = time.time()
     with store.begin() as conn:
         run_id = find_run_id(conn, run_id)
+        run_state_txn(conn, run_id, lock=True)  # the run before its tasks: the lock order
         task_id = _waiting_task(conn, run_id, task, TaskState.READY, "approved")
         transition_tasks_txn(
             conn,
@@ -148,9 +149,14 @@ def approve_task(store: Store, run_id: str, task: str, *, by: str = "", comment:
 
 def reject_task(store: Store, run_id: str, task: str, *, by: str = "", reason: str = "") -> None:
     """Fail a waiting task: its dependents are skipped and the run fails (with compensation) when it settles."""
+    call_with_retry(_reject, store, run_id, task, by, reason, patience=USER_PATIENCE)
+
+
+def _reject(store: Store, run_id: str, task: str, by: str, reason: str) -> None:
     now = time.time()
     with store.begin() as conn:
         run_id = find_run_id(conn, run_id)
+        run_state_txn(conn, run_id, lock=True)  # the run before its tasks: the lock order
         task_id = _waiting_task(conn, run_id, task, TaskState.FAILED, "rejected")
         message = f"rejected{' by ' + by if by else ''}{': ' + reason if reason else ''}"
         moved = transition_tasks_txn(
@@ -186,9 +192,14 @@ def retry_task(store: Store, run_id: str, task: str) -> None:
     being rolled back), when one of the task's dependencies has not succeeded, and for mapped steps
     and their items (start a new run with ``baton rerun``).
     """
+    call_with_retry(_retry, store, run_id, task, patience=USER_PATIENCE)
+
+
+def _retry(store: Store, run_id: str, task: str) -> None:
     now = time.time()
     with store.begin() as conn:
         run_id = find_run_id(conn, run_id)
+        run_state_txn(conn, run_id, lock=True)  # the run before its tasks: the lock order
         task_id, current = find_task_txn(conn, run_id, task)
         name = f"{task} of run {run_id}"
         if current is not TaskState.FAILED:

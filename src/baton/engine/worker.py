@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from pydantic import BaseModel
-from sqlalchemy import select
+from sqlalchemy import Connection, select
 
 from baton.core.errors import BatonError, InvalidInputError
 from baton.core.states import RunState, run_verdict
@@ -37,8 +37,10 @@ from baton.engine.compensation import abandon_compensation, compensable_tasks_tx
 from baton.engine.executor import execute
 from baton.engine.loading import load_workflow
 from baton.store.events import append_events_txn, event_row
+from baton.store.retry import Patience, call_with_retry
 from baton.store.runs import (
     COMPENSATING,
+    RunRecord,
     claim_orphaned_compensations_txn,
     failure_reason_txn,
     get_run,
@@ -48,6 +50,7 @@ from baton.store.runs import (
 from baton.store.schema import runs
 from baton.store.store import Store
 from baton.store.tasks import (
+    LOST_ATTEMPTS_LIMIT,
     ClaimedTask,
     Outcome,
     claim_tasks_txn,
@@ -78,17 +81,43 @@ def _collect_young_objects_less_often() -> None:
 
 @dataclass
 class WorkerSettings:
+    """How a worker behaves; ``baton worker`` sets each from an option or a ``BATON_WORKER_*`` variable."""
+
     concurrency: int = 64  # tasks this worker runs at once
     lease_seconds: float = 30.0  # a task whose lease is not renewed for this long is retried elsewhere
-    heartbeat_every: float = 10.0
+    heartbeat_every: float = 10.0  # how often leases are renewed (well under the lease)
     poll_interval: float = 0.5  # how often to look for work that other processes made ready
     global_limit: int | None = None  # running tasks across all workers and runs
     process_workers: int | None = None  # size of the process pool for executor="process" steps
+    lost_attempts_limit: int = LOST_ATTEMPTS_LIMIT  # a task that loses its worker this often fails
+    drain_seconds: float = 20.0  # on SIGTERM: how long running tasks may finish before being given back
+    max_outage: float = 60.0  # how long the store may be unreachable before this worker gives up
 
     def __post_init__(self) -> None:
         if self.concurrency < 1:
             raise InvalidInputError(
                 f"concurrency must be at least 1, not {self.concurrency}", fields={"concurrency": ">= 1"}
+            )
+        if not 0 < self.heartbeat_every < self.lease_seconds:
+            raise InvalidInputError(
+                f"the heartbeat ({self.heartbeat_every:g}s) must be shorter than the lease "
+                f"({self.lease_seconds:g}s): leases would end between two renewals",
+                fields={"heartbeat": f"> 0 and < lease ({self.lease_seconds:g}s)"},
+                hint="a heartbeat of a third of the lease leaves room for two missed renewals",
+            )
+        if self.poll_interval <= 0:
+            raise InvalidInputError(
+                f"the poll interval must be more than 0, not {self.poll_interval:g}", fields={"poll": "> 0"}
+            )
+        if self.lost_attempts_limit < 1:
+            raise InvalidInputError(
+                f"the lost-attempts limit must be at least 1, not {self.lost_attempts_limit}",
+                fields={"max_lost": ">= 1"},
+            )
+        if self.drain_seconds < 0 or self.max_outage <= 0:
+            raise InvalidInputError(
+                "the drain period must be 0 or more and the longest outage more than 0",
+                fields={"drain": ">= 0", "max_outage": "> 0"},
             )
         if self.global_limit is not None and self.global_limit < 1:
             raise InvalidInputError(
@@ -105,6 +134,10 @@ class _Tick:
     idle_runs: list[str] = field(default_factory=list)  # running runs with nothing left to run
     compensations: list[str] = field(default_factory=list)  # failed runs whose rollback this worker took over
     next_retry: float | None = None
+    records: dict[str, RunRecord] = field(default_factory=dict)  # runs of claimed tasks this worker lacked
+    lost_leases: set[int] = field(
+        default_factory=set
+    )  # tasks in flight here that this worker no longer holds
 
 
 class Worker:
@@ -140,6 +173,9 @@ class Worker:
         self._next_retry: float | None = None
         self._event_loop: asyncio.AbstractEventLoop | None = None  # both set by run()
         self._loop_thread = 0
+        self._records: dict[str, RunRecord] = {}
+        self._drain_until: float | None = None  # set by drain(): no more claims; stop by then
+        self._patience = Patience(outage=self.settings.max_outage, conflicts=None)
 
     # -- public ----------------------------------------------------------------------------------
 
@@ -155,8 +191,22 @@ class Worker:
             await self._shutdown()
 
     def stop(self) -> None:
+        """Stop now: running attempts are interrupted and given back (ready for another worker at once)."""
         self._stopping.set()
         self._wake.set()
+
+    def drain(self, seconds: float | None = None) -> None:
+        """Stop gracefully: claim nothing more, let running tasks finish for up to ``seconds`` (the
+        ``drain_seconds`` setting by default), then stop — giving back what still runs."""
+        if self._drain_until is None:
+            self._drain_until = time.monotonic() + (
+                self.settings.drain_seconds if seconds is None else seconds
+            )
+        self._wake.set()
+
+    @property
+    def draining(self) -> bool:
+        return self._drain_until is not None
 
     # -- the loop --------------------------------------------------------------------------------
 
@@ -165,10 +215,14 @@ class Worker:
             outcomes, self._outcomes = self._outcomes, []
             events, self._events = self._events, []
             self._wake.clear()
-            free = self.settings.concurrency - len(self._inflight)
+            free = 0 if self.draining else self.settings.concurrency - len(self._inflight)
             # Read here, on the loop: on PostgreSQL the tick runs in the store thread.
-            watched = {task.run_id for task, _ in self._inflight.values()}
-            tick = await self._in_store(self._tick, outcomes, events, free, watched)
+            running = {task.id: task.run_id for task, _ in self._inflight.values()}
+            tick = await self._in_store(self._tick, outcomes, events, free, running, set(self._records))
+            self._records.update(tick.records)
+            for task_id in tick.lost_leases:  # another worker holds it now: what this one finds is not wanted
+                if task_id in self._inflight:
+                    self._inflight[task_id][1].cancel()
             taken_over, self._taken_over = [*self._taken_over, *tick.compensations], []
             for run_id in taken_over:
                 self._start_compensation(run_id)
@@ -180,7 +234,7 @@ class Worker:
             settled = await self._settle(tick)
             if settled is not None:
                 return settled
-            if self._stopping.is_set():
+            if self._stopping.is_set() or self._drained():
                 return None
             # Claiming fewer than the free slots means nothing else is ready (and no free slot means
             # nothing can start): wait for news. Otherwise let the started tasks run, then claim more.
@@ -189,28 +243,52 @@ class Worker:
             else:
                 await asyncio.sleep(0)
 
+    def _drained(self) -> bool:
+        """While draining: whether it is time to stop (nothing runs any more, or the drain period is over)."""
+        if self._drain_until is None:
+            return False
+        idle = not self._inflight and not self._compensations and not self._outcomes and not self._events
+        return idle or time.monotonic() >= self._drain_until
+
     def _tick(
-        self, outcomes: list[Outcome], events: list[dict[str, Any]], free: int, watched: set[str]
+        self,
+        outcomes: list[Outcome],
+        events: list[dict[str, Any]],
+        free: int,
+        running: dict[int, str],
+        known_runs: set[str],
     ) -> _Tick:
+        """One transaction. Called again from the top when it loses a race or the database goes away
+        (see :meth:`_in_store`): everything it writes rolls back with it, so doing it again is safe."""
         now = time.time()
         tick = _Tick()
         settings = self.settings
+        watched = set(running.values())
         with self.store.begin() as conn:
             append_events_txn(conn, events)
             tick.touched_runs = record_outcomes_txn(conn, outcomes, worker_id=self.id, now=now)
             if now - self._last_heartbeat >= settings.heartbeat_every:
-                self._last_heartbeat = now
-                extend_leases_txn(conn, worker_id=self.id, now=now, lease_seconds=settings.lease_seconds)
+                held = extend_leases_txn(
+                    conn, list(running), worker_id=self.id, now=now, lease_seconds=settings.lease_seconds
+                )
+                tick.lost_leases = set(running) - held
                 heartbeat_txn(conn, self.id, now=now, run_id=self.run_id)
             due_retry = self._next_retry is not None and self._next_retry <= now
             maintenance = now - self._last_maintenance >= settings.poll_interval
             if maintenance or due_retry:
                 self._last_maintenance = now
                 dead = dead_workers_txn(conn, now=now, stale_after=settings.lease_seconds)
-                recover_lost_tasks_txn(conn, now=now, dead_workers=dead, run_id=self.run_id)
-                tick.compensations = claim_orphaned_compensations_txn(
-                    conn, worker_id=self.id, now=now, run_id=self.run_id
+                recover_lost_tasks_txn(
+                    conn,
+                    now=now,
+                    dead_workers=dead,
+                    run_id=self.run_id,
+                    limit=settings.lost_attempts_limit,
                 )
+                if not self.draining:
+                    tick.compensations = claim_orphaned_compensations_txn(
+                        conn, worker_id=self.id, now=now, run_id=self.run_id
+                    )
                 start_pending_runs_txn(conn, now=now, run_id=self.run_id)
                 tick.next_retry = promote_due_retries_txn(conn, now=now, run_id=self.run_id)
                 self._next_retry = tick.next_retry
@@ -225,10 +303,15 @@ class Worker:
                     run_id=self.run_id,
                     global_limit=settings.global_limit,
                 )
+                for run_id in {task.run_id for task in tick.claimed} - known_runs:
+                    tick.records[run_id] = get_run(conn, run_id)
             # Cancellation of the runs of tasks in flight is noticed at maintenance: within one poll interval.
             if watched and maintenance:
                 rows = conn.execute(select(runs.c.id, runs.c.state).where(runs.c.id.in_(watched)))
                 tick.run_states = {r.id: RunState(r.state) for r in rows}
+        # Only once committed: a tick done again must not skip the heartbeat the first try did not store.
+        if tick.lost_leases or now - self._last_heartbeat >= settings.heartbeat_every:
+            self._last_heartbeat = now
         return tick
 
     async def _wait(self) -> None:
@@ -237,6 +320,8 @@ class Worker:
             timeout = min(timeout, max(self._next_retry - time.time(), 0.0))
         if self._inflight:
             timeout = min(timeout, self.settings.heartbeat_every)
+        if self._drain_until is not None:
+            timeout = min(timeout, max(self._drain_until - time.monotonic(), 0.0))
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._wake.wait(), timeout)
 
@@ -289,10 +374,16 @@ class Worker:
             if run_states.get(task.run_id) is RunState.CANCELLED:
                 handle.cancel()
 
-    def _run_context(self, run_id: str) -> tuple[Workflow, BaseModel | None]:
+    def _run_context(self, run_id: str, conn: Connection | None = None) -> tuple[Workflow, BaseModel | None]:
+        """The workflow and inputs of a run: read by the tick that claimed its first task here (so that
+        a dropped connection is retried with the tick, never taken for a broken run), else in ``conn``."""
         if run_id not in self._workflows:
-            with self.store.read() as conn:
+            record = self._records.get(run_id)
+            if record is None and conn is not None:
                 record = get_run(conn, run_id)
+            if record is None:
+                with self.store.read() as reading:
+                    record = get_run(reading, run_id)
             workflow = load_workflow(record.workflow)
             self._workflows[run_id] = workflow
             self._inputs[run_id] = workflow.parse_inputs(record.inputs)
@@ -371,9 +462,9 @@ class Worker:
             transition_run_txn(conn, run_id, verdict, now=now, values=values)
         return verdict, compensate
 
-    def _has_compensations(self, conn: Any, run_id: str) -> bool:
+    def _has_compensations(self, conn: Connection, run_id: str) -> bool:
         try:
-            workflow, _ = self._run_context(run_id)
+            workflow, _ = self._run_context(run_id, conn)
         except BatonError:
             return False  # its workflow cannot be loaded: nothing to call
         return bool(compensable_tasks_txn(conn, run_id, workflow))
@@ -410,17 +501,27 @@ class Worker:
         """Run a blocking store call: on the store thread for a database server, whose network waits
         release the GIL; inline for SQLite, whose calls are short and CPU-bound, where the hop to a thread
         would only add latency (measured: it doubled the time per chained task)."""
+        return await self._in_store_patiently(self._patience, fn, *args)
+
+    async def _in_store_patiently(self, patience: Patience, fn: Callable[..., T], *args: Any) -> T:
+        """:meth:`_in_store`, where a conflict with another process is done again (for ever: losing a race
+        is normal) and an unreachable database is waited for up to ``patience.outage`` seconds, after
+        which :class:`~baton.core.errors.StoreUnavailableError` stops this worker with a clear message."""
+        where = f"the database {self.store.url.split('@')[-1]}"
         if self._inline_store:
-            return fn(*args)
+            return call_with_retry(fn, *args, patience=patience, where=where)
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._store_thread, functools.partial(fn, *args))
+        call = functools.partial(call_with_retry, fn, *args, patience=patience, where=where)
+        return await loop.run_in_executor(self._store_thread, call)
 
     def _register(self) -> None:
         now = time.time()
         with self.store.begin() as conn:
             register_worker_txn(conn, self.id, run_id=self.run_id, now=now)
             dead = dead_workers_txn(conn, now=now, stale_after=self.settings.lease_seconds)
-            recover_lost_tasks_txn(conn, now=now, dead_workers=dead, run_id=self.run_id)
+            recover_lost_tasks_txn(
+                conn, now=now, dead_workers=dead, run_id=self.run_id, limit=self.settings.lost_attempts_limit
+            )
             self._taken_over = claim_orphaned_compensations_txn(
                 conn, worker_id=self.id, now=now, run_id=self.run_id
             )
@@ -429,7 +530,9 @@ class Worker:
         self._last_heartbeat = self._last_maintenance = now
 
     async def _shutdown(self) -> None:
-        # An interrupted rollback keeps its mark; once this worker is unregistered, another takes it over.
+        """Interrupt what still runs and give it back — ready for another worker at once, not after the
+        lease — record what finished, unregister. An interrupted rollback keeps its mark; once this worker
+        is unregistered, another takes it over."""
         handles: list[asyncio.Task[Any]] = [handle for _, handle in self._inflight.values()]
         handles += self._compensations.values()
         for handle in handles:
@@ -448,10 +551,18 @@ class Worker:
                 record_outcomes_txn(conn, kept, worker_id=self.id, now=now)
                 unregister_worker_txn(conn, self.id, now=now, run_id=self.run_id)
                 if interrupted:
-                    recover_lost_tasks_txn(conn, now=now, dead_workers=[self.id])
+                    recover_lost_tasks_txn(
+                        conn,
+                        now=now,
+                        dead_workers=[self.id],
+                        limit=self.settings.lost_attempts_limit,
+                        reason="given back by a worker that stopped",
+                    )
 
         try:
-            await self._in_store(finish)
+            # Not for long: a worker stopping because the database is gone must not wait for it again.
+            patience = Patience(outage=min(self.settings.max_outage, 5.0), conflicts=10.0)
+            await self._in_store_patiently(patience, finish)
         finally:
             self._store_thread.shutdown(wait=True)
             if self._process_pool is not None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -12,6 +13,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.exc import DBAPIError, OperationalError
 
+from baton.core.durations import parse_duration
 from baton.core.errors import (
     CorruptDatabaseError,
     DatabaseLockedError,
@@ -73,6 +75,46 @@ def _configure_sqlite(engine: Engine) -> None:
         execute_txn(conn, f"BEGIN {mode}")  # on the driver: every tick of a worker begins here
 
 
+# Per-session limits on PostgreSQL, so that a frozen or partitioned process never blocks the others for
+# longer than these (see README, "Many workers"): (setting, environment variable, default in seconds).
+# 0 turns one off.
+SESSION_LIMITS = (
+    ("lock_timeout", "BATON_PG_LOCK_TIMEOUT", 5.0),
+    ("statement_timeout", "BATON_PG_STATEMENT_TIMEOUT", 60.0),
+    ("idle_in_transaction_session_timeout", "BATON_PG_IDLE_IN_TRANSACTION_TIMEOUT", 15.0),
+)
+
+
+def session_limits() -> dict[str, int]:
+    """The PostgreSQL session limits in milliseconds, from the environment or their defaults."""
+    limits: dict[str, int] = {}
+    for setting, variable, default in SESSION_LIMITS:
+        raw = os.environ.get(variable)
+        try:
+            seconds = default if raw is None or not raw.strip() else parse_duration(raw)
+        except ValueError as error:
+            hint = f"set it like {variable}=5s (0 turns it off)"
+            raise InvalidInputError(f"{variable}: {error}", hint=hint) from None
+        limits[setting] = int(seconds * 1000)
+    return limits
+
+
+def _configure_postgresql(engine: Engine) -> None:
+    limits = session_limits()
+    statements = [f"SET {setting} = {ms}" for setting, ms in limits.items()]
+
+    @event.listens_for(engine, "connect")
+    def on_connect(dbapi_connection: Any, _record: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        for statement in statements:
+            cursor.execute(statement)
+        # Who holds a lock, in pg_stat_activity and pg_locks: the host and process id of each baton session.
+        name = f"baton {socket.gethostname()}:{os.getpid()}"[:63].replace("'", "")
+        cursor.execute(f"SET application_name = '{name}'")
+        cursor.close()
+        dbapi_connection.commit()  # SET inside the driver's implicit transaction: keep it for the session
+
+
 def create_store_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
         path = url.split(":///", 1)[1] if ":///" in url else ""
@@ -81,7 +123,10 @@ def create_store_engine(url: str) -> Engine:
         engine = create_engine(url, connect_args={"check_same_thread": False})
         _configure_sqlite(engine)
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    engine = create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    if engine.dialect.name == "postgresql":
+        _configure_postgresql(engine)
+    return engine
 
 
 def translate(error: BaseException, url: str) -> StoreError | None:

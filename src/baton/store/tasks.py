@@ -7,6 +7,11 @@ dependents are only released by the commit that stores its checkpoint.
 
 The statements of the hot path are written once, as SQL text, and run on the driver (see
 :mod:`baton.store.driver`): SQLAlchemy spends more on each statement than SQLite takes to run it.
+
+Many workers on PostgreSQL follow the lock order of :mod:`baton.store.transitions` (a run's row before
+any of its tasks); every statement that picks work (claims, due retries, lost tasks) skips rows another
+transaction holds, and a transition that finds its task already moved on leaves it alone: losing a race
+to another worker, or to a user who cancelled the run, is a normal outcome, never an error.
 """
 
 from __future__ import annotations
@@ -20,10 +25,16 @@ from sqlalchemy import Connection, bindparam, exists, func, insert, select, upda
 
 from baton.core.states import AttemptOutcome, RunState, TaskKind, TaskState
 from baton.store.bulk import bulk_insert_txn
-from baton.store.driver import execute_many_txn, fetch_txn, markers
+from baton.store.driver import execute_many_txn, execute_txn, fetch_txn, markers
 from baton.store.events import append_events_txn, event_row
 from baton.store.schema import attempts, checkpoints, runs, task_dependencies, tasks
-from baton.store.transitions import CHUNK, MovedTask, transition_run_txn, transition_tasks_txn
+from baton.store.transitions import (
+    CHUNK,
+    MovedTask,
+    lock_runs_txn,
+    transition_run_txn,
+    transition_tasks_txn,
+)
 
 NOT_SUCCEEDED = [s.value for s in TaskState if s is not TaskState.SUCCEEDED]
 _EXPANSION_ROUNDS = 4
@@ -80,9 +91,12 @@ def _chunks(ids: Sequence[int]) -> Iterable[Sequence[int]]:
 # The statements of every tick, their IN lists left as {ids}. The states they compare with are parameters,
 # so that they are named once, in TaskState and RunState.
 _CURRENT_ATTEMPTS = "SELECT id, attempts FROM tasks WHERE id IN ({ids})"
+# Only an attempt still open is closed: one that a cancel (or a recovery) closed first keeps its outcome.
 _CLOSE_ATTEMPT = (
-    "UPDATE attempts SET outcome = ?, finished_at = ?, error = ? WHERE task_id = ? AND number = ?"
+    "UPDATE attempts SET outcome = ?, finished_at = ?, error = ?"
+    f" WHERE task_id = ? AND number = ? AND outcome = '{AttemptOutcome.RUNNING.value}'"
 )
+_TASK_STATES = "SELECT id, state FROM tasks WHERE id IN ({ids})"
 _SET_ERROR = "UPDATE tasks SET error = ?, not_before = ? WHERE id = ?"
 # Dependents of just-finished tasks with no dependency left unfinished (parameters: the ids, then
 # 'succeeded'). The state is filtered by the caller, not here: a `state = ?` condition would lead
@@ -111,6 +125,11 @@ _CHILD_OUTPUTS = (
 )
 
 
+# PostgreSQL: lock the task rows picked, and share-lock their run's row, skipping both when another transaction
+# holds them (a run being cancelled or judged holds its row exclusively: its tasks are not picked meanwhile).
+SKIP_LOCKED_WITH_RUN = " FOR UPDATE OF tasks SKIP LOCKED FOR KEY SHARE OF runs SKIP LOCKED"
+
+
 def _candidates_sql(*, of_run: bool, locking: bool) -> str:
     """Ready tasks in claiming order (parameters: 'ready', 'running', 'running', [the run,] the limit).
 
@@ -126,7 +145,7 @@ def _candidates_sql(*, of_run: bool, locking: bool) -> str:
         " < runs.max_concurrency)"
         + (" AND tasks.run_id = ?" if of_run else "")
         + " ORDER BY tasks.critical DESC, tasks.priority DESC, tasks.id LIMIT ?"
-        + (" FOR UPDATE OF tasks SKIP LOCKED" if locking else "")
+        + (SKIP_LOCKED_WITH_RUN if locking else "")
     )
 
 
@@ -159,6 +178,7 @@ def record_outcomes_txn(
     """Store the outcomes of finished attempts; returns the runs they belong to."""
     if not outcomes:
         return set()
+    lock_runs_txn(conn, {o.run_id for o in outcomes})
     succeeded = [o for o in outcomes if o.succeeded]
     retrying = [o for o in outcomes if not o.succeeded and not o.cancelled and o.retry_in is not None]
     failed = [o for o in outcomes if not o.succeeded and not o.cancelled and o.retry_in is None]
@@ -231,22 +251,29 @@ def _record_successes(
 
 
 def _discard(conn: Connection, lost: Sequence[Outcome], now: float) -> None:
-    """Results of attempts whose lease another worker took over: recorded as events, never applied."""
-    if lost:
-        _close_attempts(conn, lost, AttemptOutcome.LOST, now)
-        append_events_txn(
-            conn,
-            [
-                event_row(
-                    o.run_id,
-                    o.task_id,
-                    "task.result_discarded",
-                    now,
-                    {"attempt": o.attempt, "reason": "lease lost"},
-                )
-                for o in lost
-            ],
-        )
+    """Results of attempts that no longer hold their task — its lease was taken over, or its run was
+    cancelled meanwhile: recorded as events, never applied."""
+    if not lost:
+        return
+    states: dict[int, str] = {}
+    for chunk in _chunks(sorted({o.task_id for o in lost})):
+        states.update(fetch_txn(conn, _TASK_STATES.format(ids=markers(len(chunk))), chunk))
+    cancelled = [o for o in lost if states.get(o.task_id) == TaskState.CANCELLED.value]
+    _close_attempts(conn, cancelled, AttemptOutcome.CANCELLED, now)
+    _close_attempts(conn, [o for o in lost if o not in cancelled], AttemptOutcome.LOST, now)
+    append_events_txn(
+        conn,
+        [
+            event_row(
+                o.run_id,
+                o.task_id,
+                "task.result_discarded",
+                now,
+                {"attempt": o.attempt, "reason": "run cancelled" if o in cancelled else "lease lost"},
+            )
+            for o in lost
+        ],
+    )
 
 
 def _record_failures(
@@ -435,16 +462,39 @@ def start_pending_runs_txn(conn: Connection, *, now: float, run_id: str | None =
         transition_run_txn(conn, pending, RunState.RUNNING, now=now, values={"started_at": now})
 
 
+def _due_retries_sql(*, of_run: bool, locking: bool) -> str:
+    return (
+        "SELECT tasks.id FROM tasks JOIN runs ON runs.id = tasks.run_id"
+        " WHERE tasks.state = ? AND COALESCE(tasks.not_before, 0) <= ?"
+        + (" AND tasks.run_id = ?" if of_run else "")
+        + " ORDER BY tasks.id"
+        + (SKIP_LOCKED_WITH_RUN if locking else "")
+    )
+
+
+_DUE_RETRIES = {
+    (of_run, locking): _due_retries_sql(of_run=of_run, locking=locking)
+    for of_run in (False, True)
+    for locking in (False, True)
+}
+_NEXT_RETRY = {
+    False: "SELECT min(not_before) FROM tasks WHERE state = ? AND not_before > ?",
+    True: "SELECT min(not_before) FROM tasks WHERE state = ? AND not_before > ? AND run_id = ?",
+}
+
+
 def promote_due_retries_txn(conn: Connection, *, now: float, run_id: str | None = None) -> float | None:
-    """Retrying tasks whose backoff has passed become ready. Returns when the next one is due, if any."""
-    query = select(tasks.c.id, tasks.c.not_before).where(tasks.c.state == TaskState.RETRYING.value)
-    if run_id is not None:
-        query = query.where(tasks.c.run_id == run_id)
-    rows = conn.execute(query).all()
-    due = [int(r.id) for r in rows if (r.not_before or 0.0) <= now]
-    transition_tasks_txn(conn, due, TaskState.RETRYING, TaskState.READY, now=now)
-    later = [r.not_before for r in rows if (r.not_before or 0.0) > now]
-    return min(later) if later else None
+    """Retrying tasks whose backoff has passed become ready. Returns when the next one is due, if any.
+
+    Several workers promote at once: each takes the due tasks no other transaction holds, and a task
+    another worker promoted (or a user cancelled) in the meantime is simply not moved again.
+    """
+    parameters: list[Any] = [TaskState.RETRYING.value, now] + ([run_id] if run_id is not None else [])
+    query = _DUE_RETRIES[run_id is not None, conn.dialect.name == "postgresql"]
+    due = [int(task_id) for (task_id,) in fetch_txn(conn, query, parameters)]
+    transition_tasks_txn(conn, due, TaskState.RETRYING, TaskState.READY, now=now, strict=False)
+    (later,) = fetch_txn(conn, _NEXT_RETRY[run_id is not None], parameters)[0]
+    return float(later) if later is not None else None
 
 
 def _expand(conn: Connection, parent_id: int, *, now: float) -> None:
@@ -556,8 +606,7 @@ def claim_tasks_txn(
         candidates = [_Candidate(*row) for row in fetch_txn(conn, query, parameters)]
     candidates = [r for r in candidates if r.kind != TaskKind.MAP.value]
     held = [int(r.id) for r in candidates if r.approval and not r.approved]
-    transition_tasks_txn(conn, held, TaskState.READY, TaskState.RUNNING, now=now)
-    transition_tasks_txn(conn, held, TaskState.RUNNING, TaskState.WAITING, now=now)
+    transition_tasks_txn(conn, held, TaskState.READY, TaskState.WAITING, now=now)
     ids = _within_run_limits(conn, [r for r in candidates if not (r.approval and not r.approved)])
     if not ids:
         return []
@@ -629,50 +678,118 @@ def _claimed(
     ]
 
 
+# -- cancelling ------------------------------------------------------------------------------------
+
+_OPEN_STATES = (TaskState.PENDING, TaskState.READY, TaskState.RUNNING, TaskState.RETRYING, TaskState.WAITING)
+_OPEN_TASKS = (
+    f"SELECT id, state FROM tasks WHERE run_id = ? AND state IN ({markers(len(_OPEN_STATES))}) ORDER BY id"
+)
+_CLOSE_RUNNING_ATTEMPTS = (
+    "UPDATE attempts SET outcome = ?, finished_at = ?, error = ? WHERE task_id IN ({ids}) AND outcome = ?"
+)
+
+
+def cancel_open_tasks_txn(conn: Connection, run_id: str, *, now: float, reason: str) -> int:
+    """Cancel every unfinished task of a run whose row the caller holds ``FOR UPDATE`` (see the lock order
+    in :mod:`baton.store.transitions`). Running attempts are closed ``cancelled`` here and now: their
+    worker stops them when it next looks, and whatever they return later is discarded. Returns how many."""
+    sql = _OPEN_TASKS + (" FOR UPDATE" if conn.dialect.name == "postgresql" else "")
+    rows = fetch_txn(conn, sql, [run_id, *(s.value for s in _OPEN_STATES)])
+    cancelled = 0
+    for state in _OPEN_STATES:
+        ids = [int(task_id) for task_id, current in rows if current == state.value]
+        moved = transition_tasks_txn(
+            conn,
+            ids,
+            state,
+            TaskState.CANCELLED,
+            now=now,
+            values={"finished_at": now, "lease_owner": None, "lease_expires_at": None},
+            strict=False,
+        )
+        cancelled += len(moved)
+        if state is TaskState.RUNNING:
+            for chunk in _chunks([m.id for m in moved]):
+                execute_txn(
+                    conn,
+                    _CLOSE_RUNNING_ATTEMPTS.format(ids=markers(len(chunk))),
+                    [AttemptOutcome.CANCELLED.value, now, reason, *chunk, AttemptOutcome.RUNNING.value],
+                )
+    return cancelled
+
+
 # -- leases ----------------------------------------------------------------------------------------
 
 
-def extend_leases_txn(conn: Connection, *, worker_id: str, now: float, lease_seconds: float) -> int:
-    result = conn.execute(
-        update(tasks)
-        .where(tasks.c.lease_owner == worker_id, tasks.c.state == TaskState.RUNNING.value)
-        .values(lease_expires_at=now + lease_seconds)
-    )
-    return int(result.rowcount or 0)
+_EXTEND_LEASES = (
+    "UPDATE tasks SET lease_expires_at = ? WHERE id IN ({ids}) AND lease_owner = ? AND state = ? RETURNING id"
+)
+_RUNS_OF_TASKS = "SELECT DISTINCT run_id FROM tasks WHERE id IN ({ids})"
+
+
+def extend_leases_txn(
+    conn: Connection, task_ids: Sequence[int], *, worker_id: str, now: float, lease_seconds: float
+) -> set[int]:
+    """Renew this worker's leases on ``task_ids`` (the attempts it is running); returns the ids it still
+    holds. Only the tasks named: a task claimed by a transaction whose commit this worker never heard of
+    (its connection dropped) is not kept alive here, so it is retried elsewhere when its lease ends."""
+    held: set[int] = set()
+    for chunk in _chunks(sorted(task_ids)):
+        if conn.dialect.name == "postgresql":
+            runs_of = [r for (r,) in fetch_txn(conn, _RUNS_OF_TASKS.format(ids=markers(len(chunk))), chunk)]
+            lock_runs_txn(conn, runs_of)
+        rows = fetch_txn(
+            conn,
+            _EXTEND_LEASES.format(ids=markers(len(chunk))),
+            [now + lease_seconds, *chunk, worker_id, TaskState.RUNNING.value],
+        )
+        held.update(int(task_id) for (task_id,) in rows)
+    return held
 
 
 # A task whose worker was lost this many times is failed: its step is probably what kills the process.
+# The default of the worker setting `lost_attempts_limit` (`baton worker --max-lost`).
 LOST_ATTEMPTS_LIMIT = 10
 
 
+def _lost_sql(*, dead: int, of_run: bool, locking: bool) -> str:
+    owners = f" OR tasks.lease_owner IN ({markers(dead)})" if dead else ""
+    return (
+        "SELECT tasks.id, tasks.attempts, tasks.failures FROM tasks JOIN runs ON runs.id = tasks.run_id"
+        " WHERE tasks.state = ? AND tasks.lease_owner IS NOT NULL"
+        f" AND (tasks.lease_expires_at < ?{owners})"
+        + (" AND tasks.run_id = ?" if of_run else "")
+        + " ORDER BY tasks.id"
+        + (SKIP_LOCKED_WITH_RUN if locking else "")
+    )
+
+
 def recover_lost_tasks_txn(
-    conn: Connection, *, now: float, dead_workers: Iterable[str] = (), run_id: str | None = None
+    conn: Connection,
+    *,
+    now: float,
+    dead_workers: Iterable[str] = (),
+    run_id: str | None = None,
+    limit: int = LOST_ATTEMPTS_LIMIT,
+    reason: str = "worker lost or lease expired",
 ) -> list[MovedTask]:
     """Tasks whose worker died or whose lease expired are retried as a new attempt, not counted as a
-    failure (the step did not fail, its process did) — until they have lost ``LOST_ATTEMPTS_LIMIT``
-    workers, when they fail for good."""
-    dead = list(dead_workers)
-    lost_condition = tasks.c.lease_expires_at < now
-    if dead:
-        lost_condition = lost_condition | tasks.c.lease_owner.in_(dead)
-    query = select(tasks.c.id, tasks.c.attempts, tasks.c.failures).where(
-        tasks.c.state == TaskState.RUNNING.value, tasks.c.lease_owner.is_not(None), lost_condition
-    )
-    if run_id is not None:
-        query = query.where(tasks.c.run_id == run_id)
-    if conn.dialect.name == "postgresql":
-        query = query.with_for_update(skip_locked=True)
-    rows = conn.execute(query).all()
+    failure (the step did not fail, its process did) — until they have lost ``limit`` workers, when
+    they fail for good. A worker that shuts down gives its unfinished attempts back the same way."""
+    dead = sorted(set(dead_workers))
+    sql = _lost_sql(dead=len(dead), of_run=run_id is not None, locking=conn.dialect.name == "postgresql")
+    parameters: list[Any] = [TaskState.RUNNING.value, now, *dead] + ([run_id] if run_id is not None else [])
+    rows = fetch_txn(conn, sql, parameters)
     if not rows:
         return []
-    ids = [int(r.id) for r in rows]
+    ids = [int(task_id) for task_id, _, _ in rows]
     for chunk in _chunks(ids):
         conn.execute(
             update(attempts)
             .where(attempts.c.task_id.in_(chunk), attempts.c.outcome == AttemptOutcome.RUNNING.value)
-            .values(outcome=AttemptOutcome.LOST.value, finished_at=now, error="worker lost")
+            .values(outcome=AttemptOutcome.LOST.value, finished_at=now, error=reason)
         )
-    hopeless = [int(r.id) for r in rows if r.attempts - r.failures >= LOST_ATTEMPTS_LIMIT]
+    hopeless = [int(task_id) for task_id, tried, failures in rows if tried - failures >= limit]
     if hopeless:
         failed = transition_tasks_txn(
             conn,
@@ -684,8 +801,9 @@ def recover_lost_tasks_txn(
                 "lease_owner": None,
                 "lease_expires_at": None,
                 "finished_at": now,
-                "error": f"lost its worker {LOST_ATTEMPTS_LIMIT} times: the step may be killing its process",
+                "error": f"lost its worker {limit} times: the step may be killing its process",
             },
+            strict=False,
         )
         fail_downstream_txn(conn, failed, now=now)
     return transition_tasks_txn(
@@ -695,7 +813,8 @@ def recover_lost_tasks_txn(
         TaskState.RETRYING,
         now=now,
         values={"lease_owner": None, "lease_expires_at": None, "not_before": now},
-        data={"reason": "worker lost or lease expired"},
+        data={"reason": reason},
+        strict=False,
     )
 
 

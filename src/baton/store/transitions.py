@@ -2,11 +2,27 @@
 
 Every function here runs inside the caller's transaction (``*_txn``), so a state change commits or
 rolls back together with whatever the caller wrote beside it (a checkpoint, an attempt, new tasks).
+
+The lock order (PostgreSQL; SQLite has one writer at a time). Every transaction that changes the tasks
+of a run first locks that run's row, then the tasks:
+
+1. ``runs`` rows, in id order. A worker's tick takes them ``FOR KEY SHARE`` (many workers share a run),
+   waiting for the runs whose outcomes it records (:func:`lock_runs_txn`) and skipping those it would only
+   pick work from (``SKIP LOCKED``). Whatever changes a run as a whole — cancel, approve, reject, retry,
+   resume, judging its verdict — takes its row ``FOR UPDATE`` (:func:`run_state_txn` with ``lock``),
+   which waits for the ticks in flight on that run and keeps new ones off it until it commits.
+2. ``tasks`` rows, each statement taking its rows in id order where it locks several at once.
+3. ``attempts``, ``checkpoints``, ``events`` (rows only this transaction writes), then ``workers``.
+
+So a cancel never waits for a task row that a worker holding the run's row waits for in turn: the
+deadlock of a cancel against a busy run cannot form. Two workers can still meet on the tasks of one run
+(one finishing an item while the other fails its mapped step); the database breaks that tie and the
+loser's transaction is done again (see :mod:`baton.store.retry`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -154,6 +170,20 @@ def find_task_txn(conn: Connection, run_id: str, name: str) -> tuple[int, TaskSt
             raise RunNotFoundError(run_id)
         raise TaskNotFoundError(run_id, name)
     return int(row.id), TaskState(row.state)
+
+
+_LOCK_RUNS_SHARED = "SELECT id FROM runs WHERE id IN ({ids}) ORDER BY id FOR KEY SHARE"
+
+
+def lock_runs_txn(conn: Connection, run_ids: Iterable[str]) -> None:
+    """PostgreSQL: share-lock these runs' rows, in id order, before changing any of their tasks (step 1
+    of the lock order above); waits while one is being cancelled or judged. Nothing to do on SQLite."""
+    if conn.dialect.name != "postgresql":
+        return
+    ordered = sorted(set(run_ids))
+    for start in range(0, len(ordered), CHUNK):
+        chunk = ordered[start : start + CHUNK]
+        fetch_txn(conn, _LOCK_RUNS_SHARED.format(ids=markers(len(chunk))), chunk)
 
 
 def run_state_txn(conn: Connection, run_id: str, *, lock: bool = False) -> RunState:

@@ -37,7 +37,21 @@ def register_worker_txn(conn: Connection, worker_id: str, *, run_id: str | None,
 
 
 def heartbeat_txn(conn: Connection, worker_id: str, *, now: float, run_id: str | None) -> None:
-    conn.execute(update(workers).where(workers.c.id == worker_id).values(heartbeat_at=now))
+    """Say this worker is alive. A worker whose row is gone — it was frozen (SIGSTOP, a paused VM) for
+    longer than the lease and another worker buried it — registers again: its leases were taken over
+    already, and it must be seen as alive for the work it does from now on."""
+    beat = conn.execute(update(workers).where(workers.c.id == worker_id).values(heartbeat_at=now))
+    if not beat.rowcount:
+        conn.execute(
+            insert(workers).values(
+                id=worker_id,
+                hostname=socket.gethostname(),
+                pid=psutil.Process().pid,
+                run_id=run_id,
+                started_at=now,
+                heartbeat_at=now,
+            )
+        )
     append_events_txn(conn, [event_row(run_id, None, "worker.heartbeat", now, {"worker": worker_id})])
 
 
