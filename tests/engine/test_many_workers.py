@@ -30,7 +30,7 @@ SOAK = os.environ.get("BATON_SOAK") == "1"
 FAILING_ONCE_RUNS = int(os.environ.get("BATON_SOAK_FAILING_RUNS", "12")) if SOAK else 3
 CANCEL_TRIALS = int(os.environ.get("BATON_SOAK_CANCELS", "24")) if SOAK else 5
 WORKERS = 3
-# Short limits so that a frozen peer is seen through quickly (the defaults are 5 s, 60 s and 15 s).
+# Short limits so that a frozen peer is seen through quickly (the defaults are 5 s, 120 s and 15 s).
 FAST_LIMITS = {
     "BATON_PG_LOCK_TIMEOUT": "1s",
     "BATON_PG_STATEMENT_TIMEOUT": "20s",

@@ -80,7 +80,7 @@ def _configure_sqlite(engine: Engine) -> None:
 # 0 turns one off.
 SESSION_LIMITS = (
     ("lock_timeout", "BATON_PG_LOCK_TIMEOUT", 5.0),
-    ("statement_timeout", "BATON_PG_STATEMENT_TIMEOUT", 60.0),
+    ("statement_timeout", "BATON_PG_STATEMENT_TIMEOUT", 120.0),
     ("idle_in_transaction_session_timeout", "BATON_PG_IDLE_IN_TRANSACTION_TIMEOUT", 15.0),
 )
 

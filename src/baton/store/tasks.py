@@ -364,7 +364,7 @@ def release_dependents_txn(conn: Connection, finished: Sequence[MovedTask], *, n
                 conn, _NEWLY_READY.format(ids=markers(len(chunk))), [*chunk, TaskState.SUCCEEDED.value]
             )
             ready.update(task_id for task_id, state in rows if state == TaskState.PENDING.value)
-        transition_tasks_txn(conn, sorted(ready), TaskState.PENDING, TaskState.READY, now=now)
+        transition_tasks_txn(conn, sorted(ready), TaskState.PENDING, TaskState.READY, now=now, strict=False)
         frontier = completed_maps
 
 
@@ -432,7 +432,13 @@ def fail_downstream_txn(conn: Connection, failed: Sequence[MovedTask], *, now: f
                     select(tasks.c.id).where(tasks.c.parent_id == parent.id, tasks.c.state == state.value)
                 ).scalars()
                 transition_tasks_txn(
-                    conn, list(open_items), state, TaskState.CANCELLED, now=now, values={"finished_at": now}
+                    conn,
+                    list(open_items),
+                    state,
+                    TaskState.CANCELLED,
+                    now=now,
+                    values={"finished_at": now},
+                    strict=False,  # an item another worker finished meanwhile keeps its outcome
                 )
         dependents: set[int] = set()
         for chunk in _chunks([*(m.id for m in frontier), *(p.id for p in failed_parents)]):
@@ -500,8 +506,16 @@ def promote_due_retries_txn(conn: Connection, *, now: float, run_id: str | None 
 def _expand(conn: Connection, parent_id: int, *, now: float) -> None:
     """A ready mapped step creates one ready task per element of its source step's output list."""
     started = transition_tasks_txn(
-        conn, [parent_id], TaskState.READY, TaskState.RUNNING, now=now, values={"started_at": now}
+        conn,
+        [parent_id],
+        TaskState.READY,
+        TaskState.RUNNING,
+        now=now,
+        values={"started_at": now},
+        strict=False,
     )
+    if not started:  # expanded (or cancelled) by another transaction meanwhile
+        return
     parent = conn.execute(select(tasks).where(tasks.c.id == parent_id)).one()
     source = json.loads(parent.input)["over"]
     data = conn.execute(
@@ -606,7 +620,7 @@ def claim_tasks_txn(
         candidates = [_Candidate(*row) for row in fetch_txn(conn, query, parameters)]
     candidates = [r for r in candidates if r.kind != TaskKind.MAP.value]
     held = [int(r.id) for r in candidates if r.approval and not r.approved]
-    transition_tasks_txn(conn, held, TaskState.READY, TaskState.WAITING, now=now)
+    transition_tasks_txn(conn, held, TaskState.READY, TaskState.WAITING, now=now, strict=False)
     ids = _within_run_limits(conn, [r for r in candidates if not (r.approval and not r.approved)])
     if not ids:
         return []
@@ -618,6 +632,7 @@ def claim_tasks_txn(
         now=now,
         values={"lease_owner": worker_id, "lease_expires_at": now + lease_seconds, "started_at": now},
         increment=("attempts",),
+        strict=False,
     )
     return _claimed(conn, moved, worker_id=worker_id, now=now)
 
