@@ -6,7 +6,7 @@ STAMP   := $(VENV)/.installed-dev
 CHECKOV := $(VENV)/bin/checkov
 IDEA    := A REST API for a small library: books, authors and loans; members borrow books
 
-.PHONY: demo test lint typecheck unit bench system-deps clean
+.PHONY: demo test lint typecheck unit bench soak system-deps clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -36,6 +36,10 @@ unit: $(STAMP) $(CHECKOV) system-deps
 	$(VENV)/bin/pytest --cov --cov-report=term:skip-covered -q
 
 test: lint typecheck unit
+
+# Many trials of the many-worker races on a real PostgreSQL (CI runs a few of each in `make unit`).
+soak: $(STAMP) system-deps
+	BATON_SOAK=1 $(VENV)/bin/pytest -q tests/engine/test_many_workers.py
 
 bench: $(STAMP) $(CHECKOV)
 	$(PY) benchmarks/engine_throughput.py

@@ -30,7 +30,8 @@ class Fleet:
         self.url = url
         self.folder = folder
         self.options = options
-        self.env = {**os.environ, "PYTHONPATH": str(FLOWS), **(env or {})}
+        path = os.pathsep.join(filter(None, [str(FLOWS), os.environ.get("PYTHONPATH")]))
+        self.env = {**os.environ, "PYTHONPATH": path, **(env or {})}
         self.processes: list[subprocess.Popen[bytes]] = []
         for _ in range(count):
             self.spawn()

@@ -143,7 +143,7 @@ def _cancel_a_busy_run(store: Store, tmp_path: Path, trial: int, fleet: Fleet) -
 
 def test_cancel_always_wins_over_a_busy_run(pg_url: str, tmp_path: Path) -> None:
     store = Store.open(pg_url)
-    fleet = Fleet(pg_url, tmp_path, WORKERS, "--poll", "200ms")
+    fleet = Fleet(pg_url, tmp_path, WORKERS, "--poll", "0.2")
     try:
         for trial in range(CANCEL_TRIALS):
             _cancel_a_busy_run(store, tmp_path, trial, fleet)
@@ -156,7 +156,7 @@ def test_cancel_always_wins_over_a_busy_run(pg_url: str, tmp_path: Path) -> None
 def test_cancel_wins_over_a_busy_run_on_sqlite(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'baton.db'}"
     store = Store.open(url)
-    fleet = Fleet(url, tmp_path, 2, "--poll", "200ms")
+    fleet = Fleet(url, tmp_path, 2, "--poll", "0.2")
     try:
         for trial in range(2):
             _cancel_a_busy_run(store, tmp_path, trial, fleet)
