@@ -4,6 +4,7 @@ VENV    := .venv
 PY      := $(VENV)/bin/python
 STAMP   := $(VENV)/.installed-dev
 CHECKOV := $(VENV)/bin/checkov
+BASELINE ?= main
 IDEA    := A REST API for a small library: books, authors and loans; members borrow books
 
 .PHONY: demo test lint typecheck unit bench soak system-deps clean
@@ -42,7 +43,7 @@ soak: $(STAMP) system-deps
 	BATON_SOAK=1 $(VENV)/bin/pytest -q tests/engine/test_many_workers.py
 
 bench: $(STAMP) $(CHECKOV)
-	$(PY) benchmarks/engine_throughput.py
+	$(PY) benchmarks/engine_throughput.py --baseline $(BASELINE)
 	$(PY) benchmarks/gateway_overhead.py
 	$(PY) benchmarks/season.py
 	$(PY) benchmarks/build_time.py

@@ -1,11 +1,14 @@
 """Engine throughput, fully durable on SQLite (WAL, synchronous=NORMAL), against the raw limit.
 
-    python benchmarks/engine_throughput.py [--tasks 10000] [--chain 1000] [--big 100000]
+    python benchmarks/engine_throughput.py [--tasks 10000] [--chain 1000] [--big 100000] [--baseline main]
 
 Each scenario runs in its own process so that its peak RSS is its own. Printed side by side:
 (a) a wide DAG of no-op tasks (fan-out), (b) a chain of no-op tasks, (c) the raw limit — a plain asyncio
 loop doing one INSERT + COMMIT per task with the same SQLite settings and no engine — and the ratios,
 plus a big fan-out for memory and storage growth and the time a resumed run takes to start a task.
+With ``--baseline REV`` the wide DAG and the chain also run on the engine of git revision REV (its ``src``
+extracted to a temporary folder), alternating with this one ``--repeat`` times: before and after side by
+side, best of each, in one run on the same (noisy) machine.
 """
 
 from __future__ import annotations
@@ -181,7 +184,11 @@ def scenario_wide_forever(db: Path, n: int) -> None:
 SCENARIOS = {"wide": scenario_wide, "chain": scenario_chain, "raw": scenario_raw, "resume": scenario_resume}
 
 
-def run_scenario(name: str, n: int) -> dict[str, float]:
+def run_scenario(name: str, n: int, src: Path | None = None) -> dict[str, float]:
+    """One scenario in a process of its own; on the engine in ``src`` (another version's sources) if given."""
+    env = dict(os.environ)
+    if src is not None:
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(src), env.get("PYTHONPATH")]))
     with tempfile.TemporaryDirectory() as tmp:
         db = Path(tmp) / "bench.db"
         output = subprocess.run(
@@ -189,8 +196,34 @@ def run_scenario(name: str, n: int) -> dict[str, float]:
             check=True,
             capture_output=True,
             text=True,
+            env=env,
         ).stdout
     return dict(json.loads(output.strip().splitlines()[-1]))
+
+
+def compare_with(revision: str, wide_n: int, chain_n: int, repeat: int) -> None:
+    """The wide DAG and the chain on ``revision``'s engine and on this one, alternating; best of each."""
+    root = Path(__file__).resolve().parent.parent
+    with tempfile.TemporaryDirectory() as tmp:
+        archive = subprocess.run(
+            ["git", "-C", str(root), "archive", revision, "src"], check=True, capture_output=True
+        ).stdout
+        subprocess.run(["tar", "-x", "-C", tmp], input=archive, check=True)
+        before_src = Path(tmp) / "src"
+        best: dict[tuple[str, str], float] = {}
+        for _ in range(repeat):
+            for label, src in (("before", before_src), ("after", None)):
+                for name, n in (("wide", wide_n), ("chain", chain_n)):
+                    r = run_scenario(name, n, src)
+                    key = (name, label)
+                    best[key] = min(best.get(key, float("inf")), r["seconds"] / r["tasks"])
+    raw = run_scenario("raw", wide_n)
+    raw_ms = 1000 * raw["seconds"] / raw["tasks"]
+    print(f"before ({revision}) / after (this tree), best of {repeat} alternating runs, ms per task:")
+    print(f"{'scenario':<24}{'before':>10}{'after':>10}{'after/before':>14}{'raw floor':>11}")
+    for name, label in (("wide", f"(a) wide DAG x{wide_n:,}"), ("chain", f"(b) chain x{chain_n:,}")):
+        before, after = 1000 * best[name, "before"], 1000 * best[name, "after"]
+        print(f"{label:<24}{before:>10.3f}{after:>10.3f}{after / before:>14.2f}{raw_ms:>11.3f}")
 
 
 def main() -> None:
@@ -198,6 +231,8 @@ def main() -> None:
     parser.add_argument("--tasks", type=int, default=10_000)
     parser.add_argument("--chain", type=int, default=1_000)
     parser.add_argument("--big", type=int, default=100_000, help="0 to skip the big run")
+    parser.add_argument("--baseline", metavar="REV", help="also run (a) and (b) on git revision REV's engine")
+    parser.add_argument("--repeat", type=int, default=3, help="alternating runs per side with --baseline")
     parser.add_argument("--scenario")
     parser.add_argument("--db")
     parser.add_argument("--n", type=int, default=0)
@@ -236,6 +271,8 @@ def main() -> None:
         f"resume of an interrupted {args.tasks:,}-task run started its first task after {resume['seconds']:.3f} s "
         "(target <= 1 s)"
     )
+    if args.baseline:
+        compare_with(args.baseline, args.tasks, args.chain, args.repeat)
 
 
 if __name__ == "__main__":
