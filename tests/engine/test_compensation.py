@@ -18,7 +18,7 @@ from baton.core.errors import IllegalTransitionError
 from baton.core.states import RunState, TaskState
 from baton.engine import Worker, WorkerSettings, prepare_resume, retry_task, run_to_end, start_run
 from baton.store.events import query_events
-from baton.store.runs import COMPENSATING, claim_orphaned_compensations_txn, get_run, list_tasks
+from baton.store.runs import claim_orphaned_compensations_txn, get_run, list_tasks
 from baton.store.schema import runs
 from baton.store.store import Store
 from baton.store.workers import register_worker_txn
@@ -55,9 +55,10 @@ def run_killed_in_the_middle_of_its_rollback(store: Store, store_url: str, folde
     with store.read() as conn:
         (run,) = [r.id for r in conn.execute(runs.select())]
         record = get_run(conn, run)
-    assert record.state is RunState.FAILED
-    assert isinstance(record.options[COMPENSATING], str)  # the id of the worker that was killed
-    with pytest.raises(IllegalTransitionError, match="being rolled back"):
+    assert record.state is RunState.COMPENSATING
+    assert isinstance(record.compensator, str)  # the id of the worker that was killed
+    assert record.options == {}  # no state in the options
+    with pytest.raises(IllegalTransitionError, match="is compensating; it cannot become running"):
         retry_task(store, run, "verify")
     return str(run)
 
@@ -66,7 +67,7 @@ async def wait_for_the_mark_to_clear(store: Store, run_id: str) -> None:
     deadline = time.monotonic() + 30
     while True:
         with store.read() as conn:
-            if COMPENSATING not in get_run(conn, run_id).options:
+            if get_run(conn, run_id).state is RunState.FAILED:
                 return
         assert time.monotonic() < deadline, "the rollback was never finished"
         await asyncio.sleep(0.05)
@@ -136,15 +137,13 @@ def test_only_one_worker_takes_over_a_rollback_and_never_from_a_live_one(store: 
         conn.execute(
             update(runs)
             .where(runs.c.id == run_id)
-            .values(state=RunState.FAILED.value, options=json.dumps({COMPENSATING: "alive"}))
+            .values(state=RunState.COMPENSATING.value, compensator="alive")
         )
     with store.begin() as conn:
         assert claim_orphaned_compensations_txn(conn, worker_id="a", now=now) == []
-        conn.execute(
-            update(runs).where(runs.c.id == run_id).values(options=json.dumps({COMPENSATING: "gone"}))
-        )
+        conn.execute(update(runs).where(runs.c.id == run_id).values(compensator="gone"))
     with store.begin() as conn:
         assert claim_orphaned_compensations_txn(conn, worker_id="a", now=now) == [run_id]
     with store.begin() as conn:
         assert claim_orphaned_compensations_txn(conn, worker_id="b", now=now) == []
-        assert get_run(conn, run_id).options == {COMPENSATING: "a"}
+        assert get_run(conn, run_id).compensator == "a"

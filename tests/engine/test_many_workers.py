@@ -302,7 +302,7 @@ def test_kill_9_of_the_worker_compensating_a_run_hands_the_rollback_to_another(
         while not any(line["task"] == "undo" for line in journal(path)) and time.monotonic() < deadline:
             time.sleep(0.05)
         with store.read() as conn:
-            owner = get_run(conn, run_id).options.get("compensating")
+            owner = get_run(conn, run_id).compensator
             pid = conn.execute(select(workers.c.pid).where(workers.c.id == owner)).scalar_one()
         victim = next(p for p in fleet.processes if p.pid == pid)
         victim.kill()
@@ -315,11 +315,11 @@ def test_kill_9_of_the_worker_compensating_a_run_hands_the_rollback_to_another(
                 rolled = conn.execute(
                     select(tasks.c.state).where(tasks.c.run_id == run_id, tasks.c.name == "doomed_items")
                 ).scalar_one()
-            if not record.options.get("compensating") and rolled == TaskState.ROLLED_BACK.value:
+            if record.state is RunState.FAILED and rolled == TaskState.ROLLED_BACK.value:
                 break
             time.sleep(0.1)
         assert record.state is RunState.FAILED
-        assert rolled == TaskState.ROLLED_BACK.value and not record.options.get("compensating")
+        assert rolled == TaskState.ROLLED_BACK.value and record.compensator is None
         survivors = [p for p in fleet.processes if p is not victim]
         assert all(p.poll() is None for p in survivors), fleet.deaths()
     finally:

@@ -218,7 +218,8 @@ async def test_a_rolled_back_run_is_not_retried(store: Store, tmp_path: Path) ->
         retry_task(store, run_id, "never")
     with store.read() as conn:
         assert [(t.name, t.state) for t in list_tasks(conn, run_id)] == before
-        assert get_run(conn, run_id).options == {}  # the compensating mark is cleared
+        record = get_run(conn, run_id)
+        assert (record.state, record.compensator, record.options) == (RunState.FAILED, None, {})
 
 
 async def test_ready_tasks_are_claimed_critical_path_first_then_by_priority(

@@ -13,6 +13,7 @@ class RunState(StrEnum):
     RUNNING = "running"  # at least one task may make progress
     WAITING = "waiting"  # nothing can progress until a human approves or rejects a task
     SUCCEEDED = "succeeded"  # every task succeeded (or was skipped by design)
+    COMPENSATING = "compensating"  # a task failed for good; a worker (runs.compensator) rolls back the run
     FAILED = "failed"  # a task failed for good; compensations have run
     CANCELLED = "cancelled"  # stopped by a user
 
@@ -32,9 +33,15 @@ class TaskState(StrEnum):
 
 RUN_TRANSITIONS: dict[RunState, frozenset[RunState]] = {
     RunState.PENDING: frozenset({RunState.RUNNING, RunState.CANCELLED}),
-    RunState.RUNNING: frozenset({RunState.WAITING, RunState.SUCCEEDED, RunState.FAILED, RunState.CANCELLED}),
-    RunState.WAITING: frozenset({RunState.RUNNING, RunState.FAILED, RunState.CANCELLED}),
+    RunState.RUNNING: frozenset(
+        {RunState.WAITING, RunState.SUCCEEDED, RunState.COMPENSATING, RunState.FAILED, RunState.CANCELLED}
+    ),
+    RunState.WAITING: frozenset(
+        {RunState.RUNNING, RunState.COMPENSATING, RunState.FAILED, RunState.CANCELLED}
+    ),
     RunState.SUCCEEDED: frozenset(),
+    # Its compensations done (or given up), a rolled-back run is failed; nothing else may happen meanwhile.
+    RunState.COMPENSATING: frozenset({RunState.FAILED}),
     # A failed run goes back to running when a user retries one of its tasks.
     RunState.FAILED: frozenset({RunState.RUNNING}),
     RunState.CANCELLED: frozenset(),

@@ -14,7 +14,7 @@ from sqlalchemy import Connection, select
 from baton.core.states import TaskKind, TaskState
 from baton.core.workflow import Step, Workflow
 from baton.store.events import append_events_txn, event_row
-from baton.store.runs import release_compensation_txn
+from baton.store.runs import finish_compensation_txn
 from baton.store.schema import checkpoints, runs, tasks
 from baton.store.store import Store
 from baton.store.transitions import lock_runs_txn, transition_tasks_txn
@@ -51,8 +51,8 @@ async def compensate_run(
     Each succeeded task whose step declares a compensation has it called with the task's output
     (``fn(output)``, or ``fn(output, inputs)`` to also get the run's inputs); the task then becomes
     ``rolled_back``. A compensation that raises is recorded as an event and the task stays
-    ``succeeded``, so an operator can see what was not undone. The run's ``compensating`` mark,
-    set to the worker's id when the run failed, is cleared at the end if that worker still holds it.
+    ``succeeded``, so an operator can see what was not undone. The run, ``compensating`` with this
+    worker as its compensator since it failed, becomes ``failed`` at the end if this worker still holds it.
 
     Compensation is durable work: if the worker dies on the way, another worker (or ``baton resume``)
     takes the mark over and calls this again. Tasks already ``rolled_back`` are not compensated again,
@@ -75,10 +75,10 @@ async def compensate_run(
 
 def abandon_compensation(store: Store, run_id: str, worker_id: str, reason: str) -> None:
     """Give up the compensation of a run this worker cannot make (its workflow cannot be loaded): the
-    mark is cleared and the reason recorded, as for a compensation that raises."""
+    run becomes ``failed`` and the reason is recorded, as for a compensation that raises."""
     now = time.time()
     with store.begin() as conn:
-        if release_compensation_txn(conn, run_id, worker_id=worker_id):
+        if finish_compensation_txn(conn, run_id, worker_id=worker_id, now=now):
             append_events_txn(
                 conn, [event_row(run_id, None, "run.compensation_failed", now, {"error": reason})]
             )
@@ -131,4 +131,4 @@ def _still_succeeded(store: Store, task_id: int) -> bool:
 
 def _finish(store: Store, run_id: str, worker_id: str) -> None:
     with store.begin() as conn:
-        release_compensation_txn(conn, run_id, worker_id=worker_id)
+        finish_compensation_txn(conn, run_id, worker_id=worker_id, now=time.time())

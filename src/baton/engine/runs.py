@@ -20,7 +20,7 @@ from baton.engine.loading import load_workflow, plan_tasks, register_workflow
 from baton.store.events import append_events_txn, event_row
 from baton.store.retention import prune_txn
 from baton.store.retry import Patience, call_with_retry
-from baton.store.runs import COMPENSATING, create_run_txn, find_run_id, get_run, median_step_durations
+from baton.store.runs import create_run_txn, find_run_id, get_run, median_step_durations
 from baton.store.schema import task_dependencies, tasks
 from baton.store.store import Store
 from baton.store.tasks import cancel_open_tasks_txn, fail_downstream_txn
@@ -79,14 +79,14 @@ def start_run(
 def prepare_resume(store: Store, run_id: str) -> str:
     """Check a run can be resumed; returns its full id. Lost tasks are recovered by the worker itself.
 
-    A failed run whose rollback was left unfinished (its worker died) can be resumed too: the worker
-    then takes the rollback over and finishes it.
+    A ``compensating`` run whose rollback was left unfinished (its worker died) can be resumed too: the
+    worker then takes the rollback over and finishes it.
     """
     with store.read() as conn:
         run_id = find_run_id(conn, run_id)
         record = get_run(conn, run_id)
     state = record.state
-    if state is RunState.FAILED and record.options.get(COMPENSATING):
+    if state is RunState.COMPENSATING:
         return run_id
     if state in FINISHED_RUN_STATES:
         hint = f"retry a failed task with `baton retry {run_id} TASK`" if state is RunState.FAILED else ""
@@ -227,9 +227,9 @@ def _check_retryable(conn: Any, run_id: str, task_id: int, name: str) -> None:
     rerun = f"start a new run with `baton rerun {run_id}`"
     if record.state in (RunState.CANCELLED, RunState.SUCCEEDED):
         raise IllegalTransitionError("run", run_id, record.state, RunState.RUNNING.value, hint=rerun)
-    if record.options.get(COMPENSATING):
+    if record.state is RunState.COMPENSATING:
         wait = f"wait for its rollback to end (`baton resume {run_id}` finishes one whose worker died), or {rerun}"
-        raise IllegalTransitionError("run", run_id, "being rolled back", RunState.RUNNING.value, hint=wait)
+        raise IllegalTransitionError("run", run_id, record.state, RunState.RUNNING.value, hint=wait)
     if _count(conn, run_id, TaskState.ROLLED_BACK):
         raise IllegalTransitionError("run", run_id, "rolled back", RunState.RUNNING.value, hint=rerun)
     kind = conn.execute(select(tasks.c.kind).where(tasks.c.id == task_id)).scalar_one()

@@ -39,12 +39,10 @@ from baton.engine.loading import load_workflow
 from baton.store.events import append_events_txn, event_row
 from baton.store.retry import Patience, call_with_retry
 from baton.store.runs import (
-    COMPENSATING,
     RunRecord,
     claim_orphaned_compensations_txn,
     failure_reason_txn,
     get_run,
-    set_run_option_txn,
     task_state_counts,
 )
 from baton.store.schema import runs
@@ -438,9 +436,9 @@ class Worker:
         """Judge a run and move it to its verdict in ONE transaction, so that an approval or a retry
         that lands meanwhile is never overwritten. Returns the new state if this call moved the run.
 
-        A failed run that has compensations to make is marked ``compensating`` with this worker's id in
-        the same transaction: only the worker that holds the mark compensates, and retries wait until
-        it is done. If that worker goes away first, another takes the mark over (see
+        A failed run that has compensations to make becomes ``compensating`` instead, with this worker as
+        its compensator, in the same transaction: only that worker compensates, and the run becomes
+        ``failed`` when it is done. If that worker goes away first, another takes it over (see
         :func:`~baton.store.runs.claim_orphaned_compensations_txn`).
         Returns the new state (None if the run did not move) and whether to compensate now.
         """
@@ -458,7 +456,8 @@ class Worker:
                 values["error"] = failure_reason_txn(conn, run_id)
                 compensate = self._has_compensations(conn, run_id)
                 if compensate:
-                    set_run_option_txn(conn, run_id, COMPENSATING, self.id)
+                    verdict = RunState.COMPENSATING
+                    values = {"error": values["error"], "compensator": self.id}
             transition_run_txn(conn, run_id, verdict, now=now, values=values)
         return verdict, compensate
 

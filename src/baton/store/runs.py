@@ -14,7 +14,7 @@ from baton.core.errors import RunNotFoundError
 from baton.core.states import RunState, TaskKind, TaskState
 from baton.store.events import append_events_txn, event_row
 from baton.store.schema import attempts, checkpoints, runs, task_dependencies, tasks, workers, workstreams
-from baton.store.transitions import transition_tasks_txn
+from baton.store.transitions import transition_run_txn, transition_tasks_txn
 
 
 @dataclass(frozen=True)
@@ -47,6 +47,7 @@ class RunRecord:
     started_at: float | None
     finished_at: float | None
     max_concurrency: int | None = None
+    compensator: str | None = None  # in state compensating: the worker rolling the run back
 
     @property
     def duration(self) -> float | None:
@@ -171,6 +172,7 @@ def _to_run(row: Any) -> RunRecord:
         started_at=row.started_at,
         finished_at=row.finished_at,
         max_concurrency=row.max_concurrency,
+        compensator=row.compensator,
     )
 
 
@@ -295,67 +297,49 @@ def failure_reason_txn(conn: Connection, run_id: str) -> str:
     return f"task {failed.name} {failed.state}: {failed.error or 'no error recorded'}"
 
 
-def set_run_option_txn(conn: Connection, run_id: str, key: str, value: Any) -> None:
-    """Set (or with ``None`` remove) one of a run's options, inside the caller's transaction."""
-    raw = conn.execute(select(runs.c.options).where(runs.c.id == run_id)).scalar_one()
-    options = json.loads(raw)
-    if value is None:
-        options.pop(key, None)
-    else:
-        options[key] = value
-    conn.execute(update(runs).where(runs.c.id == run_id).values(options=json.dumps(options)))
-
-
-# The run option that marks a failed run whose compensations are being made; its value is the id of the
-# worker that makes them (``True`` in stores written before compensations could change hands).
-COMPENSATING = "compensating"
-
-
 def claim_orphaned_compensations_txn(
     conn: Connection, *, worker_id: str, now: float, run_id: str | None = None
 ) -> list[str]:
-    """Failed runs being compensated by a worker that is no longer registered (it died, or stopped in the
-    middle): each becomes ``worker_id``'s to finish. Returns their ids.
+    """Runs in state ``compensating`` whose compensator is no longer registered (it died, or stopped in
+    the middle): each becomes ``worker_id``'s to finish. Returns their ids.
 
     Call it after :func:`baton.store.workers.dead_workers_txn`, which removes the dead. Each run is taken
-    with a check-and-set on its options as read, so of several workers claiming at once only one gets it.
+    with a check-and-set on its compensator as read, so of several workers claiming at once only one gets it.
     """
     live = set(conn.execute(select(workers.c.id)).scalars())
-    query = select(runs.c.id, runs.c.options).where(
-        runs.c.state == RunState.FAILED.value, runs.c.options.contains(f'"{COMPENSATING}"')
-    )
+    query = select(runs.c.id, runs.c.compensator).where(runs.c.state == RunState.COMPENSATING.value)
     if run_id is not None:
         query = query.where(runs.c.id == run_id)
     claimed: list[str] = []
     for row in conn.execute(query).all():
-        options = json.loads(row.options)
-        owner = options.get(COMPENSATING)
-        if not owner or (isinstance(owner, str) and owner in live):
+        owner = row.compensator
+        if owner is not None and owner in live:
             continue
-        options[COMPENSATING] = worker_id
+        same_owner = runs.c.compensator.is_(None) if owner is None else runs.c.compensator == owner
         taken = conn.execute(
             update(runs)
-            .where(runs.c.id == row.id, runs.c.options == row.options)
-            .values(options=json.dumps(options))
+            .where(runs.c.id == row.id, runs.c.state == RunState.COMPENSATING.value, same_owner)
+            .values(compensator=worker_id)
         )
         if taken.rowcount:
             claimed.append(row.id)
-            data = {"worker": worker_id, "from": owner if isinstance(owner, str) else None}
+            data = {"worker": worker_id, "from": owner}
             append_events_txn(conn, [event_row(row.id, None, "run.compensation_taken_over", now, data)])
     return claimed
 
 
-def release_compensation_txn(conn: Connection, run_id: str, *, worker_id: str) -> bool:
-    """Clear a run's compensating mark if ``worker_id`` still holds it; whether it did."""
-    raw = conn.execute(select(runs.c.options).where(runs.c.id == run_id)).scalar_one()
-    options = json.loads(raw)
-    if options.get(COMPENSATING) != worker_id:
+def finish_compensation_txn(conn: Connection, run_id: str, *, worker_id: str, now: float) -> bool:
+    """A run ``worker_id`` was compensating becomes ``failed``; whether it did (False when another worker
+    took the compensation over meanwhile, or the run is not compensating)."""
+    row = conn.execute(
+        select(runs.c.state, runs.c.compensator).where(runs.c.id == run_id).with_for_update()
+    ).first()
+    if row is None or row.state != RunState.COMPENSATING.value or row.compensator != worker_id:
         return False
-    del options[COMPENSATING]
-    cleared = conn.execute(
-        update(runs).where(runs.c.id == run_id, runs.c.options == raw).values(options=json.dumps(options))
+    transition_run_txn(
+        conn, run_id, RunState.FAILED, now=now, values={"compensator": None, "finished_at": now}
     )
-    return bool(cleared.rowcount)
+    return True
 
 
 def median_step_durations(conn: Connection, workflow_name: str) -> dict[str, float]:

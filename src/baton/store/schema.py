@@ -48,6 +48,7 @@ runs = Table(
     Column("created_at", Float, nullable=False),
     Column("started_at", Float),
     Column("finished_at", Float),
+    Column("compensator", String(80)),  # in state compensating: the worker making the compensations
     Index("ix_runs_state_created", "state", "created_at"),
 )
 
