@@ -8,6 +8,7 @@ from typing import Any
 
 import httpx
 
+from baton.store.database import HEAD_REVISION
 from baton.store.keys import Role
 
 from .conftest import RunningServer, wait_for_state
@@ -175,7 +176,7 @@ def test_health_and_ready(server: RunningServer) -> None:
     anonymous = httpx.Client(base_url=server.url)
     assert anonymous.get("/health").json() == {"status": "ok", "schema_revision": None}
     ready = anonymous.get("/ready").json()
-    assert ready == {"status": "ready", "schema_revision": "0002"}
+    assert ready == {"status": "ready", "schema_revision": HEAD_REVISION}
 
 
 def test_cached_run_reads_follow_every_change_and_deletion(server: RunningServer) -> None:
