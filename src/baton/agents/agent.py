@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from pydantic import BaseModel
 
+from baton.core.events import EventType
 from baton.llm import CallContext, Gateway, ModelRequest, ModelResponse, NoModelConfiguredError
 from baton.store.events import append_events_txn, event_row
 from baton.store.store import Store
@@ -33,7 +34,7 @@ In = TypeVar("In", bound=BaseModel)
 Out = TypeVar("Out", bound=BaseModel)
 M = TypeVar("M", bound=BaseModel)
 
-AGENT_CALL_EVENT = "agent.call"
+AGENT_CALL_EVENT = EventType.AGENT_CALL
 
 Emit = Callable[[str, dict[str, Any]], None]
 

@@ -12,6 +12,7 @@ import contextlib
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
+from baton.core.events import EventType
 from baton.core.states import FINISHED_TASK_STATES, TaskState
 from baton.store.events import query_events
 from baton.store.runs import task_state_counts
@@ -24,12 +25,16 @@ def _snapshot(
     with store.read() as conn:
         counts = task_state_counts(conn, run_id)
         events = query_events(
-            conn, run_id=run_id, after=after, types=["task.progress", "task.state"], limit=5000
+            conn,
+            run_id=run_id,
+            after=after,
+            types=[EventType.TASK_PROGRESS, EventType.TASK_STATE],
+            limit=5000,
         )
     updates = []
     for event in events:
         task = str(event.data.get("task", ""))
-        if event.type == "task.progress":
+        if event.type == EventType.TASK_PROGRESS:
             updates.append(
                 (task, float(event.data.get("percent", 0.0)), str(event.data.get("message", "")), "")
             )

@@ -8,6 +8,7 @@ from collections.abc import Mapping, Sequence
 from rich.table import Table
 from rich.tree import Tree
 
+from baton.core.events import EventType
 from baton.core.states import RunState, TaskKind, TaskState
 from baton.store.events import DurationStats, Event
 from baton.store.runs import RunRecord, TaskRecord
@@ -144,7 +145,7 @@ def event_line(event: Event) -> str:
     data = dict(event.data)
     task = data.pop("task", None)
     head = f"{event.id:>7} {when(event.ts)} {event.type:<22} {task or '':<20}"
-    if event.type == "task.state":
+    if event.type == EventType.TASK_STATE:
         return f"{head} {data.get('from')} → {styled(str(data.get('to')))}"
     return head + " " + " ".join(f"{k}={v}" for k, v in data.items())
 

@@ -42,6 +42,7 @@ from baton.core.errors import (
     UnknownDependencyError,
     WorkflowDefinitionError,
 )
+from baton.core.events import EventType
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -127,11 +128,13 @@ class TaskContext:
 
     def progress(self, percent: float, message: str = "") -> None:
         """Report progress (0–100) with an optional message; shown live by every client."""
-        self._emit("task.progress", {"percent": max(0.0, min(100.0, float(percent))), "message": message})
+        self._emit(
+            EventType.TASK_PROGRESS, {"percent": max(0.0, min(100.0, float(percent))), "message": message}
+        )
 
     def log(self, message: str, **fields: Any) -> None:
         """A log line of this task, stored as an event."""
-        self._emit("task.log", {"message": message, **fields})
+        self._emit(EventType.TASK_LOG, {"message": message, **fields})
 
     def emit(self, event_type: str, data: dict[str, Any]) -> None:
         """A custom event of this task (agents use it for their calls)."""

@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy import Connection, select
 
+from baton.core.events import EventType
 from baton.core.states import TaskKind, TaskState
 from baton.core.workflow import Step, Workflow
 from baton.store.events import append_events_txn, event_row
@@ -80,7 +81,7 @@ def abandon_compensation(store: Store, run_id: str, worker_id: str, reason: str)
     with store.begin() as conn:
         if finish_compensation_txn(conn, run_id, worker_id=worker_id, now=now):
             append_events_txn(
-                conn, [event_row(run_id, None, "run.compensation_failed", now, {"error": reason})]
+                conn, [event_row(run_id, None, EventType.RUN_COMPENSATION_FAILED, now, {"error": reason})]
             )
 
 
@@ -115,11 +116,21 @@ def _record(store: Store, run_id: str, task_id: int, name: str, error: str | Non
                 conn, [task_id], TaskState.SUCCEEDED, TaskState.ROLLED_BACK, now=now, strict=False
             )
             if moved:
-                append_events_txn(conn, [event_row(run_id, task_id, "task.compensated", now, {"task": name})])
+                append_events_txn(
+                    conn, [event_row(run_id, task_id, EventType.TASK_COMPENSATED, now, {"task": name})]
+                )
         else:
             append_events_txn(
                 conn,
-                [event_row(run_id, task_id, "task.compensation_failed", now, {"task": name, "error": error})],
+                [
+                    event_row(
+                        run_id,
+                        task_id,
+                        EventType.TASK_COMPENSATION_FAILED,
+                        now,
+                        {"task": name, "error": error},
+                    )
+                ],
             )
 
 

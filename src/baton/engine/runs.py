@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from baton.core.errors import IllegalTransitionError
+from baton.core.events import EventType
 from baton.core.states import FINISHED_RUN_STATES, RunState, TaskKind, TaskState
 from baton.core.workflow import Workflow
 from baton.engine.loading import load_workflow, plan_tasks, register_workflow
@@ -285,7 +286,7 @@ def prune(store: Store, *, older_than_seconds: float, dry_run: bool = False) -> 
     with store.begin() as conn:
         counts = prune_txn(conn, before=before, dry_run=dry_run)
         if not dry_run:
-            append_events_txn(conn, [event_row(None, None, "store.pruned", time.time(), counts)])
+            append_events_txn(conn, [event_row(None, None, EventType.STORE_PRUNED, time.time(), counts)])
     return counts
 
 

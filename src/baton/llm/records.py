@@ -15,10 +15,11 @@ from typing import Any
 
 from sqlalchemy import Connection, func, insert, select
 
+from baton.core.events import EventType
 from baton.store.events import append_events_txn, event_row
 from baton.store.schema import model_calls
 
-MODEL_CALL_EVENT = "model.call"
+MODEL_CALL_EVENT = EventType.MODEL_CALL
 
 
 class CallStatus(StrEnum):

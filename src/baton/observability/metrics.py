@@ -14,6 +14,8 @@ from typing import Any
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.registry import Collector
 
+from baton.core.events import EventType
+
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
 _TASK_BUCKETS = (0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 900, 3600)
@@ -99,7 +101,7 @@ class Metrics:
         self, event_type: str, data: Mapping[str, Any], *, workflow: str = "", duration: float | None = None
     ) -> None:
         """Count one event. ``duration`` is the attempt's running time when a task left ``running``."""
-        if event_type == "task.state":
+        if event_type == EventType.TASK_STATE:
             target = str(data.get("to", ""))
             self._labelled(self.task_transitions, target).inc()
             if target == "retrying":
@@ -107,11 +109,11 @@ class Metrics:
             if duration is not None and data.get("from") == "running":
                 step = str(data.get("step", ""))
                 self._labelled(self.task_duration, workflow, step, target).observe(duration)
-        elif event_type == "run.state":
+        elif event_type == EventType.RUN_STATE:
             target = str(data.get("to", ""))
             if target in ("succeeded", "failed", "cancelled"):
                 self.run_finished.labels(workflow=workflow, state=target).inc()
-        elif event_type == "model.call":
+        elif event_type == EventType.MODEL_CALL:
             model = str(data.get("model", ""))
             cache = "hit" if data.get("cache_hit") else "miss"
             self.model_calls.labels(model=model, status=str(data.get("status", "")), cache=cache).inc()

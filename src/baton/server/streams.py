@@ -30,6 +30,7 @@ from collections.abc import AsyncIterator
 from typing import Any, NamedTuple
 
 from baton.core.errors import RunNotFoundError
+from baton.core.events import EventType
 from baton.observability import Metrics, get_logger, might_hold_secrets, redact_value
 from baton.store.events import EventRow, event_rows_after, last_event_id
 from baton.store.runs import get_run
@@ -52,20 +53,20 @@ _MAX_BATCH = _PAGE  # messages in one frame at most
 
 def message_type(event_type: str, data: dict[str, Any]) -> str:
     """The stream message type of a stored event."""
-    if event_type == "run.state" and data.get("to") in _FINISHED:
+    if event_type == EventType.RUN_STATE and data.get("to") in _FINISHED:
         return COMPLETE
-    if event_type in ("task.progress", "task.log"):
+    if event_type in (EventType.TASK_PROGRESS, EventType.TASK_LOG):
         return PROGRESS
-    if event_type == "task.error":
+    if event_type == EventType.TASK_ERROR:
         return ERROR
-    if event_type == "worker.heartbeat":
+    if event_type == EventType.WORKER_HEARTBEAT:
         return HEARTBEAT
     return AGENT_STATUS
 
 
 # Events the hub decodes: for the message type (a finished run is ``complete``) or for a metric. The
 # others, most of a busy run's events, go out as the JSON text the store holds, without a round trip.
-_DECODED = frozenset({"run.state", "task.state", "model.call"})
+_DECODED = frozenset({EventType.RUN_STATE, EventType.TASK_STATE, EventType.MODEL_CALL})
 _ENCODER = json.JSONEncoder(default=str, separators=(",", ":"))
 
 
@@ -366,7 +367,7 @@ class EventHub:
 
     def _observe(self, event: EventRow, data: dict[str, Any]) -> None:
         duration = None
-        if event.type == "task.state" and event.task_id is not None:
+        if event.type == EventType.TASK_STATE and event.task_id is not None:
             if data.get("to") == "running":
                 self._running_since[event.task_id] = event.ts
             elif data.get("from") == "running":

@@ -50,7 +50,8 @@ def event_row(
     encoded = _ENCODER.encode(data)
     if might_hold_secrets(encoded):
         encoded = _ENCODER.encode(redact_value(data))
-    return {"run_id": run_id, "task_id": task_id, "type": type_, "ts": ts, "data": encoded}
+    # str(): an EventType is stored as its text, whatever a driver does with enums.
+    return {"run_id": run_id, "task_id": task_id, "type": str(type_), "ts": ts, "data": encoded}
 
 
 _BATCH = "baton.event_batch"

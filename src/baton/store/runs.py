@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, func, insert, select, update
 
 from baton.core.errors import RunNotFoundError
+from baton.core.events import EventType
 from baton.core.states import RunState, TaskKind, TaskState
 from baton.store.events import append_events_txn, event_row
 from baton.store.schema import attempts, checkpoints, runs, task_dependencies, tasks, workers, workstreams
@@ -137,7 +138,11 @@ def create_run_txn(
         conn.execute(insert(task_dependencies), edges)
     append_events_txn(
         conn,
-        [event_row(run_id, None, "run.created", now, {"workflow": workflow_name, "tasks": len(plan)})],
+        [
+            event_row(
+                run_id, None, EventType.RUN_CREATED, now, {"workflow": workflow_name, "tasks": len(plan)}
+            )
+        ],
     )
     roots = [ids[t.name] for t in plan if not t.dependencies]
     transition_tasks_txn(conn, roots, TaskState.PENDING, TaskState.READY, now=now)
@@ -324,7 +329,9 @@ def claim_orphaned_compensations_txn(
         if taken.rowcount:
             claimed.append(row.id)
             data = {"worker": worker_id, "from": owner}
-            append_events_txn(conn, [event_row(row.id, None, "run.compensation_taken_over", now, data)])
+            append_events_txn(
+                conn, [event_row(row.id, None, EventType.RUN_COMPENSATION_TAKEN_OVER, now, data)]
+            )
     return claimed
 
 

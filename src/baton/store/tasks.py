@@ -23,6 +23,7 @@ from typing import Any, NamedTuple
 
 from sqlalchemy import Connection, bindparam, exists, func, insert, select, update
 
+from baton.core.events import EventType
 from baton.core.states import AttemptOutcome, RunState, TaskKind, TaskState
 from baton.store.bulk import bulk_insert_txn
 from baton.store.driver import execute_many_txn, execute_txn, fetch_txn, markers
@@ -267,7 +268,7 @@ def _discard(conn: Connection, lost: Sequence[Outcome], now: float) -> None:
             event_row(
                 o.run_id,
                 o.task_id,
-                "task.result_discarded",
+                EventType.TASK_RESULT_DISCARDED,
                 now,
                 {"attempt": o.attempt, "reason": "run cancelled" if o in cancelled else "lease lost"},
             )
@@ -295,7 +296,7 @@ def _record_failures(
                 event_row(
                     o.run_id,
                     o.task_id,
-                    "task.error",
+                    EventType.TASK_ERROR,
                     now,
                     {"attempt": o.attempt, "error": o.error, "retry_in": o.retry_in},
                 )
@@ -576,7 +577,7 @@ def _expand(conn: Connection, parent_id: int, *, now: float) -> None:
             event_row(
                 parent.run_id,
                 parent_id,
-                "task.expanded",
+                EventType.TASK_EXPANDED,
                 now,
                 {"task": started[0].name, "items": len(elements), "state": TaskState.READY.value},
             )

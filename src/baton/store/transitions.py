@@ -29,6 +29,7 @@ from typing import Any
 from sqlalchemy import Connection, select, update
 
 from baton.core.errors import IllegalTransitionError, RunNotFoundError, TaskNotFoundError
+from baton.core.events import EventType
 from baton.core.states import RUN_TRANSITIONS, TASK_TRANSITIONS, RunState, TaskState
 from baton.store.driver import fetch_txn, markers
 from baton.store.events import append_events_txn, event_row
@@ -139,7 +140,7 @@ def transition_tasks_txn(
             event_row(
                 m.run_id,
                 m.id,
-                "task.state",
+                EventType.TASK_STATE,
                 now,
                 {"task": m.name, "step": m.step, "from": source.value, "to": target.value, **extra},
             )
@@ -219,7 +220,11 @@ def transition_run_txn(
         conn,
         [
             event_row(
-                run_id, None, "run.state", now, {"from": current.value, "to": target.value, **(data or {})}
+                run_id,
+                None,
+                EventType.RUN_STATE,
+                now,
+                {"from": current.value, "to": target.value, **(data or {})},
             )
         ],
     )

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import psutil
 from sqlalchemy import Connection, delete, insert, select, update
 
+from baton.core.events import EventType
 from baton.store.events import append_events_txn, event_row
 from baton.store.schema import workers
 
@@ -33,7 +34,7 @@ def register_worker_txn(conn: Connection, worker_id: str, *, run_id: str | None,
             heartbeat_at=now,
         )
     )
-    append_events_txn(conn, [event_row(run_id, None, "worker.started", now, {"worker": worker_id})])
+    append_events_txn(conn, [event_row(run_id, None, EventType.WORKER_STARTED, now, {"worker": worker_id})])
 
 
 def heartbeat_txn(conn: Connection, worker_id: str, *, now: float, run_id: str | None) -> None:
@@ -52,12 +53,12 @@ def heartbeat_txn(conn: Connection, worker_id: str, *, now: float, run_id: str |
                 heartbeat_at=now,
             )
         )
-    append_events_txn(conn, [event_row(run_id, None, "worker.heartbeat", now, {"worker": worker_id})])
+    append_events_txn(conn, [event_row(run_id, None, EventType.WORKER_HEARTBEAT, now, {"worker": worker_id})])
 
 
 def unregister_worker_txn(conn: Connection, worker_id: str, *, now: float, run_id: str | None) -> None:
     conn.execute(delete(workers).where(workers.c.id == worker_id))
-    append_events_txn(conn, [event_row(run_id, None, "worker.stopped", now, {"worker": worker_id})])
+    append_events_txn(conn, [event_row(run_id, None, EventType.WORKER_STOPPED, now, {"worker": worker_id})])
 
 
 def list_workers(conn: Connection) -> list[WorkerRecord]:
