@@ -4,20 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import inspect
-import json
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from sqlalchemy import Connection, select
-
 from baton.core.events import EventType
-from baton.core.states import TaskKind, TaskState
+from baton.core.states import TaskState
 from baton.core.workflow import Step, Workflow
 from baton.store.events import append_events_txn, event_row
-from baton.store.runs import finish_compensation_txn
-from baton.store.schema import checkpoints, runs, tasks
-from baton.store.store import Store
+from baton.store.runs import finish_compensation_txn, get_run, succeeded_steps_txn, task_state_txn
+from baton.store.store import Connection, Store
 from baton.store.transitions import lock_runs_txn, transition_tasks_txn
 
 InStore = Callable[..., Awaitable[Any]]
@@ -28,20 +24,7 @@ def compensable_tasks_txn(
 ) -> list[tuple[int, str, str, str]]:
     """The succeeded tasks of a run whose step declares a compensation, newest first, with their outputs."""
     compensable = {name for name, step in workflow.steps.items() if step.compensate_fn is not None}
-    if not compensable:
-        return []
-    rows = conn.execute(
-        select(tasks.c.id, tasks.c.name, tasks.c.step, checkpoints.c.data)
-        .join(checkpoints, checkpoints.c.task_id == tasks.c.id)
-        .where(
-            tasks.c.run_id == run_id,
-            tasks.c.state == TaskState.SUCCEEDED.value,
-            tasks.c.kind != TaskKind.ITEM.value,
-            tasks.c.step.in_(sorted(compensable)),
-        )
-        .order_by(tasks.c.finished_at.desc(), tasks.c.id.desc())
-    ).all()
-    return [(int(r.id), r.name, r.step, r.data) for r in rows]
+    return succeeded_steps_txn(conn, run_id, compensable)
 
 
 async def compensate_run(
@@ -61,7 +44,7 @@ async def compensate_run(
     must be idempotent (undoing what is already undone does nothing).
     """
     done = await in_store(_load, store, run_id, workflow)
-    inputs = workflow.parse_inputs(json.loads(await in_store(_inputs_of, store, run_id)))
+    inputs = workflow.parse_inputs(await in_store(_inputs_of, store, run_id))
     for task_id, name, step_name, output in done:
         if not await in_store(_still_succeeded, store, task_id):
             continue  # rolled back meanwhile by a worker that took this compensation over
@@ -90,9 +73,9 @@ def _load(store: Store, run_id: str, workflow: Workflow) -> list[tuple[int, str,
         return compensable_tasks_txn(conn, run_id, workflow)
 
 
-def _inputs_of(store: Store, run_id: str) -> str:
+def _inputs_of(store: Store, run_id: str) -> dict[str, Any]:
     with store.read() as conn:
-        return str(conn.execute(select(runs.c.inputs).where(runs.c.id == run_id)).scalar_one())
+        return get_run(conn, run_id).inputs
 
 
 async def _call(step: Step[Any], output_json: str, inputs: Any) -> None:
@@ -136,8 +119,7 @@ def _record(store: Store, run_id: str, task_id: int, name: str, error: str | Non
 
 def _still_succeeded(store: Store, task_id: int) -> bool:
     with store.read() as conn:
-        state = conn.execute(select(tasks.c.state).where(tasks.c.id == task_id)).scalar_one()
-    return bool(state == TaskState.SUCCEEDED.value)
+        return task_state_txn(conn, task_id) is TaskState.SUCCEEDED
 
 
 def _finish(store: Store, run_id: str, worker_id: str) -> None:

@@ -11,8 +11,6 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import func, select
-
 from baton.core.errors import IllegalTransitionError
 from baton.core.events import EventType
 from baton.core.states import FINISHED_RUN_STATES, RunState, TaskKind, TaskState
@@ -21,13 +19,18 @@ from baton.engine.loading import load_workflow, plan_tasks, register_workflow
 from baton.store.events import append_events_txn, event_row
 from baton.store.retention import prune_txn
 from baton.store.retry import Patience, call_with_retry
-from baton.store.runs import create_run_txn, find_run_id, get_run, median_step_durations
-from baton.store.schema import task_dependencies, tasks
+from baton.store.runs import (
+    create_run_txn,
+    find_run_id,
+    first_unmet_dependency_txn,
+    get_run,
+    median_step_durations,
+    task_kind_txn,
+    task_state_counts,
+)
 from baton.store.store import Store
-from baton.store.tasks import cancel_open_tasks_txn, fail_downstream_txn
+from baton.store.tasks import cancel_open_tasks_txn, fail_downstream_txn, reopen_skipped_txn
 from baton.store.transitions import (
-    MOVED_COLUMNS,
-    MovedTask,
     find_task_txn,
     run_state_txn,
     transition_run_txn,
@@ -216,7 +219,7 @@ def _retry(store: Store, run_id: str, task: str) -> None:
             now=now,
             values={"finished_at": None, "error": None, "failures": 0, "not_before": None},
         )
-        _reopen_skipped(conn, run_id, now)
+        reopen_skipped_txn(conn, run_id, now=now)
         if run_state_txn(conn, run_id) in (RunState.FAILED, RunState.WAITING):
             transition_run_txn(
                 conn, run_id, RunState.RUNNING, now=now, values={"finished_at": None, "error": None}
@@ -231,10 +234,9 @@ def _check_retryable(conn: Any, run_id: str, task_id: int, name: str) -> None:
     if record.state is RunState.COMPENSATING:
         wait = f"wait for its rollback to end (`baton resume {run_id}` finishes one whose worker died), or {rerun}"
         raise IllegalTransitionError("run", run_id, record.state, RunState.RUNNING.value, hint=wait)
-    if _count(conn, run_id, TaskState.ROLLED_BACK):
+    if task_state_counts(conn, run_id).get(TaskState.ROLLED_BACK):
         raise IllegalTransitionError("run", run_id, "rolled back", RunState.RUNNING.value, hint=rerun)
-    kind = conn.execute(select(tasks.c.kind).where(tasks.c.id == task_id)).scalar_one()
-    if kind != TaskKind.STEP.value:
+    if task_kind_txn(conn, task_id) is not TaskKind.STEP:
         raise IllegalTransitionError(
             "task",
             name,
@@ -242,37 +244,10 @@ def _check_retryable(conn: Any, run_id: str, task_id: int, name: str) -> None:
             TaskState.READY.value,
             hint=f"mapped steps are retried by their retry policy; {rerun}",
         )
-    upstream = tasks.alias("upstream")
-    unmet = conn.execute(
-        select(upstream.c.name, upstream.c.state)
-        .join(task_dependencies, task_dependencies.c.depends_on_id == upstream.c.id)
-        .where(task_dependencies.c.task_id == task_id, upstream.c.state != TaskState.SUCCEEDED.value)
-        .limit(1)
-    ).first()
+    unmet = first_unmet_dependency_txn(conn, task_id)
     if unmet is not None:
-        behind = f"behind {unmet.name}, which is {unmet.state}"
+        behind = f"behind {unmet[0]}, which is {unmet[1]}"
         raise IllegalTransitionError("task", name, behind, TaskState.READY.value, hint=rerun)
-
-
-def _count(conn: Any, run_id: str, state: TaskState) -> int:
-    query = select(func.count()).where(tasks.c.run_id == run_id, tasks.c.state == state.value)
-    return int(conn.execute(query).scalar_one())
-
-
-def _reopen_skipped(conn: Any, run_id: str, now: float) -> None:
-    skipped = list(
-        conn.execute(
-            select(tasks.c.id).where(tasks.c.run_id == run_id, tasks.c.state == TaskState.SKIPPED.value)
-        ).scalars()
-    )
-    transition_tasks_txn(
-        conn, skipped, TaskState.SKIPPED, TaskState.PENDING, now=now, values={"finished_at": None}
-    )
-    # Tasks behind another task that is still failed stay skipped.
-    still_failed = conn.execute(
-        select(*MOVED_COLUMNS).where(tasks.c.run_id == run_id, tasks.c.state == TaskState.FAILED.value)
-    )
-    fail_downstream_txn(conn, [MovedTask(*row) for row in still_failed], now=now)
 
 
 def _wake_run(conn: Any, run_id: str, now: float) -> None:

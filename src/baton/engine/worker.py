@@ -28,7 +28,6 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from pydantic import BaseModel
-from sqlalchemy import Connection, select
 
 from baton.core.errors import BatonError, InvalidInputError
 from baton.core.states import RunState, run_verdict
@@ -43,10 +42,10 @@ from baton.store.runs import (
     claim_orphaned_compensations_txn,
     failure_reason_txn,
     get_run,
+    run_states_txn,
     task_state_counts,
 )
-from baton.store.schema import runs
-from baton.store.store import Store
+from baton.store.store import Connection, Store
 from baton.store.tasks import (
     LOST_ATTEMPTS_LIMIT,
     ClaimedTask,
@@ -305,8 +304,7 @@ class Worker:
                     tick.records[run_id] = get_run(conn, run_id)
             # Cancellation of the runs of tasks in flight is noticed at maintenance: within one poll interval.
             if watched and maintenance:
-                rows = conn.execute(select(runs.c.id, runs.c.state).where(runs.c.id.in_(watched)))
-                tick.run_states = {r.id: RunState(r.state) for r in rows}
+                tick.run_states = run_states_txn(conn, watched)
         # Only once committed: a tick done again must not skip the heartbeat the first try did not store.
         if tick.lost_leases or now - self._last_heartbeat >= settings.heartbeat_every:
             self._last_heartbeat = now

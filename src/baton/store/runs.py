@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import statistics
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -355,3 +355,55 @@ def median_step_durations(conn: Connection, workflow_name: str) -> dict[str, flo
         step: statistics.median(values)
         for step, values in step_durations(conn, workflow_name=workflow_name).items()
     }
+
+
+def run_states_txn(conn: Connection, run_ids: Iterable[str]) -> dict[str, RunState]:
+    """The state of each of these runs (those that exist)."""
+    ids = sorted(set(run_ids))
+    if not ids:
+        return {}
+    rows = conn.execute(select(runs.c.id, runs.c.state).where(runs.c.id.in_(ids)))
+    return {row.id: RunState(row.state) for row in rows}
+
+
+def task_state_txn(conn: Connection, task_id: int) -> TaskState:
+    return TaskState(conn.execute(select(tasks.c.state).where(tasks.c.id == task_id)).scalar_one())
+
+
+def task_kind_txn(conn: Connection, task_id: int) -> TaskKind:
+    return TaskKind(conn.execute(select(tasks.c.kind).where(tasks.c.id == task_id)).scalar_one())
+
+
+def first_unmet_dependency_txn(conn: Connection, task_id: int) -> tuple[str, TaskState] | None:
+    """A task this one depends on that has not succeeded (its name and state), if there is one."""
+    upstream = tasks.alias("upstream")
+    row = conn.execute(
+        select(upstream.c.name, upstream.c.state)
+        .join(task_dependencies, task_dependencies.c.depends_on_id == upstream.c.id)
+        .where(task_dependencies.c.task_id == task_id, upstream.c.state != TaskState.SUCCEEDED.value)
+        .order_by(upstream.c.id)
+        .limit(1)
+    ).first()
+    return None if row is None else (str(row.name), TaskState(row.state))
+
+
+def succeeded_steps_txn(
+    conn: Connection, run_id: str, steps: Iterable[str]
+) -> list[tuple[int, str, str, str]]:
+    """The succeeded step-level tasks of a run among ``steps``, newest first, with their checkpoints:
+    (id, name, step, output JSON)."""
+    names = sorted(set(steps))
+    if not names:
+        return []
+    rows = conn.execute(
+        select(tasks.c.id, tasks.c.name, tasks.c.step, checkpoints.c.data)
+        .join(checkpoints, checkpoints.c.task_id == tasks.c.id)
+        .where(
+            tasks.c.run_id == run_id,
+            tasks.c.state == TaskState.SUCCEEDED.value,
+            tasks.c.kind != TaskKind.ITEM.value,
+            tasks.c.step.in_(names),
+        )
+        .order_by(tasks.c.finished_at.desc(), tasks.c.id.desc())
+    ).all()
+    return [(int(r.id), r.name, r.step, r.data) for r in rows]

@@ -7,6 +7,8 @@ from contextlib import contextmanager
 
 from sqlalchemy import Connection, Engine
 
+__all__ = ["Connection", "Store"]  # Connection: the transaction handle the store's *_txn functions take
+
 from baton.store.database import check_and_migrate, create_store_engine, database_url, translated
 from baton.store.events import event_batch
 

@@ -31,6 +31,7 @@ from baton.store.events import append_events_txn, event_row
 from baton.store.schema import attempts, checkpoints, runs, task_dependencies, tasks
 from baton.store.transitions import (
     CHUNK,
+    MOVED_COLUMNS,
     MovedTask,
     lock_runs_txn,
     transition_run_txn,
@@ -692,6 +693,23 @@ def _claimed(
         )
         for m in moved
     ]
+
+
+def reopen_skipped_txn(conn: Connection, run_id: str, *, now: float) -> None:
+    """After a failed task was given a new attempt: its run's skipped tasks wait again, except those
+    still behind another task that is failed."""
+    skipped = list(
+        conn.execute(
+            select(tasks.c.id).where(tasks.c.run_id == run_id, tasks.c.state == TaskState.SKIPPED.value)
+        ).scalars()
+    )
+    transition_tasks_txn(
+        conn, skipped, TaskState.SKIPPED, TaskState.PENDING, now=now, values={"finished_at": None}
+    )
+    still_failed = conn.execute(
+        select(*MOVED_COLUMNS).where(tasks.c.run_id == run_id, tasks.c.state == TaskState.FAILED.value)
+    )
+    fail_downstream_txn(conn, [MovedTask(*row) for row in still_failed], now=now)
 
 
 # -- cancelling ------------------------------------------------------------------------------------
