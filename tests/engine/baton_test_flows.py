@@ -377,3 +377,31 @@ async def doomed_flap(item: int, inputs: Fleet, ctx: TaskContext) -> int:
 @doomed.step()
 def doomed_end(doomed_flap: list[int]) -> int:
     raise PermanentError("the end cannot be reached")
+
+
+# The same fan-out behind a human: a release that needs an approval, then one more step.
+gated_fleet = Workflow("gated_fleet", inputs=Fleet)
+
+
+@gated_fleet.step()
+def gated_items(inputs: Fleet) -> list[int]:
+    return list(range(inputs.n))
+
+
+@gated_fleet.map(over=gated_items, retry=RetryPolicy(attempts=3, backoff=0.05, jitter=0.5))
+async def gated_flap(item: int, inputs: Fleet, ctx: TaskContext) -> int:
+    await asyncio.sleep(inputs.sleep_ms / 1000)
+    if inputs.fail_once and ctx.attempt == 1:
+        raise TransientError(f"item {item} fails its first attempt")
+    record(inputs.path, ctx.task_name, ctx.attempt)
+    return item
+
+
+@gated_fleet.step(approval=True)
+def gated_release(gated_flap: list[int]) -> int:
+    return sum(gated_flap)
+
+
+@gated_fleet.step()
+def gated_after(gated_release: int) -> int:
+    return gated_release + 1

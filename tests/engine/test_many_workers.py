@@ -18,7 +18,7 @@ from fleet import Fleet, journal, reexecuted_successes, successes_per_task, wait
 from sqlalchemy import create_engine, func, select, text
 
 from baton.core.states import AttemptOutcome, RunState, TaskState
-from baton.engine.runs import cancel_run, start_run
+from baton.engine.runs import approve_task, cancel_run, reject_task, start_run
 from baton.engine.worker import run_to_end
 from baton.store.runs import get_run, run_outputs
 from baton.store.schema import attempts, checkpoints, tasks, workers
@@ -225,7 +225,15 @@ def test_a_worker_that_cannot_reach_the_database_exits_with_a_clear_message(
     Store.open(url).close()
     fleet = Fleet(url, tmp_path, 1, "--poll", "100ms", "--max-outage", "2s")
     try:
-        time.sleep(2.0)  # registered and serving
+        store = Store.open(url)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:  # registered and serving
+            with store.read() as conn:
+                if conn.execute(select(func.count()).select_from(workers)).scalar_one():
+                    break
+            time.sleep(0.1)
+        store.close()
+        time.sleep(0.5)
         own_postgres._run("pg_ctl", "-D", str(own_postgres.data), "-m", "fast", "-w", "stop")
         code = fleet.processes[0].wait(timeout=60)
         output = fleet.output(0)
@@ -431,3 +439,109 @@ def _wait_running(store: Store, run_id: str) -> None:
             return
         time.sleep(0.05)
     raise AssertionError("the task never started")
+
+
+# -- approvals and lease expiry among busy workers ------------------------------------------------------
+
+
+def test_approvals_rejections_and_cancels_land_among_busy_workers(pg_url: str, tmp_path: Path) -> None:
+    """Runs that stop for an approval are approved, rejected or cancelled while the fleet is busy with the
+    others: each ends as decided, and no worker dies."""
+    store = Store.open(pg_url)
+    fleet = Fleet(pg_url, tmp_path, WORKERS, "--poll", "0.1")
+    n = 150
+    try:
+        runs = [
+            start_run(
+                store,
+                "baton_test_flows:gated_fleet",
+                {"path": str(tmp_path / f"j{i}"), "n": n, "sleep_ms": 20},
+            )
+            for i in range(6)
+        ]
+        decided: dict[str, str] = {}
+        deadline = time.monotonic() + 120
+        while len(decided) < len(runs) and time.monotonic() < deadline:
+            for index, run_id in enumerate(runs):
+                with store.read() as conn:
+                    state = get_run(conn, run_id).state
+                if run_id in decided or state is not RunState.WAITING:
+                    continue
+                action = ("approve", "reject", "cancel")[index % 3]
+                if action == "approve":
+                    approve_task(store, run_id, "gated_release", by="test")
+                elif action == "reject":
+                    reject_task(store, run_id, "gated_release", by="test", reason="not now")
+                else:
+                    cancel_run(store, run_id)
+                decided[run_id] = action
+            assert fleet.deaths() == []
+            time.sleep(0.05)
+        assert len(decided) == len(runs), "some runs never reached their approval"
+        expected = {"approve": RunState.SUCCEEDED, "reject": RunState.FAILED, "cancel": RunState.CANCELLED}
+        for index, run_id in enumerate(runs):
+            assert wait_finished(store, run_id, timeout=60, fleet=fleet) is expected[decided[run_id]]
+            with store.read() as conn:
+                outputs = run_outputs(conn, run_id)
+            if decided[run_id] == "approve":
+                assert outputs["gated_after"] == sum(range(n)) + 1
+            else:
+                assert "gated_after" not in outputs
+            assert reexecuted_successes(store, run_id, tmp_path / f"j{index}") == []
+        assert fleet.stop() == [0] * WORKERS
+    finally:
+        fleet.stop()
+        store.close()
+
+
+def test_a_worker_frozen_past_its_lease_loses_its_tasks_and_its_late_results(
+    pg_url: str, tmp_path: Path
+) -> None:
+    store = Store.open(pg_url)
+    fleet = Fleet(
+        pg_url,
+        tmp_path,
+        WORKERS,
+        *("--poll", "0.1", "--lease", "3s", "--heartbeat", "1s", "--concurrency", "8"),
+        env=FAST_LIMITS,
+    )
+    n = 300
+    try:
+        path = tmp_path / "journal"
+        run_id = start_run(
+            store, "baton_test_flows:fleet", {"path": str(path), "n": n, "sleep_ms": 300, "fail_once": False}
+        )
+        victim = fleet.processes[0]
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:  # freeze it while it holds leases
+            with store.read() as conn:
+                victim_id = conn.execute(select(workers.c.id).where(workers.c.pid == victim.pid)).scalar()
+                held = conn.execute(
+                    select(func.count()).where(tasks.c.lease_owner == victim_id, tasks.c.state == "running")
+                ).scalar_one()
+            if victim_id and held:
+                victim.send_signal(signal.SIGSTOP)
+                break
+            time.sleep(0.05)
+        else:
+            raise AssertionError("the worker never held a lease")
+        time.sleep(7.0)  # more than twice the lease
+        victim.send_signal(signal.SIGCONT)
+        assert wait_finished(store, run_id, timeout=120, fleet=fleet) is RunState.SUCCEEDED
+        with store.read() as conn:
+            assert run_outputs(conn, run_id)["fleet_total"] == sum(i * i % 997 for i in range(n))
+            lost = conn.execute(
+                select(func.count()).where(
+                    attempts.c.run_id == run_id,
+                    attempts.c.worker == victim_id,
+                    attempts.c.outcome == AttemptOutcome.LOST.value,
+                )
+            ).scalar_one()
+        assert lost > 0  # its leases ran out and its tasks went to the others
+        assert reexecuted_successes(store, run_id, path) == []
+        time.sleep(1.0)
+        assert fleet.deaths() == []
+        assert fleet.stop() == [0] * WORKERS
+    finally:
+        fleet.stop()
+        store.close()
