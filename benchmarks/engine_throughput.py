@@ -75,8 +75,16 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+# Set by --url: the scenarios (a) and (b) run on that store (PostgreSQL) instead of a SQLite file.
+STORE_URL: str | None = None
+
+
+def _size(db: Path) -> float:
+    return float(db.stat().st_size) if STORE_URL is None else 0.0
+
+
 def scenario_wide(db: Path, n: int) -> dict[str, float]:
-    store = Store.open(f"sqlite:///{db}")
+    store = Store.open(STORE_URL or f"sqlite:///{db}")
     register_workflow(wide, "bench:wide")
     run_id = start_run(store, "bench:wide", {"n": n})
     started = time.perf_counter()
@@ -84,11 +92,11 @@ def scenario_wide(db: Path, n: int) -> dict[str, float]:
     elapsed = time.perf_counter() - started
     if state.value != "succeeded":
         raise SystemExit(f"wide run ended {state}")
-    return {"tasks": n, "seconds": elapsed, "rss_mb": peak_rss_mb(), "db_bytes": db.stat().st_size}
+    return {"tasks": n, "seconds": elapsed, "rss_mb": peak_rss_mb(), "db_bytes": _size(db)}
 
 
 def scenario_chain(db: Path, n: int) -> dict[str, float]:
-    store = Store.open(f"sqlite:///{db}")
+    store = Store.open(STORE_URL or f"sqlite:///{db}")
     flow = chain(n)
     register_workflow(flow, "bench:chain")
     run_id = start_run(store, "bench:chain", workflow=flow)
@@ -97,7 +105,7 @@ def scenario_chain(db: Path, n: int) -> dict[str, float]:
     elapsed = time.perf_counter() - started
     if state.value != "succeeded":
         raise SystemExit(f"chain run ended {state}")
-    return {"tasks": n, "seconds": elapsed, "rss_mb": peak_rss_mb(), "db_bytes": db.stat().st_size}
+    return {"tasks": n, "seconds": elapsed, "rss_mb": peak_rss_mb(), "db_bytes": _size(db)}
 
 
 def scenario_raw(db: Path, n: int) -> dict[str, float]:
@@ -184,15 +192,17 @@ def scenario_wide_forever(db: Path, n: int) -> None:
 SCENARIOS = {"wide": scenario_wide, "chain": scenario_chain, "raw": scenario_raw, "resume": scenario_resume}
 
 
-def run_scenario(name: str, n: int, src: Path | None = None) -> dict[str, float]:
-    """One scenario in a process of its own; on the engine in ``src`` (another version's sources) if given."""
+def run_scenario(name: str, n: int, src: Path | None = None, url: str | None = None) -> dict[str, float]:
+    """One scenario in a process of its own; on the engine in ``src`` (another version's sources) if given,
+    on the store at ``url`` if given."""
     env = dict(os.environ)
     if src is not None:
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(src), env.get("PYTHONPATH")]))
     with tempfile.TemporaryDirectory() as tmp:
         db = Path(tmp) / "bench.db"
         output = subprocess.run(
-            [sys.executable, __file__, "--scenario", name, "--db", str(db), "--n", str(n)],
+            [sys.executable, __file__, "--scenario", name, "--db", str(db), "--n", str(n)]
+            + (["--url", url] if url else []),
             check=True,
             capture_output=True,
             text=True,
@@ -201,8 +211,67 @@ def run_scenario(name: str, n: int, src: Path | None = None) -> dict[str, float]
     return dict(json.loads(output.strip().splitlines()[-1]))
 
 
+class ThrowawayPostgres:
+    """A PostgreSQL cluster in a temporary folder on a free loopback port (as `postgres` when root), with a
+    new database for each scenario; None of it when the server binaries are not installed."""
+
+    def __init__(self) -> None:
+        import glob
+        import shutil
+        import socket
+
+        found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
+        self.bin = Path(found[-1]).parent if found else None
+        self.root = Path(tempfile.mkdtemp(prefix="baton-bench-pg-"))
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            self.port = int(s.getsockname()[1])
+        self.as_root = os.geteuid() == 0
+        if self.as_root:
+            shutil.chown(self.root, "postgres", "postgres")
+        self.count = 0
+
+    def _run(self, *args: str) -> None:
+        assert self.bin is not None
+        command = [str(self.bin / args[0]), *args[1:]]
+        if self.as_root:
+            command = ["runuser", "-u", "postgres", "--", *command]
+        subprocess.run(command, check=True, capture_output=True, text=True)
+
+    def start(self) -> None:
+        data = str(self.root / "data")
+        self._run("initdb", "-D", data, "-A", "trust", "-U", "postgres", "--no-sync")
+        options = f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c max_connections=100"
+        self._run("pg_ctl", "-D", data, "-o", options, "-l", str(self.root / "log"), "-w", "start")
+
+    def stop(self) -> None:
+        import shutil
+
+        if self.bin is not None:
+            subprocess.run(
+                (["runuser", "-u", "postgres", "--"] if self.as_root else [])
+                + [str(self.bin / "pg_ctl"), "-D", str(self.root / "data"), "-m", "immediate", "-w", "stop"],
+                capture_output=True,
+            )
+        shutil.rmtree(self.root, ignore_errors=True)
+
+    def new_database(self) -> str:
+        from sqlalchemy import create_engine, text
+
+        self.count += 1
+        name = f"bench_{self.count}"
+        engine = create_engine(
+            f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/postgres", isolation_level="AUTOCOMMIT"
+        )
+        with engine.connect() as conn:
+            conn.execute(text(f"CREATE DATABASE {name}"))
+        engine.dispose()
+        return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/{name}"
+
+
 def compare_with(revision: str, wide_n: int, chain_n: int, repeat: int) -> None:
-    """The wide DAG and the chain on ``revision``'s engine and on this one, alternating; best of each."""
+    """The wide DAG and the chain on ``revision``'s engine and on this one, alternating; best of each;
+    on SQLite, and on PostgreSQL (fully durable: fsync on) when its server binaries are installed."""
     root = Path(__file__).resolve().parent.parent
     with tempfile.TemporaryDirectory() as tmp:
         archive = subprocess.run(
@@ -210,20 +279,34 @@ def compare_with(revision: str, wide_n: int, chain_n: int, repeat: int) -> None:
         ).stdout
         subprocess.run(["tar", "-x", "-C", tmp], input=archive, check=True)
         before_src = Path(tmp) / "src"
-        best: dict[tuple[str, str], float] = {}
-        for _ in range(repeat):
-            for label, src in (("before", before_src), ("after", None)):
-                for name, n in (("wide", wide_n), ("chain", chain_n)):
-                    r = run_scenario(name, n, src)
-                    key = (name, label)
-                    best[key] = min(best.get(key, float("inf")), r["seconds"] / r["tasks"])
+        postgres = ThrowawayPostgres()
+        backends = ["sqlite"]
+        if postgres.bin is not None:
+            postgres.start()
+            backends.append("postgresql")
+        best: dict[tuple[str, str, str], float] = {}
+        try:
+            for _ in range(repeat):
+                for label, src in (("before", before_src), ("after", None)):
+                    for backend in backends:
+                        for name, n in (("wide", wide_n), ("chain", chain_n)):
+                            url = postgres.new_database() if backend == "postgresql" else None
+                            r = run_scenario(name, n, src, url)
+                            key = (backend, name, label)
+                            best[key] = min(best.get(key, float("inf")), r["seconds"] / r["tasks"])
+        finally:
+            postgres.stop()
     raw = run_scenario("raw", wide_n)
     raw_ms = 1000 * raw["seconds"] / raw["tasks"]
     print(f"before ({revision}) / after (this tree), best of {repeat} alternating runs, ms per task:")
-    print(f"{'scenario':<24}{'before':>10}{'after':>10}{'after/before':>14}{'raw floor':>11}")
-    for name, label in (("wide", f"(a) wide DAG x{wide_n:,}"), ("chain", f"(b) chain x{chain_n:,}")):
-        before, after = 1000 * best[name, "before"], 1000 * best[name, "after"]
-        print(f"{label:<24}{before:>10.3f}{after:>10.3f}{after / before:>14.2f}{raw_ms:>11.3f}")
+    print(f"{'scenario':<34}{'before':>10}{'after':>10}{'after/before':>14}{'raw floor':>11}")
+    for backend in backends:
+        for name, label in (("wide", f"(a) wide DAG x{wide_n:,}"), ("chain", f"(b) chain x{chain_n:,}")):
+            before, after = 1000 * best[backend, name, "before"], 1000 * best[backend, name, "after"]
+            floor = f"{raw_ms:>11.3f}" if backend == "sqlite" else f"{'-':>11}"
+            print(f"{label + ', ' + backend:<34}{before:>10.3f}{after:>10.3f}{after / before:>14.2f}{floor}")
+    if "postgresql" not in backends:
+        print("(PostgreSQL left out: its server binaries are not installed — apt-get install postgresql)")
 
 
 def main() -> None:
@@ -235,8 +318,11 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3, help="alternating runs per side with --baseline")
     parser.add_argument("--scenario")
     parser.add_argument("--db")
+    parser.add_argument("--url", help="run the scenario on this store instead of a SQLite file")
     parser.add_argument("--n", type=int, default=0)
     args = parser.parse_args()
+    global STORE_URL
+    STORE_URL = args.url
     if args.scenario == "wide-forever":
         scenario_wide_forever(Path(args.db), args.n)
         return
