@@ -7,7 +7,13 @@ from contextlib import contextmanager
 
 from sqlalchemy import Connection, Engine
 
-from baton.store.database import check_and_migrate, create_store_engine, database_url, translated
+from baton.store.database import (
+    auto_migrate,
+    check_and_migrate,
+    create_store_engine,
+    database_url,
+    translated,
+)
 from baton.store.events import event_batch
 
 
@@ -24,13 +30,19 @@ class Store:
         self.url = url
 
     @classmethod
-    def open(cls, url: str | None = None, *, migrate: bool = True) -> Store:
-        """Open the store at ``url`` (see :func:`database_url`), checking and migrating its schema."""
+    def open(cls, url: str | None = None, *, migrate: bool | None = None, check: bool = True) -> Store:
+        """Open the store at ``url`` (see :func:`database_url`), checking its schema.
+
+        ``migrate`` (default: ``BATON_AUTO_MIGRATE``, true unless set) brings an older schema to head;
+        without it an older schema is refused with a message naming `baton migrate`. ``check=False``
+        skips the look at the schema altogether.
+        """
         resolved = database_url(url)
+        migrating = auto_migrate() if migrate is None else migrate
         engine = create_store_engine(resolved)
-        if migrate:
+        if check:
             try:
-                check_and_migrate(engine, resolved)
+                check_and_migrate(engine, resolved, migrate=migrating)
             except BaseException:
                 engine.dispose()
                 raise
