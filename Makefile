@@ -7,7 +7,7 @@ CHECKOV := $(VENV)/bin/checkov
 BASELINE ?= main
 IDEA    := A REST API for a small library: books, authors and loans; members borrow books
 
-.PHONY: demo test lint typecheck unit bench soak system-deps clean
+.PHONY: demo test lint typecheck unit bench soak system-deps clean image test-deploy deploy-deps
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -34,7 +34,7 @@ typecheck: $(STAMP)
 	$(VENV)/bin/mypy
 
 unit: $(STAMP) $(CHECKOV) system-deps
-	$(VENV)/bin/pytest --cov --cov-report=term:skip-covered -q
+	$(VENV)/bin/pytest --cov --cov-report=term:skip-covered -q --ignore=tests/deploy
 
 test: lint typecheck unit
 
@@ -48,6 +48,23 @@ bench: $(STAMP) $(CHECKOV)
 	$(PY) benchmarks/season.py
 	$(PY) benchmarks/build_time.py
 	$(PY) benchmarks/api_load.py
+	$(PY) benchmarks/scale_out.py
+
+# The container image (Dockerfile): runtime -> baton:VERSION and baton:latest, full -> baton:VERSION-full.
+# Uses the Docker engine in DOCKER_HOST; makes debian:bookworm-slim from Debian's packages when it
+# cannot be pulled.
+image:
+	./scripts/image.sh
+
+# Debian's Docker engine, docker-compose, promtool and debootstrap; kubernetes-validate from PyPI.
+deploy-deps: $(STAMP) $(CHECKOV)
+	./scripts/system-deps.sh deploy
+	$(PY) -m pip install -q 'kubernetes-validate>=1.30'
+
+# Real containers: a private dockerd (started and stopped by the tests), the base and baton's image built
+# here, migrate/server/worker containers against PostgreSQL, compose, promtool, kustomize + validation.
+test-deploy: deploy-deps
+	BATON_DEPLOY_TESTS=1 $(VENV)/bin/pytest -q -p no:cacheprovider --timeout 1800 tests/deploy
 
 clean:
 	rm -rf $(VENV) .venv-checkov .baton demo .pytest_cache .mypy_cache .ruff_cache .coverage

@@ -103,7 +103,7 @@ def test_a_locked_database_says_so(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     holder = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
     holder.execute("BEGIN EXCLUSIVE")
     try:
-        store = Store.open(f"sqlite:///{path}", migrate=False)
+        store = Store.open(f"sqlite:///{path}", check=False)
         with pytest.raises(DatabaseLockedError, match="is locked by another process"), store.begin():
             pass
     finally:

@@ -6,7 +6,10 @@ import sys
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from baton.cli import shipped  # noqa: F401  (registers build, season, costs, rerun)
+from baton.cli import (
+    ops_commands,
+    shipped,  # noqa: F401  (registers build, season, costs, rerun)
+)
 from baton.cli.app import Options, app, console
 from baton.cli.server_commands import register
 from baton.core.errors import BatonError
@@ -14,6 +17,7 @@ from baton.core.errors import BatonError
 __all__ = ["app", "main"]
 
 register(app)  # serve, keys
+ops_commands.register(app)  # migrate
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -17,6 +17,7 @@ import yaml
 from rich.console import Console
 
 from baton.cli import render
+from baton.cli.probe import health_endpoint
 from baton.cli.progress import watch_run
 from baton.core.durations import format_duration, parse_duration
 from baton.core.errors import BatonError, InvalidInputError
@@ -254,6 +255,15 @@ def worker(
             envvar="BATON_WORKER_GLOBAL_LIMIT", help="Most tasks running at once across every worker and run"
         ),
     ] = None,
+    health_port: Annotated[
+        int | None,
+        typer.Option(
+            envvar="BATON_WORKER_HEALTH_PORT",
+            min=1,
+            max=65535,
+            help="Answer GET /health on this port (for container health checks and Kubernetes probes)",
+        ),
+    ] = None,
 ) -> None:
     """Serve every run of the store until stopped (scale out: one per core or machine).
 
@@ -272,7 +282,7 @@ def worker(
     )
     store = open_store()
     console.print(f"worker serving {store.url.split('@')[-1]} — Ctrl-C or SIGTERM to drain and stop")
-    code = asyncio.run(_serve(store, settings))
+    code = asyncio.run(_serve(store, settings, health_port))
     if code is not None:
         # Signalled: what ran was finished or given back and the worker unregistered. Leave now, without
         # waiting for threads of blocking steps that were interrupted (they cannot be killed).
@@ -282,7 +292,7 @@ def worker(
         os._exit(code)
 
 
-async def _serve(store: Store, settings: WorkerSettings) -> int | None:
+async def _serve(store: Store, settings: WorkerSettings, health_port: int | None = None) -> int | None:
     """Run a worker until it is stopped; returns the exit code when a signal stopped it."""
     async with Gateway.from_config(store) as gateway:
         serving = Worker(store, settings=settings, services={"gateway": gateway})
@@ -304,7 +314,8 @@ async def _serve(store: Store, settings: WorkerSettings) -> int | None:
 
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, on_signal, signum)
-        await serving.run()
+        async with health_endpoint(health_port, lambda: bool(received)):
+            await serving.run()
         if not received:
             return None
         return 0 if len(received) == 1 else 130

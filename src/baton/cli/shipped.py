@@ -102,6 +102,22 @@ season_app = typer.Typer(
 app.add_typer(season_app, name="season")
 
 
+def _need_season_stack() -> None:
+    """`baton season` needs the optional forecasting stack: say which image or extra has it."""
+    import importlib.util
+
+    missing = [
+        name
+        for name in ("numpy", "pandas", "statsforecast", "matplotlib")
+        if not importlib.util.find_spec(name)
+    ]
+    if missing:
+        raise InvalidInputError(
+            f"`baton season` needs the forecasting stack, and this installation lacks {', '.join(missing)}",
+            hint="pip install 'baton[season]', or use the image baton:VERSION-full (the default image leaves it out)",
+        )
+
+
 @season_app.command("plan")
 def season_plan(
     request: Annotated[
@@ -115,6 +131,7 @@ def season_plan(
     quiet: Annotated[bool, typer.Option("--quiet", "-q")] = False,
 ) -> None:
     """Plan a season: parameters from your words, demand forecast, store allocation and markdowns."""
+    _need_season_stack()
     from baton.workflows.season import extract_parameters
 
     parameters = extract_parameters(request)  # a bad request is refused before a run is stored
@@ -143,6 +160,7 @@ def season_sample_data(
     seed: Annotated[int, typer.Option(help="Random seed (same seed, same data)")] = 7,
 ) -> None:
     """Write a realistic, reproducible sample of sales history and stores."""
+    _need_season_stack()
     from baton.workflows.season import write_sample_data
 
     sales, store_file = write_sample_data(directory, stores=stores, weeks=weeks, seed=seed)

@@ -19,6 +19,7 @@ BatonError                      one root; `hint` says what to do, `exit_code`/`h
 │   ├── NotABatonDatabaseError
 │   ├── CorruptDatabaseError
 │   ├── SchemaTooNewError
+│   ├── SchemaBehindError       migrations are off and the schema is older than this baton: `baton migrate`
 │   └── StoreUnavailableError   the database could not be reached for longer than allowed
 └── TaskError                   raised by step code; decides retry behaviour
     ├── TransientError          worth retrying
@@ -168,6 +169,12 @@ class CorruptDatabaseError(StoreError):
 
 class SchemaTooNewError(StoreError):
     code = "schema_too_new"
+
+
+class SchemaBehindError(StoreError):
+    """Migrations on open are off (``BATON_AUTO_MIGRATE=false``) and the schema is not at head."""
+
+    code = "schema_behind"
 
 
 class StoreUnavailableError(StoreError):

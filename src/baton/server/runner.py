@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import ipaddress
+import signal
 import time
+from types import FrameType
 
 import uvicorn
 
@@ -42,6 +44,22 @@ def exposure_warning(settings: ServerSettings) -> str | None:
     )
 
 
+# On SIGTERM/SIGINT: streams end at once (``server_restarting``), requests in flight get this long to finish.
+# Below Kubernetes' 30 s grace period, with room for the preStop pause.
+GRACEFUL_SHUTDOWN_SECONDS = 15
+
+
+class _Server(uvicorn.Server):
+    """uvicorn's server, ending the live streams as soon as a stop signal arrives (else they would hold
+    the shutdown for its whole grace period and then be cut without a word)."""
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        state = getattr(getattr(self.config.app, "state", None), "baton", None)
+        if state is not None:
+            state.hub.close()
+        super().handle_exit(sig, frame)
+
+
 def uvicorn_config(
     store: Store,
     settings: ServerSettings,
@@ -64,10 +82,22 @@ def uvicorn_config(
         ssl_keyfile=keyfile,
         ws_ping_interval=20.0,
         ws_per_message_deflate=settings.ws_compression,
-        timeout_graceful_shutdown=5,
+        timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
     )
 
 
 def serve(store: Store, settings: ServerSettings, **tls: str | None) -> None:
-    """Serve until interrupted."""
-    uvicorn.Server(uvicorn_config(store, settings, **tls)).run()  # type: ignore[arg-type]
+    """Serve until SIGTERM or SIGINT, then stop gracefully and return (the process exits 0)."""
+    received: list[int] = []
+
+    def remember(signum: int, _frame: FrameType | None) -> None:
+        received.append(signum)
+
+    # uvicorn raises the stop signal again once it has shut down, with the handlers it found installed:
+    # these make that a normal return instead of a death by the signal (exit -15, or a KeyboardInterrupt).
+    previous = {sig: signal.signal(sig, remember) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        _Server(uvicorn_config(store, settings, **tls)).run()  # type: ignore[arg-type]
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)

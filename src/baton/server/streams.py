@@ -123,6 +123,22 @@ def lagging_item(last_id: int, limit: int) -> StreamItem:
     return StreamItem(last_id, ERROR, text)
 
 
+def restarting_item(last_id: int) -> StreamItem:
+    """The last message of every stream when the server stops (SIGTERM): reconnect with ``?after=``."""
+    text = _ENCODER.encode(
+        {
+            "type": ERROR,
+            "event_id": last_id,
+            "error": {
+                "code": "server_restarting",
+                "message": "the server is stopping; reconnect (to this or another server) to continue",
+                "resume_after": last_id,
+            },
+        }
+    )
+    return StreamItem(last_id, ERROR, text)
+
+
 class Batch(list[StreamItem]):
     """Messages in event-id order for one client. Clients that read the same stretch of a channel get
     the same batch, so its WebSocket frame (plain or compressed) and SSE text are built once, not once
@@ -242,6 +258,8 @@ class EventHub:
         self._workflows: dict[str, str] = {}
         self._running_since: dict[int, float] = {}
         self._started = asyncio.Event()
+        self._closing = False
+        self._loop: asyncio.AbstractEventLoop | None = None
 
     # -- clients ---------------------------------------------------------------------------------
 
@@ -259,6 +277,17 @@ class EventHub:
         if not channel.subscriptions and self._channels.get(subscription.run_id) is channel:
             del self._channels[subscription.run_id]
 
+    def close(self) -> None:
+        """End every stream with a ``server_restarting`` message (safe to call from a signal handler)."""
+        self._closing = True
+        if self._loop is not None and not self._loop.is_closed():
+            self._loop.call_soon_threadsafe(self._wake_all)
+
+    def _wake_all(self) -> None:
+        for channel in self._channels.values():
+            for subscription in channel.subscriptions:
+                subscription.wake.set()
+
     @property
     def clients(self) -> int:
         return sum(len(channel.subscriptions) for channel in self._channels.values())
@@ -267,7 +296,8 @@ class EventHub:
         self, run_id: str | None, *, after: int | None, heartbeat_seconds: float
     ) -> AsyncIterator[Batch]:
         """Batches of messages for one client: the backlog after ``after``, then live events, heartbeats
-        when idle, and a final ``client_lagging`` error if it fell too far behind."""
+        when idle, and a final ``client_lagging`` error if it fell too far behind (``server_restarting`` when
+        the server stops)."""
         await self._started.wait()
         subscription = self.subscribe(run_id)
         channel = subscription.channel
@@ -280,6 +310,9 @@ class EventHub:
                 last = page[-1].event_id
                 yield page
             while True:
+                if self._closing:
+                    yield Batch([restarting_item(last)])
+                    return
                 if subscription.lagging:
                     self.metrics.stream_dropped.inc()
                     yield Batch([lagging_item(last, subscription.limit)])
@@ -311,6 +344,7 @@ class EventHub:
 
     async def run(self) -> None:
         """Poll and fan out until cancelled."""
+        self._loop = asyncio.get_running_loop()
         with self.store.read() as conn:
             self.position = last_event_id(conn)
         self._started.set()

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event, text
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError
 
 from baton.core.durations import parse_duration
 from baton.core.errors import (
@@ -19,6 +19,7 @@ from baton.core.errors import (
     DatabaseLockedError,
     InvalidInputError,
     NotABatonDatabaseError,
+    SchemaBehindError,
     SchemaTooNewError,
     StoreError,
 )
@@ -115,7 +116,32 @@ def _configure_postgresql(engine: Engine) -> None:
         dbapi_connection.commit()  # SET inside the driver's implicit transaction: keep it for the session
 
 
+def _check_url(url: str) -> None:
+    """Refuse a URL baton cannot open, naming where it came from and never showing a password."""
+    scheme = url.split("://", 1)[0] if "://" in url else ""
+    if scheme not in {"sqlite", "postgresql+psycopg"}:
+        shown = url if not scheme else f"{scheme}://{_where(url)}"
+        raise InvalidInputError(
+            f"the store URL {shown!r} (--db or BATON_DATABASE_URL) is not a SQLite or PostgreSQL URL",
+            hint="write it like postgresql://USER:PASSWORD@HOST:5432/DATABASE or sqlite:///PATH/baton.db",
+            fields={"BATON_DATABASE_URL": "malformed"},
+        )
+
+
 def create_store_engine(url: str) -> Engine:
+    _check_url(url)
+    try:
+        return _create_engine(url)
+    except (ArgumentError, ValueError) as error:  # e.g. a port that is not a number
+        raise InvalidInputError(
+            f"the store URL for {_where(url)} (--db or BATON_DATABASE_URL) is malformed: "
+            f"{str(error).splitlines()[0]}",
+            hint="write it like postgresql://USER:PASSWORD@HOST:5432/DATABASE",
+            fields={"BATON_DATABASE_URL": "malformed"},
+        ) from None
+
+
+def _create_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
         path = url.split(":///", 1)[1] if ":///" in url else ""
         if path and path != ":memory:":
@@ -155,7 +181,10 @@ def translate(error: BaseException, url: str) -> StoreError | None:
             f"the database {where} is corrupt ({text_})",
             hint="restore it from a backup, or move it away to start afresh",
         )
-    if isinstance(error, OperationalError) and "connect" in text_.lower():
+    lowered = text_.lower()
+    if isinstance(error, OperationalError) and any(
+        phrase in lowered for phrase in ("connect", "resolve host", "translate host")
+    ):
         return StoreError(
             f"cannot connect to the database {where}: {text_.splitlines()[0]}",
             hint="check BATON_DATABASE_URL and that the server is running",
@@ -182,12 +211,51 @@ def translated(url: str) -> Iterator[None]:
         raise mapped from error
 
 
-def check_and_migrate(engine: Engine, url: str) -> None:
-    """Bring the schema to head, refusing files that are not baton's or come from a newer baton."""
+# Every process that migrates takes this PostgreSQL advisory lock first (a transaction-level one: the commit
+# or rollback of the migration releases it, and so does the death of the process). The key is "baton" in ASCII.
+MIGRATION_LOCK_KEY = 0x6261746F6E
+# How long a process waits for another's migration before it gives up (a migration of an empty or current
+# database takes well under a second; a long one on a big table is what this is for).
+MIGRATION_LOCK_WAIT_SECONDS = 300.0
+AUTO_MIGRATE_VARIABLE = "BATON_AUTO_MIGRATE"
+
+
+def auto_migrate() -> bool:
+    """Whether opening the store migrates it: ``BATON_AUTO_MIGRATE`` (default true; the image sets false)."""
+    raw = os.environ.get(AUTO_MIGRATE_VARIABLE, "").strip().lower()
+    if raw in {"", "1", "true", "yes", "on"}:
+        return True
+    if raw in {"0", "false", "no", "off"}:
+        return False
+    raise InvalidInputError(
+        f"{AUTO_MIGRATE_VARIABLE}={os.environ[AUTO_MIGRATE_VARIABLE]!r} is not true or false",
+        hint=f"set {AUTO_MIGRATE_VARIABLE}=false to migrate only with `baton migrate`, or true (the default)",
+    )
+
+
+def check_and_migrate(engine: Engine, url: str, *, migrate: bool = True) -> str | None:
+    """Bring the schema to head, refusing files that are not baton's or come from a newer baton.
+
+    Returns the revision found before (None: an empty database). With ``migrate=False`` a schema that is
+    not at head is refused with :class:`SchemaBehindError`, which names `baton migrate`. Any number of
+    processes may call this at once: on PostgreSQL they serialize on an advisory lock, on SQLite on the
+    write lock, and each looks at the version again once it holds the lock.
+    """
     with translated(url):
         with engine.connect().execution_options(sqlite_begin="DEFERRED") as conn:
             version = _schema_version(conn, url)
         if version != HEAD_REVISION:
+            if not migrate:
+                found = f"schema {version!r}" if version else "no baton schema yet"
+                off = (
+                    ""
+                    if auto_migrate()
+                    else f" and migrations on start are off ({AUTO_MIGRATE_VARIABLE}=false)"
+                )
+                raise SchemaBehindError(
+                    f"the database {_where(url)} has {found}; this baton needs {HEAD_REVISION!r}{off}",
+                    hint="run `baton migrate` once (the migrate Job or compose service), then start again",
+                )
             _upgrade(engine, url)
         if engine.dialect.name == "sqlite":
             raw = engine.raw_connection()
@@ -195,6 +263,7 @@ def check_and_migrate(engine: Engine, url: str) -> None:
                 raw.cursor().execute("PRAGMA journal_mode = WAL")
             finally:
                 raw.close()
+    return version
 
 
 def _schema_version(conn: Connection, url: str) -> str | None:
@@ -229,6 +298,27 @@ def _upgrade(engine: Engine, url: str) -> None:
 
     config = Config()
     config.set_main_option("script_location", str(Path(__file__).parent / "migrations"))
-    with translated(url), engine.begin() as conn:
+    with translated(url), engine.begin() as conn:  # on SQLite: BEGIN IMMEDIATE, the write lock
+        if conn.dialect.name == "postgresql":
+            _take_migration_lock(conn, url)
+        if _schema_version(conn, url) == HEAD_REVISION:
+            return  # another process migrated while this one waited
         config.attributes["connection"] = conn
         command.upgrade(config, "head")
+
+
+def _take_migration_lock(conn: Connection, url: str) -> None:
+    wait_ms = int(MIGRATION_LOCK_WAIT_SECONDS * 1000)
+    # The session's own limits (seconds) are for ticks of a worker, not for waiting on a migration.
+    conn.exec_driver_sql(f"SET LOCAL lock_timeout = {wait_ms}")
+    conn.exec_driver_sql("SET LOCAL statement_timeout = 0")
+    try:
+        conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
+    except OperationalError as error:
+        if "lock timeout" not in str(error.orig):
+            raise
+        raise StoreError(
+            f"another process has been migrating the database {_where(url)} for over "
+            f"{MIGRATION_LOCK_WAIT_SECONDS:.0f} s",
+            hint="see pg_stat_activity for the session named 'baton …' holding it; try `baton migrate` again",
+        ) from None

@@ -9,7 +9,13 @@ from sqlalchemy import Connection, Engine
 
 __all__ = ["Connection", "Store"]  # Connection: the transaction handle the store's *_txn functions take
 
-from baton.store.database import check_and_migrate, create_store_engine, database_url, translated
+from baton.store.database import (
+    auto_migrate,
+    check_and_migrate,
+    create_store_engine,
+    database_url,
+    translated,
+)
 from baton.store.events import event_batch
 
 
@@ -26,13 +32,19 @@ class Store:
         self.url = url
 
     @classmethod
-    def open(cls, url: str | None = None, *, migrate: bool = True) -> Store:
-        """Open the store at ``url`` (see :func:`database_url`), checking and migrating its schema."""
+    def open(cls, url: str | None = None, *, migrate: bool | None = None, check: bool = True) -> Store:
+        """Open the store at ``url`` (see :func:`database_url`), checking its schema.
+
+        ``migrate`` (default: ``BATON_AUTO_MIGRATE``, true unless set) brings an older schema to head;
+        without it an older schema is refused with a message naming `baton migrate`. ``check=False``
+        skips the look at the schema altogether.
+        """
         resolved = database_url(url)
+        migrating = auto_migrate() if migrate is None else migrate
         engine = create_store_engine(resolved)
-        if migrate:
+        if check:
             try:
-                check_and_migrate(engine, resolved)
+                check_and_migrate(engine, resolved, migrate=migrating)
             except BaseException:
                 engine.dispose()
                 raise

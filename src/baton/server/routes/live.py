@@ -36,6 +36,9 @@ router = APIRouter(tags=["streams"])
 stream_viewer = require_stream(Role.VIEWER)
 
 LAGGING_CLOSE_CODE = 1013  # "try again later": reconnect with ?after=<resume_after>
+RESTARTING_CLOSE_CODE = (
+    1012  # "service restart": the server is stopping; reconnect with ?after=<resume_after>
+)
 
 
 def _resolve_run(state: ServerState, run_id: str) -> str:
@@ -141,6 +144,9 @@ async def _pump(
                 delay.observe(max(time.time() - batch.oldest, 0.0))
             if batch[-1].type == ERROR and '"client_lagging"' in batch[-1].text:
                 await websocket.close(code=LAGGING_CLOSE_CODE, reason="client_lagging")
+                return
+            if batch[-1].type == ERROR and '"server_restarting"' in batch[-1].text:
+                await websocket.close(code=RESTARTING_CLOSE_CODE, reason="server_restarting")
                 return
 
 
