@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import socket
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -73,6 +74,7 @@ def running_server(store: Store, **overrides: Any) -> Iterator[RunningServer]:
         "rate_limit_per_minute": 0,
     }
     values.update(overrides)
+    values.setdefault("workspace", tempfile.mkdtemp(prefix="baton-ws-"))
     settings = ServerSettings(**values)
     app = create_app(store, settings)
     config = uvicorn.Config(

@@ -27,7 +27,9 @@ from baton.server.settings import ServerSettings
 from baton.server.state import ServerState
 from baton.server.store_metrics import StoreCollector
 from baton.server.streams import EventHub
+from baton.server.workspace import make_workspace
 from baton.store.store import Store
+from baton.workflows.reach import Reach
 
 STATIC = Path(__file__).parent / "static"
 PUBLIC_PATHS = frozenset({"/health", "/ready", "/metrics"})
@@ -113,8 +115,14 @@ def create_app(
         lifespan=_lifespan,
         responses=_ERRORS,
     )
+    reach = Reach(make_workspace(Path(settings.workspace)), tuple(settings.allowed_hosts))
     app.state.baton = ServerState(
-        store=store, settings=settings, metrics=metrics, hub=hub, auth=Authenticator(store, settings)
+        store=store,
+        settings=settings,
+        metrics=metrics,
+        hub=hub,
+        auth=Authenticator(store, settings),
+        reach=reach,
     )
     app.state.auth = app.state.baton.auth
     install_error_handlers(app)
@@ -144,5 +152,10 @@ def create_app(
             allow_headers=["Authorization", "X-API-Key", "Content-Type", "X-Request-ID"],
             expose_headers=["X-Request-ID", "Retry-After"],
         )
-    app.add_middleware(RequestContextMiddleware, metrics=metrics, max_body_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        RequestContextMiddleware,
+        metrics=metrics,
+        max_body_bytes=settings.max_body_bytes,
+        larger_bodies={("POST", "/runs"): max(settings.max_upload_bytes, settings.max_body_bytes)},
+    )
     return app

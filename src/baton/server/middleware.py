@@ -40,10 +40,22 @@ class RequestContextMiddleware:
     """Gives each request an id (the caller's ``X-Request-ID`` if well-formed), binds it to the log
     context, returns it as a header, refuses bodies over ``max_body_bytes`` and records the request."""
 
-    def __init__(self, app: ASGIApp, *, metrics: Metrics, max_body_bytes: int) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        metrics: Metrics,
+        max_body_bytes: int,
+        larger_bodies: dict[tuple[str, str], int] | None = None,
+    ) -> None:
         self.app = app
         self.metrics = metrics
         self.max_body_bytes = max_body_bytes
+        # (method, path) → its own limit: the routes that take files
+        self.larger_bodies = dict(larger_bodies or {})
+
+    def _limit(self, scope: Scope) -> int:
+        return self.larger_bodies.get((scope.get("method", ""), scope.get("path", "")), self.max_body_bytes)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] not in ("http", "websocket"):
@@ -65,29 +77,29 @@ class RequestContextMiddleware:
             await send(message)
 
         with bind_context(request_id=request_id):
-            if scope["type"] == "http" and self._declared_too_large(scope):
-                await self._refuse_too_large(send, request_id)
+            limit = self._limit(scope)
+            if scope["type"] == "http" and self._declared_too_large(scope, limit):
+                await self._refuse_too_large(send, request_id, limit)
                 status = 413
             else:
                 # A WebSocket's frames pass straight through: there is no header to add to them.
                 outgoing = send_with_id if scope["type"] == "http" else send
-                await self.app(scope, self._limited(receive), outgoing)
+                await self.app(scope, self._limited(receive, limit), outgoing)
             if scope["type"] == "http":
                 self._record(scope, status, time.perf_counter() - started)
 
-    def _declared_too_large(self, scope: Scope) -> bool:
+    def _declared_too_large(self, scope: Scope, limit: int) -> bool:
         for name, value in scope.get("headers", ()):
             if name == b"content-length":
                 try:
-                    return int(value) > self.max_body_bytes
+                    return int(value) > limit
                 except ValueError:
                     return False
         return False
 
-    def _limited(self, receive: Receive) -> Receive:
+    def _limited(self, receive: Receive, limit: int) -> Receive:
         """A receive that counts a chunked body and stops it at the limit."""
         seen = 0
-        limit = self.max_body_bytes
 
         async def receive_limited() -> Message:
             nonlocal seen
@@ -104,15 +116,15 @@ class RequestContextMiddleware:
 
         return receive_limited
 
-    async def _refuse_too_large(self, send: Send, request_id: str) -> None:
+    async def _refuse_too_large(self, send: Send, request_id: str, limit: int) -> None:
         import json
 
         body = json.dumps(
             error_body(
                 "payload_too_large",
-                f"the request body is over the limit of {self.max_body_bytes} bytes",
+                f"the request body is over the limit of {limit} bytes",
                 request_id,
-                {"limit": self.max_body_bytes, "hint": "send less, or raise --max-body-bytes"},
+                {"limit": limit, "hint": "send less, or raise --max-body-bytes / --max-upload-bytes"},
             )
         ).encode()
         await send(

@@ -6,6 +6,8 @@ import secrets
 
 from pydantic import BaseModel, Field
 
+from baton.workflows.reach import allowed_hosts_from_env
+
 # The workflows a fresh server offers, by the name the API and dashboard use.
 SHIPPED_WORKFLOWS: dict[str, str] = {
     "demo": "baton.workflows.demo:workflow",
@@ -51,3 +53,8 @@ class ServerSettings(BaseModel):
     run_worker: bool = True  # an in-process worker executes the runs started here
     worker_concurrency: int = 64
     log_level: str = "info"
+    # Runs started over the API read and write only under this folder (see baton.server.workspace).
+    workspace: str = ".baton/workspace"
+    # Hosts a run's outbound URLs may reach (BATON_ALLOWED_HOSTS); private addresses need an address entry.
+    allowed_hosts: list[str] = Field(default_factory=lambda: list(allowed_hosts_from_env()))
+    max_upload_bytes: int = 50_000_000  # the largest body of POST /runs (it may carry a run's data files)

@@ -19,7 +19,8 @@ function el(tag, attrs = {}, ...children) {
 }
 
 async function api(path, options = {}) {
-  const headers = { "Content-Type": "application/json", ...(options.headers || {}) };
+  // a FormData body sets its own multipart Content-Type (with the boundary)
+  const headers = { ...(options.json === false ? {} : { "Content-Type": "application/json" }), ...(options.headers || {}) };
   if (state.token && !headers.Authorization) headers.Authorization = `Bearer ${state.token}`;
   const response = await fetch(path, { ...options, headers });
   const body = response.headers.get("content-type")?.includes("json") ? await response.json() : null;
@@ -72,9 +73,28 @@ async function enter() {
 
 // -- workflows and starting runs -------------------------------------------------------------------
 
+// "file", "folder" or "output" for a workspace path input (its schema says so), else undefined
+function pathKind(prop) {
+  return [prop, ...(prop?.anyOf || [])].map((p) => p?.["x-baton-path"]).find(Boolean);
+}
+
+// One file chooser per file or folder input: chosen files are sent with the run (multipart).
+function renderFileInputs(schema) {
+  const box = $("files");
+  box.replaceChildren();
+  for (const [name, prop] of Object.entries(schema?.properties || {})) {
+    const kind = pathKind(prop);
+    if (kind !== "file" && kind !== "folder") continue;
+    const input = el("input", { type: "file", "data-field": name, "data-testid": `file-${name}` });
+    if (kind === "folder") input.multiple = true;
+    box.append(el("label", {}, `${name} (${kind === "folder" ? "files" : "a file"}) `, input));
+  }
+}
+
 function defaults(schema) {
   const inputs = {};
   for (const [name, prop] of Object.entries(schema?.properties || {})) {
+    if (pathKind(prop)) continue;  // paths are the server's: a run gets its own folder, files are uploaded
     if ("default" in prop && prop.default !== null && typeof prop.default !== "object") inputs[name] = prop.default;
   }
   return inputs;
@@ -92,6 +112,7 @@ async function loadWorkflows() {
     const wf = state.workflows[select.value];
     $("idea-label").hidden = !(wf.input_schema?.properties?.idea);
     $("inputs").value = JSON.stringify(defaults(wf.input_schema), null, 1);
+    renderFileInputs(wf.input_schema);
   };
   select.onchange();
 }
@@ -102,7 +123,17 @@ async function startRun(event) {
   try {
     const inputs = JSON.parse($("inputs").value || "{}");
     if (!$("idea-label").hidden && $("idea").value.trim()) inputs.idea = $("idea").value.trim();
-    const run = await api("/runs", { method: "POST", body: JSON.stringify({ workflow: $("workflow").value, inputs }) });
+    const chosen = [...$("files").querySelectorAll("input[type=file]")].filter((i) => i.files.length);
+    let run;
+    if (chosen.length) {
+      const form = new FormData();
+      form.append("workflow", $("workflow").value);
+      form.append("inputs", JSON.stringify(inputs));
+      for (const input of chosen) for (const file of input.files) form.append(input.dataset.field, file, file.name);
+      run = await api("/runs", { method: "POST", body: form, json: false });
+    } else {
+      run = await api("/runs", { method: "POST", body: JSON.stringify({ workflow: $("workflow").value, inputs }) });
+    }
     state.runs.set(run.id, run);
     renderRuns();
     openRun(run.id);
@@ -358,5 +389,7 @@ async function loadCosts() {
 
 $("login-form").addEventListener("submit", login);
 $("start-form").addEventListener("submit", startRun);
+// an error about the last attempt is stale as soon as the form changes
+for (const kind of ["input", "change"]) $("start-form").addEventListener(kind, () => { $("start-error").textContent = ""; });
 $("logout").addEventListener("click", () => logout());
 enter();
