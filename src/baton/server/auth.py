@@ -4,7 +4,8 @@ A request carries ``Authorization: Bearer <API key or token>`` or ``X-API-Key: <
 which browsers open without headers, may pass ``?token=`` instead. Tokens are HS256 JWTs issued for a
 key (``POST /auth/token``); they name their signing key (``kid``) so the signing secret can rotate
 without downtime: the first configured key signs, every configured key verifies. A token stops working
-when its key is revoked (within ``key_cache_seconds``), not only when it expires.
+when its key is revoked (at once, on every server sharing the store), not only when it expires. Open
+streams check their credentials again every ``stream_recheck_seconds``.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from dataclasses import dataclass
 import jwt
 from fastapi import Request, Security
 from fastapi.security import APIKeyHeader, APIKeyQuery, HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
 from baton.core.errors import NotFoundError
@@ -27,6 +29,7 @@ from baton.server.middleware import route_label
 from baton.server.ratelimit import RateLimiter
 from baton.server.settings import ServerSettings
 from baton.store.keys import ApiKey, Role, get_key, split_key, touch_key_txn, verify_key
+from baton.store.schema import api_keys
 from baton.store.store import Store
 
 ISSUER = "baton"
@@ -43,6 +46,7 @@ class Principal:
     name: str
     role: Role
     via: str  # "key" or "token"
+    expires_at: float | None = None  # a token's expiry: what it creates may not outlive it
 
 
 @dataclass(frozen=True)
@@ -80,7 +84,7 @@ class Authenticator:
             return None
         # The token's role can only narrow the key's current role, never widen it.
         role = min(Role(str(claims["role"])), key.role, key=lambda r: r.rank)
-        return Principal(key.id, key.name, role, "token")
+        return Principal(key.id, key.name, role, "token", expires_at=float(str(claims["exp"])))
 
     def issue_token(self, principal: Principal, *, ttl: int | None = None) -> IssuedToken:
         ttl = min(ttl or self.settings.token_ttl_seconds, self.settings.token_ttl_seconds)
@@ -123,7 +127,9 @@ class Authenticator:
         now = time.monotonic()
         cached = self._by_secret.get(digest)
         if cached is not None and now - cached[0] < self.settings.key_cache_seconds:
-            return cached[1] if cached[1] is None or cached[1].active(time.time()) else None
+            if cached[1] is None or not cached[1].active(time.time()):
+                return None
+            return cached[1] if await self._not_revoked(cached[1].id) else None
         key = await run_in_threadpool(self._verify_and_touch, presented)
         with self._lock:
             if len(self._by_secret) > 10_000:
@@ -145,6 +151,8 @@ class Authenticator:
         cached = self._by_id.get(key_id)
         if cached is not None and now - cached[0] < self.settings.key_cache_seconds:
             key = cached[1]
+            if key is not None and key.active(time.time()) and not await self._not_revoked(key.id):
+                return None
         else:
             key = await run_in_threadpool(self._load_key, key_id)
             with self._lock:
@@ -152,6 +160,19 @@ class Authenticator:
                     self._by_id.clear()
                 self._by_id[key_id] = (now, key)
         return key if key is not None and key.active(time.time()) else None
+
+    async def _not_revoked(self, key_id: str) -> bool:
+        """One primary-key read on a cache hit: a key revoked by any server sharing the store (or by
+        `baton keys revoke`) stops working at once here too. The cache still saves the hash and the write."""
+
+        def read() -> bool:
+            with self.store.read() as conn:
+                row = conn.execute(select(api_keys.c.revoked_at).where(api_keys.c.id == key_id)).first()
+            return row is not None and row.revoked_at is None
+
+        if self.store.dialect == "sqlite":  # a short local read: a thread hop costs more than it saves
+            return read()
+        return await run_in_threadpool(read)
 
     def _load_key(self, key_id: str) -> ApiKey | None:
         try:

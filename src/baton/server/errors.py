@@ -8,6 +8,7 @@ BatonError
     ├── UnauthenticatedError    401: no credentials, or credentials that are not (or no longer) valid
     ├── ForbiddenError          403: valid credentials whose role is too low
     ├── RateLimitedError        429: too many requests for this key and route; carries `retry_after`
+    ├── LockoutError            409: revoking this key would lock its caller or every admin out
     ├── PayloadTooLargeError    413: a body over the configured limit
     └── MalformedRequestError   422: a body or parameters that do not match the schema
 """
@@ -52,6 +53,11 @@ class RateLimitedError(ApiError):
     def __init__(self, message: str, *, retry_after: float) -> None:
         super().__init__(message, hint="wait and retry", details={"retry_after": math.ceil(retry_after)})
         self.retry_after = max(1, math.ceil(retry_after))
+
+
+class LockoutError(ApiError):
+    code = "lockout"
+    http_status = 409
 
 
 class PayloadTooLargeError(ApiError):

@@ -46,6 +46,7 @@ class ServerSettings(BaseModel):
     ws_compression: bool = False
     signing_keys: list[SigningKey] = Field(default_factory=_random_signing_key, repr=False)
     token_ttl_seconds: int = 900
+    stream_recheck_seconds: float = 2.0  # how often an open stream's credentials are checked again
     key_cache_seconds: float = 5.0  # how long a verified API key is trusted before the store is asked again
     metrics_public: bool = True  # False: /metrics needs a viewer key
     trust_proxy_headers: bool = False  # a TLS-terminating proxy sets X-Forwarded-* (uvicorn's proxy_headers)

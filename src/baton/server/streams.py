@@ -122,6 +122,25 @@ def lagging_item(last_id: int, limit: int) -> StreamItem:
     return StreamItem(last_id, ERROR, text)
 
 
+CREDENTIALS_INVALID = "credentials_invalid"
+
+
+def revoked_item(last_id: int) -> StreamItem:
+    text = _ENCODER.encode(
+        {
+            "type": ERROR,
+            "event_id": last_id,
+            "error": {
+                "code": CREDENTIALS_INVALID,
+                "message": "the credentials of this stream were revoked or have expired; the stream is closed",
+                "hint": "get a new token (or key) and reconnect with ?after=<the last event_id>",
+                "resume_after": last_id,
+            },
+        }
+    )
+    return StreamItem(last_id, ERROR, text)
+
+
 class Batch(list[StreamItem]):
     """Messages in event-id order for one client. Clients that read the same stretch of a channel get
     the same batch, so its WebSocket frame (plain or compressed) and SSE text are built once, not once

@@ -196,8 +196,9 @@ function followAllRuns(after = null) {
     }
   });
   socket.onopen = () => $("live").classList.add("on");
-  socket.onclose = () => {
+  socket.onclose = (event) => {
     $("live").classList.remove("on");
+    if (event.code === 1008) return logout("your session was revoked or expired — log in again");
     if (state.token && state.allSocket === socket) setTimeout(() => followAllRuns(last), 1000);
   };
   state.allSocket = socket;
@@ -232,6 +233,8 @@ function followRun(runId, after) {
     for (const m of messages) onRunMessage(m);
   });
   socket.onclose = (event) => {
+    if (event.code === 1000) return; // the run ended: its stream is complete
+    if (event.code === 1008) return logout("your session was revoked or expired — log in again");
     // Dropped (a slow tab) or the network blinked: resume after the last event shown.
     if (state.token && state.runSocket === socket && state.run?.id === runId) {
       setTimeout(() => followRun(runId, state.lastEvent), event.code === 1013 ? 100 : 1000);
