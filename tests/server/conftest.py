@@ -72,6 +72,7 @@ def running_server(store: Store, **overrides: Any) -> Iterator[RunningServer]:
         "poll_seconds": 0.02,
         "heartbeat_seconds": 30.0,
         "rate_limit_per_minute": 0,
+        "auth_failures_per_minute": 0,  # the tests that need it turn it on
     }
     values.update(overrides)
     values.setdefault("workspace", tempfile.mkdtemp(prefix="baton-ws-"))

@@ -18,7 +18,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 import jwt
-from fastapi import Request, Security
+from fastapi import Request, Security, WebSocket
 from fastapi.security import APIKeyHeader, APIKeyQuery, HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
@@ -33,6 +33,7 @@ from baton.store.schema import api_keys
 from baton.store.store import Store
 
 ISSUER = "baton"
+_AUTH_FAILURES = "<authentication failures>"
 
 bearer_scheme = HTTPBearer(auto_error=False, scheme_name="bearer", description="An API key or a token")
 api_key_scheme = APIKeyHeader(name="X-API-Key", auto_error=False, scheme_name="apiKey")
@@ -65,6 +66,9 @@ class Authenticator:
         self.store = store
         self.settings = settings
         self.limiter = RateLimiter(per_minute=settings.rate_limit_per_minute, burst=settings.rate_limit_burst)
+        self.failures = RateLimiter(
+            per_minute=settings.auth_failures_per_minute, burst=settings.auth_failure_burst
+        )
         self._by_secret: dict[str, tuple[float, ApiKey | None]] = {}
         self._by_id: dict[str, tuple[float, ApiKey | None]] = {}
         self._lock = threading.Lock()
@@ -189,15 +193,27 @@ class Authenticator:
 
     # -- checks ----------------------------------------------------------------------------------
 
-    async def check(self, presented: str | None, needed: Role, *, route: str) -> Principal:
-        """The caller, if its credentials are valid, its role suffices and its rate limit allows."""
+    def _failed(self, client: str) -> None:
+        # Not refused here: this request already gets its 401; the next one from the address sees the wait.
+        self.failures.take(client, _AUTH_FAILURES)
+
+    async def check(self, presented: str | None, needed: Role, *, route: str, client: str = "") -> Principal:
+        """The caller, if its credentials are valid, its role suffices and its rate limit allows.
+
+        Failed authentications are counted per client address: past the limit the address gets 429s
+        (with Retry-After), whatever it presents, until its bucket refills."""
+        wait = self.failures.waiting(client, _AUTH_FAILURES)
+        if wait > 0:
+            raise RateLimitedError(f"too many failed authentications from {client}", retry_after=wait)
         if not presented:
+            self._failed(client)
             raise UnauthenticatedError(
                 "this endpoint needs credentials",
                 hint="send `Authorization: Bearer <API key or token>` (create a key with `baton keys create`)",
             )
         principal = await self.authenticate(presented)
         if principal is None:
+            self._failed(client)
             raise UnauthenticatedError(
                 "the credentials are not valid (unknown, revoked or expired)",
                 hint="create a new key with `baton keys create`, or get a new token",
@@ -213,6 +229,11 @@ class Authenticator:
                 f"too many requests to {route} for key {principal.key_id}", retry_after=wait
             )
         return principal
+
+
+def client_address(request: Request | WebSocket) -> str:
+    """The caller's address (the proxy's forwarded one when ``--proxy-headers`` trusts it)."""
+    return request.client.host if request.client else ""
 
 
 def presented_credentials(
@@ -236,7 +257,9 @@ def require(role: Role) -> RoleDependency:
     ) -> Principal:
         authenticator: Authenticator = request.app.state.auth
         presented = presented_credentials(bearer, api_key)
-        return await authenticator.check(presented, role, route=route_label(request.scope))
+        return await authenticator.check(
+            presented, role, route=route_label(request.scope), client=client_address(request)
+        )
 
     dependency.role = role  # type: ignore[attr-defined]
     return dependency
@@ -253,7 +276,9 @@ def require_stream(role: Role) -> RoleDependency:
     ) -> Principal:
         authenticator: Authenticator = request.app.state.auth
         presented = presented_credentials(bearer, api_key, query_token)
-        return await authenticator.check(presented, role, route=route_label(request.scope))
+        return await authenticator.check(
+            presented, role, route=route_label(request.scope), client=client_address(request)
+        )
 
     dependency.role = role  # type: ignore[attr-defined]
     return dependency

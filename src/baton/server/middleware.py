@@ -17,6 +17,37 @@ from baton.observability import Metrics, bind_context, get_logger
 from baton.server.errors import REQUEST_ID_HEADER, PayloadTooLargeError, error_body
 
 _VALID_ID = re.compile(r"^[A-Za-z0-9._\-]{1,64}$")
+
+# What a browser may do with each kind of response. The dashboard runs only its own script and style;
+# Swagger UI and ReDoc start from one inline script (their pages are static, the API holds no HTML).
+_PAGE_CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
+    "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+)
+_DOCS_CSP = (
+    "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data:; worker-src 'self' blob:; connect-src 'self'; object-src 'none'; "
+    "base-uri 'none'; frame-ancestors 'none'"
+)
+_API_CSP = "default-src 'none'; frame-ancestors 'none'"
+_DOCS_PATHS = ("/docs", "/redoc", "/static-docs/")
+
+
+def _security_headers(path: str) -> list[tuple[bytes, bytes]]:
+    if path == "/" or path.startswith("/static/"):
+        policy = _PAGE_CSP
+    elif path.startswith(_DOCS_PATHS):
+        policy = _DOCS_CSP
+    else:
+        policy = _API_CSP
+    return [
+        (b"content-security-policy", policy.encode()),
+        (b"x-content-type-options", b"nosniff"),
+        (b"x-frame-options", b"DENY"),
+        (b"referrer-policy", b"no-referrer"),
+    ]
+
+
 _log = get_logger("baton.server.access")
 
 
@@ -64,6 +95,7 @@ class RequestContextMiddleware:
         request_id = _incoming_request_id(scope)
         scope.setdefault("state", {})["request_id"] = request_id
         header = (REQUEST_ID_HEADER.lower().encode(), request_id.encode())
+        added = [header, *_security_headers(str(scope.get("path", "")))]
         started = time.perf_counter()
         status = 0
 
@@ -72,8 +104,8 @@ class RequestContextMiddleware:
             if message["type"] == "http.response.start":
                 status = int(message["status"])
                 headers = list(message.get("headers", []))
-                if all(name.lower() != header[0] for name, _ in headers):
-                    message["headers"] = [*headers, header]
+                present = {name.lower() for name, _ in headers}
+                message["headers"] = [*headers, *(h for h in added if h[0] not in present)]
             await send(message)
 
         with bind_context(request_id=request_id):

@@ -37,6 +37,9 @@ class ServerSettings(BaseModel):
     # Rate limit per API key and route: a bucket of `rate_limit_burst` refilled at `rate_limit_per_minute`.
     rate_limit_per_minute: int = 1200  # 0 turns rate limiting off
     rate_limit_burst: int = 200
+    # Failed authentications per client address: `auth_failure_burst` at once, refilled per minute (0: off).
+    auth_failures_per_minute: int = 30
+    auth_failure_burst: int = 20
     heartbeat_seconds: float = 30.0
     client_queue_size: int = 10_000  # messages a stream client may fall behind before it is disconnected
     poll_seconds: float = 0.02  # how often the event hub looks for new events (an empty look costs ~0.1 ms)

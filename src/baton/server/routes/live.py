@@ -26,7 +26,7 @@ from starlette.websockets import WebSocketDisconnect, WebSocketState
 from baton.core.errors import BatonError
 from baton.core.states import FINISHED_RUN_STATES
 from baton.observability import get_logger
-from baton.server.auth import Principal, presented_credentials, require_stream
+from baton.server.auth import Principal, client_address, presented_credentials, require_stream
 from baton.server.errors import REQUEST_ID_HEADER, error_body, error_details
 from baton.server.routes.runs import RunId, State
 from baton.server.state import ServerState
@@ -74,7 +74,9 @@ def _socket_credentials(websocket: WebSocket) -> str | None:
 async def _admit(websocket: WebSocket, state: ServerState, run_id: str | None) -> str | None:
     """Check the credentials (``?token=``, ``Authorization`` or ``X-API-Key``) and the run before accepting."""
     route = getattr(websocket.scope.get("route"), "path", "/ws")
-    await state.auth.check(_socket_credentials(websocket), Role.VIEWER, route=route)
+    await state.auth.check(
+        _socket_credentials(websocket), Role.VIEWER, route=route, client=client_address(websocket)
+    )
     return await run_in_threadpool(_resolve_run, state, run_id) if run_id else None
 
 

@@ -18,6 +18,13 @@ function el(tag, attrs = {}, ...children) {
   return node;
 }
 
+// a style attribute would be refused by the page's Content-Security-Policy; a CSSOM property is not
+function barOf(width) {
+  const bar = el("span", { class: "fill" });
+  bar.style.width = `${width}px`;
+  return bar;
+}
+
 async function api(path, options = {}) {
   // a FormData body sets its own multipart Content-Type (with the boundary)
   const headers = { ...(options.json === false ? {} : { "Content-Type": "application/json" }), ...(options.headers || {}) };
@@ -382,7 +389,7 @@ async function loadCosts() {
     const top = Math.max(...lines.map((l) => l.cost_usd), 1e-9);
     for (const line of lines) {
       box.append(el("div", { class: "bar" }, el("span", { class: "label" }, line.key ?? line.name ?? "model"),
-        el("span", { class: "fill", style: `width:${Math.round(200 * line.cost_usd / top)}px` }),
+        barOf(Math.round(200 * line.cost_usd / top)),
         el("span", {}, `$${line.cost_usd.toFixed(4)} · ${line.calls} calls`)));
     }
   } catch (error) {
