@@ -66,6 +66,7 @@ def message_type(event_type: str, data: dict[str, Any]) -> str:
 # Events the hub decodes: for the message type (a finished run is ``complete``) or for a metric. The
 # others, most of a busy run's events, go out as the JSON text the store holds, without a round trip.
 _DECODED = frozenset({"run.state", "task.state", "model.call"})
+_ENDED = frozenset({"succeeded", "failed", "cancelled"})
 _ENCODER = json.JSONEncoder(default=str, separators=(",", ":"))
 
 
@@ -259,6 +260,7 @@ class EventHub:
         self._gap_since: float | None = None
         self._workflows: dict[str, str] = {}
         self._running_since: dict[int, float] = {}
+        self._run_started: dict[str, float] = {}  # run id → when it started (read when its state changes)
         self._started = asyncio.Event()
 
     # -- clients ---------------------------------------------------------------------------------
@@ -348,6 +350,11 @@ class EventHub:
             for run_id in {r.run_id for r in rows if r.run_id and r.run_id not in self._workflows}:
                 with contextlib.suppress(RunNotFoundError):
                     self._workflows[run_id] = get_run(conn, run_id).workflow_name
+            # when each run that changed state started (rare events: one read each, in this thread)
+            for run_id in {r.run_id for r in rows if r.run_id and r.type == "run.state"}:
+                with contextlib.suppress(RunNotFoundError):
+                    record = get_run(conn, run_id)
+                    self._run_started[run_id] = record.started_at or record.created_at
         return rows
 
     def _dispatch(self, events: list[EventRow]) -> int:
@@ -391,5 +398,8 @@ class EventHub:
             elif data.get("from") == "running":
                 started = self._running_since.pop(event.task_id, None)
                 duration = event.ts - started if started is not None else None
+        elif event.type == "run.state" and data.get("to") in _ENDED and event.run_id is not None:
+            started = self._run_started.pop(event.run_id, None)
+            duration = max(event.ts - started, 0.0) if started is not None else None
         workflow = self._workflows.get(event.run_id or "", "")
         self.metrics.observe_event(event.type, data, workflow=workflow, duration=duration)
