@@ -43,6 +43,7 @@ bench: $(STAMP) $(CHECKOV)
 	$(PY) benchmarks/season.py
 	$(PY) benchmarks/build_time.py
 	$(PY) benchmarks/api_load.py
+	$(PY) benchmarks/auth_check.py
 
 clean:
 	rm -rf $(VENV) .venv-checkov .baton demo .pytest_cache .mypy_cache .ruff_cache .coverage
