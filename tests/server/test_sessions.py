@@ -164,3 +164,13 @@ def test_a_key_minted_with_a_token_expires_with_the_token(server: RunningServer)
         capped = client.post("/keys", json={"name": "asked for a year", "expires_in_days": 365}).json()
     for key in (minted, capped):
         assert key["expires_at"] is not None and key["expires_at"] <= started + 61
+
+
+def test_a_key_minted_by_an_expiring_key_expires_with_it(server: RunningServer) -> None:
+    with server.client(Role.ADMIN) as client:
+        parent = client.post(
+            "/keys", json={"name": "temp admin", "role": "admin", "expires_in_days": 1}
+        ).json()
+    with httpx.Client(base_url=server.url, headers={"X-API-Key": parent["key"]}) as client:
+        child = client.post("/keys", json={"name": "child", "role": "viewer", "expires_in_days": 30}).json()
+    assert child["expires_at"] <= parent["expires_at"]

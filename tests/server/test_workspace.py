@@ -257,3 +257,22 @@ def test_json_uploads_land_in_the_run_folder(confined: RunningServer, layout: di
     folder = layout["workspace"].resolve() / "runs" / run["id"]
     assert (folder / "data" / "stores.csv").read_text() == "store_id\ns1\n"
     assert run["inputs"]["data"] == str(folder / "data")
+
+
+def test_files_are_never_written_through_a_runs_folder_that_links_out(tmp_path: Path) -> None:
+    workspace, outside = tmp_path / "ws", tmp_path / "outside"
+    workspace.mkdir()
+    outside.mkdir()
+    (workspace / "runs").symlink_to(outside)
+    store = Store.open(f"sqlite:///{tmp_path / 'b.db'}")
+    try:
+        with (
+            running_server(store, workspace=str(workspace), run_worker=False) as running,
+            running.client(Role.OPERATOR) as client,
+        ):
+            response = _start(client, "season", {"request": SEASON}, files={"data": {"a.csv": "x"}})
+            assert response.status_code == 422
+            assert client.get("/runs").json()["items"] == []
+    finally:
+        store.close()
+    assert list(outside.iterdir()) == []

@@ -47,7 +47,7 @@ class Principal:
     name: str
     role: Role
     via: str  # "key" or "token"
-    expires_at: float | None = None  # a token's expiry: what it creates may not outlive it
+    expires_at: float | None = None  # the token's (or key's) expiry: keys it creates may not outlive it
 
 
 @dataclass(frozen=True)
@@ -79,7 +79,7 @@ class Authenticator:
         """The principal ``presented`` (an API key or a token) stands for, or None."""
         if split_key(presented) is not None:
             key = await self._key_for_secret(presented)
-            return Principal(key.id, key.name, key.role, "key") if key else None
+            return Principal(key.id, key.name, key.role, "key", expires_at=key.expires_at) if key else None
         claims = self._decode(presented)
         if claims is None:
             return None

@@ -117,7 +117,14 @@ def prepare_inputs(
 def write_uploads(reach: Reach, run_id: str, uploads: list[Upload]) -> None:
     """Write the files of a run into its folder (checked by :func:`prepare_inputs` first)."""
     for upload in uploads:
-        target = reach.inside(f"{RUNS_FOLDER}/{run_id}/{upload.field}/{upload.filename}")
+        try:
+            target = reach.inside(f"{RUNS_FOLDER}/{run_id}/{upload.field}/{upload.filename}")
+        except ValueError:  # only when someone made the workspace's runs/ folder a link out of it
+            raise InvalidInputError(
+                "the run's folder would leave the workspace; nothing was written",
+                fields={f"files.{upload.field}": "the run's folder leaves the workspace"},
+                hint=f"the server's operator should make {RUNS_FOLDER}/ a plain folder of the workspace",
+            ) from None
         target.parent.mkdir(parents=True, exist_ok=True, mode=0o750)
         # O_EXCL with no symlink following: a name is written once, into the folder made just now
         with open(target, "xb") as handle:

@@ -57,7 +57,8 @@ def create_key_route(
     now = time.time()
     expires_at = now + body.expires_in_days * 86400 if body.expires_in_days else None
     if principal.expires_at is not None:
-        # a key made with a short-lived token expires with it: a stolen token cannot mint a lasting key
+        # a key made with a short-lived token (or an expiring key) expires with it: a stolen token
+        # cannot mint a lasting key
         expires_at = min(expires_at or principal.expires_at, principal.expires_at)
     with state.store.begin() as conn:
         created = create_key_txn(conn, name=body.name, role=body.role, now=now, expires_at=expires_at)
