@@ -49,6 +49,7 @@ bench: $(STAMP) $(CHECKOV)
 	$(PY) benchmarks/build_time.py
 	$(PY) benchmarks/api_load.py
 	$(PY) benchmarks/scale_out.py
+	$(PY) benchmarks/auth_check.py
 
 # The container image (Dockerfile): runtime -> baton:VERSION and baton:latest, full -> baton:VERSION-full.
 # Uses the Docker engine in DOCKER_HOST; makes debian:bookworm-slim from Debian's packages when it

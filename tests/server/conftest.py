@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import socket
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -71,8 +72,10 @@ def running_server(store: Store, **overrides: Any) -> Iterator[RunningServer]:
         "poll_seconds": 0.02,
         "heartbeat_seconds": 30.0,
         "rate_limit_per_minute": 0,
+        "auth_failures_per_minute": 0,  # the tests that need it turn it on
     }
     values.update(overrides)
+    values.setdefault("workspace", tempfile.mkdtemp(prefix="baton-ws-"))
     settings = ServerSettings(**values)
     app = create_app(store, settings)
     config = uvicorn.Config(

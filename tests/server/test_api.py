@@ -118,7 +118,7 @@ def test_request_ids_are_echoed_or_made(sqlite_server: RunningServer) -> None:
 
 
 def test_bad_input_gets_the_right_4xx_with_the_standard_body(server_with: Any, tmp_path: Path) -> None:
-    running: RunningServer = server_with(tmp_path, max_body_bytes=2000)
+    running: RunningServer = server_with(tmp_path, max_body_bytes=2000, max_upload_bytes=2000)
     client = running.client(Role.OPERATOR)
     json_headers = {"Content-Type": "application/json"}
     _error(client.post("/runs", content=b"{not json", headers=json_headers), 422, "invalid_request")

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -11,6 +14,7 @@ from typer.testing import CliRunner
 from baton.cli.app import app
 from baton.cli.server_commands import register
 from baton.store.keys import verify_key
+from baton.store.runs import list_runs
 from baton.store.store import Store
 
 if "keys" not in {group.name for group in app.registered_groups}:
@@ -44,3 +48,23 @@ def test_serve_is_registered_with_its_options() -> None:
     assert result.exit_code == 0
     for option in ("--no-worker", "--workflow", "--metrics-key", "--proxy-headers", "--rate-limit"):
         assert option in result.output
+    assert "--workspace" in result.output and "--max-upload-bytes" in result.output
+
+
+def test_unknown_workflow_inputs_are_refused_in_the_cli_too(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'baton.db'}"
+    result = subprocess.run(
+        [sys.executable, "-m", "baton", "run", "baton.workflows.demo:workflow", "--input", "documnets=2"],
+        env={**os.environ, "BATON_DATABASE_URL": url, "COLUMNS": "200"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=tmp_path,
+    )
+    assert result.returncode == 2, result.stdout + result.stderr
+    output = result.stdout + result.stderr
+    assert "documnets" in output and "unknown" in output and "Traceback" not in output
+    store = Store.open(url)
+    with store.read() as conn:
+        assert list_runs(conn) == []
+    store.close()

@@ -6,12 +6,15 @@ import json
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from baton.engine import start_run
 from baton.store.keys import Role
+from baton.store.store import Store
 
-from .conftest import RunningServer
+from .conftest import RunningServer, running_server, wait_for_state
 
 playwright_api = pytest.importorskip("playwright.sync_api")
 
@@ -108,3 +111,110 @@ def test_a_viewer_cannot_start_runs_from_the_page(browser: object, sqlite_server
     playwright_api.expect(page.get_by_test_id("who")).to_have_text("signed in as viewer")
     playwright_api.expect(page.get_by_test_id("start-button")).to_be_disabled()
     page.close()
+
+
+def _login(page: Any, server: RunningServer, role: Role = Role.OPERATOR) -> None:
+    page.goto(server.url + "/")
+    page.get_by_test_id("api-key").fill(server.keys[role])
+    page.get_by_test_id("login-button").click()
+    playwright_api.expect(page.get_by_test_id("who")).to_have_text(f"signed in as {role.value}")
+
+
+def test_errors_name_their_task_runs_page_and_the_address_switches_runs(
+    browser: object, sqlite_server: RunningServer, tmp_path: Path
+) -> None:
+    store = sqlite_server.store
+    flaky = start_run(store, "baton_test_flows:flaky", {"path": str(tmp_path / "trace")})
+    big = start_run(store, "baton_test_flows:fanout", {"n": 400})
+    for _ in range(53):
+        start_run(store, "baton.workflows.demo:workflow", {"documents": 0, "work_ms": 0})
+    with sqlite_server.client(Role.VIEWER) as client:
+        for run_id in (flaky, big):
+            wait_for_state(client, run_id, {"succeeded", "failed"}, timeout=120)
+    page = browser.new_page(viewport={"width": 1400, "height": 900})  # type: ignore[attr-defined]
+    problems: list[str] = []
+    page.on("pageerror", lambda error: problems.append(str(error)))
+    page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+    _login(page, sqlite_server)
+
+    runs = page.locator("#runs li")
+    playwright_api.expect(runs).to_have_count(50)
+    page.get_by_test_id("more-runs").click()
+    playwright_api.expect(runs).to_have_count(55)
+    playwright_api.expect(page.get_by_test_id("more-runs")).to_be_hidden()
+
+    page.evaluate(f"location.hash = '{flaky}'")
+    playwright_api.expect(page.locator("#run-title")).to_contain_text(flaky)
+    errors = page.locator("#events li[data-type=error]")
+    playwright_api.expect(errors.first).to_be_visible()
+    texts = errors.all_inner_texts()
+    assert texts and not any("undefined" in t for t in texts), texts
+    assert any("sometimes: attempt 1 failed" in t for t in texts), texts
+
+    page.evaluate(f"location.hash = '{big}'")
+    playwright_api.expect(page.locator("#run-title")).to_contain_text(big)
+    playwright_api.expect(page.locator("#events li[data-type=complete]")).to_have_count(1, timeout=30_000)
+    events = page.locator("#events")
+    ids = events.locator("li").evaluate_all("items => items.map(i => i.value)")
+    assert max(ids) >= 1000
+    # every id is shown whole: the list's markers sit inside it, nothing overflows sideways
+    assert events.evaluate("ol => getComputedStyle(ol).listStylePosition") == "inside"
+    assert events.evaluate("ol => ol.scrollWidth <= ol.clientWidth")
+    page.go_back()  # the address history switches runs too
+    playwright_api.expect(page.locator("#run-title")).to_contain_text(flaky)
+    assert problems == []
+    page.close()
+
+
+def test_the_build_graph_stays_readable(browser: object, tmp_path: Path) -> None:
+    store = Store.open(f"sqlite:///{tmp_path / 'dag.db'}")
+    try:
+        with running_server(store, run_worker=False) as idle:
+            run_id = start_run(store, "baton.workflows.builder:workflow", {"idea": "a todo API", "out": "x"})
+            page = browser.new_page(viewport={"width": 1000, "height": 800})  # type: ignore[attr-defined]
+            _login(page, idle)
+            page.evaluate(f"location.hash = '{run_id}'")
+            nodes = page.locator("#dag g.node")
+            playwright_api.expect(nodes.first).to_be_visible()
+            # labels at 1:1 (≥ 11 px on screen) and the graph scrolls instead of shrinking
+            sizes = page.locator("#dag g.node text").evaluate_all(
+                "ts => ts.map(t => parseFloat(getComputedStyle(t).fontSize) * t.getScreenCTM().a)"
+            )
+            assert min(sizes) >= 11, sizes
+            drawn = page.locator("#dag svg").evaluate(
+                "s => [s.getBoundingClientRect().width, +s.getAttribute('width'), s.parentNode.clientWidth]"
+            )
+            assert drawn[0] == drawn[1]  # drawn at its own size, whatever the panel's width
+            if drawn[1] > drawn[2]:  # wider than the panel: it scrolls
+                assert page.locator("#dag").evaluate("b => b.scrollWidth > b.clientWidth")
+            ARTIFACTS.mkdir(exist_ok=True)
+            page.screenshot(path=str(ARTIFACTS / "dashboard-build-dag.png"), full_page=True)
+            # no edge passes under a node other than its own two ends
+            crossings = page.evaluate(
+                """() => {
+                  const rects = [...document.querySelectorAll('#dag g.node')].map(g => {
+                    const r = g.querySelector('rect');
+                    return {name: g.dataset.task, x: +r.getAttribute('x'), y: +r.getAttribute('y'),
+                            w: +r.getAttribute('width'), h: +r.getAttribute('height')};
+                  });
+                  const bad = [];
+                  for (const path of document.querySelectorAll('#dag path.edge')) {
+                    const [from, to] = path.dataset.edge.split('->');
+                    const length = path.getTotalLength();
+                    for (let s = 0; s <= length; s += 4) {
+                      const p = path.getPointAtLength(s);
+                      for (const r of rects) {
+                        if (r.name === from || r.name === to) continue;
+                        if (p.x > r.x + 1 && p.x < r.x + r.w - 1 && p.y > r.y + 1 && p.y < r.y + r.h - 1)
+                          bad.push(`${from}->${to} under ${r.name}`);
+                      }
+                    }
+                  }
+                  return [...new Set(bad)];
+                }"""
+            )
+            assert crossings == []
+            assert page.locator("#dag path.edge").count() >= 8
+            page.close()
+    finally:
+        store.close()

@@ -72,6 +72,15 @@ def test_api_never_fails_and_always_keeps_its_schema(
         except Exception as error:  # collect every operation's failure, then report them all
             failures.append(f"{operation.method.upper()} {operation.path}: {error}")
     assert not failures, "\n\n".join(failures)
+    # The key routes were fuzzed with the admin key; aimed at that key itself, DELETE is refused (409, as
+    # documented), never a lock-out.
+    revoke = next(op for op in operations if op.method.upper() == "DELETE" and op.path == "/keys/{key_id}")
+    own_id = fuzzed_server.keys[Role.ADMIN].split("_")[1]
+    response = revoke.Case(path_parameters={"key_id": own_id}).call_and_validate(
+        base_url=fuzzed_server.url, headers=headers, checks=CHECKS
+    )
+    assert response.status_code == 409
+    assert httpx.get(fuzzed_server.url + "/keys", headers=headers).status_code == 200
     requests = [
         line
         for line in httpx.get(fuzzed_server.url + "/metrics").text.splitlines()

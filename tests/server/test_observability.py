@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 from pathlib import Path
@@ -52,6 +53,11 @@ def test_metrics_follow_runs_requests_and_streams(server: RunningServer) -> None
     # three items and the mapped task itself, which runs to expand into them
     assert durations[(("outcome", "succeeded"), ("step", "square"), ("workflow", "fanout"))] == 4
     assert samples[("baton_runs_finished_total", (("state", "succeeded"), ("workflow", "fanout")))] == 1
+    run_labels = (("state", "succeeded"), ("workflow", "fanout"))
+    assert samples[("baton_run_duration_seconds_count", run_labels)] == 1
+    run = operator.get(f"/runs/{run_id}").json()
+    took = run["finished_at"] - run["started_at"]
+    assert samples[("baton_run_duration_seconds_sum", run_labels)] == pytest.approx(took, abs=0.05)
 
 
 def test_model_call_events_feed_token_and_cost_counters() -> None:
@@ -134,3 +140,35 @@ def test_inputs_with_secret_names_are_redacted_in_responses(
         refused.json() if refused.status_code != 201 else client.get(f"/runs/{refused.json()['id']}").json()
     )
     assert "hunter2" not in json.dumps(body)
+
+
+async def test_model_calls_through_the_gateway_show_in_the_metrics(server: RunningServer) -> None:
+    """Real calls: the gateway's SDKs against a real local HTTP server speaking the providers' protocols,
+    recorded in the server's store; the server's event hub turns their events into samples."""
+    from baton.llm import CallContext, Gateway, ModelRequest
+    from llm.fakeserver import FakeModelServer, make_config
+
+    with server.client(Role.OPERATOR) as client:
+        run_id = client.post("/runs", json={"workflow": "fanout", "inputs": {"n": 1}}).json()["id"]
+    models = FakeModelServer().start()
+    gateway = Gateway(make_config(models), server.store)
+    try:
+        context = CallContext(run_id=run_id, step="draft", agent="writer")
+        await gateway.complete(ModelRequest.of("hello there", model="gpt-4o-mini"), context)
+        await gateway.complete(ModelRequest.of("hello again", model="claude-haiku-4-5"), context)
+    finally:
+        await gateway.close()
+        models.stop()
+    samples: dict[Any, float] = {}
+    for _ in range(100):  # the hub polls the store: wait for it to have seen both calls
+        samples = _samples(httpx.get(server.url + "/metrics").text)
+        if sum(v for (name, _), v in samples.items() if name == "baton_model_calls_total") >= 2:
+            break
+        await asyncio.sleep(0.05)
+    for model in ("gpt-4o-mini", "claude-haiku-4-5"):
+        assert (
+            samples[("baton_model_calls_total", (("cache", "miss"), ("model", model), ("status", "ok")))] == 1
+        )
+        assert samples[("baton_model_tokens_total", (("direction", "in"), ("model", model)))] > 0
+        assert samples[("baton_model_tokens_total", (("direction", "out"), ("model", model)))] > 0
+        assert samples[("baton_model_cost_usd_total", (("model", model),))] > 0

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import time
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -89,6 +90,13 @@ def serve(
     tls_certfile: Annotated[str | None, typer.Option(help="TLS certificate (PEM)")] = None,
     tls_keyfile: Annotated[str | None, typer.Option(help="TLS private key (PEM)")] = None,
     log_level: Annotated[str, typer.Option(help="debug, info, warning or error")] = "info",
+    workspace: Annotated[
+        str,
+        typer.Option(help="The only folder runs started over the API may read and write (made 0700)"),
+    ] = ".baton/workspace",
+    max_upload_bytes: Annotated[
+        int, typer.Option(help="Largest body of POST /runs, which may carry a run's data files")
+    ] = 50_000_000,
 ) -> None:
     """Serve the REST API, live streams, /metrics and the dashboard (http://HOST:PORT/)."""
     from baton.cli.app import console, open_store
@@ -111,6 +119,8 @@ def serve(
         trust_proxy_headers=proxy_headers,
         tls=tls_certfile is not None,
         log_level=log_level,
+        workspace=workspace,
+        max_upload_bytes=max_upload_bytes,
     )
     signing = _signing_keys_from_env()
     if signing:
@@ -125,6 +135,7 @@ def serve(
         console.print(f"[bold yellow]warning:[/] {warning}")
     scheme = "https" if settings.tls else "http"
     console.print(f"baton serving on {scheme}://{host}:{port}/ — API docs at /docs — Ctrl-C to stop")
+    console.print(f"runs started over the API work in {Path(workspace).resolve()}", highlight=False)
     run_server(
         store, settings, certfile=tls_certfile, keyfile=tls_keyfile, forwarded_allow_ips=forwarded_allow_ips
     )

@@ -127,6 +127,20 @@ class RunNotFoundError(NotFoundError):
         )
 
 
+class AmbiguousRunIdError(BatonError):
+    exit_code = 2
+    http_status = 409
+    code = "ambiguous_run_id"
+
+    def __init__(self, prefix: str, candidates: list[str]) -> None:
+        listed = ", ".join(candidates[:10]) + (", …" if len(candidates) > 10 else "")
+        super().__init__(
+            f"the run id prefix {prefix!r} matches several runs: {listed}",
+            hint="give more characters of the run id",
+            details={"run_id": prefix, "candidates": candidates[:10]},
+        )
+
+
 class TaskNotFoundError(NotFoundError):
     def __init__(self, run_id: str, task: str) -> None:
         super().__init__(

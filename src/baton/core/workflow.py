@@ -393,8 +393,11 @@ class Workflow:
         }
         return critical_path(self.dependencies(), known)
 
-    def parse_inputs(self, raw: Mapping[str, Any]) -> BaseModel | None:
-        """Validate raw inputs against the inputs model; the error names every bad field."""
+    def parse_inputs(
+        self, raw: Mapping[str, Any], *, context: Mapping[str, Any] | None = None
+    ) -> BaseModel | None:
+        """Validate raw inputs against the inputs model; the error names every bad field, unknown ones too
+        (a misspelt input never falls back to its default). ``context`` is pydantic's validation context."""
         if self.inputs_model is None:
             if raw:
                 raise InvalidInputError(
@@ -402,8 +405,23 @@ class Workflow:
                     fields={str(k): "unexpected" for k in raw},
                 )
             return None
+        known = {
+            name
+            for key, spec in self.inputs_model.model_fields.items()
+            for name in (key, spec.alias, spec.validation_alias)
+            if isinstance(name, str)
+        }
+        open_model = self.inputs_model.model_config.get("extra") == "allow"
+        unknown = [] if open_model else sorted(str(k) for k in raw if k not in known)
+        if unknown:
+            raise InvalidInputError(
+                f"unknown inputs for workflow {self.name!r}: {', '.join(unknown)} "
+                f"(it takes: {', '.join(sorted(self.inputs_model.model_fields))})",
+                fields={name: "unknown input" for name in unknown},
+                hint="check the spelling; the workflow's schema lists its inputs",
+            )
         try:
-            return self.inputs_model.model_validate(dict(raw))
+            return self.inputs_model.model_validate(dict(raw), context=dict(context or {}))
         except ValidationError as error:
             fields = {".".join(str(p) for p in e["loc"]) or "inputs": e["msg"] for e in error.errors()}
             listed = "; ".join(f"{k}: {v}" for k, v in fields.items())

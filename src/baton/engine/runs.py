@@ -49,8 +49,10 @@ def start_run(
     *,
     workflow: Workflow | None = None,
     options: Mapping[str, Any] | None = None,
+    run_id: str | None = None,
 ) -> str:
-    """Validate the workflow and its inputs, then store a new run with its tasks. Returns the run id.
+    """Validate the workflow and its inputs, then store a new run with its tasks. Returns the run id
+    (``run_id`` when the caller chose it, e.g. to name the run's folder before it exists).
 
     Nothing is written when the workflow or the inputs are invalid.
     """
@@ -63,7 +65,7 @@ def start_run(
     inputs_json = parsed.model_dump_json() if parsed is not None else "{}"
     with store.read() as conn:
         path, _ = workflow.critical_path(median_step_durations(conn, workflow.name))
-    run_id = new_run_id()
+    run_id = run_id or new_run_id()
     with store.begin() as conn:
         create_run_txn(
             conn,

@@ -23,14 +23,22 @@ _SECRET_KEYS = re.compile(
     re.IGNORECASE,
 )
 # Whole keys or bearer tokens that slipped into free text (a message, a URL).
-_SECRET_TEXT = re.compile(r"(baton_[0-9a-f]{16}_[A-Za-z0-9_\-]+|Bearer\s+[A-Za-z0-9._\-]+|token=[^&\s]+)")
+_SECRET_TEXT = re.compile(
+    r"(baton_[0-9a-f]{16}_[A-Za-z0-9_\-]+|Bearer\s+[A-Za-z0-9._\-]+|token=[^&\s]+"
+    # providers' key shapes: OpenAI and Anthropic (sk-…, sk-proj-…, sk-ant-…), GitHub, Slack, AWS, Google
+    r"|\bsk-[A-Za-z0-9_\-]{16,}|\bgh[pousr]_[A-Za-z0-9]{20,}|\bgithub_pat_[A-Za-z0-9_]{20,}"
+    r"|\bxox[abprs]-[A-Za-z0-9\-]{10,}|\bAKIA[0-9A-Z]{16}\b|\bAIza[0-9A-Za-z_\-]{35}"
+    # a JWT: three base64url parts, the first a JSON header
+    r"|\beyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,})"
+)
 
 
 # Lowercase words that every match of the two patterns above contains: a plain substring search for
 # them is many times faster than the patterns, and never misses what the patterns would find.
 _SECRET_WORDS = (
     "authoriz", "apikey", "api_key", "api-key", "token", "secret", "passw", "cookie", "webhook", "notify",
-    "credential", "baton_", "bearer",
+    "credential", "baton_", "bearer", "sk-", "ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_", "xox",
+    "akia", "aiza", "eyj",
 )  # fmt: skip
 
 
@@ -45,7 +53,8 @@ def might_hold_secrets(text: str) -> bool:
 
 
 def redact_text(text: str) -> str:
-    """``text`` with anything shaped like a baton key, a bearer token or a ``token=`` parameter removed."""
+    """``text`` with anything shaped like a key (baton's, a model provider's, GitHub's…), a bearer token,
+    a JWT or a ``token=`` parameter removed."""
     return _SECRET_TEXT.sub(REDACTED, text)
 
 

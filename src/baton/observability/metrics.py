@@ -82,6 +82,13 @@ class Metrics:
         self.run_finished = Counter(
             "baton_runs_finished", "Runs that ended, by workflow and state", ["workflow", "state"], registry=r
         )
+        self.run_duration = Histogram(
+            "baton_run_duration_seconds",
+            "Duration of runs that ended, from start to end, by workflow and final state",
+            ["workflow", "state"],
+            buckets=_TASK_BUCKETS,
+            registry=r,
+        )
         self.model_calls = Counter(
             "baton_model_calls",
             "Model calls by model, status and cache hit",
@@ -100,7 +107,8 @@ class Metrics:
     def observe_event(
         self, event_type: str, data: Mapping[str, Any], *, workflow: str = "", duration: float | None = None
     ) -> None:
-        """Count one event. ``duration`` is the attempt's running time when a task left ``running``."""
+        """Count one event. ``duration`` is the attempt's running time when a task left ``running``, and
+        the run's time from start to end when it ended."""
         if event_type == EventType.TASK_STATE:
             target = str(data.get("to", ""))
             self._labelled(self.task_transitions, target).inc()
@@ -113,6 +121,8 @@ class Metrics:
             target = str(data.get("to", ""))
             if target in ("succeeded", "failed", "cancelled"):
                 self.run_finished.labels(workflow=workflow, state=target).inc()
+                if duration is not None:
+                    self.run_duration.labels(workflow=workflow, state=target).observe(duration)
         elif event_type == EventType.MODEL_CALL:
             model = str(data.get("model", ""))
             cache = "hit" if data.get("cache_hit") else "miss"

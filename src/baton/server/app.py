@@ -9,9 +9,11 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+import fastapi_offline
 from fastapi import APIRouter, Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.responses import FileResponse
+from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
+from fastapi.responses import FileResponse, HTMLResponse
 from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
 
@@ -27,9 +29,13 @@ from baton.server.settings import ServerSettings
 from baton.server.state import ServerState
 from baton.server.store_metrics import StoreCollector
 from baton.server.streams import EventHub
+from baton.server.workspace import make_workspace
 from baton.store.store import Store
+from baton.workflows.reach import Reach
 
 STATIC = Path(__file__).parent / "static"
+DOCS_ASSETS = "/static-docs"
+_DOCS_STATIC = Path(fastapi_offline.__file__).parent / "static"
 PUBLIC_PATHS = frozenset({"/health", "/ready", "/metrics"})
 ROLE_EXTENSION = "x-baton-role"  # the least role an operation needs, in the OpenAPI schema
 _log = get_logger("baton.server")
@@ -43,6 +49,7 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
         404: "no such object",
         409: "the object is not in a state that allows this",
         413: "the body is too large",
+        415: "the body is not of a media type the operation takes",
         422: "the request does not match the API",
         429: "rate limited (see Retry-After)",
         503: "the store is unavailable",
@@ -88,6 +95,31 @@ def _document_roles(router: APIRouter) -> None:
             }
 
 
+def _add_offline_docs(app: FastAPI) -> None:
+    """``/docs`` (Swagger UI) and ``/redoc`` with their scripts and styles served from this server."""
+    app.mount(DOCS_ASSETS, StaticFiles(directory=_DOCS_STATIC), name="docs-assets")
+
+    @app.get("/docs", include_in_schema=False)
+    def swagger_ui() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url="/openapi.json",
+            title="baton — API",
+            swagger_js_url=f"{DOCS_ASSETS}/swagger-ui-bundle.js",
+            swagger_css_url=f"{DOCS_ASSETS}/swagger-ui.css",
+            swagger_favicon_url=f"{DOCS_ASSETS}/favicon.png",
+        )
+
+    @app.get("/redoc", include_in_schema=False)
+    def redoc() -> HTMLResponse:
+        return get_redoc_html(
+            openapi_url="/openapi.json",
+            title="baton — API",
+            redoc_js_url=f"{DOCS_ASSETS}/redoc.standalone.js",
+            redoc_favicon_url=f"{DOCS_ASSETS}/favicon.png",
+            with_google_fonts=False,
+        )
+
+
 def create_app(
     store: Store, settings: ServerSettings | None = None, *, metrics: Metrics | None = None
 ) -> FastAPI:
@@ -112,9 +144,17 @@ def create_app(
         ),
         lifespan=_lifespan,
         responses=_ERRORS,
+        docs_url=None,  # served below from the package's own Swagger UI and ReDoc assets (no CDN)
+        redoc_url=None,
     )
+    reach = Reach(make_workspace(Path(settings.workspace)), tuple(settings.allowed_hosts))
     app.state.baton = ServerState(
-        store=store, settings=settings, metrics=metrics, hub=hub, auth=Authenticator(store, settings)
+        store=store,
+        settings=settings,
+        metrics=metrics,
+        hub=hub,
+        auth=Authenticator(store, settings),
+        reach=reach,
     )
     app.state.auth = app.state.baton.auth
     install_error_handlers(app)
@@ -130,6 +170,7 @@ def create_app(
     )
     _document_roles(app.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    _add_offline_docs(app)
 
     @app.get("/", include_in_schema=False)
     def dashboard() -> FileResponse:
@@ -144,5 +185,10 @@ def create_app(
             allow_headers=["Authorization", "X-API-Key", "Content-Type", "X-Request-ID"],
             expose_headers=["X-Request-ID", "Retry-After"],
         )
-    app.add_middleware(RequestContextMiddleware, metrics=metrics, max_body_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        RequestContextMiddleware,
+        metrics=metrics,
+        max_body_bytes=settings.max_body_bytes,
+        larger_bodies={("POST", "/runs"): max(settings.max_upload_bytes, settings.max_body_bytes)},
+    )
     return app

@@ -4,7 +4,8 @@ A request carries ``Authorization: Bearer <API key or token>`` or ``X-API-Key: <
 which browsers open without headers, may pass ``?token=`` instead. Tokens are HS256 JWTs issued for a
 key (``POST /auth/token``); they name their signing key (``kid``) so the signing secret can rotate
 without downtime: the first configured key signs, every configured key verifies. A token stops working
-when its key is revoked (within ``key_cache_seconds``), not only when it expires.
+when its key is revoked (at once, on every server sharing the store), not only when it expires. Open
+streams check their credentials again every ``stream_recheck_seconds``.
 """
 
 from __future__ import annotations
@@ -17,8 +18,9 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 import jwt
-from fastapi import Request, Security
+from fastapi import Request, Security, WebSocket
 from fastapi.security import APIKeyHeader, APIKeyQuery, HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
 from baton.core.errors import NotFoundError
@@ -27,9 +29,11 @@ from baton.server.middleware import route_label
 from baton.server.ratelimit import RateLimiter
 from baton.server.settings import ServerSettings
 from baton.store.keys import ApiKey, Role, get_key, split_key, touch_key_txn, verify_key
+from baton.store.schema import api_keys
 from baton.store.store import Store
 
 ISSUER = "baton"
+_AUTH_FAILURES = "<authentication failures>"
 
 bearer_scheme = HTTPBearer(auto_error=False, scheme_name="bearer", description="An API key or a token")
 api_key_scheme = APIKeyHeader(name="X-API-Key", auto_error=False, scheme_name="apiKey")
@@ -43,6 +47,7 @@ class Principal:
     name: str
     role: Role
     via: str  # "key" or "token"
+    expires_at: float | None = None  # the token's (or key's) expiry: keys it creates may not outlive it
 
 
 @dataclass(frozen=True)
@@ -61,6 +66,9 @@ class Authenticator:
         self.store = store
         self.settings = settings
         self.limiter = RateLimiter(per_minute=settings.rate_limit_per_minute, burst=settings.rate_limit_burst)
+        self.failures = RateLimiter(
+            per_minute=settings.auth_failures_per_minute, burst=settings.auth_failure_burst
+        )
         self._by_secret: dict[str, tuple[float, ApiKey | None]] = {}
         self._by_id: dict[str, tuple[float, ApiKey | None]] = {}
         self._lock = threading.Lock()
@@ -71,7 +79,7 @@ class Authenticator:
         """The principal ``presented`` (an API key or a token) stands for, or None."""
         if split_key(presented) is not None:
             key = await self._key_for_secret(presented)
-            return Principal(key.id, key.name, key.role, "key") if key else None
+            return Principal(key.id, key.name, key.role, "key", expires_at=key.expires_at) if key else None
         claims = self._decode(presented)
         if claims is None:
             return None
@@ -80,7 +88,7 @@ class Authenticator:
             return None
         # The token's role can only narrow the key's current role, never widen it.
         role = min(Role(str(claims["role"])), key.role, key=lambda r: r.rank)
-        return Principal(key.id, key.name, role, "token")
+        return Principal(key.id, key.name, role, "token", expires_at=float(str(claims["exp"])))
 
     def issue_token(self, principal: Principal, *, ttl: int | None = None) -> IssuedToken:
         ttl = min(ttl or self.settings.token_ttl_seconds, self.settings.token_ttl_seconds)
@@ -123,7 +131,9 @@ class Authenticator:
         now = time.monotonic()
         cached = self._by_secret.get(digest)
         if cached is not None and now - cached[0] < self.settings.key_cache_seconds:
-            return cached[1] if cached[1] is None or cached[1].active(time.time()) else None
+            if cached[1] is None or not cached[1].active(time.time()):
+                return None
+            return cached[1] if await self._not_revoked(cached[1].id) else None
         key = await run_in_threadpool(self._verify_and_touch, presented)
         with self._lock:
             if len(self._by_secret) > 10_000:
@@ -145,6 +155,8 @@ class Authenticator:
         cached = self._by_id.get(key_id)
         if cached is not None and now - cached[0] < self.settings.key_cache_seconds:
             key = cached[1]
+            if key is not None and key.active(time.time()) and not await self._not_revoked(key.id):
+                return None
         else:
             key = await run_in_threadpool(self._load_key, key_id)
             with self._lock:
@@ -152,6 +164,19 @@ class Authenticator:
                     self._by_id.clear()
                 self._by_id[key_id] = (now, key)
         return key if key is not None and key.active(time.time()) else None
+
+    async def _not_revoked(self, key_id: str) -> bool:
+        """One primary-key read on a cache hit: a key revoked by any server sharing the store (or by
+        `baton keys revoke`) stops working at once here too. The cache still saves the hash and the write."""
+
+        def read() -> bool:
+            with self.store.read() as conn:
+                row = conn.execute(select(api_keys.c.revoked_at).where(api_keys.c.id == key_id)).first()
+            return row is not None and row.revoked_at is None
+
+        if self.store.dialect == "sqlite":  # a short local read: a thread hop costs more than it saves
+            return read()
+        return await run_in_threadpool(read)
 
     def _load_key(self, key_id: str) -> ApiKey | None:
         try:
@@ -168,15 +193,27 @@ class Authenticator:
 
     # -- checks ----------------------------------------------------------------------------------
 
-    async def check(self, presented: str | None, needed: Role, *, route: str) -> Principal:
-        """The caller, if its credentials are valid, its role suffices and its rate limit allows."""
+    def _failed(self, client: str) -> None:
+        # Not refused here: this request already gets its 401; the next one from the address sees the wait.
+        self.failures.take(client, _AUTH_FAILURES)
+
+    async def check(self, presented: str | None, needed: Role, *, route: str, client: str = "") -> Principal:
+        """The caller, if its credentials are valid, its role suffices and its rate limit allows.
+
+        Failed authentications are counted per client address: past the limit the address gets 429s
+        (with Retry-After), whatever it presents, until its bucket refills."""
+        wait = self.failures.waiting(client, _AUTH_FAILURES)
+        if wait > 0:
+            raise RateLimitedError(f"too many failed authentications from {client}", retry_after=wait)
         if not presented:
+            self._failed(client)
             raise UnauthenticatedError(
                 "this endpoint needs credentials",
                 hint="send `Authorization: Bearer <API key or token>` (create a key with `baton keys create`)",
             )
         principal = await self.authenticate(presented)
         if principal is None:
+            self._failed(client)
             raise UnauthenticatedError(
                 "the credentials are not valid (unknown, revoked or expired)",
                 hint="create a new key with `baton keys create`, or get a new token",
@@ -192,6 +229,11 @@ class Authenticator:
                 f"too many requests to {route} for key {principal.key_id}", retry_after=wait
             )
         return principal
+
+
+def client_address(request: Request | WebSocket) -> str:
+    """The caller's address (the proxy's forwarded one when ``--proxy-headers`` trusts it)."""
+    return request.client.host if request.client else ""
 
 
 def presented_credentials(
@@ -215,7 +257,9 @@ def require(role: Role) -> RoleDependency:
     ) -> Principal:
         authenticator: Authenticator = request.app.state.auth
         presented = presented_credentials(bearer, api_key)
-        return await authenticator.check(presented, role, route=route_label(request.scope))
+        return await authenticator.check(
+            presented, role, route=route_label(request.scope), client=client_address(request)
+        )
 
     dependency.role = role  # type: ignore[attr-defined]
     return dependency
@@ -232,7 +276,9 @@ def require_stream(role: Role) -> RoleDependency:
     ) -> Principal:
         authenticator: Authenticator = request.app.state.auth
         presented = presented_credentials(bearer, api_key, query_token)
-        return await authenticator.check(presented, role, route=route_label(request.scope))
+        return await authenticator.check(
+            presented, role, route=route_label(request.scope), client=client_address(request)
+        )
 
     dependency.role = role  # type: ignore[attr-defined]
     return dependency

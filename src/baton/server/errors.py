@@ -8,6 +8,7 @@ BatonError
     ├── UnauthenticatedError    401: no credentials, or credentials that are not (or no longer) valid
     ├── ForbiddenError          403: valid credentials whose role is too low
     ├── RateLimitedError        429: too many requests for this key and route; carries `retry_after`
+    ├── LockoutError            409: revoking this key would lock its caller or every admin out
     ├── PayloadTooLargeError    413: a body over the configured limit
     └── MalformedRequestError   422: a body or parameters that do not match the schema
 """
@@ -23,7 +24,8 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from baton.core.errors import BatonError
-from baton.observability import get_logger, redact_text
+from baton.observability import get_logger, redact_text, redact_value
+from baton.store.keys import Role
 
 REQUEST_ID_HEADER = "X-Request-ID"
 
@@ -54,6 +56,11 @@ class RateLimitedError(ApiError):
         self.retry_after = max(1, math.ceil(retry_after))
 
 
+class LockoutError(ApiError):
+    code = "lockout"
+    http_status = 409
+
+
 class PayloadTooLargeError(ApiError):
     code = "payload_too_large"
     http_status = 413
@@ -81,16 +88,27 @@ def request_id_of(request: Request) -> str:
     return str(getattr(request.state, "request_id", "") or "")
 
 
+def _redacted_details(value: Any) -> Any:
+    """Details with secret-named values and secret-shaped text replaced, in keys too (a field's name is
+    whatever the caller sent)."""
+    if isinstance(value, dict):
+        return {redact_text(str(k)): _redacted_details(redact_value(v, str(k))) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_redacted_details(v) for v in value]
+    return redact_value(value)
+
+
 def error_body(
     code: str, message: str, request_id: str, details: dict[str, Any] | None = None
 ) -> dict[str, Any]:
-    """The standard error body. Messages pass through the redactor: a key never comes back in an error."""
+    """The standard error body. Message and details pass through the redactor: a key never comes back in
+    an error."""
     return {
         "error": {
             "code": code,
             "message": redact_text(message),
             "request_id": request_id,
-            "details": details or {},
+            "details": _redacted_details(details or {}),
         }
     }
 
@@ -130,8 +148,34 @@ def _baton_error(request: Request, error: Exception) -> JSONResponse:
     )
 
 
-def _validation_error(request: Request, error: Exception) -> JSONResponse:
+async def _refused_caller(request: Request) -> JSONResponse | None:
+    """The 401/403/429 a caller gets before anything about its request body: FastAPI reads the body
+    before it runs the route's dependencies, so a stranger would otherwise learn how the API is shaped."""
+    route = request.scope.get("route")
+    role = (getattr(route, "openapi_extra", None) or {}).get("x-baton-role")
+    auth = getattr(request.app.state, "auth", None)
+    if role is None or auth is None:
+        return None
+    bearer = request.headers.get("authorization", "")
+    presented = bearer[7:] if bearer.lower().startswith("bearer ") else None
+    presented = presented or request.headers.get("x-api-key")
+    try:
+        await auth.check(
+            presented,
+            Role(role),
+            route=str(getattr(route, "path", "")),
+            client=request.client.host if request.client else "",
+        )
+    except BatonError as refusal:
+        return _baton_error(request, refusal)
+    return None
+
+
+async def _validation_error(request: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, RequestValidationError)
+    refused = await _refused_caller(request)
+    if refused is not None:
+        return refused
     # The offending input values are left out: they may be anything, secrets included.
     problems = [
         {

@@ -17,6 +17,37 @@ from baton.observability import Metrics, bind_context, get_logger
 from baton.server.errors import REQUEST_ID_HEADER, PayloadTooLargeError, error_body
 
 _VALID_ID = re.compile(r"^[A-Za-z0-9._\-]{1,64}$")
+
+# What a browser may do with each kind of response. The dashboard runs only its own script and style;
+# Swagger UI and ReDoc start from one inline script (their pages are static, the API holds no HTML).
+_PAGE_CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
+    "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+)
+_DOCS_CSP = (
+    "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data:; worker-src 'self' blob:; connect-src 'self'; object-src 'none'; "
+    "base-uri 'none'; frame-ancestors 'none'"
+)
+_API_CSP = "default-src 'none'; frame-ancestors 'none'"
+_DOCS_PATHS = ("/docs", "/redoc", "/static-docs/")
+
+
+def _security_headers(path: str) -> list[tuple[bytes, bytes]]:
+    if path == "/" or path.startswith("/static/"):
+        policy = _PAGE_CSP
+    elif path.startswith(_DOCS_PATHS):
+        policy = _DOCS_CSP
+    else:
+        policy = _API_CSP
+    return [
+        (b"content-security-policy", policy.encode()),
+        (b"x-content-type-options", b"nosniff"),
+        (b"x-frame-options", b"DENY"),
+        (b"referrer-policy", b"no-referrer"),
+    ]
+
+
 _log = get_logger("baton.server.access")
 
 
@@ -40,10 +71,22 @@ class RequestContextMiddleware:
     """Gives each request an id (the caller's ``X-Request-ID`` if well-formed), binds it to the log
     context, returns it as a header, refuses bodies over ``max_body_bytes`` and records the request."""
 
-    def __init__(self, app: ASGIApp, *, metrics: Metrics, max_body_bytes: int) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        metrics: Metrics,
+        max_body_bytes: int,
+        larger_bodies: dict[tuple[str, str], int] | None = None,
+    ) -> None:
         self.app = app
         self.metrics = metrics
         self.max_body_bytes = max_body_bytes
+        # (method, path) → its own limit: the routes that take files
+        self.larger_bodies = dict(larger_bodies or {})
+
+    def _limit(self, scope: Scope) -> int:
+        return self.larger_bodies.get((scope.get("method", ""), scope.get("path", "")), self.max_body_bytes)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] not in ("http", "websocket"):
@@ -52,6 +95,7 @@ class RequestContextMiddleware:
         request_id = _incoming_request_id(scope)
         scope.setdefault("state", {})["request_id"] = request_id
         header = (REQUEST_ID_HEADER.lower().encode(), request_id.encode())
+        added = [header, *_security_headers(str(scope.get("path", "")))]
         started = time.perf_counter()
         status = 0
 
@@ -60,34 +104,34 @@ class RequestContextMiddleware:
             if message["type"] == "http.response.start":
                 status = int(message["status"])
                 headers = list(message.get("headers", []))
-                if all(name.lower() != header[0] for name, _ in headers):
-                    message["headers"] = [*headers, header]
+                present = {name.lower() for name, _ in headers}
+                message["headers"] = [*headers, *(h for h in added if h[0] not in present)]
             await send(message)
 
         with bind_context(request_id=request_id):
-            if scope["type"] == "http" and self._declared_too_large(scope):
-                await self._refuse_too_large(send, request_id)
+            limit = self._limit(scope)
+            if scope["type"] == "http" and self._declared_too_large(scope, limit):
+                await self._refuse_too_large(send, request_id, limit)
                 status = 413
             else:
                 # A WebSocket's frames pass straight through: there is no header to add to them.
                 outgoing = send_with_id if scope["type"] == "http" else send
-                await self.app(scope, self._limited(receive), outgoing)
+                await self.app(scope, self._limited(receive, limit), outgoing)
             if scope["type"] == "http":
                 self._record(scope, status, time.perf_counter() - started)
 
-    def _declared_too_large(self, scope: Scope) -> bool:
+    def _declared_too_large(self, scope: Scope, limit: int) -> bool:
         for name, value in scope.get("headers", ()):
             if name == b"content-length":
                 try:
-                    return int(value) > self.max_body_bytes
+                    return int(value) > limit
                 except ValueError:
                     return False
         return False
 
-    def _limited(self, receive: Receive) -> Receive:
+    def _limited(self, receive: Receive, limit: int) -> Receive:
         """A receive that counts a chunked body and stops it at the limit."""
         seen = 0
-        limit = self.max_body_bytes
 
         async def receive_limited() -> Message:
             nonlocal seen
@@ -104,15 +148,15 @@ class RequestContextMiddleware:
 
         return receive_limited
 
-    async def _refuse_too_large(self, send: Send, request_id: str) -> None:
+    async def _refuse_too_large(self, send: Send, request_id: str, limit: int) -> None:
         import json
 
         body = json.dumps(
             error_body(
                 "payload_too_large",
-                f"the request body is over the limit of {self.max_body_bytes} bytes",
+                f"the request body is over the limit of {limit} bytes",
                 request_id,
-                {"limit": self.max_body_bytes, "hint": "send less, or raise --max-body-bytes"},
+                {"limit": limit, "hint": "send less, or raise --max-body-bytes / --max-upload-bytes"},
             )
         ).encode()
         await send(

@@ -117,6 +117,11 @@ class RunDetail(RunOut):
 class StartRun(_Strict):
     workflow: str = Field(description="a workflow name from GET /workflows", min_length=1, max_length=200)
     inputs: dict[str, Any] = Field(default_factory=dict, description="the workflow's inputs (see its schema)")
+    files: dict[str, dict[str, str]] = Field(
+        default_factory=dict,
+        description="text files for the run's file and folder inputs: {input: {file name: content}}; they are "
+        "written to the run's folder and the input is set to them (send binary files as multipart)",
+    )
 
 
 class Decision(_Strict):

@@ -1,4 +1,5 @@
-"""Rate limits per API key and route: a token bucket each, in memory (one server process's view)."""
+"""Rate limits per API key and route, and of failed authentications per client address: a token bucket
+each, in memory (one server process's view)."""
 
 from __future__ import annotations
 
@@ -29,6 +30,18 @@ class RateLimiter:
     @property
     def enabled(self) -> bool:
         return self.rate > 0
+
+    def waiting(self, key: str, route: str, *, now: float | None = None) -> float:
+        """The seconds until :meth:`take` would pass, without taking anything (0: it would pass now)."""
+        if not self.enabled:
+            return 0.0
+        now = time.monotonic() if now is None else now
+        with self._lock:
+            bucket = self._buckets.get((key, route))
+            if bucket is None:
+                return 0.0
+            tokens = min(self.burst, bucket.tokens + (now - bucket.updated) * self.rate)
+            return 0.0 if tokens >= 1.0 else (1.0 - tokens) / self.rate
 
     def take(self, key: str, route: str, *, now: float | None = None) -> float:
         if not self.enabled:

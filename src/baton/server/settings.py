@@ -6,6 +6,8 @@ import secrets
 
 from pydantic import BaseModel, Field
 
+from baton.workflows.reach import allowed_hosts_from_env
+
 # The workflows a fresh server offers, by the name the API and dashboard use.
 SHIPPED_WORKFLOWS: dict[str, str] = {
     "demo": "baton.workflows.demo:workflow",
@@ -35,6 +37,9 @@ class ServerSettings(BaseModel):
     # Rate limit per API key and route: a bucket of `rate_limit_burst` refilled at `rate_limit_per_minute`.
     rate_limit_per_minute: int = 1200  # 0 turns rate limiting off
     rate_limit_burst: int = 200
+    # Failed authentications per client address: `auth_failure_burst` at once, refilled per minute (0: off).
+    auth_failures_per_minute: int = 30
+    auth_failure_burst: int = 20
     heartbeat_seconds: float = 30.0
     client_queue_size: int = 10_000  # messages a stream client may fall behind before it is disconnected
     poll_seconds: float = 0.02  # how often the event hub looks for new events (an empty look costs ~0.1 ms)
@@ -44,6 +49,7 @@ class ServerSettings(BaseModel):
     ws_compression: bool = False
     signing_keys: list[SigningKey] = Field(default_factory=_random_signing_key, repr=False)
     token_ttl_seconds: int = 900
+    stream_recheck_seconds: float = 2.0  # how often an open stream's credentials are checked again
     key_cache_seconds: float = 5.0  # how long a verified API key is trusted before the store is asked again
     metrics_public: bool = True  # False: /metrics needs a viewer key
     trust_proxy_headers: bool = False  # a TLS-terminating proxy sets X-Forwarded-* (uvicorn's proxy_headers)
@@ -51,3 +57,8 @@ class ServerSettings(BaseModel):
     run_worker: bool = True  # an in-process worker executes the runs started here
     worker_concurrency: int = 64
     log_level: str = "info"
+    # Runs started over the API read and write only under this folder (see baton.server.workspace).
+    workspace: str = ".baton/workspace"
+    # Hosts a run's outbound URLs may reach (BATON_ALLOWED_HOSTS); private addresses need an address entry.
+    allowed_hosts: list[str] = Field(default_factory=lambda: list(allowed_hosts_from_env()))
+    max_upload_bytes: int = 50_000_000  # the largest body of POST /runs (it may carry a run's data files)

@@ -16,6 +16,7 @@ from baton.server.response_cache import ResponseCache
 from baton.server.settings import ServerSettings
 from baton.server.streams import EventHub
 from baton.store.store import Store
+from baton.workflows.reach import Reach
 
 T = TypeVar("T")
 
@@ -27,6 +28,7 @@ class ServerState:
     metrics: Metrics
     hub: EventHub
     auth: Authenticator
+    reach: Reach  # where runs started here may read, write and call
     workflows: dict[str, Workflow] = field(default_factory=dict)  # loaded lazily, by name
     responses: ResponseCache = field(default_factory=ResponseCache)  # encoded reads, by version
     extras: dict[str, Any] = field(default_factory=dict)

@@ -67,6 +67,7 @@ def message_type(event_type: str, data: dict[str, Any]) -> str:
 # Events the hub decodes: for the message type (a finished run is ``complete``) or for a metric. The
 # others, most of a busy run's events, go out as the JSON text the store holds, without a round trip.
 _DECODED = frozenset({EventType.RUN_STATE, EventType.TASK_STATE, EventType.MODEL_CALL})
+_ENDED = frozenset({"succeeded", "failed", "cancelled"})
 _ENCODER = json.JSONEncoder(default=str, separators=(",", ":"))
 
 
@@ -132,6 +133,25 @@ def restarting_item(last_id: int) -> StreamItem:
             "error": {
                 "code": "server_restarting",
                 "message": "the server is stopping; reconnect (to this or another server) to continue",
+                "resume_after": last_id,
+            },
+        }
+    )
+    return StreamItem(last_id, ERROR, text)
+
+
+CREDENTIALS_INVALID = "credentials_invalid"
+
+
+def revoked_item(last_id: int) -> StreamItem:
+    text = _ENCODER.encode(
+        {
+            "type": ERROR,
+            "event_id": last_id,
+            "error": {
+                "code": CREDENTIALS_INVALID,
+                "message": "the credentials of this stream were revoked or have expired; the stream is closed",
+                "hint": "get a new token (or key) and reconnect with ?after=<the last event_id>",
                 "resume_after": last_id,
             },
         }
@@ -257,6 +277,7 @@ class EventHub:
         self._gap_since: float | None = None
         self._workflows: dict[str, str] = {}
         self._running_since: dict[int, float] = {}
+        self._run_started: dict[str, float] = {}  # run id → when it started (read when its state changes)
         self._started = asyncio.Event()
         self._closing = False
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -364,6 +385,11 @@ class EventHub:
             for run_id in {r.run_id for r in rows if r.run_id and r.run_id not in self._workflows}:
                 with contextlib.suppress(RunNotFoundError):
                     self._workflows[run_id] = get_run(conn, run_id).workflow_name
+            # when each run that changed state started (rare events: one read each, in this thread)
+            for run_id in {r.run_id for r in rows if r.run_id and r.type == EventType.RUN_STATE}:
+                with contextlib.suppress(RunNotFoundError):
+                    record = get_run(conn, run_id)
+                    self._run_started[run_id] = record.started_at or record.created_at
         return rows
 
     def _dispatch(self, events: list[EventRow]) -> int:
@@ -407,5 +433,8 @@ class EventHub:
             elif data.get("from") == "running":
                 started = self._running_since.pop(event.task_id, None)
                 duration = event.ts - started if started is not None else None
+        elif event.type == EventType.RUN_STATE and data.get("to") in _ENDED and event.run_id is not None:
+            started = self._run_started.pop(event.run_id, None)
+            duration = max(event.ts - started, 0.0) if started is not None else None
         workflow = self._workflows.get(event.run_id or "", "")
         self.metrics.observe_event(event.type, data, workflow=workflow, duration=duration)

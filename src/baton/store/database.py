@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import sqlite3
@@ -128,6 +129,15 @@ def _check_url(url: str) -> None:
         )
 
 
+def _create_private(path: Path) -> None:
+    """Create the database's folder (0700) and file (0600) when they are new: the store holds key hashes,
+    run inputs and outputs. SQLite gives its -wal and -shm files the database file's mode. Existing
+    folders and files keep the mode their owner gave them."""
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    with contextlib.suppress(FileExistsError):
+        os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+
+
 def create_store_engine(url: str) -> Engine:
     _check_url(url)
     try:
@@ -145,7 +155,7 @@ def _create_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
         path = url.split(":///", 1)[1] if ":///" in url else ""
         if path and path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
+            _create_private(Path(path))
         engine = create_engine(url, connect_args={"check_same_thread": False})
         _configure_sqlite(engine)
         return engine

@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlalchemy import Connection, bindparam, func, insert, select, update
 
-from baton.core.errors import RunNotFoundError
+from baton.core.errors import AmbiguousRunIdError, RunNotFoundError
 from baton.core.events import EventType
 from baton.core.states import RunState, TaskKind, TaskState
 from baton.store.events import append_events_txn, event_row
@@ -193,12 +193,19 @@ def find_run_id(conn: Connection, prefix: str) -> str:
     if conn.execute(select(runs.c.id).where(runs.c.id == prefix)).first() is not None:
         return prefix
     matches = (
-        conn.execute(select(runs.c.id).where(runs.c.id.startswith(prefix, autoescape=True)).limit(2))
+        conn.execute(
+            select(runs.c.id)
+            .where(runs.c.id.startswith(prefix, autoescape=True))
+            .order_by(runs.c.id)
+            .limit(11)
+        )
         .scalars()
         .all()
     )
     if len(matches) == 1:
         return str(matches[0])
+    if matches:
+        raise AmbiguousRunIdError(prefix, [str(m) for m in matches])
     raise RunNotFoundError(prefix)
 
 

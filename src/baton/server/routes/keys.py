@@ -6,13 +6,15 @@ import time
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, status
+from sqlalchemy import Connection, select
 
 from baton.observability import get_logger
 from baton.server.auth import Principal, admin, viewer
-from baton.server.errors import ForbiddenError
+from baton.server.errors import ForbiddenError, LockoutError
 from baton.server.models import CreateKey, KeyCreated, KeyOut, Page, TokenOut, TokenRequest, page_of
 from baton.server.routes.runs import Limit, Offset, State
-from baton.store.keys import ApiKey, create_key_txn, list_keys, revoke_key_txn
+from baton.store.keys import ApiKey, Role, create_key_txn, list_keys, revoke_key_txn
+from baton.store.schema import api_keys
 
 router = APIRouter(tags=["security"])
 _log = get_logger("baton.server.keys")
@@ -54,6 +56,10 @@ def create_key_route(
 ) -> KeyCreated:
     now = time.time()
     expires_at = now + body.expires_in_days * 86400 if body.expires_in_days else None
+    if principal.expires_at is not None:
+        # a key made with a short-lived token (or an expiring key) expires with it: a stolen token
+        # cannot mint a lasting key
+        expires_at = min(expires_at or principal.expires_at, principal.expires_at)
     with state.store.begin() as conn:
         created = create_key_txn(conn, name=body.name, role=body.role, now=now, expires_at=expires_at)
     _log.info("key_created", key_id=created.key.id, role=body.role.value, by=principal.key_id)
@@ -66,11 +72,46 @@ def revoke_key_route(
     state: State,
     principal: Annotated[Principal, Depends(admin)],
 ) -> KeyOut:
+    now = time.time()
     with state.store.begin() as conn:
-        key = revoke_key_txn(conn, key_id, now=time.time())
+        _refuse_lockout(conn, key_id, principal, now=now)
+        key = revoke_key_txn(conn, key_id, now=now)
     state.auth.forget(key_id)
     _log.info("key_revoked", key_id=key_id, by=principal.key_id)
     return key_out(key)
+
+
+_ROTATE = (
+    "to rotate it, create another admin key first (POST /keys or `baton keys create NAME --role admin`), "
+    "switch to it, then revoke this one"
+)
+
+
+def _refuse_lockout(conn: Connection, key_id: str, principal: Principal, *, now: float) -> None:
+    """Refuse to revoke the caller's own key or the last active admin key (409, saying how to rotate)."""
+    if key_id == principal.key_id:
+        raise LockoutError(
+            f"the key {key_id} is the one making this request; revoking it would lock you out",
+            hint=_ROTATE,
+            details={"key_id": key_id},
+        )
+    # Locking the active admin keys makes two concurrent revocations wait for each other (PostgreSQL).
+    admins = conn.execute(
+        select(api_keys.c.id)
+        .where(
+            api_keys.c.role == Role.ADMIN.value,
+            api_keys.c.revoked_at.is_(None),
+            (api_keys.c.expires_at.is_(None)) | (api_keys.c.expires_at > now),
+        )
+        .with_for_update()
+    ).all()
+    ids = {row.id for row in admins}
+    if ids == {key_id}:
+        raise LockoutError(
+            f"the key {key_id} is the last active admin key; revoking it would lock every admin out",
+            hint=_ROTATE,
+            details={"key_id": key_id},
+        )
 
 
 @router.post(

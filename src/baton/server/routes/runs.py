@@ -5,11 +5,13 @@ from __future__ import annotations
 import json
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Query, Response, status
+from fastapi import APIRouter, Depends, Path, Query, Request, Response, status
 from sqlalchemy import select
+from starlette.concurrency import run_in_threadpool
 
 from baton.core.states import AttemptOutcome, RunState, TaskKind, TaskState
 from baton.engine import approve_task, cancel_run, prepare_resume, reject_task, retry_task, start_run
+from baton.engine.runs import new_run_id
 from baton.observability import bind_context, get_logger, redact_value
 from baton.server.auth import Principal, operator, viewer
 from baton.server.catalog import load_offered, workflow_ref
@@ -26,7 +28,9 @@ from baton.server.models import (
     page_of,
 )
 from baton.server.response_cache import RUN_VERSION, RUNS_VERSION
+from baton.server.run_request import read_start_run, start_run_openapi
 from baton.server.state import ServerState, in_store, server_state
+from baton.server.workspace import Upload, prepare_inputs, remove_run_folder, write_uploads
 from baton.store.events import last_event_id
 from baton.store.runs import (
     RunRecord,
@@ -115,18 +119,47 @@ async def list_runs_route(
 
 
 @router.post(
-    "/runs", response_model=RunOut, status_code=status.HTTP_201_CREATED, summary="Start a run of a workflow"
+    "/runs",
+    response_model=RunOut,
+    status_code=status.HTTP_201_CREATED,
+    summary="Start a run of a workflow",
+    description=(
+        "Path inputs are relative to the server's workspace and may not leave it; an output folder left out "
+        "goes to the run's own folder (`runs/<run id>/<input>`). Files sent for a file or folder input (JSON "
+        "`files`, or multipart parts named after the input) are written to the run's folder and the input is "
+        "set to them. Inputs whose schema names a role (`x-baton-role`) need that role."
+    ),
+    openapi_extra=start_run_openapi(),
 )
-def start_run_route(
-    body: StartRun, state: State, principal: Annotated[Principal, Depends(operator)]
+async def start_run_route(
+    request: Request, state: State, principal: Annotated[Principal, Depends(operator)]
 ) -> RunOut:
+    body, uploads = await read_start_run(request)
+    return await run_in_threadpool(_start, state, principal, body, uploads)
+
+
+def _start(state: ServerState, principal: Principal, body: StartRun, uploads: list[Upload]) -> RunOut:
     ref = workflow_ref(state, body.workflow)
     workflow = load_offered(state, body.workflow)
-    run_id = start_run(
-        state.store, ref, body.inputs, workflow=workflow, options={"started_by": principal.key_id}
+    run_id = new_run_id()
+    inputs = prepare_inputs(
+        workflow, body.inputs, uploads, reach=state.reach, run_id=run_id, role=principal.role
     )
+    try:
+        write_uploads(state.reach, run_id, uploads)
+        start_run(
+            state.store,
+            ref,
+            inputs,
+            workflow=workflow,
+            options={"started_by": principal.key_id, "workspace": str(state.reach.workspace)},
+            run_id=run_id,
+        )
+    except BaseException:
+        remove_run_folder(state.reach, run_id)
+        raise
     with bind_context(run_id=run_id):
-        _log.info("run_started", workflow=body.workflow, key_id=principal.key_id)
+        _log.info("run_started", workflow=body.workflow, key_id=principal.key_id, files=len(uploads))
     with state.store.read() as conn:
         return run_out(get_run(conn, run_id))
 

@@ -18,8 +18,16 @@ function el(tag, attrs = {}, ...children) {
   return node;
 }
 
+// a style attribute would be refused by the page's Content-Security-Policy; a CSSOM property is not
+function barOf(width) {
+  const bar = el("span", { class: "fill" });
+  bar.style.width = `${width}px`;
+  return bar;
+}
+
 async function api(path, options = {}) {
-  const headers = { "Content-Type": "application/json", ...(options.headers || {}) };
+  // a FormData body sets its own multipart Content-Type (with the boundary)
+  const headers = { ...(options.json === false ? {} : { "Content-Type": "application/json" }), ...(options.headers || {}) };
   if (state.token && !headers.Authorization) headers.Authorization = `Bearer ${state.token}`;
   const response = await fetch(path, { ...options, headers });
   const body = response.headers.get("content-type")?.includes("json") ? await response.json() : null;
@@ -72,9 +80,28 @@ async function enter() {
 
 // -- workflows and starting runs -------------------------------------------------------------------
 
+// "file", "folder" or "output" for a workspace path input (its schema says so), else undefined
+function pathKind(prop) {
+  return [prop, ...(prop?.anyOf || [])].map((p) => p?.["x-baton-path"]).find(Boolean);
+}
+
+// One file chooser per file or folder input: chosen files are sent with the run (multipart).
+function renderFileInputs(schema) {
+  const box = $("files");
+  box.replaceChildren();
+  for (const [name, prop] of Object.entries(schema?.properties || {})) {
+    const kind = pathKind(prop);
+    if (kind !== "file" && kind !== "folder") continue;
+    const input = el("input", { type: "file", "data-field": name, "data-testid": `file-${name}` });
+    if (kind === "folder") input.multiple = true;
+    box.append(el("label", {}, `${name} (${kind === "folder" ? "files" : "a file"}) `, input));
+  }
+}
+
 function defaults(schema) {
   const inputs = {};
   for (const [name, prop] of Object.entries(schema?.properties || {})) {
+    if (pathKind(prop)) continue;  // paths are the server's: a run gets its own folder, files are uploaded
     if ("default" in prop && prop.default !== null && typeof prop.default !== "object") inputs[name] = prop.default;
   }
   return inputs;
@@ -92,6 +119,7 @@ async function loadWorkflows() {
     const wf = state.workflows[select.value];
     $("idea-label").hidden = !(wf.input_schema?.properties?.idea);
     $("inputs").value = JSON.stringify(defaults(wf.input_schema), null, 1);
+    renderFileInputs(wf.input_schema);
   };
   select.onchange();
 }
@@ -102,7 +130,17 @@ async function startRun(event) {
   try {
     const inputs = JSON.parse($("inputs").value || "{}");
     if (!$("idea-label").hidden && $("idea").value.trim()) inputs.idea = $("idea").value.trim();
-    const run = await api("/runs", { method: "POST", body: JSON.stringify({ workflow: $("workflow").value, inputs }) });
+    const chosen = [...$("files").querySelectorAll("input[type=file]")].filter((i) => i.files.length);
+    let run;
+    if (chosen.length) {
+      const form = new FormData();
+      form.append("workflow", $("workflow").value);
+      form.append("inputs", JSON.stringify(inputs));
+      for (const input of chosen) for (const file of input.files) form.append(input.dataset.field, file, file.name);
+      run = await api("/runs", { method: "POST", body: form, json: false });
+    } else {
+      run = await api("/runs", { method: "POST", body: JSON.stringify({ workflow: $("workflow").value, inputs }) });
+    }
     state.runs.set(run.id, run);
     renderRuns();
     openRun(run.id);
@@ -113,9 +151,29 @@ async function startRun(event) {
 
 // -- the runs list ---------------------------------------------------------------------------------
 
+// The newest page of runs; "More runs" appends the next pages (refreshes keep what was loaded).
 async function loadRuns() {
-  const page = await api("/runs?limit=50");
-  state.runs = new Map(page.items.map((r) => [r.id, r]));
+  const shown = Math.max(50, state.runsShown || 0);
+  const runs = new Map();
+  let offset = 0, next = null;
+  while (offset < shown) {
+    const page = await api(`/runs?limit=${Math.min(500, shown - offset)}&offset=${offset}`);
+    for (const r of page.items) runs.set(r.id, r);
+    next = page.next_offset;
+    if (next === null) break;
+    offset = next;
+  }
+  state.runs = runs;
+  state.runsShown = runs.size;
+  $("more-runs").hidden = next === null;
+  renderRuns();
+}
+
+async function loadMoreRuns() {
+  const page = await api(`/runs?limit=50&offset=${state.runs.size}`);
+  for (const r of page.items) state.runs.set(r.id, r);
+  state.runsShown = state.runs.size;
+  $("more-runs").hidden = page.next_offset === null;
   renderRuns();
 }
 
@@ -165,8 +223,9 @@ function followAllRuns(after = null) {
     }
   });
   socket.onopen = () => $("live").classList.add("on");
-  socket.onclose = () => {
+  socket.onclose = (event) => {
     $("live").classList.remove("on");
+    if (event.code === 1008) return logout("your session was revoked or expired — log in again");
     if (state.token && state.allSocket === socket) setTimeout(() => followAllRuns(last), 1000);
   };
   state.allSocket = socket;
@@ -201,6 +260,8 @@ function followRun(runId, after) {
     for (const m of messages) onRunMessage(m);
   });
   socket.onclose = (event) => {
+    if (event.code === 1000) return; // the run ended: its stream is complete
+    if (event.code === 1008) return logout("your session was revoked or expired — log in again");
     // Dropped (a slow tab) or the network blinked: resume after the last event shown.
     if (state.token && state.runSocket === socket && state.run?.id === runId) {
       setTimeout(() => followRun(runId, state.lastEvent), event.code === 1013 ? 100 : 1000);
@@ -234,13 +295,23 @@ function scheduleRender() {
   requestAnimationFrame(() => { renderPending = false; renderRun(); });
 }
 
+// Events a task emits itself (progress, logs, errors) carry its id, not its name.
+function taskName(m) {
+  const d = m.data || {};
+  if (d.task) return d.task;
+  for (const task of state.tasks.values()) if (task.id === m.task_id) return task.name;
+  return m.task_id != null ? `task ${m.task_id}` : "run";
+}
+
 function appendEvent(m) {
   const d = m.data || {};
   let text = m.event;
-  if (m.event === "task.state") text = `${d.task}: ${d.from} → ${d.to}`;
+  const name = taskName(m);
+  if (m.event === "task.state") text = `${name}: ${d.from} → ${d.to}`;
   else if (m.event === "run.state") text = `run: ${d.from} → ${d.to}`;
-  else if (m.event === "task.progress") text = `${d.task}: ${Math.round(d.percent)}% ${d.message || ""}`;
-  else if (m.event === "task.log" || m.event === "task.error") text = `${d.task}: ${d.message || d.error || ""}`;
+  else if (m.event === "task.progress") text = `${name}: ${Math.round(d.percent)}% ${d.message || ""}`;
+  else if (m.event === "task.log") text = `${name}: ${d.message || ""}`;
+  else if (m.event === "task.error") text = `${name}: attempt ${d.attempt ?? "?"} failed: ${d.error || ""}`;
   const list = $("events");
   list.append(el("li", { class: m.type, value: m.event_id, "data-type": m.type }, `${new Date(m.ts * 1000).toLocaleTimeString()} ${text}`));
   while (list.children.length > 300) list.firstChild.remove();
@@ -291,7 +362,9 @@ function renderDag() {
   tasks.forEach((t) => depthOf(t.name));
   const columns = [];
   for (const t of tasks) (columns[depth.get(t.name)] ||= []).push(t);
-  const W = 170, H = 46, GX = 60, GY = 18, P = 16;
+  // Boxes as wide as the longest name (up to a bound), drawn at 1:1 in a scrolling box: never shrunk.
+  const longest = Math.max(8, ...tasks.map((t) => t.name.length));
+  const W = Math.min(320, Math.max(150, Math.ceil(longest * 7.4) + 20)), H = 46, GX = 60, GY = 18, P = 16;
   const pos = new Map();
   columns.forEach((col, x) => col.forEach((t, y) => pos.set(t.name, { x: P + x * (W + GX), y: P + y * (H + GY) })));
   const width = P * 2 + columns.length * (W + GX) - GX;
@@ -300,6 +373,7 @@ function renderDag() {
   const ns = "http://www.w3.org/2000/svg";
   const svg = document.createElementNS(ns, "svg");
   svg.setAttribute("viewBox", `0 0 ${Math.max(width, 200)} ${height}`);
+  svg.setAttribute("width", String(Math.max(width, 200)));
   svg.setAttribute("height", String(height));
   const make = (tag, attrs, text) => {
     const node = document.createElementNS(ns, tag);
@@ -312,9 +386,16 @@ function renderDag() {
       const a = pos.get(dep), b = pos.get(t.name);
       if (!a || !b) continue;
       const onPath = critical.has(dep) && critical.has(t.name);
-      const mid = (a.x + W + b.x) / 2;
-      svg.append(make("path", { class: `edge${onPath ? " critical" : ""}`,
-        d: `M${a.x + W},${a.y + H / 2} C${mid},${a.y + H / 2} ${mid},${b.y + H / 2} ${b.x},${b.y + H / 2}` }));
+      const x0 = a.x + W, y0 = a.y + H / 2, x1 = b.x, y1 = b.y + H / 2;
+      let d;
+      if (b.x - x0 <= GX + 1) {  // neighbouring columns: nothing in between
+        const mid = (x0 + x1) / 2;
+        d = `M${x0},${y0} C${mid},${y0} ${mid},${y1} ${x1},${y1}`;
+      } else {  // across columns: along the gap above the target's row, never under another node
+        const lane = b.y - GY / 2, inX = x0 + GX / 2, outX = x1 - GX / 2;
+        d = `M${x0},${y0} C${inX},${y0} ${x0},${lane} ${inX},${lane} L${outX},${lane} C${x1},${lane} ${outX},${y1} ${x1},${y1}`;
+      }
+      svg.append(make("path", { class: `edge${onPath ? " critical" : ""}`, d, "data-edge": `${dep}->${t.name}` }));
     }
   }
   for (const t of tasks) {
@@ -348,7 +429,7 @@ async function loadCosts() {
     const top = Math.max(...lines.map((l) => l.cost_usd), 1e-9);
     for (const line of lines) {
       box.append(el("div", { class: "bar" }, el("span", { class: "label" }, line.key ?? line.name ?? "model"),
-        el("span", { class: "fill", style: `width:${Math.round(200 * line.cost_usd / top)}px` }),
+        barOf(Math.round(200 * line.cost_usd / top)),
         el("span", {}, `$${line.cost_usd.toFixed(4)} · ${line.calls} calls`)));
     }
   } catch (error) {
@@ -358,5 +439,13 @@ async function loadCosts() {
 
 $("login-form").addEventListener("submit", login);
 $("start-form").addEventListener("submit", startRun);
+// an error about the last attempt is stale as soon as the form changes
+for (const kind of ["input", "change"]) $("start-form").addEventListener(kind, () => { $("start-error").textContent = ""; });
 $("logout").addEventListener("click", () => logout());
+$("more-runs").addEventListener("click", () => loadMoreRuns().catch((error) => { $("start-error").textContent = error.message; }));
+// the address names the run shown: editing it (or going back) switches runs
+window.addEventListener("hashchange", () => {
+  const wanted = decodeURIComponent(location.hash.slice(1));
+  if (state.token && wanted && wanted !== state.run?.id) openRun(wanted).catch((error) => { $("start-error").textContent = error.message; });
+});
 enter();

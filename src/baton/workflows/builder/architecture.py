@@ -12,18 +12,25 @@ from baton.core.errors import InvalidInputError
 from baton.workflows.builder.extractor import extract_spec
 from baton.workflows.builder.results import ArchitectureResult, DeployTarget
 from baton.workflows.builder.spec import BuildSpec, Environment, Stack, load_spec
+from baton.workflows.reach import ROLE_EXTENSION, OutboundUrl, WorkspaceFile, WorkspaceOutput
 
 
 class BuildInputs(BaseModel):
     """The inputs of ``baton build``: an idea or a spec file, and where and how to build it."""
 
     idea: str = ""
-    spec_path: str | None = Field(default=None, description="a spec.yaml to build instead of an idea")
-    out: str = Field(description="the directory of the generated repository")
+    spec_path: WorkspaceFile | None = Field(
+        default=None, description="a spec.yaml to build instead of an idea"
+    )
+    out: WorkspaceOutput = Field(description="the directory of the generated repository")
     stack: Stack | None = Field(default=None, description="overrides the stack of the idea or spec")
     env: Environment | None = Field(default=None, description="overrides the spec's environment")
-    force: bool = Field(default=False, description="build into an existing, non-empty directory")
-    notify: str | None = Field(default=None, description="a Slack/Teams-compatible webhook URL")
+    force: bool = Field(
+        default=False,
+        description="build into an existing, non-empty directory",
+        json_schema_extra={ROLE_EXTENSION: "admin"},
+    )
+    notify: OutboundUrl | None = Field(default=None, description="a Slack/Teams-compatible webhook URL")
     github_owner: str | None = Field(default=None, description="create the GitHub remote under this owner")
     target: DeployTarget = DeployTarget.LOCAL
     port: int | None = Field(default=None, ge=1, le=65535, description="local port; a free one if unset")

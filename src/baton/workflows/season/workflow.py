@@ -15,10 +15,11 @@ from pathlib import Path
 from typing import Any, Self
 
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from baton.core.errors import BatonError, InvalidInputError
 from baton.core.workflow import RetryPolicy, TaskContext, Workflow
+from baton.workflows.reach import WorkspaceFile, WorkspaceFolder, WorkspaceOutput
 from baton.workflows.season.artifacts import write_agent_files
 from baton.workflows.season.context import (
     ContextSummary,
@@ -54,17 +55,13 @@ class SeasonInputs(BaseModel):
 
     request: str = Field("", description="the season described in plain words")
     parameters: SeasonParameters | None = Field(None, description="the parameters, when already known")
-    data: str = Field(description="folder with historical_sales.csv and stores.csv")
-    out: str = Field("season-plan", description="folder the plan is written to")
-    actuals: str | None = Field(None, description="CSV of actual sales since the season start, to re-plan")
+    data: WorkspaceFolder = Field(description="folder with historical_sales.csv and stores.csv")
+    out: WorkspaceOutput = Field("season-plan", description="folder the plan is written to")
+    actuals: WorkspaceFile | None = Field(
+        None, description="CSV of actual sales since the season start, to re-plan"
+    )
     policy: PlanningPolicy = Field(default_factory=PlanningPolicy)
     today: date | None = Field(None, description="reference date for dates written without a year")
-
-    @field_validator("data", "out", "actuals")
-    @classmethod
-    def _absolute(cls, value: str | None) -> str | None:
-        # resolved where the run is started, so every worker reads and writes the same files
-        return None if value is None else str(Path(value).expanduser().resolve())
 
     @model_validator(mode="after")
     def _request_or_parameters(self) -> Self:

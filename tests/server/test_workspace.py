@@ -1,0 +1,278 @@
+"""Run inputs over the API reach only the workspace and allowed hosts (through a real server)."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from baton.store.keys import Role
+from baton.store.store import Store
+from baton.workflows.season import write_sample_data
+
+from .conftest import TEST_WORKFLOWS, RunningServer, running_server, wait_for_state
+
+WORKFLOWS = {**TEST_WORKFLOWS, "build": "baton.workflows.builder:workflow"}
+SEASON = "12 weeks from March 2nd 2026, weekly replenishment, keep 10% at the DC"
+# every path input of every shipped workflow, with the inputs that make the rest of the run valid
+PATH_INPUTS: list[tuple[str, str, dict[str, Any]]] = [
+    ("season", "data", {"request": SEASON}),
+    ("season", "out", {"request": SEASON, "data": "in"}),
+    ("season", "actuals", {"request": SEASON, "data": "in"}),
+    ("build", "spec_path", {"out": "svc"}),
+    ("build", "out", {"idea": "a todo API"}),
+]
+# `..` first, in the middle, last and alone; absolute and home paths; symlinks as first, middle and last part
+ESCAPES = [
+    "/etc/passwd",
+    "/etc",
+    "~/x",
+    "..",
+    "../outside",
+    "../outside/secret.txt",
+    "in/../../outside",
+    "in/../in/../../outside/secret.txt",
+    "in/..",  # stays inside: the workspace itself (accepted below, never listed here as escaping)
+    "in/../..",
+    "link-out",
+    "link-out/secret.txt",
+    "in/link-out/secret.txt",
+    "in/link-file",
+    "link-up/outside/secret.txt",
+    "in/link-missing",
+]
+ESCAPES.remove("in/..")
+
+
+@pytest.fixture(scope="module")
+def layout(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """A workspace with symlinks that leave it (to a folder, a file, a relative ../.. and a missing target)."""
+    root = tmp_path_factory.mktemp("reach")
+    workspace, outside = root / "workspace", root / "outside"
+    (workspace / "in").mkdir(parents=True)
+    outside.mkdir()
+    (outside / "secret.txt").write_text("top secret\n")
+    (workspace / "link-out").symlink_to(outside)
+    (workspace / "in" / "link-out").symlink_to(outside)
+    (workspace / "in" / "link-file").symlink_to(outside / "secret.txt")
+    (workspace / "link-up").symlink_to("..")
+    (workspace / "in" / "link-missing").symlink_to(outside / "missing.csv")
+    return {"workspace": workspace, "outside": outside}
+
+
+@pytest.fixture(scope="module")
+def confined(layout: dict[str, Path], tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
+    store = Store.open(f"sqlite:///{tmp_path_factory.mktemp('reach-db') / 'b.db'}")
+    with running_server(
+        store, workflows=WORKFLOWS, workspace=str(layout["workspace"]), run_worker=False
+    ) as running:
+        yield running
+    store.close()
+
+
+def _start(client: httpx.Client, workflow: str, inputs: dict[str, Any], **more: Any) -> httpx.Response:
+    return client.post("/runs", json={"workflow": workflow, "inputs": inputs, **more})
+
+
+@pytest.mark.parametrize("escape", ESCAPES)
+@pytest.mark.parametrize(("workflow", "field", "rest"), PATH_INPUTS)
+def test_a_path_input_that_leaves_the_workspace_is_refused_naming_the_field(
+    confined: RunningServer,
+    layout: dict[str, Path],
+    workflow: str,
+    field: str,
+    rest: dict[str, Any],
+    escape: str,
+) -> None:
+    with confined.client(Role.OPERATOR) as client:
+        before = client.get("/runs").json()["items"]
+        response = _start(client, workflow, {**rest, field: escape})
+        assert response.status_code == 422, response.text
+        error = response.json()["error"]
+        assert list(error["details"]["fields"]) == [field]
+        text = json.dumps(error)
+        # nothing about what is (or is not) out there: no target, no content, no existence
+        assert str(layout["outside"]) not in text and "top secret" not in text
+        assert "exist" not in text.lower() and "not found" not in text.lower()
+        assert client.get("/runs").json()["items"] == before
+    assert not (layout["workspace"] / "runs").exists() or not any((layout["workspace"] / "runs").iterdir())
+
+
+def test_refusals_say_the_same_whether_the_target_exists_or_not(confined: RunningServer) -> None:
+    with confined.client(Role.OPERATOR) as client:
+        messages = {
+            _start(client, "season", {"request": SEASON, "data": target}).json()["error"]["message"]
+            for target in ("../outside", "../no-such-folder", "in/link-out", "in/link-missing")
+        }
+    assert len(messages) == 1, messages
+
+
+@pytest.mark.parametrize(("workflow", "field", "rest"), PATH_INPUTS)
+def test_paths_inside_the_workspace_are_accepted_and_stored_resolved(
+    confined: RunningServer, layout: dict[str, Path], workflow: str, field: str, rest: dict[str, Any]
+) -> None:
+    with confined.client(Role.OPERATOR) as client:
+        response = _start(client, workflow, {**rest, field: "in/../in/./spec.yaml"})
+        assert response.status_code == 201, response.text
+        stored = response.json()["inputs"][field]
+    assert stored == str(layout["workspace"].resolve() / "in" / "spec.yaml")
+
+
+def test_each_run_writes_to_its_own_folder_unless_a_sub_folder_is_named(
+    confined: RunningServer, layout: dict[str, Path]
+) -> None:
+    workspace = layout["workspace"].resolve()
+    with confined.client(Role.OPERATOR) as client:
+        first = _start(client, "season", {"request": SEASON, "data": "in"}).json()
+        second = _start(client, "build", {"idea": "a todo API"}).json()
+        named = _start(client, "season", {"request": SEASON, "data": "in", "out": "plans/q3"}).json()
+    assert first["inputs"]["out"] == str(workspace / "runs" / first["id"] / "out")
+    assert second["inputs"]["out"] == str(workspace / "runs" / second["id"] / "out")
+    assert named["inputs"]["out"] == str(workspace / "plans" / "q3")
+
+
+def test_force_over_the_api_needs_an_admin(confined: RunningServer) -> None:
+    inputs = {"idea": "a todo API", "out": "shared-service", "force": True}
+    with confined.client(Role.OPERATOR) as client:
+        refused = _start(client, "build", inputs)
+        assert refused.status_code == 403
+        assert refused.json()["error"]["details"]["field"] == "force"
+        assert _start(client, "build", {**inputs, "force": False}).status_code == 201
+    with confined.client(Role.ADMIN) as client:
+        assert _start(client, "build", inputs).status_code == 201
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://127.0.0.1:9/hook",
+        "http://localhost:9/hook",  # a name: its resolved address is what counts
+        "http://[::1]/hook",
+        "http://[::ffff:127.0.0.1]/hook",
+        "http://169.254.169.254/latest/meta-data/",
+        "http://10.1.2.3/hook",
+        "http://192.168.0.1/hook",
+        "http://172.16.0.1/hook",
+        "http://0.0.0.0/hook",
+        "http://2130706433/hook",  # 127.0.0.1 as one number
+        "http://hooks.example.com@127.0.0.1/hook",
+        "file:///etc/passwd",
+        "gopher://127.0.0.1/",
+        "http://no-such-host.invalid/hook",
+    ],
+)
+def test_outbound_urls_to_internal_hosts_are_refused(confined: RunningServer, url: str) -> None:
+    with confined.client(Role.OPERATOR) as client:
+        response = _start(client, "build", {"idea": "a todo API", "notify": url})
+    assert response.status_code == 422, response.text
+    assert list(response.json()["error"]["details"]["fields"]) == ["notify"]
+
+
+def test_public_hosts_pass_and_the_allow_list_decides_when_set(
+    confined: RunningServer, tmp_path: Path
+) -> None:
+    with confined.client(Role.OPERATOR) as client:
+        assert (
+            _start(client, "build", {"idea": "x", "notify": "https://93.184.216.34/hook"}).status_code == 201
+        )
+    store = Store.open(f"sqlite:///{tmp_path / 'allow.db'}")
+    try:
+        with (
+            running_server(
+                store, workflows=WORKFLOWS, run_worker=False, allowed_hosts=["127.0.0.1", "*.example.org"]
+            ) as allowing,
+            allowing.client(Role.OPERATOR) as client,
+        ):
+            assert _start(client, "build", {"idea": "x", "notify": "http://127.0.0.1:9/h"}).status_code == 201
+            off_list = _start(client, "build", {"idea": "x", "notify": "https://93.184.216.34/hook"})
+            assert off_list.status_code == 422 and "allow-list" in off_list.json()["error"]["message"]
+            # a name on the list still may not resolve to a private address the list does not name
+            assert _start(client, "build", {"idea": "x", "notify": "http://localhost:9/h"}).status_code == 422
+    finally:
+        store.close()
+
+
+def test_unknown_inputs_are_refused_by_name(confined: RunningServer) -> None:
+    with confined.client(Role.OPERATOR) as client:
+        response = _start(client, "demo", {"documnets": 2, "work_ms": 1})
+        assert response.status_code == 422
+        error = response.json()["error"]
+        assert error["details"]["fields"] == {"documnets": "unknown input"}
+        assert "documnets" in error["message"] and "documents" in error["message"]
+        assert client.get("/runs", params={"workflow": "demo"}).json()["items"] == []
+
+
+def test_files_for_an_input_that_takes_none_are_refused(confined: RunningServer) -> None:
+    with confined.client(Role.OPERATOR) as client:
+        both = _start(client, "season", {"request": SEASON, "data": "in"}, files={"data": {"a.csv": "x"}})
+        assert both.status_code == 422 and both.json()["error"]["details"]["fields"] == {
+            "data": "given twice"
+        }
+        for files, field in [
+            ({"out": {"a.csv": "x"}}, "files.out"),  # an output folder takes no files
+            ({"request": {"a.csv": "x"}}, "files.request"),
+            ({"data": {"../a.csv": "x"}}, "files.data"),
+            ({"data": {".hidden": "x"}}, "files.data"),
+            ({"actuals": {"a.csv": "x", "b.csv": "y"}}, "files.actuals"),
+        ]:
+            response = _start(client, "season", {"request": SEASON}, files=files)
+            assert response.status_code == 422, (files, response.text)
+            assert field in response.json()["error"]["details"]["fields"]
+
+
+def test_a_season_planned_from_uploaded_files(server_with: Any, tmp_path: Path) -> None:
+    """The dashboard's way: the data goes up with the run (multipart); the plan lands in the run's folder."""
+    data = tmp_path / "data"
+    write_sample_data(data, stores=8, weeks=104, seed=11)
+    workspace = tmp_path / "ws"
+    running = server_with(tmp_path, workspace=str(workspace))
+    inputs = {"request": SEASON, "today": "2026-11-22", "policy": {"backtest_sample": 3}}
+    files = [("data", (p.name, p.read_bytes(), "text/csv")) for p in sorted(data.iterdir())]
+    with running.client(Role.OPERATOR) as client:
+        response = client.post(
+            "/runs", data={"workflow": "season", "inputs": json.dumps(inputs)}, files=files
+        )
+        assert response.status_code == 201, response.text
+        run = response.json()
+        folder = workspace.resolve() / "runs" / run["id"]
+        assert run["inputs"]["data"] == str(folder / "data")
+        assert sorted(os.listdir(folder / "data")) == sorted(p.name for p in data.iterdir())
+        finished = wait_for_state(client, run["id"], {"succeeded", "failed"}, timeout=240)
+        assert finished["state"] == "succeeded", finished["error"]
+    assert (folder / "out").is_dir() and any((folder / "out").rglob("*.md"))
+
+
+def test_json_uploads_land_in_the_run_folder(confined: RunningServer, layout: dict[str, Path]) -> None:
+    with confined.client(Role.OPERATOR) as client:
+        response = _start(
+            client, "season", {"request": SEASON}, files={"data": {"stores.csv": "store_id\ns1\n"}}
+        )
+        assert response.status_code == 201, response.text
+        run = response.json()
+    folder = layout["workspace"].resolve() / "runs" / run["id"]
+    assert (folder / "data" / "stores.csv").read_text() == "store_id\ns1\n"
+    assert run["inputs"]["data"] == str(folder / "data")
+
+
+def test_files_are_never_written_through_a_runs_folder_that_links_out(tmp_path: Path) -> None:
+    workspace, outside = tmp_path / "ws", tmp_path / "outside"
+    workspace.mkdir()
+    outside.mkdir()
+    (workspace / "runs").symlink_to(outside)
+    store = Store.open(f"sqlite:///{tmp_path / 'b.db'}")
+    try:
+        with (
+            running_server(store, workspace=str(workspace), run_worker=False) as running,
+            running.client(Role.OPERATOR) as client,
+        ):
+            response = _start(client, "season", {"request": SEASON}, files={"data": {"a.csv": "x"}})
+            assert response.status_code == 422
+            assert client.get("/runs").json()["items"] == []
+    finally:
+        store.close()
+    assert list(outside.iterdir()) == []
