@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
 import subprocess
 from pathlib import Path
 
@@ -64,6 +65,11 @@ def render_code_files(spec: BuildSpec) -> dict[str, str]:
     files = render_tree("core", context, entities=entities)
     files.update(render_tree(STACK_FOLDERS[spec.stack], context, entities=entities))
     files.update(requirement_files(spec))
+    files["tests/acceptance.py"] = (Path(__file__).parent / "_checks.py").read_text(encoding="utf-8")
+    requirements = [r.model_dump(mode="json", exclude_none=True) for r in spec.requirements]
+    for requirement in requirements:
+        requirement.setdefault("reason", None)
+    files["tests/requirements.json"] = json.dumps(requirements, indent=2) + "\n"
     return files
 
 

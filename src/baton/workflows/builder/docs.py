@@ -60,7 +60,7 @@ def readme(spec: BuildSpec, deploy_url: str | None, release: str | None) -> str:
         "run_command": RUN_COMMANDS[spec.stack],
         "layers": LAYERS[spec.stack],
         "layer_rows": _EDGE[spec.stack] + _CORE,
-        "sample_body": json.dumps(sample_payload(spec.ordered_entities()[0])),
+        "sample_body": json.dumps(sample_payload(spec.ordered_entities()[0], spec)),
         "deploy_url": deploy_url,
         "release": release,
         "bicep_file": bicep_file(spec),

@@ -11,7 +11,7 @@ from enum import StrEnum
 
 from pydantic import BaseModel, Field
 
-from baton.workflows.builder.spec import BuildSpec
+from baton.workflows.builder.spec import BuildSpec, Requirement, RequirementStatus
 
 
 class Stage(StrEnum):
@@ -125,6 +125,17 @@ class DeployResult(StageResult):
     plan_file: str | None = None
     executed: bool = False
     note: str = ""
+    requirements: list[Requirement] = Field(
+        default_factory=list, description="the spec's requirements, with the outcome of their checks"
+    )
+
+
+def requirement_counts(requirements: list[Requirement]) -> dict[str, int]:
+    """How many requirements ended in each status, every status listed."""
+    counts = {status.value: 0 for status in RequirementStatus}
+    for requirement in requirements:
+        counts[requirement.status.value] += 1
+    return counts
 
 
 class DocsResult(StageResult):

@@ -309,6 +309,22 @@ class BuildSpec(BaseModel):
             pending = [n for n in pending if n not in ready]
         return [self.entity(n) for n in done]
 
+    @model_validator(mode="before")
+    @classmethod
+    def _default_plan(cls, raw: Any) -> Any:
+        """A spec that names no Azure plan (or no environments) gets the stack's default plan."""
+        if isinstance(raw, dict):
+            azure = raw.get("azure")
+            plan = azure.model_dump() if isinstance(azure, AzurePlan) else azure
+            if not plan or not plan.get("environments"):
+                try:
+                    stack = Stack(raw.get("stack", Stack.FASTAPI))
+                except ValueError:
+                    return raw  # the field validation names the bad stack
+                default = default_azure_plan(stack).model_dump()
+                raw = {**raw, "azure": {**default, **{k: v for k, v in (plan or {}).items() if v}}}
+        return raw
+
     @model_validator(mode="after")
     def _check(self) -> BuildSpec:
         _check_spec(self)
