@@ -24,7 +24,7 @@ from baton.workflows.builder.venvs import Venv, clean_env
 COMMON_RUNTIME = ["sqlalchemy==2.1.9", "pydantic==2.14.3", "pydantic-settings==2.16.3"]
 STACK_RUNTIME: dict[Stack, list[str]] = {
     Stack.FASTAPI: ["fastapi==0.165.0", "uvicorn==0.54.0"],
-    Stack.FLASK: ["flask==3.1.3"],
+    Stack.FLASK: ["flask==3.1.3", "gunicorn==27.0.1"],
     Stack.FUNCTIONS: ["azure-functions==1.26.0"],
 }
 DEV_REQUIREMENTS = ["pytest==9.2.0", "pytest-cov==7.1.0", "ruff==0.17.6", "mypy==2.4.1", "httpx2==2.16.2"]
