@@ -499,8 +499,11 @@ def attach_checks(spec: BuildSpec) -> BuildSpec:
             done.append(requirement)
             continue
         feature = requirement.implemented_by or ""
-        reason = _unsupported(spec, feature) if feature else "nothing in the spec implements it"
-        checks = [] if reason else checks_for(spec, feature)
+        parts = [p.strip() for p in feature.split(",") if p.strip()]
+        reasons = [r for r in (_unsupported(spec, p) for p in parts) if r]
+        reason = reasons[0] if reasons else None if parts else "nothing in the spec implements it"
+        found = [checks_for(spec, p) for p in parts]
+        checks = [] if reason or not all(found) else [c for group in found for c in group]
         if not checks and not reason:
             reason = f"{feature!r} is not a feature of this spec, so nothing implements it"
         if reason:
