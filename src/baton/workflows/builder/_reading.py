@@ -196,7 +196,9 @@ def read_dates(clause: Clause, draft: Draft) -> None:
             i, j = words.index(first), words.index(second)
             if first == "from" and not (j - i <= 3):
                 continue
-            entity = nearest(clause, draft, i)
+            lemmas = [w[:-1] if w.endswith("s") and w[:-1] in vocab.LINKING_VERBS else w for w in words]
+            linked = [vocab.LINKING_VERBS[w] for w in lemmas if vocab.LINKING_VERBS.get(w) in draft.entities]
+            entity = linked[0] if linked else nearest(clause, draft, i)
             if entity is None:
                 continue
             names = (

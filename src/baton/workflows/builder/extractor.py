@@ -110,7 +110,7 @@ def _noun(word: str) -> str | None:
     base = singular(word)
     if word in vocab.NOT_ENTITIES or base in vocab.NOT_ENTITIES or len(base) < 3 or word[0].isdigit():
         return None
-    if word in ADJECTIVES or (base in FIELD_WORDS and base not in vocab.ENTITY_FIELDS):
+    if word in ADJECTIVES:
         return None
     if looks_plural(word) or word in vocab.ENTITY_FIELDS:
         return base
@@ -122,6 +122,8 @@ def _is_verb(words: list[str], i: int) -> bool:
     if words[i] not in vocab.VERBS_3RD or i == 0:
         return False
     before = words[i - 1]
+    if before in _HAS or before in vocab.VERBS_3RD or before in ("can", "will", "to", "may", "must"):
+        return False
     return before in _SUBJECT_WORDS or (before not in vocab.DETERMINERS and not looks_plural(before))
 
 
@@ -246,7 +248,10 @@ def _pair_relation(clause: Clause, draft: Draft, i: int, left: str, j: int, righ
     lemma = verb[:-1] if verb.endswith("s") and verb[:-1] in vocab.LINKING_VERBS else verb
     if verb in _HAS or verb == "with":
         feature = _has_relation(draft, left, right, single=not looks_plural(words[j]) and not many, why=why)
-    elif verbs[:2] in (["belongs", "to"], ["belong", "to"]):
+    elif (verbs in (["from"], ["of"], ["for"]) and looks_plural(words[j])) or verbs[:2] in (
+        ["belongs", "to"],
+        ["belong", "to"],
+    ):
         if draft.relate(right, left, why):
             feature = f"relation:{right}>{left}"
     elif lemma in vocab.LINKING_VERBS and vocab.LINKING_VERBS[lemma] not in (left, right):
