@@ -337,12 +337,13 @@ _SAFER = {
 
 def safe_name(name: str, *, kind: str, taken: set[str] | frozenset[str] = frozenset()) -> str:
     """A name close to ``name`` that :func:`name_problem` accepts and ``taken`` does not hold."""
+    stem = name.removeprefix("model_") or name
     candidates = [
         _SAFER.get(name, ""),
-        f"{name}_item" if kind == "entity" else f"{name}_value",
-        f"{name}_record",
+        f"{stem}_item" if kind == "entity" else f"{stem}_value",
+        f"{stem}_record",
     ]
-    candidates += [f"{name}_{n}" for n in range(2, 10)]
+    candidates += [f"{stem}_{n}" for n in range(2, 10)] + [f"the_{stem}"]
     for candidate in candidates:
         if candidate and candidate not in taken and name_problem(candidate, kind=kind) is None:
             return candidate

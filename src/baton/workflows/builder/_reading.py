@@ -12,7 +12,7 @@ import re
 from baton.workflows.builder import _vocabulary as vocab
 from baton.workflows.builder._draft import Clause, Draft, article, enum_field
 from baton.workflows.builder._naming import looks_plural, plural, singular
-from baton.workflows.builder._words import ADJECTIVES, FETCH_VERBS, FIELD_WORDS, SEND_VERBS, STOP
+from baton.workflows.builder._words import ADJECTIVES, FETCH_VERBS, FIELD_HEADS, FIELD_WORDS, SEND_VERBS, STOP
 
 NUMBER = re.compile(r"^-?\d+(?:\.\d+)?$")
 
@@ -32,7 +32,8 @@ def mentions(clause: Clause, draft: Draft) -> list[tuple[int, str]]:
                 skip = i + 1
                 continue
         name = singular(word.strip("'"))
-        if name in draft.entities:
+        verb = word in vocab.LINKING_VERBS and i > 0 and looks_plural(words[i - 1]) and i + 1 < len(words)
+        if name in draft.entities and not verb:
             found.append((i, name))
     return found
 
@@ -76,6 +77,38 @@ def add_named_field(draft: Draft, entity: str, name: str) -> str:
     return f"field:{entity}.{name}"
 
 
+UNITS = frozenset(
+    {"minutes", "hours", "days", "seconds", "weeks", "grams", "kilograms", "kg", "meters", "km", "cents"}
+)
+
+
+DATE_WORDS = frozenset({"start", "end", "starts", "ends", "check_in", "check_out", "arrival", "departure"})
+
+
+def _field_name_at(clause: Clause, draft: Draft, j: int) -> tuple[str, int]:
+    """The field name at ``j``, two words joined when the second is a field head ("a due date")."""
+    words = clause.words
+    name = words[j]
+    head = j + 1 < len(words) and words[j + 1] in FIELD_HEADS and name.isalpha() and name not in FIELD_HEADS
+    if head and singular(name) not in draft.entities and name not in ("and", "a", "an"):
+        clause.use(j + 1)
+        return f"{name}_{words[j + 1]}", j + 1
+    return name, j
+
+
+def _field_word(name: str, draft: Draft) -> str | None:
+    """The field a word after "has a" names, or None when it names an entity, a number or nothing."""
+    if NUMBER.match(name) or (singular(name) in draft.entities and name not in FIELD_WORDS):
+        return None
+    if name in vocab.NOT_ENTITIES and name not in FIELD_WORDS:
+        return None
+    base = name if name in FIELD_WORDS else singular(name)
+    unknown_noun = base == name and name.isalpha() and len(name) > 2 and name not in STOP
+    if base not in FIELD_WORDS and not (unknown_noun and name not in vocab.VERBS_3RD):
+        return None
+    return base
+
+
 def read_has_fields(clause: Clause, draft: Draft) -> None:
     """ "tickets have a priority and a status", "each room has a capacity", "products with a price"."""
     words = clause.words
@@ -86,21 +119,23 @@ def read_has_fields(clause: Clause, draft: Draft) -> None:
             continue
         j = i + 1
         while j < len(words):
-            if words[j] in ("a", "an", "its", "their", "one", "optional") or words[j] == "and":
+            if words[j] in ("a", "an", "its", "their", "one", "optional", "and") or words[j] in ADJECTIVES:
                 j += 1
                 continue
-            name = words[j]
-            if NUMBER.match(name) or (singular(name) in draft.entities and name not in FIELD_WORDS):
-                break
-            if name in vocab.NOT_ENTITIES and name not in FIELD_WORDS:
-                break
-            base = name if name in FIELD_WORDS else singular(name)
-            if base not in FIELD_WORDS or (j + 1 < len(words) and words[j + 1] in ("from", "between")):
+            if words[j] in DATE_WORDS:  # "a start and an end": read_dates makes them an ordered pair
+                j += 1
+                continue
+            name, j = _field_name_at(clause, draft, j)
+            base = _field_word(name, draft)
+            if base is None or (j + 1 < len(words) and words[j + 1] in ("from", "between")):
                 break
             entity = nearest(clause, draft, i)
             if entity is None:
                 break
             feature = add_named_field(draft, entity, base)
+            if j + 2 < len(words) and words[j + 1] == "in" and words[j + 2] in UNITS:
+                draft.set_field(entity, base, type="integer", min=0)
+                clause.use(j + 1, j + 2)
             draft.said.append(
                 (f"{plural(entity).replace('_', ' ')} have {article(base)} {base.replace('_', ' ')}", feature)
             )
@@ -175,9 +210,15 @@ def _range_target(clause: Clause, draft: Draft, start: int, end: int) -> tuple[s
             clause.use(k)
             if base in draft.entities:
                 return base, "score"
-            entity = nearest(clause, draft, k)
+            entity = nearest(clause, draft, k) or _owner(draft, base)
             return (entity, base) if entity else None
     return None
+
+
+def _owner(draft: Draft, name: str) -> str | None:
+    """The entity that has a field ``name``, when the clause names none ("a rating is between 1 and 5")."""
+    owners = [entity for entity, fields in draft.entities.items() if any(f["name"] == name for f in fields)]
+    return owners[0] if owners else None
 
 
 def read_dates(clause: Clause, draft: Draft) -> None:

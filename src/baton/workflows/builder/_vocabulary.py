@@ -50,7 +50,7 @@ ENTITY_FIELDS: dict[str, list[FieldSketch]] = {
     "device": [("name", "string", True), ("serial_number", "string", True)],
     "ticket": [("subject", "string", True), ("description", "text", True), ("status", "enum", True)],
     "review": [("rating", "integer", True), ("body", "text", False)],
-    "vehicle": [("plate", "string", True), ("model_name", "string", True)],
+    "vehicle": [("plate", "string", True), ("model", "string", True)],
     "trip": [("started_at", "datetime", True), ("distance_km", "float", False)],
     "expense": [("description", "string", True), ("amount", "decimal", True), ("spent_on", "date", True)],
     "subscription": [("plan", "string", True), ("expires_at", "datetime", True)],
@@ -109,6 +109,10 @@ LINKING_VERBS: dict[str, str] = {
     "visit": "visit",
     "subscribe": "subscription",
     "pay": "payment",
+    "register": "registration",
+    "join": "membership",
+    "apply": "application",
+    "assign": "assignment",
 }
 
 # Field name → type, by name shape, for fields an idea lists ("books with title, isbn and year").
@@ -412,6 +416,7 @@ BOOKED = frozenset({
 # Nouns that are shared between many parents: "recipes have many tags" is a many-to-many.
 # fmt: off
 SHARED_NOUNS = frozenset({
+    "product",
     "tag", "label", "category", "skill", "genre", "topic", "keyword", "feature",
 })
 # fmt: on
@@ -427,13 +432,14 @@ COMPOUNDS = frozenset({
 # Verbs in the third person: a word of these after a singular noun is the subject's action, not an entity.
 # fmt: off
 VERBS_3RD = frozenset({
+    "belongs", "hosts", "writes", "registers", "joins", "leaves", "owes", "pays", "teaches", "drives", "serves",
     "records", "collects", "opens", "tracks", "stores", "lists", "logs", "sends", "fetches", "imports",
     "exports", "books", "rates", "reviews", "orders", "places", "assigns", "creates", "holds", "contains",
     "takes", "gets", "makes", "needs", "shows", "keeps", "manages", "lets", "allows", "pulls", "downloads",
-    "syncs", "saves", "writes", "reads", "reports", "counts", "cleans", "deletes", "removes", "archives",
+    "syncs", "saves", "reads", "reports", "counts", "cleans", "deletes", "removes", "archives",
     "runs", "checks", "notifies", "emails", "schedules", "plans", "publishes", "approves", "rejects",
     "borrows", "returns", "lends", "rents", "buys", "sells", "visits", "attends", "enrolls", "enrols",
-    "owns", "includes", "covers", "requests", "submits", "tags", "labels", "files", "registers", "measures",
+    "owns", "includes", "covers", "requests", "submits", "tags", "labels", "files", "measures",
     "monitors", "watches", "receives", "issues", "uses", "handles", "processes", "supports", "updates",
     "shares", "links", "marks",
 })

@@ -35,6 +35,7 @@ STOP = frozenset(
     set(vocab.NOT_ENTITIES)
     | vocab.DETERMINERS
     | {
+        "show", "shows", "display", "displays", "give", "gives", "return", "returns",
         "can", "could", "should", "must", "will", "would", "may", "might", "be", "been", "being", "not",
         "only", "also", "then", "than", "so", "as", "if", "when", "where", "who", "which", "what", "how",
         "why", "it", "they", "them", "we", "i", "you", "he", "she", "there", "here", "one", "two", "three",
@@ -59,5 +60,9 @@ ADJECTIVES = frozenset({
     "different", "various", "related", "available", "upcoming", "past", "future", "total", "single", "main",
     "basic", "tiny", "little", "few", "more", "most", "expired", "free", "paid", "low", "high", "medium",
     "overdue", "pending",
+})
+FIELD_HEADS = frozenset({
+    "date", "time", "name", "number", "price", "fee", "address", "code", "count", "rate", "level", "limit", "id",
+    "amount", "total", "email", "phone", "url", "link", "score", "size", "weight", "distance", "duration",
 })
 # fmt: on

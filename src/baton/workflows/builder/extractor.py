@@ -112,6 +112,8 @@ def _noun(word: str) -> str | None:
         return None
     if word in ADJECTIVES:
         return None
+    if (base in vocab.MEASURE_WORDS or base in vocab.MONEY_WORDS) and base not in vocab.ENTITY_FIELDS:
+        return None  # "quantities", "prices": values, not things
     if looks_plural(word) or word in vocab.ENTITY_FIELDS:
         return base
     return None
@@ -209,7 +211,12 @@ def _scan_entities(clauses: list[Clause], draft: Draft, listed: dict[str, list[s
                 draft.add_entity(name)
                 end = i + (1 if compound else 0)
                 clause.use(i, end)
-                if end + 1 < len(words) and words[end + 1] == "with":
+                owned = i > 0 and words[i - 1] in (
+                    "many",
+                    "several",
+                    "multiple",
+                )  # "has many products with …"
+                if end + 1 < len(words) and words[end + 1] == "with" and not owned:
                     positions = _field_list(words, end + 2)
                     if positions:
                         listed.setdefault(name, []).extend(words[k] for k in positions)
@@ -232,13 +239,32 @@ def _has_relation(draft: Draft, left: str, right: str, *, single: bool, why: str
     return f"relation:{left}>{right}" if draft.relate(left, right, why) else ""
 
 
+def _link_quantity(clause: Clause, draft: Draft, link: str, after: int) -> None:
+    """ "an order has many products with quantities": the link entity carries the quantity."""
+    words = clause.words
+    quantity = [k for k, w in enumerate(words) if w in ("quantity", "quantities", "qty") and k > after]
+    if quantity:
+        draft.set_field(link, "quantity", type="integer", min=1)
+        clause.use(*quantity, *[k - 1 for k in quantity if words[k - 1] in ("with", "a", "each")])
+        draft.said.append((clause.phrase(after, quantity[-1]), f"field:{link}.quantity"))
+
+
+def _verbs(between: list[str]) -> list[str]:
+    verbs = [w for w in between if w not in _QUANTIFIERS and w not in ("can", "may", "will", "to", "zero")]
+    if len(verbs) == 2 and verbs[1] in ("for", "in", "on", "at", "with", "into"):
+        return verbs[:1]  # "attendees register for events"
+    return verbs
+
+
 def _pair_relation(clause: Clause, draft: Draft, i: int, left: str, j: int, right: str) -> None:
     words = clause.words
     between = [w for w in words[i + 1 : j] if w not in ("the", "a", "an", "one", "its", "their", "own")]
     if not between or "and" in between or len(between) > 4:
         return
     many = any(w in ("many", "several", "multiple", "more") for w in between)
-    verbs = [w for w in between if w not in _QUANTIFIERS and w not in ("can", "may", "will", "to", "zero")]
+    verbs = _verbs(between)
+    if verbs == ["per"] and (words[i - 1 : i] == ["one"] or words[i - 1 : i] == ["per"]):
+        return  # "one review per customer per product" is a uniqueness, read later
     phrase = clause.phrase(i, j)
     why = f"'{phrase}'"
     feature = ""
@@ -248,9 +274,10 @@ def _pair_relation(clause: Clause, draft: Draft, i: int, left: str, j: int, righ
     lemma = verb[:-1] if verb.endswith("s") and verb[:-1] in vocab.LINKING_VERBS else verb
     if verb in _HAS or verb == "with":
         feature = _has_relation(draft, left, right, single=not looks_plural(words[j]) and not many, why=why)
-    elif (verbs in (["from"], ["of"], ["for"]) and looks_plural(words[j])) or verbs[:2] in (
-        ["belongs", "to"],
-        ["belong", "to"],
+    elif (
+        verbs == ["per"]
+        or (verbs in (["from"], ["of"], ["for"]) and looks_plural(words[j]))
+        or verb in ("belongs", "belong")
     ):
         if draft.relate(right, left, why):
             feature = f"relation:{right}>{left}"
@@ -266,6 +293,8 @@ def _pair_relation(clause: Clause, draft: Draft, i: int, left: str, j: int, righ
     if feature:
         clause.use(*range(i, j + 1))
         draft.said.append((phrase, feature))
+        if len(feature.split(", ")) == 2:
+            _link_quantity(clause, draft, feature.split(", ")[0].split(">")[1], j)
 
 
 _CHAIN = frozenset({"and", "many", "a", "an", "one", "several", "multiple", "some", "also", "their", "its"})
@@ -275,22 +304,27 @@ def _scan_relations(clauses: list[Clause], draft: Draft) -> None:
     for clause in clauses:
         found = reading.mentions(clause, draft)
         subject: tuple[int, str] | None = None
+        belongs = False
         for (i, left), (j, right) in itertools.pairwise(found):
             between = clause.words[i + 1 : j]
             if subject is not None and between and set(between) <= _CHAIN and "and" in between:
                 # "each pet has an owner and many visits": the subject has the next noun as well
                 many = any(w in ("many", "several", "multiple", "some") for w in between)
                 single = not looks_plural(clause.words[j]) and not many
-                feature = _has_relation(
-                    draft, subject[1], right, single=single, why=f"'{clause.phrase(subject[0], j)}'"
-                )
+                why = f"'{clause.phrase(subject[0], j)}'"
+                if belongs:
+                    feature = f"relation:{right}>{subject[1]}" if draft.relate(right, subject[1], why) else ""
+                else:
+                    feature = _has_relation(draft, subject[1], right, single=single, why=why)
                 if feature:
                     clause.use(*range(i, j + 1))
-                    said = " ".join([clause.words[subject[0]], "has", *between[1:], clause.words[j]])
+                    verb = "belongs to" if belongs else "has"
+                    said = " ".join([clause.words[subject[0]], verb, *between[1:], clause.words[j]])
                     draft.said.append((said.replace("_", " "), feature))
                 continue
             has = [w for w in between if w in _HAS]
-            subject = (i, left) if has else None
+            belongs = "belongs" in between or "belong" in between
+            subject = (i, left) if has or belongs else None
             _pair_relation(clause, draft, i, left, j, right)
 
 
@@ -413,11 +447,13 @@ def _rename_reserved(draft: Draft) -> dict[str, str]:
         for key in ("entity", "parent"):
             if rule.get(key) in renames:
                 rule[key] = renames[rule[key]]
-    _rename_fields(draft)
-    return renames
+    fields = _rename_fields(draft)
+    return {**renames, **fields}
 
 
-def _rename_fields(draft: Draft) -> None:
+def _rename_fields(draft: Draft) -> dict[str, str]:
+    """Fields renamed, as ``{"entity.old": "entity.new"}``."""
+    renamed: dict[str, str] = {}
     for entity, fields in draft.entities.items():
         taken = {f["name"] for f in fields}
         for f in fields:
@@ -430,12 +466,14 @@ def _rename_fields(draft: Draft) -> None:
                     for key in ("field", "before", "after"):
                         if rule.get("entity") == entity and rule.get(key) == f["name"]:
                             rule[key] = new
+                renamed[f"{entity}.{f['name']}"] = f"{entity}.{new}"
                 f["name"] = new
+    return renamed
 
 
 def _feature_renamed(feature: str, renames: dict[str, str]) -> str:
     for old, new in renames.items():
-        feature = re.sub(rf"(?<![a-z_]){old}(?![a-z_])", new, feature)
+        feature = re.sub(rf"(?<![a-z_]){re.escape(old)}(?![a-z_])", new, feature)
     return feature
 
 
