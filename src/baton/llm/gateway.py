@@ -33,7 +33,7 @@ from baton.llm.errors import (
     ProviderRejectedError,
     error_summary,
 )
-from baton.llm.messages import CallContext, Completion, ModelRequest, ModelResponse
+from baton.llm.messages import CallContext, Completion, ModelRequest, ModelResponse, ToolCall
 from baton.llm.prices import PriceBook
 from baton.llm.providers import Provider, create_provider
 from baton.llm.records import CallRecord, CallStatus, record_calls_txn, spent_usd
@@ -153,7 +153,7 @@ class Gateway:
             context=context,
             canonical=canonical,
             request_key=response_cache.request_key(canonical),
-            prompt_tokens=count_message_tokens([m.content for m in request.messages]),
+            prompt_tokens=count_message_tokens(request.token_texts()),
             started=time.perf_counter(),
         )
         self.stats.calls += 1
@@ -352,6 +352,7 @@ class Gateway:
             replayed=True,
             finish_reason=answer.response.get("finish_reason"),
             structured=answer.response.get("structured"),
+            tool_calls=_tool_calls(answer.response),
         )
 
     # -- bookkeeping -----------------------------------------------------------------------------
@@ -430,11 +431,12 @@ class Gateway:
             tokens_estimated=bool(response.get("tokens_estimated")),
             finish_reason=response.get("finish_reason"),
             structured=response.get("structured"),
+            tool_calls=_tool_calls(response),
         )
 
 
 def _response_payload(completion: Completion) -> dict[str, Any]:
-    return {
+    payload: dict[str, Any] = {
         "text": completion.text,
         "structured": completion.structured,
         "finish_reason": completion.finish_reason,
@@ -442,3 +444,11 @@ def _response_payload(completion: Completion) -> dict[str, Any]:
         "tokens_out": completion.usage.tokens_out,
         "tokens_estimated": completion.usage.estimated,
     }
+    if completion.tool_calls:  # absent otherwise: records of plain answers keep their shape
+        payload["tool_calls"] = [c.as_dict() for c in completion.tool_calls]
+    return payload
+
+
+def _tool_calls(response: Mapping[str, Any]) -> tuple[ToolCall, ...]:
+    """The tool calls of a stored answer (record, cache entry or replayed call)."""
+    return tuple(ToolCall.from_dict(c) for c in response.get("tool_calls") or ())
