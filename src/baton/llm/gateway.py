@@ -152,7 +152,11 @@ class Gateway:
             request=request,
             context=context,
             canonical=canonical,
-            request_key=response_cache.request_key(canonical),
+            request_key=response_cache.request_key(
+                canonical
+                if not request.tools
+                else json.dumps(request.canonical(tool_results=False), sort_keys=True, separators=(",", ":"))
+            ),
             prompt_tokens=count_message_tokens(request.token_texts()),
             started=time.perf_counter(),
         )

@@ -162,13 +162,20 @@ class ModelRequest:
 
         return replace(self, messages=(*self.messages, *more))
 
-    def canonical(self) -> dict[str, Any]:
+    def canonical(self, *, tool_results: bool = True) -> dict[str, Any]:
         """Everything that determines the answer except the model: the basis of request keys and records.
 
         A request without tools keeps the shape it had before tools existed, so its keys (cache, replay)
-        do not change."""
+        do not change. ``tool_results=False`` blanks what tools returned: the basis of the replay key of a
+        tool conversation, whose tools (a test run, a clock) need not answer byte for byte the same
+        when the run is replayed — the model's recorded turns are, in order."""
+        messages = [m.as_dict() for m in self.messages]
+        if not tool_results:
+            for message in messages:
+                if message["role"] == Role.TOOL.value:
+                    message["content"] = ""
         canonical: dict[str, Any] = {
-            "messages": [m.as_dict() for m in self.messages],
+            "messages": messages,
             "max_tokens": self.max_tokens,
             "temperature": self.temperature,
             "response_schema": dict(self.response_schema) if self.response_schema is not None else None,
