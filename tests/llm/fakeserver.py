@@ -213,7 +213,6 @@ def _reply_text(body: dict[str, Any], reply: Reply) -> str:
 def _openai_problem(body: dict[str, Any]) -> str:
     """What the real API would refuse in a conversation with tools (empty when it is well formed)."""
     open_calls: set[str] = set()
-    names = {t.get("function", {}).get("name") for t in body.get("tools") or []}
     for index, message in enumerate(body.get("messages", [])):
         role = message.get("role")
         if role == "tool":
@@ -224,8 +223,8 @@ def _openai_problem(body: dict[str, Any]) -> str:
         if open_calls:
             return f"messages[{index}]: tool_call_ids {sorted(open_calls)} did not have response messages"
         for call in message.get("tool_calls") or []:
-            if call.get("type") != "function" or call["function"].get("name") not in names:
-                return f"messages[{index}]: tool call of an undeclared tool"
+            if call.get("type") != "function" or not call.get("function", {}).get("name"):
+                return f"messages[{index}]: a tool call needs type 'function' and a function name"
             open_calls.add(call["id"])
     return ""
 
