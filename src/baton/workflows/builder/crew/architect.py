@@ -7,6 +7,7 @@ twice, the rules' spec is used and the spec's assumptions say so.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import re
 from collections.abc import Callable
@@ -18,7 +19,7 @@ from baton.core.workflow import TaskContext
 from baton.llm import AllModelsFailedError, BudgetExceededError, Complexity, Message, ModelRequest, Role
 from baton.workflows.builder.architecture import BuildInputs
 from baton.workflows.builder.results import ArchitectureResult
-from baton.workflows.builder.spec import BuildSpec, validate_spec
+from baton.workflows.builder.spec import BuildSpec, Stack, default_azure_plan, validate_spec
 
 AGENT = "architect"
 MAX_ANSWER_CHARS = 200_000
@@ -57,10 +58,15 @@ def parse_answer(text: str, structured: Any = None) -> dict[str, Any]:
 
 
 def _apply_inputs(raw: dict[str, Any], inputs: BuildInputs, rules: BuildSpec) -> dict[str, Any]:
-    """The run's own choices win over the model's: stack and environment as given, else the rules'."""
+    """The run's own choices win over the model's (stack, environment); the Azure plan is baton's
+    (priced and checked by the infrastructure stage), not the model's to invent."""
     raw = dict(raw)
-    raw["stack"] = (inputs.stack or rules.stack).value
+    if inputs.stack is not None:
+        raw["stack"] = inputs.stack.value
+    raw.setdefault("stack", rules.stack.value)
     raw["environment"] = (inputs.env or rules.environment).value
+    with contextlib.suppress(ValueError):  # an unknown stack: the validator names it
+        raw["azure"] = default_azure_plan(Stack(raw["stack"])).model_dump(mode="json")
     return raw
 
 

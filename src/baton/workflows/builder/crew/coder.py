@@ -209,7 +209,9 @@ class CoderSession:
         report.tokens_in += outcome.tokens_in
         report.tokens_out += outcome.tokens_out
         report.cost_usd += outcome.cost_usd
-        report.models += [m for m in outcome.models if m not in report.models]
+        for model in outcome.models:
+            if model not in report.models:
+                report.models.append(model)
 
     async def run(self) -> CrewReport:
         green = _git.head(self.repo) or ""

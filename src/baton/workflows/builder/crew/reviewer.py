@@ -76,7 +76,7 @@ async def review(
         system=SYSTEM,
         response_schema=SCHEMA,
         schema_name="review",
-        complexity=Complexity.COMPLEX,
+        complexity=Complexity.MODERATE,
         max_tokens=2048,
     )
     ctx = agents.for_agent(AGENT)
