@@ -36,7 +36,10 @@ from baton.store.schema import model_calls
 from baton.store.store import Store
 from baton.workflows.builder import stop_service
 
-IDEA = "A service that every hour fetches exchange rates from a source and stores them; GET the latest rate per currency"
+IDEA = (
+    "A service that every hour fetches exchange rates from a source and stores them; "
+    "GET the latest rate per currency"
+)
 TEMPLATE_COMMIT = "Generate the service and its tests (baton)"
 
 

@@ -193,7 +193,12 @@ class CoderSession:
     def _commit(self, number: int, checks: ChecksOutcome) -> CrewRound:
         verdict = "green" if checks.passed else "red"
         message = f"Crew round {number} ({verdict}): {self.summary or 'no summary'}"[:300]
-        commit = _git.commit_all(self.repo, message + f"\n\nchecks: {checks.summary}")
+        # Every round is a commit, even one that changed nothing: the log tells the story.
+        _git.git(self.repo, "add", "--all")
+        _git.git(
+            self.repo, "commit", "--quiet", "--allow-empty", "-m", message + f"\n\nchecks: {checks.summary}"
+        )
+        commit = _git.head(self.repo) or ""
         return CrewRound(round=number, commit=commit, passed=checks.passed, summary=checks.summary)
 
     def _limits(self, report: CrewReport) -> LoopLimits:
