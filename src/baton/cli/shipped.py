@@ -36,6 +36,9 @@ def build(
     ] = None,
     github: Annotated[str | None, typer.Option(help="Create the GitHub repository under this owner")] = None,
     target: Annotated[str, typer.Option(help="local | azure")] = "local",
+    strict: Annotated[
+        bool, typer.Option(help="Exit 1 unless every requirement of the idea or spec is honoured")
+    ] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q")] = False,
     budget: Annotated[
         float | None,
@@ -46,8 +49,12 @@ def build(
 ) -> None:
     """Turn an idea into a tested, locally deployed service with its infrastructure, CI and docs.
 
-    With a model configured (BATON_CONFIG), the crew designs the spec and writes, tests and fixes what
-    the templates cannot, within --budget, --max-turns and --rounds."""
+    Every requirement of the idea ends honoured (its checks passed against the running service),
+    not implemented (with the reason) or failed; the summary lists them, and --strict makes any
+    requirement left over a failure. With a model configured (BATON_CONFIG), the crew designs the
+    spec and writes, tests and fixes what the templates cannot, within --budget, --max-turns and
+    --rounds.
+    """
     from pydantic import ValidationError
 
     from baton.workflows.builder import check_output_dir, extract_spec, load_spec
@@ -58,6 +65,16 @@ def build(
             "give an idea in plain words or a spec file", hint='baton build "A REST API for …"'
         )
     # Fail on a meaningless idea or a bad spec before anything is stored.
+    try:
+        crew = CrewSettings(max_turns=max_turns, rounds=rounds)
+    except ValidationError as error:  # --max-turns or --rounds out of range
+        problems = "; ".join(f"--{str(e['loc'][0]).replace('_', '-')}: {e['msg']}" for e in error.errors())
+        raise InvalidInputError(problems, hint="--max-turns 1..500, --rounds 1..10") from None
+    options: dict[str, Any] = {"crew": crew.model_dump()}
+    if budget is not None:
+        if budget <= 0:
+            raise InvalidInputError(f"--budget must be positive, not {budget}", hint="e.g. --budget 0.50")
+        options["budget_usd"] = budget
     parsed = load_spec(spec) if spec is not None else extract_spec(idea)
     directory = (out or Path(parsed.name.replace("_", "-"))).expanduser().resolve()
     check_output_dir(directory, force=force)
@@ -74,16 +91,6 @@ def build(
     }
     store = open_store()
     started = time.time()
-    try:
-        crew = CrewSettings(max_turns=max_turns, rounds=rounds)
-    except ValidationError as error:  # --max-turns or --rounds out of range
-        problems = "; ".join(f"--{str(e['loc'][0]).replace('_', '-')}: {e['msg']}" for e in error.errors())
-        raise InvalidInputError(problems, hint="--max-turns 1..500, --rounds 1..10") from None
-    options: dict[str, Any] = {"crew": crew.model_dump()}
-    if budget is not None:
-        if budget <= 0:
-            raise InvalidInputError(f"--budget must be positive, not {budget}", hint="e.g. --budget 0.50")
-        options["budget_usd"] = budget
     run_id = start_run(store, BUILD, {k: v for k, v in inputs.items() if v is not None}, options=options)
     console.print(f"build [bold]{run_id}[/] of {parsed.name!r} → {directory}")
     try:
@@ -93,10 +100,29 @@ def build(
         raise
     if state is RunState.SUCCEEDED:
         with store.read() as conn:
-            _build_summary(run_outputs(conn, run_id), time.time() - started)
+            left_over = _build_summary(run_outputs(conn, run_id), time.time() - started)
+        if strict and left_over:
+            console.print(f"[red]--strict: {left_over} requirement(s) not honoured[/]")
+            raise typer.Exit(1)
 
 
-def _build_summary(outputs: dict[str, Any], elapsed: float) -> None:
+def _requirement_rows(docs: dict[str, Any]) -> tuple[str, list[str], int]:
+    """The summary line (`6/8 honoured`), one line per requirement left over, and how many those are."""
+    requirements = docs.get("requirements", [])
+    honoured = [r for r in requirements if r["status"] == "honoured"]
+    others = [r for r in requirements if r["status"] != "honoured"]
+    words = {"not_implemented": "not implemented", "failed": "FAILED", "pending": "not checked"}
+    line = f"{len(honoured)}/{len(requirements)} honoured"
+    counts = {w: sum(1 for r in others if r["status"] == k) for k, w in words.items()}
+    extra = ", ".join(f"{n} {w}" for w, n in counts.items() if n)
+    lines = [
+        f"{r['id']} {words.get(r['status'], r['status'])}: {r['text']} — {r.get('reason') or ''}"
+        for r in others
+    ]
+    return (f"{line}, {extra}" if extra else line), lines, len(others)
+
+
+def _build_summary(outputs: dict[str, Any], elapsed: float) -> int:
     table = Table(title="build", show_header=False, title_justify="left")
     architecture, gate, infra = outputs["architecture"], outputs["gate"], outputs["infrastructure"]
     deploy, docs = outputs["deploy"], outputs["docs"]
@@ -105,17 +131,24 @@ def _build_summary(outputs: dict[str, Any], elapsed: float) -> None:
         "stack",
         f"{architecture['spec'].get('stack')} · {len(architecture['spec'].get('entities', []))} entities",
     )
+    line, left_over, count = _requirement_rows(docs)
+    table.add_row("requirements", line)
+    for row in left_over:
+        table.add_row("", row)
     table.add_row("tests", f"{gate['tests_passed']} passed, coverage {gate['coverage']:.1f}%")
     table.add_row("service", str(deploy.get("url") or deploy.get("plan_file") or deploy.get("note")))
-    verdict = "valid" if infra["valid"] else "INVALID"
+    scanned = ", ".join(f"{n} {k}" for k, n in infra.get("resources", {}).items())
     table.add_row(
         "infrastructure",
-        f"checkov: {verdict}, {infra['passed_checks']} passed, {infra['failed_checks']} findings",
+        f"checkov: {len(infra.get('files', []))} files parsed ({scanned} resources), "
+        f"{infra.get('parse_error_count', 0)} parse errors; "
+        f"{infra['passed_checks']} checks passed, {infra['failed_checks']} findings",
     )
     costs = ", ".join(f"{env} ${cost:,.0f}" for env, cost in docs.get("monthly_costs", {}).items())
     table.add_row("monthly cost", costs or "-")
     table.add_row("total time", f"{elapsed:.1f} s")
     console.print(table)
+    return count
 
 
 season_app = typer.Typer(

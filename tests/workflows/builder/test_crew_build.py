@@ -74,17 +74,34 @@ def architect_spec() -> dict[str, Any]:
             {"name": "currency", "fields": [{"name": "code", "max_length": 8}, {"name": "label"}]},
         ],
         "assumptions": ["the source answers a JSON object {currency: rate}"],
+        "requirements": [
+            {"id": "R1", "text": "keep currencies", "implemented_by": "entity:currency"},
+            {
+                "id": "R2",
+                "text": "every hour, fetch exchange rates from a source; GET the latest rate per currency",
+            },
+        ],
     }
 
 
-def finish(status: str = "implemented", note: str = "") -> Reply:
+def finish(status: str = "implemented", note: str = "", checks: list[dict[str, Any]] | None = None) -> Reply:
+    claim: dict[str, Any] = {"id": "R2", "status": status, "note": note}
+    if checks is not None:
+        claim["checks"] = checks
     return Reply.tool(
-        "finish",
-        {
-            "summary": "scheduled fetch and latest-per-currency endpoint",
-            "requirements": [{"id": "R1", "status": status, "note": note}],
-        },
+        "finish", {"summary": "scheduled fetch and latest-per-currency endpoint", "requirements": [claim]}
     )
+
+
+LATEST_CHECKS = [
+    {
+        "name": "latest per currency",
+        "method": "GET",
+        "path": "/rates/latest",
+        "expect_status": 200,
+        "expect_count": 0,
+    }
+]
 
 
 def write_feature(tests: str = RATES_TESTS) -> list[Reply]:
@@ -127,7 +144,7 @@ def test_the_crew_adds_a_scheduled_fetch_and_an_endpoint_green_and_a_replay_rebu
         *write_feature(),
         Reply.tool("run_checks"),
         Reply.tool("call_service", {"method": "GET", "path": "/rates/latest"}),
-        finish(note="app/rates.py: fetch_rates + schedule; GET /rates/latest"),
+        finish(note="app/rates.py: fetch_rates + schedule; GET /rates/latest", checks=LATEST_CHECKS),
     )
     review = {
         "verdict": "approve",
@@ -148,7 +165,7 @@ def test_the_crew_adds_a_scheduled_fetch_and_an_endpoint_green_and_a_replay_rebu
     assert crew_commits == ["Crew round 1 (green): scheduled fetch and latest-per-currency endpoint"]
     assert subjects.index(crew_commits[0]) == subjects.index(TEMPLATE_COMMIT) + 1
     report = crew_report(out)
-    assert [(r["id"], r["status"]) for r in report["requirements"]] == [("R1", "implemented")]
+    assert [(r["id"], r["status"]) for r in report["requirements"]] == [("R2", "implemented")]
     assert report["review"] == ["[low] (app/rates.py) the source URL should come from settings"]
     build_md = (out / "BUILD.md").read_text(encoding="utf-8")
     assert (
@@ -165,6 +182,9 @@ def test_the_crew_adds_a_scheduled_fetch_and_an_endpoint_green_and_a_replay_rebu
     finally:
         store.close()
     deploy = outputs["deploy"]
+    # The coder's acceptance check ran against the deployed service: the requirement is honoured.
+    table = {r["id"]: (r["status"], r.get("implemented_by")) for r in deploy["requirements"]}
+    assert table == {"R1": ("honoured", "entity:currency"), "R2": ("honoured", f"model:{CODER_MODEL}")}
     key = Path(deploy["api_key_file"]).read_text(encoding="utf-8").strip().split("=", 1)[1]
     latest = httpx.get(deploy["url"] + "/rates/latest", headers={"X-API-Key": key}, timeout=10)
     assert (latest.status_code, latest.json()) == (200, [])
@@ -221,7 +241,7 @@ def test_a_red_gate_goes_back_to_the_coder_and_is_fixed_in_round_two(
     assert "Round 1 ended red" in debugger["content"]
     assert "test_fetch_stores_and_latest_keeps_the_newest_per_currency" in debugger["content"]
     assert "AssertionError" in debugger["content"] and len(debugger["content"]) < 6000
-    assert [(r["id"], r["status"]) for r in crew_report(out)["requirements"]] == [("R1", "implemented")]
+    assert [(r["id"], r["status"]) for r in crew_report(out)["requirements"]] == [("R2", "implemented")]
 
 
 def test_work_that_never_gets_green_is_reset_and_the_requirement_fails(

@@ -8,30 +8,21 @@ from typing import Any
 
 import httpx
 
+from baton.workflows.builder._checks import CheckFailed, resolve, run_checks
+from baton.workflows.builder.acceptance import sample_body, sample_value
 from baton.workflows.builder.results import SmokeCheck
-from baton.workflows.builder.spec import BuildSpec, EntitySpec, FieldType
+from baton.workflows.builder.spec import BuildSpec, EntitySpec, Requirement, RequirementStatus
 
 TRY_INTERVAL_S = 0.3
 
-_SAMPLES: dict[FieldType, Any] = {
-    FieldType.STRING: "smoke test",
-    FieldType.TEXT: "a smoke test",
-    FieldType.EMAIL: "smoke@example.com",
-    FieldType.INTEGER: 1,
-    FieldType.FLOAT: 1.5,
-    FieldType.BOOLEAN: True,
-    FieldType.DATE: "2026-01-15",
-    FieldType.DATETIME: "2026-01-15T10:00:00",
-}
 
-
-def sample_payload(entity: EntitySpec) -> dict[str, Any]:
-    return {
-        f.name: _SAMPLES[f.type][: f.max_length or 200]
-        if isinstance(_SAMPLES[f.type], str) and f.type in (FieldType.STRING, FieldType.TEXT)
-        else _SAMPLES[f.type]
-        for f in entity.fields
-    }
+def sample_payload(entity: EntitySpec, spec: BuildSpec | None = None) -> dict[str, Any]:
+    """A valid create body of ``entity`` (without foreign keys), with fresh unique values."""
+    spec_body = (
+        {f.name: sample_value(f) for f in entity.fields} if spec is None else sample_body(spec, entity)
+    )
+    resolved: dict[str, Any] = resolve(spec_body, {})
+    return resolved
 
 
 def _wait_for_health(
@@ -59,7 +50,7 @@ def _round_trip(client: httpx.Client, spec: BuildSpec) -> SmokeCheck:
     path = f"/{entity.plural_name}"
     steps: list[str] = []
     try:
-        created = client.post(path, json=sample_payload(entity))
+        created = client.post(path, json=sample_payload(entity, spec))
         steps.append(f"POST {path} {created.status_code}")
         if created.status_code != 201:
             return SmokeCheck(name="crud", passed=False, detail=f"{'; '.join(steps)}: {created.text[:200]}")
@@ -80,6 +71,27 @@ def _round_trip(client: httpx.Client, spec: BuildSpec) -> SmokeCheck:
     return SmokeCheck(name="crud", passed=True, detail="; ".join(steps))
 
 
+def check_requirements(client: httpx.Client, spec: BuildSpec) -> list[Requirement]:
+    """Run every pending requirement's checks against the service: each ends honoured or failed."""
+    done: list[Requirement] = []
+    for requirement in spec.requirements:
+        if requirement.status is RequirementStatus.NOT_IMPLEMENTED or not requirement.checks:
+            done.append(requirement)
+            continue
+        checks = [c.model_dump(mode="json") for c in requirement.checks]
+        update: dict[str, Any]
+        try:
+            run_checks(client, checks)
+        except CheckFailed as error:
+            update = {"status": RequirementStatus.FAILED, "reason": str(error)[:600]}
+        except httpx.HTTPError as error:
+            update = {"status": RequirementStatus.FAILED, "reason": f"the service did not answer: {error}"}
+        else:
+            update = {"status": RequirementStatus.HONOURED, "reason": None}
+        done.append(requirement.model_copy(update=update))
+    return done
+
+
 def smoke_test(
     url: str, api_key: str, spec: BuildSpec, *, tries: int, process: subprocess.Popen[bytes] | None = None
 ) -> tuple[list[SmokeCheck], int]:
@@ -90,3 +102,10 @@ def smoke_test(
         if not health.passed:
             return [health], used
         return [health, _round_trip(client, spec)], used
+
+
+def acceptance(url: str, api_key: str, spec: BuildSpec) -> list[Requirement]:
+    """The requirements of ``spec`` checked against the service at ``url``."""
+    headers = {"X-API-Key": api_key, "X-Actor": "baton-acceptance"}
+    with httpx.Client(base_url=url, headers=headers, timeout=10) as client:
+        return check_requirements(client, spec)

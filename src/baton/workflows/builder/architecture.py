@@ -9,6 +9,7 @@ from pathlib import Path
 from pydantic import BaseModel, Field, model_validator
 
 from baton.core.errors import InvalidInputError
+from baton.workflows.builder.acceptance import attach_checks
 from baton.workflows.builder.extractor import extract_spec
 from baton.workflows.builder.results import ArchitectureResult, DeployTarget
 from baton.workflows.builder.spec import BuildSpec, Environment, Stack, load_spec
@@ -85,4 +86,5 @@ def design(inputs: BuildInputs) -> ArchitectureResult:
         spec = extract_spec(inputs.idea, stack=inputs.stack, environment=inputs.env or Environment.DEV)
         source = "idea"
     check_output_dir(out, force=inputs.force)
+    spec = attach_checks(spec)
     return ArchitectureResult(spec=spec, source=source, out_dir=str(out), build_id=uuid.uuid4().hex)

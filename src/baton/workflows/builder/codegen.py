@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
 import subprocess
 from pathlib import Path
 
@@ -23,7 +24,7 @@ from baton.workflows.builder.venvs import Venv, clean_env
 COMMON_RUNTIME = ["sqlalchemy==2.1.9", "pydantic==2.14.3", "pydantic-settings==2.16.3"]
 STACK_RUNTIME: dict[Stack, list[str]] = {
     Stack.FASTAPI: ["fastapi==0.165.0", "uvicorn==0.54.0"],
-    Stack.FLASK: ["flask==3.1.3"],
+    Stack.FLASK: ["flask==3.1.3", "gunicorn==27.0.1"],
     Stack.FUNCTIONS: ["azure-functions==1.26.0"],
 }
 DEV_REQUIREMENTS = ["pytest==9.2.0", "pytest-cov==7.1.0", "ruff==0.17.6", "mypy==2.4.1", "httpx2==2.16.2"]
@@ -64,6 +65,11 @@ def render_code_files(spec: BuildSpec) -> dict[str, str]:
     files = render_tree("core", context, entities=entities)
     files.update(render_tree(STACK_FOLDERS[spec.stack], context, entities=entities))
     files.update(requirement_files(spec))
+    files["tests/acceptance.py"] = (Path(__file__).parent / "_checks.py").read_text(encoding="utf-8")
+    requirements = [r.model_dump(mode="json", exclude_none=True) for r in spec.requirements]
+    for requirement in requirements:
+        requirement.setdefault("reason", None)
+    files["tests/requirements.json"] = json.dumps(requirements, indent=2) + "\n"
     return files
 
 

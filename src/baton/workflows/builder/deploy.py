@@ -29,7 +29,7 @@ import psutil
 
 from baton.core.errors import InvalidInputError, PermanentError
 from baton.workflows.builder import _git
-from baton.workflows.builder._smoke import smoke_test
+from baton.workflows.builder._smoke import acceptance, smoke_test
 from baton.workflows.builder.results import DeployResult, DeployTarget
 from baton.workflows.builder.spec import BuildSpec, Stack
 from baton.workflows.builder.venvs import Venv, clean_env
@@ -184,6 +184,7 @@ def _already_deployed(root: Path, release_dir: Path, api_key: str, spec: BuildSp
     if not all(c.passed for c in checks):
         return None
     return DeployResult(
+        requirements=acceptance(str(info["url"]), api_key, spec),
         target=DeployTarget.LOCAL,
         release=release_dir.name,
         release_dir=str(release_dir),
@@ -248,6 +249,7 @@ def deploy_local(
     if previous is not None and previous != release_dir:
         stop_release(previous)
     return DeployResult(
+        requirements=acceptance(url, api_key, spec),
         target=DeployTarget.LOCAL,
         release=release_dir.name,
         release_dir=str(release_dir),
@@ -319,6 +321,7 @@ def deploy_azure(spec: BuildSpec, repo: Path, bicep: str) -> DeployResult:
     plan.chmod(0o755)
     if not az_ready():
         return DeployResult(
+            requirements=list(spec.requirements),
             target=DeployTarget.AZURE,
             plan_file=str(plan),
             executed=False,
@@ -332,5 +335,9 @@ def deploy_azure(spec: BuildSpec, repo: Path, bicep: str) -> DeployResult:
             f"the Azure deployment failed: {done.stderr[-800:]}", hint=f"see and rerun {plan}"
         )
     return DeployResult(
-        target=DeployTarget.AZURE, plan_file=str(plan), executed=True, note="deployed with az"
+        target=DeployTarget.AZURE,
+        plan_file=str(plan),
+        executed=True,
+        note="deployed with az; the requirements' checks run against a local release only",
+        requirements=list(spec.requirements),
     )

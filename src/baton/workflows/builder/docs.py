@@ -11,7 +11,7 @@ from baton.workflows.builder._render import render
 from baton.workflows.builder._smoke import sample_payload
 from baton.workflows.builder._views import template_context
 from baton.workflows.builder.infrastructure import bicep_file
-from baton.workflows.builder.spec import BuildSpec, Environment, Stack
+from baton.workflows.builder.spec import BuildSpec, Environment, Requirement, RequirementStatus, Stack
 
 RUN_COMMANDS = {
     Stack.FASTAPI: "uvicorn --factory app.main:create_app --port 8000",
@@ -51,8 +51,19 @@ _CORE = [
 ]
 
 
-def readme(spec: BuildSpec, deploy_url: str | None, release: str | None) -> str:
+def readme(
+    spec: BuildSpec,
+    deploy_url: str | None,
+    release: str | None,
+    requirements: list[Requirement] | None = None,
+) -> str:
+    table = requirements if requirements is not None else spec.requirements
     context = {
+        "does": [r for r in table if r.status is RequirementStatus.HONOURED],
+        "unchecked": [r for r in table if r.status is RequirementStatus.PENDING],
+        "does_not": [
+            r for r in table if r.status in (RequirementStatus.NOT_IMPLEMENTED, RequirementStatus.FAILED)
+        ],
         **template_context(spec),
         "stack_label": {Stack.FASTAPI: "FastAPI", Stack.FLASK: "Flask", Stack.FUNCTIONS: "Azure Functions"}[
             spec.stack
@@ -60,7 +71,7 @@ def readme(spec: BuildSpec, deploy_url: str | None, release: str | None) -> str:
         "run_command": RUN_COMMANDS[spec.stack],
         "layers": LAYERS[spec.stack],
         "layer_rows": _EDGE[spec.stack] + _CORE,
-        "sample_body": json.dumps(sample_payload(spec.ordered_entities()[0])),
+        "sample_body": json.dumps(sample_payload(spec.ordered_entities()[0], spec)),
         "deploy_url": deploy_url,
         "release": release,
         "bicep_file": bicep_file(spec),

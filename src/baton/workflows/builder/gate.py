@@ -60,15 +60,19 @@ def _run(name: str, command: list[str], cwd: Path, env: dict[str, str]) -> Check
     )
 
 
-def _test_counts(junit: Path) -> tuple[int, int]:
+def _test_counts(junit: Path) -> tuple[int, int, int | None]:
+    """(passed, failed or errored, run in all) — run is None when there is no readable report."""
     if not junit.exists():
-        return 0, 0
-    root = ET.parse(junit).getroot()
+        return 0, 0, None
+    try:
+        root = ET.parse(junit).getroot()
+    except ET.ParseError:
+        return 0, 0, None
     suites = [root] if root.tag == "testsuite" else list(root.iter("testsuite"))
     total = sum(int(s.get("tests", 0)) for s in suites)
     failed = sum(int(s.get("failures", 0)) + int(s.get("errors", 0)) for s in suites)
     skipped = sum(int(s.get("skipped", 0)) for s in suites)
-    return total - failed - skipped, failed
+    return total - failed - skipped, failed, total - skipped
 
 
 def _coverage(report: Path) -> float:
@@ -78,10 +82,14 @@ def _coverage(report: Path) -> float:
     return round(float(totals.get("percent_covered", 0.0)), 2)
 
 
-def _failure(checks: list[CheckResult], coverage: float, threshold: float) -> str | None:
+def _failure(checks: list[CheckResult], coverage: float, threshold: float, ran: int | None) -> str | None:
     failed = [c.name for c in checks if not c.passed]
     if failed:
         return f"{', '.join(failed)} failed"
+    if ran is None:
+        return "pytest wrote no test report, so no test is known to have run"
+    if ran == 0:
+        return "pytest ran no test"
     if coverage < threshold:
         return f"coverage {coverage:.1f}% is under {threshold:.0f}%"
     return None
@@ -119,9 +127,9 @@ def run_gate(repo: Path, *, threshold: float = COVERAGE_THRESHOLD) -> GateReport
         mypy = pool.submit(_run, "mypy", [py, "-m", "mypy", "--cache-dir", str(mypy_cache)], repo, env)
         pytest = pool.submit(_run, "pytest", pytest_command, repo, env)
         checks = [*ruff, mypy.result(), pytest.result()]
-    passed, failed = _test_counts(meta / "junit.xml")
+    passed, failed, ran = _test_counts(meta / "junit.xml")
     coverage = _coverage(meta / "coverage.json")
-    failure = _failure(checks, coverage, threshold)
+    failure = _failure(checks, coverage, threshold, ran)
     report = GateReport(
         passed=failure is None,
         checks=checks,

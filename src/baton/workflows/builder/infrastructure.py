@@ -20,10 +20,11 @@ from baton.core.errors import PermanentError
 from baton.workflows.builder._render import render
 from baton.workflows.builder._views import template_context
 from baton.workflows.builder.codegen import write_files
-from baton.workflows.builder.results import Artifact, Finding, InfrastructureReport
+from baton.workflows.builder.results import Artifact, FileScan, Finding, InfrastructureReport
 from baton.workflows.builder.spec import BuildSpec, Environment, Stack
 
 CHECKOV_TIMEOUT_S = 300
+SCANNED_FRAMEWORKS = ("bicep", "github_actions")
 DEPLOYS = [
     # environment, trigger, GitHub environment, deploy through the staging slot and swap
     (Environment.DEV, "develop", "dev", False),
@@ -37,6 +38,7 @@ def bicep_file(spec: BuildSpec) -> str:
 
 
 def startup_command(spec: BuildSpec) -> str:
+    """The App Service start command (the Bicep template escapes its quotes)."""
     if spec.stack is Stack.FLASK:
         return "python -m gunicorn --bind 0.0.0.0:8000 'app.main:create_app()'"
     return "python -m uvicorn --factory app.main:create_app --host 0.0.0.0 --port 8000"
@@ -131,30 +133,57 @@ def _reports(output: str) -> list[dict[str, Any]]:
     return reports
 
 
+def _relative(path: str, root: Path) -> str:
+    return (
+        os.path.relpath(path, root)
+        if os.path.isabs(path) and path.startswith(str(root))
+        else path.lstrip("/")
+    )
+
+
 def _parse(reports: list[dict[str, Any]], root: Path) -> InfrastructureReport:
     report = InfrastructureReport(commit="")
+    files: dict[tuple[str, str], FileScan] = {}
+    seen: dict[tuple[str, str], set[str]] = {}
     for item in reports:
+        framework = str(item.get("check_type", ""))
         summary = item.get("summary", {})
         report.passed_checks += int(summary.get("passed", 0))
         report.failed_checks += int(summary.get("failed", 0))
         report.skipped_checks += int(summary.get("skipped", 0))
+        report.parse_error_count += int(summary.get("parsing_errors", 0))
+        report.resources[framework] = report.resources.get(framework, 0) + int(
+            summary.get("resource_count", 0)
+        )
         report.validator_version = str(summary.get("checkov_version", report.validator_version))
         results = item.get("results", {})
-        for path in results.get("parsing_errors", []):
-            report.parsing_errors.append(
-                os.path.relpath(str(path), root) if os.path.isabs(str(path)) else str(path)
-            )
-        for check in results.get("failed_checks", []):
-            report.findings.append(
-                Finding(
-                    check_id=str(check.get("check_id")),
-                    check_name=str(check.get("check_name")),
-                    file=str(check.get("file_path", "")).lstrip("/"),
-                    resource=str(check.get("resource", "")),
-                    framework=str(item.get("check_type", "")),
-                    guideline=check.get("guideline"),
-                )
-            )
+        report.parsing_errors += [_relative(str(path), root) for path in results.get("parsing_errors") or []]
+        for outcome in ("passed_checks", "failed_checks"):
+            for check in results.get(outcome, []):
+                path = _relative(str(check.get("file_path", "")), root)
+                key = (path, framework)
+                scan = files.setdefault(key, FileScan(path=path, framework=framework))
+                seen.setdefault(key, set()).add(str(check.get("resource", "")))
+                scan.resources = len(seen[key])
+                if outcome == "passed_checks":
+                    scan.passed_checks += 1
+                else:
+                    scan.failed_checks += 1
+                    report.findings.append(
+                        Finding(
+                            check_id=str(check.get("check_id")),
+                            check_name=str(check.get("check_name")),
+                            file=path,
+                            resource=str(check.get("resource", "")),
+                            framework=framework,
+                            guideline=check.get("guideline"),
+                        )
+                    )
+    report.files = sorted(files.values(), key=lambda f: (f.framework, f.path))
+    for framework in report.resources:
+        # checkov's resource_count stays 0 for GitHub Actions even when it checks every job.
+        counted = sum(f.resources for f in report.files if f.framework == framework)
+        report.resources[framework] = max(report.resources[framework], counted)
     return report
 
 
@@ -169,13 +198,11 @@ def validate_with_checkov(root: Path) -> InfrastructureReport:
         "--skip-path",
         r"\.baton-build",
         "--framework",
-        "bicep",
-        "github_actions",
+        *SCANNED_FRAMEWORKS,
         "--output",
         "json",
         "--skip-download",
-        "--quiet",
-        "--compact",
+        "--compact",  # not --quiet: it drops the passed checks, and with them which files were scanned
     ]
     env = {**os.environ, "CKV_SKIP_PACKAGE_UPDATE_CHECK": "true", "LOG_LEVEL": "ERROR"}
     try:
@@ -186,8 +213,15 @@ def validate_with_checkov(root: Path) -> InfrastructureReport:
         raise PermanentError(f"checkov did not finish within {CHECKOV_TIMEOUT_S} s") from None
     if done.returncode not in (0, 1):
         raise PermanentError(f"checkov failed with exit code {done.returncode}: {done.stderr[-800:]}")
-    report = _parse(_reports(done.stdout), root)
-    report.valid = not report.parsing_errors and report.passed_checks > 0
+    return _parse(_reports(done.stdout), root)
+
+
+def _judge(report: InfrastructureReport, scanned: list[str]) -> InfrastructureReport:
+    """Valid only when nothing failed to parse, each framework scanned something, and each file was seen."""
+    looked_at = {f.path for f in report.files}
+    report.not_scanned = [path for path in scanned if path not in looked_at]
+    empty = [name for name in SCANNED_FRAMEWORKS if not report.resources.get(name)]
+    report.valid = not (report.parse_error_count or report.parsing_errors or report.not_scanned or empty)
     return report
 
 
@@ -195,10 +229,21 @@ def write_infrastructure(spec: BuildSpec, root: Path) -> tuple[list[Artifact], I
     """Write the files, validate them; raise if checkov cannot parse one of them."""
     templated, made = render_infrastructure(spec)
     artifacts = write_files(root, templated, "template") + write_files(root, made, "rules")
-    report = validate_with_checkov(root)
-    if report.parsing_errors:
+    scanned = sorted(path for path in templated if path.endswith((".bicep", ".yml")))
+    report = _judge(validate_with_checkov(root), scanned)
+    if not report.valid:
+        problems = []
+        if report.parse_error_count or report.parsing_errors:
+            named = ", ".join(report.parsing_errors) or "files it did not name"
+            problems.append(f"checkov could not parse {max(report.parse_error_count, 1)} file(s) ({named})")
+        if report.not_scanned:
+            problems.append(f"no check looked at {', '.join(report.not_scanned)}")
+        empty = [name for name in SCANNED_FRAMEWORKS if not report.resources.get(name)]
+        if empty:
+            problems.append(f"the {', '.join(empty)} scan found no resources")
         raise PermanentError(
-            f"checkov could not parse {', '.join(report.parsing_errors)}",
-            hint="the generated infrastructure is invalid: this is a bug in baton's templates",
+            "the infrastructure is not valid: " + "; ".join(problems),
+            hint="the generated infrastructure cannot be deployed as written: this is a bug in baton's templates",
+            details={"report": report.model_dump(mode="json")},
         )
     return artifacts, report

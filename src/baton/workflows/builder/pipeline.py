@@ -41,6 +41,7 @@ from baton.workflows.builder.results import (
     NotifyResult,
     RepositoryResult,
     Stage,
+    requirement_counts,
 )
 from baton.workflows.builder.spec import Environment, load_spec
 from baton.workflows.builder.venvs import requirements_hash
@@ -176,8 +177,8 @@ def _deploy(
     ctx: TaskContext,
 ) -> DeployResult:
     started = time.perf_counter()
-    spec = architecture.spec
     repo = Path(architecture.out_dir)
+    spec = crew.spec_after_crew(architecture.spec, repo)  # the crew's requirements, to be checked too
     with _stage(Stage.DEPLOY, architecture, inputs):
         if not gate.passed:
             raise PermanentError("the test gate did not pass; nothing is deployed")
@@ -214,7 +215,7 @@ def documentation(
     with _stage(Stage.DOCS, architecture, inputs):
         document, openapi_by = openapi_document(spec, repo, require_venv(repo))
         texts = {
-            "README.md": (docs.readme(spec, deploy.url, deploy.release), "template"),
+            "README.md": (docs.readme(spec, deploy.url, deploy.release, deploy.requirements), "template"),
             "docs/openapi.json": (json.dumps(document, indent=2) + "\n", openapi_by),
             "API.md": (docs.api_reference(spec, document, openapi_by), "template"),
             "COSTS.md": (docs.costs_md(spec), "rules"),
@@ -242,6 +243,7 @@ def documentation(
             infra=infrastructure,
             deploy=deploy,
             artifacts=artifacts,
+            requirements=deploy.requirements,
         )
         docs.write_text(repo, "BUILD.md", build_md + crew.build_md_section(repo))
         commit = _git.commit_all(repo, "Document the service and the build (baton)", [*texts, "BUILD.md"])
@@ -255,6 +257,8 @@ def documentation(
             )
         duration = _done(Stage.DOCS, architecture, started, "template, rules")
     return DocsResult(
+        requirements=deploy.requirements,
+        requirement_counts=requirement_counts(deploy.requirements),
         commit=commit,
         artifacts=own,
         monthly_costs=costs.monthly_totals(spec),

@@ -18,8 +18,16 @@ from baton.workflows.builder.results import (
     GateReport,
     InfrastructureReport,
     Stage,
+    requirement_counts,
 )
+from baton.workflows.builder.spec import Requirement
 
+STATUS_WORDS = {
+    "honoured": "honoured",
+    "not_implemented": "not implemented",
+    "failed": "**FAILED**",
+    "pending": "not checked",
+}
 LEDGER = Path(".baton-build") / "stages.json"
 PRODUCERS = {
     Stage.ARCHITECTURE: "rules",
@@ -81,8 +89,10 @@ def render_build_md(
     artifacts: list[Artifact] | None = None,
     failed_stage: str | None = None,
     failure: str | None = None,
+    requirements: list[Requirement] | None = None,
 ) -> str:
     total = sum(s["duration"] or 0.0 for s in stages)
+    requirements = requirements or []
     return render(
         "docs/BUILD.md.jinja",
         {
@@ -98,6 +108,9 @@ def render_build_md(
             "failed_stage": failed_stage,
             "failure": failure,
             "total_s": total,
+            "requirements": requirements,
+            "counts": requirement_counts(requirements),
+            "status_words": STATUS_WORDS,
             "built_at": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
         },
     )

@@ -11,7 +11,7 @@ from enum import StrEnum
 
 from pydantic import BaseModel, Field
 
-from baton.workflows.builder.spec import BuildSpec
+from baton.workflows.builder.spec import BuildSpec, Requirement, RequirementStatus
 
 
 class Stage(StrEnum):
@@ -88,6 +88,16 @@ class Finding(BaseModel):
     guideline: str | None = None
 
 
+class FileScan(BaseModel):
+    """What the validator saw of one generated file: the resources it parsed and the checks they got."""
+
+    path: str
+    framework: str
+    resources: int = 0
+    passed_checks: int = 0
+    failed_checks: int = 0
+
+
 class InfrastructureReport(StageResult):
     commit: str
     validator: str = "checkov"
@@ -95,9 +105,13 @@ class InfrastructureReport(StageResult):
     passed_checks: int = 0
     failed_checks: int = 0
     skipped_checks: int = 0
-    parsing_errors: list[str] = Field(default_factory=list)
+    parsing_errors: list[str] = Field(default_factory=list, description="files checkov named as unparsable")
+    parse_error_count: int = Field(default=0, description="checkov's own count, also when it names no file")
+    resources: dict[str, int] = Field(default_factory=dict, description="framework → resources scanned")
+    files: list[FileScan] = Field(default_factory=list)
+    not_scanned: list[str] = Field(default_factory=list, description="generated files no check looked at")
     findings: list[Finding] = Field(default_factory=list)
-    valid: bool = False
+    valid: bool = Field(default=False, description="every file parsed and scanned (findings may remain)")
 
 
 class DeployTarget(StrEnum):
@@ -125,10 +139,23 @@ class DeployResult(StageResult):
     plan_file: str | None = None
     executed: bool = False
     note: str = ""
+    requirements: list[Requirement] = Field(
+        default_factory=list, description="the spec's requirements, with the outcome of their checks"
+    )
+
+
+def requirement_counts(requirements: list[Requirement]) -> dict[str, int]:
+    """How many requirements ended in each status, every status listed."""
+    counts = {status.value: 0 for status in RequirementStatus}
+    for requirement in requirements:
+        counts[requirement.status.value] += 1
+    return counts
 
 
 class DocsResult(StageResult):
     commit: str
+    requirements: list[Requirement] = Field(default_factory=list, description="the final requirements table")
+    requirement_counts: dict[str, int] = Field(default_factory=dict, description="status → how many")
     monthly_costs: dict[str, float] = Field(default_factory=dict)
     price_table_date: str = ""
 

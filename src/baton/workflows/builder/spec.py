@@ -18,6 +18,13 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from baton.core.errors import InvalidInputError
 from baton.workflows.builder._naming import name_problem, pascal, plural, title
+from baton.workflows.builder._spec_checks import (
+    check_field,
+    check_queries,
+    check_requirements,
+    check_rules,
+    check_unique_together,
+)
 
 
 class Stack(StrEnum):
@@ -42,15 +49,42 @@ class FieldType(StrEnum):
     TEXT = "text"  # long text
     INTEGER = "integer"
     FLOAT = "float"
+    DECIMAL = "decimal"  # money: exact, two decimal places, read back as a JSON number
     BOOLEAN = "boolean"
     DATE = "date"
-    DATETIME = "datetime"
+    DATETIME = "datetime"  # stored in UTC, read back with its zone
     EMAIL = "email"  # a string checked against an address pattern
+    URL = "url"  # an http(s) URL
+    ENUM = "enum"  # one of `choices`
+
+
+NUMERIC_TYPES = frozenset({FieldType.INTEGER, FieldType.FLOAT, FieldType.DECIMAL})
+TEXT_TYPES = frozenset({FieldType.STRING, FieldType.TEXT})
+DATE_TYPES = frozenset({FieldType.DATE, FieldType.DATETIME})
 
 
 class JobKind(StrEnum):
     SUMMARY = "summary"  # counts the rows of every entity and logs them
     CLEANUP = "cleanup"  # deletes rows of `entity` whose `field` lies in the past
+    FETCH = "fetch"  # fetches JSON rows from an HTTP source and upserts them into `entity` by `key`
+
+
+class RuleKind(StrEnum):
+    LIMIT = "limit"  # the children of a parent are at most the parent's `field` (a room's capacity)
+    TRANSITIONS = "transitions"  # an enum `field` moves only along `transitions` (a state machine)
+    ORDERING = "ordering"  # date field `after` is later than date field `before` (check-out after check-in)
+
+
+class QueryKind(StrEnum):
+    LATEST = "latest"  # the newest row of `entity` per value of `key`, by `by`: GET /<plural>/latest
+    COUNT = "count"  # how many `entity` rows each parent has: GET /<parents>/{id}/<plural>/count
+
+
+class RequirementStatus(StrEnum):
+    PENDING = "pending"  # implemented, its checks not run yet
+    HONOURED = "honoured"  # every acceptance check passed against the running service
+    NOT_IMPLEMENTED = "not_implemented"  # nothing implements it; `reason` says why
+    FAILED = "failed"  # a check ran and failed; `reason` says which and how
 
 
 _STRICT = ConfigDict(extra="forbid", frozen=True)
@@ -63,7 +97,12 @@ class FieldSpec(BaseModel):
     type: FieldType = FieldType.STRING
     required: bool = True
     unique: bool = False
-    max_length: int | None = Field(default=None, ge=1, le=4000, description="strings only; 200 if unset")
+    max_length: int | None = Field(default=None, ge=1, le=10000, description="strings only; 200 if unset")
+    min_length: int | None = Field(default=None, ge=0, le=10000, description="strings only")
+    min: float | None = Field(default=None, description="numbers only: the smallest allowed value")
+    max: float | None = Field(default=None, description="numbers only: the largest allowed value")
+    choices: list[str] = Field(default_factory=list, description="enum only: the allowed values")
+    default: Any = Field(default=None, description="the value when a create body leaves the field out")
 
 
 class EntitySpec(BaseModel):
@@ -72,6 +111,12 @@ class EntitySpec(BaseModel):
     name: str = Field(description="singular snake_case noun, e.g. `book`")
     plural: str | None = Field(default=None, description="defaults to the English plural of `name`")
     fields: list[FieldSpec] = Field(default_factory=list)
+    unique_together: list[list[str]] = Field(
+        default_factory=list, description="sets of fields (or foreign keys) unique as a combination"
+    )
+
+    def field(self, name: str) -> FieldSpec | None:
+        return next((f for f in self.fields if f.name == name), None)
 
     @property
     def plural_name(self) -> str:
@@ -108,6 +153,72 @@ class JobSpec(BaseModel):
     schedule: str = Field(default="0 0 * * * *", description="NCRONTAB: second minute hour day month weekday")
     entity: str | None = None
     field: str | None = None
+    source_url: str | None = Field(default=None, description="fetch: the default URL (APP_<JOB>_URL)")
+    mapping: dict[str, str] = Field(default_factory=dict, description="fetch: entity field → source key")
+    key: str | None = Field(default=None, description="fetch: the field rows are upserted by")
+    timeout_s: float = Field(default=10.0, gt=0, le=300, description="fetch: per request")
+    retries: int = Field(default=3, ge=0, le=10, description="fetch: attempts after the first")
+
+
+class RuleSpec(BaseModel):
+    """A business rule the service layer enforces; a broken rule is a 409 (or 422) naming it."""
+
+    model_config = _STRICT
+
+    kind: RuleKind
+    entity: str = Field(description="the entity whose writes the rule checks")
+    parent: str | None = Field(default=None, description="limit: the parent the children count against")
+    field: str | None = Field(default=None, description="limit: the parent's number; transitions: the enum")
+    transitions: dict[str, list[str]] = Field(default_factory=dict, description="status → allowed next")
+    before: str | None = Field(default=None, description="ordering: the earlier date field")
+    after: str | None = Field(default=None, description="ordering: the later date field")
+
+
+class QuerySpec(BaseModel):
+    model_config = _STRICT
+
+    kind: QueryKind
+    entity: str
+    key: str | None = Field(default=None, description="latest: the field or foreign key to group by")
+    by: str | None = Field(default=None, description="latest: the date field that orders the rows")
+    parent: str | None = Field(default=None, description="count: the parent entity")
+
+
+class AcceptanceCheck(BaseModel):
+    """One HTTP request against the running service and what must come back.
+
+    Strings in ``path`` and ``body`` may hold ``{name.field}`` (a field of the response saved by an
+    earlier check as ``save_as``) and ``{uniq}`` (a token unique to this run); a string that is only a
+    placeholder takes the value's type.
+    """
+
+    model_config = _STRICT
+
+    name: str = ""
+    method: str = "GET"
+    path: str
+    body: Any = None
+    params: dict[str, Any] = Field(default_factory=dict)
+    expect_status: int = 200
+    expect_fields: dict[str, Any] = Field(default_factory=dict, description="top-level fields of the body")
+    expect_text: str | None = Field(default=None, description="a phrase the response text contains")
+    expect_count: int | None = Field(default=None, description="`total` (or length) of a list response")
+    save_as: str | None = None
+
+
+class Requirement(BaseModel):
+    """A statement of the idea, in the user's words, what implements it and how it is checked."""
+
+    model_config = _STRICT
+
+    id: str = Field(description="R1, R2, …")
+    text: str
+    status: RequirementStatus = RequirementStatus.PENDING
+    implemented_by: str | None = Field(
+        default=None, description="the spec feature, e.g. `relation:owner>pet`"
+    )
+    reason: str | None = None
+    checks: list[AcceptanceCheck] = Field(default_factory=list)
 
 
 class EnvironmentPlan(BaseModel):
@@ -166,7 +277,10 @@ class BuildSpec(BaseModel):
     auth: AuthScheme = AuthScheme.API_KEY
     entities: list[EntitySpec]
     relations: list[RelationSpec] = Field(default_factory=list)
+    rules: list[RuleSpec] = Field(default_factory=list)
+    queries: list[QuerySpec] = Field(default_factory=list)
     jobs: list[JobSpec] = Field(default_factory=list)
+    requirements: list[Requirement] = Field(default_factory=list)
     azure: AzurePlan = Field(default_factory=AzurePlan)
     assumptions: list[str] = Field(default_factory=list)
 
@@ -194,6 +308,22 @@ class BuildSpec(BaseModel):
             done += ready
             pending = [n for n in pending if n not in ready]
         return [self.entity(n) for n in done]
+
+    @model_validator(mode="before")
+    @classmethod
+    def _default_plan(cls, raw: Any) -> Any:
+        """A spec that names no Azure plan (or no environments) gets the stack's default plan."""
+        if isinstance(raw, dict):
+            azure = raw.get("azure")
+            plan = azure.model_dump() if isinstance(azure, AzurePlan) else azure
+            if not plan or not plan.get("environments"):
+                try:
+                    stack = Stack(raw.get("stack", Stack.FASTAPI))
+                except ValueError:
+                    return raw  # the field validation names the bad stack
+                default = default_azure_plan(stack).model_dump()
+                raw = {**raw, "azure": {**default, **{k: v for k, v in (plan or {}).items() if v}}}
+        return raw
 
     @model_validator(mode="after")
     def _check(self) -> BuildSpec:
@@ -235,6 +365,7 @@ def _check_entities(spec: BuildSpec) -> None:
                     f"entity {entity.name!r} has field {field.name!r} twice",
                 )
             names.add(field.name)
+            check_field(f"entities[{i}].fields[{j}]", entity.name, field)
 
 
 def _check_relations(spec: BuildSpec) -> None:
@@ -258,6 +389,8 @@ def _check_relations(spec: BuildSpec) -> None:
         raise _fail("relations", "a relation is declared twice")
     if len(spec.ordered_entities()) != len(spec.entities):
         raise _fail("relations", "the relations form a cycle: an entity would be its own ancestor")
+    for i, entity in enumerate(spec.entities):
+        check_unique_together(i, entity, {r.foreign_key for r in spec.parents_of(entity.name)})
 
 
 def _check_jobs(spec: BuildSpec) -> None:
@@ -286,10 +419,31 @@ def _check_jobs(spec: BuildSpec) -> None:
                     f"jobs[{i}].field",
                     f"cleanup job {job.name!r} needs `field`, a date or datetime field of {entity.name!r}",
                 )
+        if job.kind is JobKind.FETCH:
+            _check_fetch(spec, i, job)
     if spec.jobs and spec.stack is not Stack.FUNCTIONS:
         raise _fail(
             "jobs", "scheduled jobs need the functions stack", "set `stack: functions` or remove the jobs"
         )
+
+
+def _check_fetch(spec: BuildSpec, i: int, job: JobSpec) -> None:
+    entity = next((e for e in spec.entities if e.name == job.entity), None)
+    if entity is None:
+        raise _fail(f"jobs[{i}].entity", f"fetch job {job.name!r} needs `entity`, one of the spec's entities")
+    if not job.mapping:
+        raise _fail(
+            f"jobs[{i}].mapping", f"fetch job {job.name!r} needs `mapping`: entity field → source key"
+        )
+    for name in job.mapping:
+        if entity.field(name) is None:
+            raise _fail(
+                f"jobs[{i}].mapping.{name}", f"fetch job {job.name!r}: {entity.name!r} has no field {name!r}"
+            )
+    if job.key not in job.mapping:
+        raise _fail(f"jobs[{i}].key", f"fetch job {job.name!r} needs `key`, a mapped field to upsert by")
+    if job.source_url is not None and not job.source_url.startswith(("http://", "https://")):
+        raise _fail(f"jobs[{i}].source_url", f"fetch job {job.name!r}: source_url must be an http(s) URL")
 
 
 def _check_spec(spec: BuildSpec) -> None:
@@ -304,6 +458,9 @@ def _check_spec(spec: BuildSpec) -> None:
     _check_entities(spec)
     _check_relations(spec)
     _check_jobs(spec)
+    check_rules(spec)
+    check_queries(spec)
+    check_requirements(spec)
 
 
 def validate_spec(raw: Mapping[str, Any], *, source: str = "spec") -> BuildSpec:

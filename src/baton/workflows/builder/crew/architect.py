@@ -17,6 +17,7 @@ from baton.agents import AgentContext
 from baton.core.errors import InvalidInputError
 from baton.core.workflow import TaskContext
 from baton.llm import AllModelsFailedError, BudgetExceededError, Complexity, Message, ModelRequest, Role
+from baton.workflows.builder.acceptance import attach_checks
 from baton.workflows.builder.architecture import BuildInputs
 from baton.workflows.builder.results import ArchitectureResult
 from baton.workflows.builder.spec import BuildSpec, Stack, default_azure_plan, validate_spec
@@ -91,7 +92,7 @@ async def design_with_model(
             return rules, "rules", f"the model could not answer ({error.message[:200]})"
         try:
             raw = parse_answer(answer.text, answer.structured)
-            spec = validate_spec(_apply_inputs(raw, inputs, rules), source="the model's spec")
+            spec = attach_checks(validate_spec(_apply_inputs(raw, inputs, rules), source="the model's spec"))
         except InvalidInputError as error:
             problem = error.message
         except ValueError as error:

@@ -21,6 +21,7 @@ from baton.agents import AgentContext
 from baton.agents.tools import LoopLimits, LoopOutcome, Tool, ToolRefused, run_tool_loop
 from baton.llm import Complexity, Message, ModelRequest, Role, ToolSpec
 from baton.workflows.builder import _git
+from baton.workflows.builder._checks import CheckFailed
 from baton.workflows.builder.crew.checks import AcceptanceRunner, ChecksOutcome, run_checks
 from baton.workflows.builder.crew.models import (
     CrewReport,
@@ -31,9 +32,10 @@ from baton.workflows.builder.crew.models import (
 )
 from baton.workflows.builder.crew.sandbox import Sandbox
 from baton.workflows.builder.crew.service import METHODS, WorkingTreeService
-from baton.workflows.builder.spec import BuildSpec
+from baton.workflows.builder.spec import AcceptanceCheck, BuildSpec
 
 AGENT = "coder"
+MAX_CHECKS = 10
 _STR = {"type": "string"}
 
 
@@ -92,6 +94,23 @@ TOOL_SPECS = {
                         "id": _STR,
                         "status": {"type": "string", "enum": ["implemented", "not implemented"]},
                         "note": _STR,
+                        "checks": {
+                            "type": "array",
+                            "description": "acceptance checks: HTTP requests against the running service",
+                            "items": {
+                                "type": "object",
+                                "properties": {
+                                    "name": _STR,
+                                    "method": {"type": "string", "enum": list(METHODS)},
+                                    "path": _STR,
+                                    "body": {"type": ["object", "array", "null"]},
+                                    "expect_status": {"type": "integer"},
+                                    "expect_fields": {"type": "object"},
+                                    "expect_count": {"type": "integer"},
+                                },
+                                "required": ["method", "path", "expect_status"],
+                            },
+                        },
                     },
                     "required": ["id", "status"],
                     "additionalProperties": False,
@@ -143,7 +162,7 @@ class CoderSession:
         self.repo = repo
         self.requirements = requirements
         self.settings = settings
-        self.acceptance = acceptance
+        self.acceptance = acceptance or self._acceptance
         self.progress = progress or (lambda _: None)
         self.sandbox = Sandbox(repo)
         self.service = WorkingTreeService(spec, repo, repo / ".baton-build" / "crew-service")
@@ -184,9 +203,37 @@ class CoderSession:
         missing = sorted(known - {r["id"] for r in requirements})
         if missing:
             raise ToolRefused(f"say something about every requirement: {missing} are missing")
+        for claim in requirements:
+            checks = claim.get("checks") or []
+            if len(checks) > MAX_CHECKS:
+                raise ToolRefused(f"{claim['id']}: at most {MAX_CHECKS} acceptance checks")
+            for check in checks:
+                try:
+                    AcceptanceCheck.model_validate(check)
+                except ValueError as error:
+                    raise ToolRefused(f"{claim['id']}: an acceptance check is not valid: {error}") from None
+                if not str(check["path"]).startswith("/") or "://" in str(check["path"]):
+                    raise ToolRefused(f"{claim['id']}: a check's path must start with '/' (no host)")
         self.summary = summary[:2000]
         self.claims = {r["id"]: r for r in requirements}
         return "recorded; the checks run now"
+
+    def claimed_checks(self) -> list[tuple[str, list[dict[str, Any]]]]:
+        return [
+            (rid, list(claim.get("checks") or []))
+            for rid, claim in sorted(self.claims.items())
+            if claim.get("status") == "implemented" and claim.get("checks")
+        ]
+
+    def _acceptance(self, repo: Path) -> list[str]:
+        """The claimed requirements' checks against the service started from the working tree."""
+        failed = []
+        for rid, checks in self.claimed_checks():
+            try:
+                self.service.run_checks(checks)
+            except (CheckFailed, ToolRefused) as error:
+                failed.append(f"{rid}: {str(error)[:500]}")
+        return failed
 
     # -- rounds ----------------------------------------------------------------------------------
 
@@ -334,7 +381,10 @@ class CoderSession:
                 status, note = "failed", f"{failed_reason}; reset to the last green commit"
             else:
                 status = "implemented"
+            checks = list(claim.get("checks") or []) if status == "implemented" else []
             outcomes.append(
-                RequirementOutcome(id=requirement.id, text=requirement.text, status=status, note=note)
+                RequirementOutcome(
+                    id=requirement.id, text=requirement.text, status=status, note=note, checks=checks
+                )
             )
         return outcomes

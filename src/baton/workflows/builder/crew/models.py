@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
@@ -23,6 +23,7 @@ class RequirementOutcome(BaseModel):
     text: str
     status: Status
     note: str = ""
+    checks: list[dict[str, Any]] = Field(default_factory=list)  # acceptance checks the coder wrote
 
 
 class CrewRound(BaseModel):

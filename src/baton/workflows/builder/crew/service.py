@@ -18,6 +18,7 @@ from typing import Any
 import httpx
 
 from baton.agents.tools import ToolRefused
+from baton.workflows.builder._checks import run_checks as run_acceptance
 from baton.workflows.builder.deploy import free_port, service_command
 from baton.workflows.builder.spec import BuildSpec
 from baton.workflows.builder.venvs import clean_env, ensure_venv
@@ -120,6 +121,14 @@ class WorkingTreeService:
         if len(text) > MAX_BODY_CHARS:
             text = text[:MAX_BODY_CHARS] + "\n… [body cut]"
         return f"{response.status_code} {response.reason_phrase}\n{text}"
+
+    def run_checks(self, checks: list[dict[str, Any]]) -> None:
+        """Acceptance checks (``_checks.run_checks``) against the working tree's service."""
+        if self._process is None or self._process.poll() is not None or self._changed_since_start():
+            self._start()
+        headers = {"X-API-Key": self.api_key, "X-Actor": "baton-crew"}
+        with httpx.Client(base_url=self._url, headers=headers, timeout=10) as client:
+            run_acceptance(client, checks)
 
     def stop(self) -> None:
         process, self._process = self._process, None

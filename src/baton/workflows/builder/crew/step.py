@@ -19,24 +19,56 @@ from baton.workflows.builder.crew.coder import CoderSession
 from baton.workflows.builder.crew.models import CREW_REPORT, CrewReport, CrewRequirement, CrewSettings
 from baton.workflows.builder.crew.reviewer import review
 from baton.workflows.builder.results import ArchitectureResult, Artifact, CodeResult, RepositoryResult
-from baton.workflows.builder.spec import BuildSpec
+from baton.workflows.builder.spec import AcceptanceCheck, BuildSpec, RequirementStatus
 
 CREW_EVENT = "crew.report"
 
 
 def crew_requirements(spec: BuildSpec, idea: str) -> list[CrewRequirement]:
-    """The requirements the templates could not implement: those of the spec marked ``not implemented``
-    (when the spec carries requirements), else the idea itself as one requirement."""
-    listed = getattr(spec, "requirements", None)
-    if listed is not None:
-        found = []
-        for item in listed:
-            status = str(getattr(item, "status", "") or "").replace("_", " ").lower()
-            if status.startswith("not implemented") or status in ("", "pending", "model"):
-                text = str(getattr(item, "text", "") or getattr(item, "statement", "") or "")
-                found.append(CrewRequirement(id=str(item.id), text=text))
-        return found
+    """The requirements the templates could not implement: the spec's ``not implemented`` ones (with the
+    reason the rules gave), else — a spec without requirements — the idea itself as one."""
+    if spec.requirements:
+        return [
+            CrewRequirement(id=r.id, text=r.text + (f" (templates: {r.reason})" if r.reason else ""))
+            for r in spec.requirements
+            if r.status is RequirementStatus.NOT_IMPLEMENTED
+        ]
     return [CrewRequirement(id="R1", text=idea.strip())] if idea.strip() else []
+
+
+def spec_after_crew(spec: BuildSpec, repo: Path) -> BuildSpec:
+    """The spec's requirements as the crew left them: what it implemented is pending its acceptance
+    checks (the deploy stage runs them: honoured or failed), what it did not is said with the reason."""
+    report = read_report(repo)
+    if report is None or not report.ran or not spec.requirements:
+        return spec
+    outcomes = {o.id: o for o in report.requirements}
+    produced = f"model:{report.models[0]}" if report.models else "model"
+    changed = []
+    for requirement in spec.requirements:
+        outcome = outcomes.get(requirement.id)
+        if outcome is None or requirement.status is not RequirementStatus.NOT_IMPLEMENTED:
+            changed.append(requirement)
+            continue
+        if outcome.status == "implemented" and outcome.checks:
+            checks = [AcceptanceCheck.model_validate(c) for c in outcome.checks]
+            update: dict[str, Any] = {
+                "status": RequirementStatus.PENDING,
+                "implemented_by": produced,
+                "checks": checks,
+                "reason": None,
+            }
+        elif outcome.status == "implemented":
+            update = {
+                "implemented_by": produced,
+                "reason": f"written by the crew ({outcome.note[:200]}) but with no acceptance check to prove it",
+            }
+        elif outcome.status == "failed":
+            update = {"status": RequirementStatus.FAILED, "reason": outcome.note[:600]}
+        else:
+            update = {"reason": f"{outcome.note[:400]} (crew)"}
+        changed.append(requirement.model_copy(update=update))
+    return spec.model_copy(update={"requirements": changed})
 
 
 def crew_settings(ctx: TaskContext) -> CrewSettings:
