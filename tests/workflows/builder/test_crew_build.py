@@ -20,12 +20,12 @@ from crew_code import (
     BROKEN_TESTS,
     FIX_NEW,
     FIX_OLD,
-    IMPORT_NEW,
-    IMPORT_OLD,
+    IDEA,
     RATES_MODULE,
-    RATES_TESTS,
-    ROUTER_NEW,
-    ROUTER_OLD,
+    architect_spec,
+    finish,
+    script_green_build,
+    write_feature,
 )
 from crew_support import ARCHITECT_MODEL, CODER_MODEL, FakeModelServer, Reply, baton, config_text
 from sqlalchemy import select
@@ -36,10 +36,6 @@ from baton.store.schema import model_calls
 from baton.store.store import Store
 from baton.workflows.builder import stop_service
 
-IDEA = (
-    "A service that every hour fetches exchange rates from a source and stores them; "
-    "GET the latest rate per currency"
-)
 TEMPLATE_COMMIT = "Generate the service and its tests (baton)"
 
 
@@ -62,55 +58,6 @@ def out(tmp_path: Path) -> Iterator[Path]:
     repo = tmp_path / "rates"
     yield repo
     stop_service(repo)
-
-
-def architect_spec() -> dict[str, Any]:
-    return {
-        "name": "rates-service",
-        "title": "Rates Service",
-        "description": "Exchange rates fetched every hour; the latest rate per currency.",
-        "stack": "fastapi",
-        "entities": [
-            {"name": "currency", "fields": [{"name": "code", "max_length": 8}, {"name": "label"}]},
-        ],
-        "assumptions": ["the source answers a JSON object {currency: rate}"],
-        "requirements": [
-            {"id": "R1", "text": "keep currencies", "implemented_by": "entity:currency"},
-            {
-                "id": "R2",
-                "text": "every hour, fetch exchange rates from a source; GET the latest rate per currency",
-            },
-        ],
-    }
-
-
-def finish(status: str = "implemented", note: str = "", checks: list[dict[str, Any]] | None = None) -> Reply:
-    claim: dict[str, Any] = {"id": "R2", "status": status, "note": note}
-    if checks is not None:
-        claim["checks"] = checks
-    return Reply.tool(
-        "finish", {"summary": "scheduled fetch and latest-per-currency endpoint", "requirements": [claim]}
-    )
-
-
-LATEST_CHECKS = [
-    {
-        "name": "latest per currency",
-        "method": "GET",
-        "path": "/rates/latest",
-        "expect_status": 200,
-        "expect_count": 0,
-    }
-]
-
-
-def write_feature(tests: str = RATES_TESTS) -> list[Reply]:
-    return [
-        Reply.tool("write_file", {"path": "app/rates.py", "content": RATES_MODULE}),
-        Reply.tool("replace_in_file", {"path": "app/main.py", "old": IMPORT_OLD, "new": IMPORT_NEW}),
-        Reply.tool("replace_in_file", {"path": "app/main.py", "old": ROUTER_OLD, "new": ROUTER_NEW}),
-        Reply.tool("write_file", {"path": "tests/test_rates.py", "content": tests}),
-    ]
 
 
 def git(repo: Path, *args: str) -> str:
@@ -136,23 +83,7 @@ def crew_report(repo: Path) -> dict[str, Any]:
 def test_the_crew_adds_a_scheduled_fetch_and_an_endpoint_green_and_a_replay_rebuilds_it_offline(
     tmp_path: Path, server: FakeModelServer, out: Path
 ) -> None:
-    server.script(ARCHITECT_MODEL, Reply.text("```json\n" + json.dumps(architect_spec(), indent=2) + "\n```"))
-    server.script(
-        CODER_MODEL,
-        Reply.tool("list_files", {"path": "."}),
-        Reply.tool("read_file", {"path": "app/main.py"}),
-        *write_feature(),
-        Reply.tool("run_checks"),
-        Reply.tool("call_service", {"method": "GET", "path": "/rates/latest"}),
-        finish(note="app/rates.py: fetch_rates + schedule; GET /rates/latest", checks=LATEST_CHECKS),
-    )
-    review = {
-        "verdict": "approve",
-        "findings": [
-            {"severity": "low", "file": "app/rates.py", "issue": "the source URL should come from settings"}
-        ],
-    }
-    server.script(ARCHITECT_MODEL, Reply.structured(review))
+    script_green_build(server)
 
     result = baton(tmp_path, "build", IDEA, "--out", str(out), "--force", config=config_text(server))
     assert result.returncode == 0, result.stdout + result.stderr
