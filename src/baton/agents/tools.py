@@ -185,6 +185,7 @@ async def _answer_calls(
     limits: LoopLimits,
     outcome: LoopOutcome,
     finish: str,
+    on_tool: Callable[[dict[str, Any]], None] | None,
 ) -> tuple[list[Message], dict[str, Any] | None]:
     """Run every call of one answer, in order; their results, and the finish arguments if it finished."""
     results: list[Message] = []
@@ -193,18 +194,18 @@ async def _answer_calls(
         started = time.perf_counter()
         text, is_error, arguments = await _run_call(call, tools, ctx, limits)
         outcome.tool_calls += 1
-        ctx.emit(
-            TOOL_EVENT,
-            {
-                "agent": ctx.call.agent,
-                "tool": call.name[:80],
-                "arguments": _digest(arguments if arguments is not None else call.arguments),
-                "ok": not is_error,
-                "result": text.splitlines()[0][:160] if text else "",
-                "ms": round((time.perf_counter() - started) * 1000.0, 1),
-                "turn": outcome.turns,
-            },
-        )
+        event = {
+            "agent": ctx.call.agent,
+            "tool": call.name[:80],
+            "arguments": _digest(arguments if arguments is not None else call.arguments),
+            "ok": not is_error,
+            "result": text.splitlines()[0][:160] if text else "",
+            "ms": round((time.perf_counter() - started) * 1000.0, 1),
+            "turn": outcome.turns,
+        }
+        ctx.emit(TOOL_EVENT, event)
+        if on_tool is not None:
+            on_tool(event)
         results.append(Message.tool_result(call, text, is_error=is_error))
         if call.name == finish and not is_error:
             finished = arguments
@@ -219,6 +220,7 @@ async def run_tool_loop(
     finish: str = "finish",
     limits: LoopLimits | None = None,
     on_turn: Callable[[ModelResponse], None] | None = None,
+    on_tool: Callable[[dict[str, Any]], None] | None = None,
 ) -> LoopOutcome:
     """Drive ``request`` (its first turns) with ``tools`` until ``finish`` or a limit; see the module doc."""
     limits = limits or LoopLimits()
@@ -267,7 +269,7 @@ async def run_tool_loop(
             request = request.with_messages(answer.assistant_message(), Message(Role.USER, _NUDGE))
             continue
         idle = 0
-        results, finished = await _answer_calls(answer, by_name, ctx, limits, outcome, finish)
+        results, finished = await _answer_calls(answer, by_name, ctx, limits, outcome, finish, on_tool)
         request = request.with_messages(answer.assistant_message(), *results)
         if finished is not None:
             outcome.stopped, outcome.finish = "finished", finished

@@ -178,6 +178,7 @@ async def test_escapes_bookkeeping_unknown_tools_and_bad_arguments_are_refused_a
         ("write_file", {"path": "app/x.py"}),
         ("write_file", {"path": "app/x.py", "content": 42}),
         ("list_files", {"path": ".", "recursive": True}),
+        ("read_file", {"path": ".deploy/shared/secrets.env"}),
     ]
     server.script(
         CODER_MODEL,
@@ -204,7 +205,7 @@ async def test_escapes_bookkeeping_unknown_tools_and_bad_arguments_are_refused_a
     assert "not found" in told[9] and "occurs" in told[10]
     assert "no tool named 'run_shell'" in told[11] and "not valid JSON" in told[12]
     assert "content is missing" in told[13] and "content must be a string" in told[14]
-    assert "recursive is not an argument" in told[15]
+    assert "recursive is not an argument" in told[15] and "bookkeeping" in told[16]
     assert outside.read_text(encoding="utf-8") == "untouched"
     assert (repo / "spec.yaml").read_text(encoding="utf-8") == "name: x\n"
     assert (repo / "app" / "main.py").read_text(encoding="utf-8") == "print('hello')\n"

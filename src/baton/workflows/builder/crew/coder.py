@@ -248,6 +248,10 @@ class CoderSession:
         commit = _git.head(self.repo) or ""
         return CrewRound(round=number, commit=commit, passed=checks.passed, summary=checks.summary)
 
+    def _on_tool(self, event: dict[str, Any]) -> None:
+        """Each tool call shows in the live view (the task's progress line)."""
+        self.progress(f"{event['tool']} {event['arguments'][:40]}")
+
     def _limits(self, report: CrewReport) -> LoopLimits:
         return LoopLimits(
             max_turns=max(self.settings.max_turns - report.turns, 0),
@@ -309,7 +313,13 @@ class CoderSession:
         green = green or report.start_commit
         for number in range(first, first + self.settings.rounds):
             self.progress(f"coder round {number}")
-            outcome = await run_tool_loop(self.agents, request, self.tools(), limits=self._limits(report))
+            outcome = await run_tool_loop(
+                self.agents,
+                request,
+                self.tools(),
+                limits=self._limits(report),
+                on_tool=self._on_tool,
+            )
             self._add(report, outcome)
             self.conversation = outcome.messages
             report.stopped = outcome.stopped

@@ -2,8 +2,9 @@
 
 A path the model gives is untrusted: it must be relative, stay inside the repository once resolved
 (``..`` and symlinks pointing out are refused), and must not touch baton's own bookkeeping — the git
-directory, ``.baton-build/`` (the build's ledger and gate reports), the project's venv, ``spec.yaml``
-and ``BUILD.md`` (readable, never written). A refusal is a :class:`ToolRefused` whose message the
+directory, ``.baton-build/`` (the build's ledger and gate reports), ``.deploy/`` (the local releases
+and the service's API key), ``.env``, the project's venv; ``spec.yaml`` and ``BUILD.md`` are readable,
+never written. A refusal is a :class:`ToolRefused` whose message the
 model reads. Reads and writes are bounded in size; binary files are not read.
 """
 
@@ -14,7 +15,18 @@ from pathlib import Path, PurePosixPath
 
 from baton.agents.tools import ToolRefused
 
-HIDDEN = (".git", ".baton-build", ".venv", "__pycache__", ".mypy_cache", ".pytest_cache", ".ruff_cache")
+# baton's bookkeeping, the local releases and their secrets, caches: neither read nor written.
+HIDDEN = (
+    ".git",
+    ".baton-build",
+    ".deploy",
+    ".env",
+    ".venv",
+    "__pycache__",
+    ".mypy_cache",
+    ".pytest_cache",
+    ".ruff_cache",
+)
 READ_ONLY = ("spec.yaml", "BUILD.md")
 MAX_WRITE_BYTES = 200_000
 MAX_READ_CHARS = 40_000
