@@ -109,6 +109,7 @@ def test_the_crew_adds_a_scheduled_fetch_and_an_endpoint_green_and_a_replay_rebu
         with store.read() as conn:
             outputs = run_outputs(conn, run_id)
             tools = query_events(conn, run_id=run_id, types=["agent.tool"])
+            agent_calls = query_events(conn, run_id=run_id, types=["agent.call"])
             calls = list(conn.execute(select(model_calls).where(model_calls.c.run_id == run_id)))
     finally:
         store.close()
@@ -125,6 +126,12 @@ def test_the_crew_adds_a_scheduled_fetch_and_an_endpoint_green_and_a_replay_rebu
         "run_checks", "call_service", "finish",
     ]  # fmt: skip
     assert all(e.data["ok"] for e in tools), [e.data for e in tools]
+    # Each member of the crew is an agent call with what produced its result.
+    assert [(e.data["agent"], e.data["status"], e.data["produced_by"]) for e in agent_calls] == [
+        ("build.architect", "ok", f"model:{ARCHITECT_MODEL}"),
+        ("build.coder", "ok", f"model:{CODER_MODEL}"),
+        ("build.reviewer", "ok", f"model:{ARCHITECT_MODEL}"),
+    ]
     assert tools[7].data["result"].startswith("200")
     assert {c.step for c in calls} == {"architecture", "code"} and sum(c.cost_usd for c in calls) > 0
     crew_commit = git(out, "log", "--format=%H", "--grep", "^Crew round 1")

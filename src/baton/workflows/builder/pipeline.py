@@ -24,7 +24,6 @@ from baton.workflows.builder import _git, codegen, costs, docs, github, notify, 
 from baton.workflows.builder._openapi import openapi_document
 from baton.workflows.builder.architecture import BuildInputs, design
 from baton.workflows.builder.crew import step as crew
-from baton.workflows.builder.crew.architect import with_architect
 from baton.workflows.builder.deploy import deploy_azure, deploy_local, undo_local
 from baton.workflows.builder.gate import GateFailedError, require_venv, run_gate
 from baton.workflows.builder.infrastructure import bicep_file, write_infrastructure
@@ -303,7 +302,7 @@ def build_workflow() -> Workflow:
     wf = Workflow(
         "build", inputs=BuildInputs, description="an idea in plain words → a tested, deployed service"
     )
-    wf.step(name="architecture", retry=RETRY, expected_duration=0.1)(with_architect(architecture))
+    wf.step(name="architecture", retry=RETRY, expected_duration=0.1)(crew.with_architect(architecture))
     wf.step(retry=RETRY, expected_duration=0.3)(repository)
     # With a model, the code step's crew writes what the templates cannot (see crew/step.py).
     wf.step(name="code", retry=RETRY, timeout=3600, expected_duration=3)(crew.with_crew(code))

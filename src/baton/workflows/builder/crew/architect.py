@@ -6,23 +6,18 @@ twice, the rules' spec is used and the spec's assumptions say so.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import json
 import re
-from collections.abc import Callable
 from typing import Any
 
 from baton.agents import AgentContext
 from baton.core.errors import InvalidInputError
-from baton.core.workflow import TaskContext
 from baton.llm import AllModelsFailedError, BudgetExceededError, Complexity, Message, ModelRequest, Role
 from baton.workflows.builder.acceptance import attach_checks
 from baton.workflows.builder.architecture import BuildInputs
-from baton.workflows.builder.results import ArchitectureResult
 from baton.workflows.builder.spec import BuildSpec, Stack, default_azure_plan, validate_spec
 
-AGENT = "architect"
 MAX_ANSWER_CHARS = 200_000
 _FENCE = re.compile(r"```(?:json|JSON)?\s*\n(.*?)\n?```", re.DOTALL)
 
@@ -75,7 +70,7 @@ async def design_with_model(
     agents: AgentContext, inputs: BuildInputs, rules: BuildSpec
 ) -> tuple[BuildSpec, str, str | None]:
     """The spec, who produced it (``model:<name>`` or ``rules``), and why the model's was not used."""
-    ctx = agents.for_agent(AGENT)
+    ctx = agents
     request = ModelRequest.of(
         f"The idea:\n{inputs.idea.strip()}",
         system=SYSTEM,
@@ -106,24 +101,3 @@ async def design_with_model(
             ),
         )
     return rules, "rules", f"the model's spec was refused twice ({problem[:300]})"
-
-
-def with_architect(rules_step: Callable[..., ArchitectureResult]) -> Callable[..., Any]:
-    """The ``architecture`` step: the rules (always, in a thread), then the model's spec when one can answer."""
-
-    async def architecture(inputs: BuildInputs, ctx: TaskContext) -> ArchitectureResult:
-        result = await asyncio.to_thread(rules_step, inputs, ctx)
-        agents = AgentContext.for_task(ctx)
-        if not inputs.idea.strip() or not agents.model_available:
-            return result
-        spec, produced_by, refused = await design_with_model(agents, inputs, result.spec)
-        if refused is not None:
-            note = f"{refused}: the rules' spec is used"
-            ctx.log(f"architect: {note}")
-            spec = result.spec.model_copy(update={"assumptions": [*result.spec.assumptions, note]})
-        else:
-            ctx.log(f"architect: the spec is the model's ({produced_by})")
-        return result.model_copy(update={"spec": spec, "produced_by": produced_by})
-
-    architecture.__doc__ = rules_step.__doc__
-    return architecture

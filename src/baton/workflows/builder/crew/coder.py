@@ -269,7 +269,10 @@ class CoderSession:
             if model not in report.models:
                 report.models.append(model)
 
-    async def run(self) -> CrewReport:
+    async def run(self, agents: AgentContext | None = None) -> CrewReport:
+        """The rounds; ``agents`` (the context of the coder's agent call) makes the calls its own."""
+        if agents is not None:
+            self.agents = agents
         green = _git.head(self.repo) or ""
         report = CrewReport(ran=True, start_commit=green)
         request = ModelRequest.of(

@@ -16,7 +16,6 @@ from baton.workflows.builder import _git
 from baton.workflows.builder.crew.models import CrewReport
 from baton.workflows.builder.spec import BuildSpec
 
-AGENT = "reviewer"
 MAX_DIFF_CHARS = 30_000
 MAX_FINDINGS = 20
 
@@ -79,7 +78,7 @@ async def review(
         complexity=Complexity.MODERATE,
         max_tokens=2048,
     )
-    ctx = agents.for_agent(AGENT)
+    ctx = agents
     try:
         answer = await ctx.complete(request)
         parsed = _findings(answer.json())

@@ -12,12 +12,19 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from baton.agents import AgentContext
+from baton.agents import AgentContext, call
 from baton.core.workflow import TaskContext
 from baton.workflows.builder.architecture import BuildInputs
+from baton.workflows.builder.crew.agents import (
+    ARCHITECT,
+    REVIEWER,
+    ArchitectInput,
+    CoderInput,
+    ReviewInput,
+    coder_agent,
+)
 from baton.workflows.builder.crew.coder import CoderSession
 from baton.workflows.builder.crew.models import CREW_REPORT, CrewReport, CrewRequirement, CrewSettings
-from baton.workflows.builder.crew.reviewer import review
 from baton.workflows.builder.results import ArchitectureResult, Artifact, CodeResult, RepositoryResult
 from baton.workflows.builder.spec import AcceptanceCheck, BuildSpec, RequirementStatus
 
@@ -150,9 +157,20 @@ async def run_crew(
         crew_settings(ctx),
         progress=lambda text: ctx.progress(70, text),
     )
-    report = await session.run()
+    coded = await call(
+        coder_agent(session),
+        CoderInput(
+            repo=str(repo), spec=architecture.spec, requirements=requirements, settings=session.settings
+        ),
+        agents,
+    )
+    report: CrewReport = coded.output.report
     if report.files_written and not report.reset_to_green:
-        verdict, findings = await review(agents, architecture.spec, repo, report)
+        reviewed = await call(
+            REVIEWER, ReviewInput(repo=str(repo), spec=architecture.spec, report=report), agents
+        )
+        report = reviewed.output.report
+        verdict, findings = reviewed.output.verdict, reviewed.output.findings
         if verdict == "send_back" and findings:
             report.review.append("sent back once; the coder answered in the next round")
             await session.revise(report, findings)
@@ -190,3 +208,25 @@ def with_crew(template_step: Callable[..., CodeResult]) -> Callable[..., Any]:
 def crew_summary(repo: Path) -> dict[str, Any] | None:
     report = read_report(repo)
     return json.loads(report.model_dump_json()) if report is not None else None
+
+
+def with_architect(rules_step: Callable[..., ArchitectureResult]) -> Callable[..., Any]:
+    """The ``architecture`` step: the rules (always, in a thread), then the model's spec when one can answer."""
+
+    async def architecture(inputs: BuildInputs, ctx: TaskContext) -> ArchitectureResult:
+        result = await asyncio.to_thread(rules_step, inputs, ctx)
+        agents = AgentContext.for_task(ctx)
+        if not inputs.idea.strip() or not agents.model_available:
+            return result
+        designed = await call(ARCHITECT, ArchitectInput(inputs=inputs, rules=result.spec), agents)
+        spec, produced_by, refused = designed.output.spec, designed.produced_by, designed.output.refused
+        if refused is not None:
+            note = f"{refused}: the rules' spec is used"
+            ctx.log(f"architect: {note}")
+            spec = result.spec.model_copy(update={"assumptions": [*result.spec.assumptions, note]})
+        else:
+            ctx.log(f"architect: the spec is the model's ({produced_by})")
+        return result.model_copy(update={"spec": spec, "produced_by": produced_by})
+
+    architecture.__doc__ = rules_step.__doc__
+    return architecture
