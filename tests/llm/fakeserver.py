@@ -2,6 +2,11 @@
 
 It answers from scripted replies queued per model name, else with an echo of the last user message.
 Tests and the gateway benchmark drive the real SDKs against it: nothing of the SDKs is mocked.
+
+Replies may call tools (``Reply.calls``): the server answers with OpenAI ``tool_calls`` or Anthropic
+``tool_use`` blocks, and it checks the conversations it receives as the real services do — every tool
+result answers a call the assistant made in the turn before, Anthropic's roles alternate — answering
+400 otherwise, so a client that sends a malformed conversation fails here as it would there.
 """
 
 from __future__ import annotations
@@ -29,6 +34,16 @@ class Reply:
     hang: bool = False  # never answer (until the server stops): the client must time out
     usage: bool = True
     error: str = ""
+    # tool calls: (name, arguments); arguments as a dict, or as raw text (OpenAI only: malformed JSON)
+    calls: list[tuple[str, dict[str, Any] | str]] = field(default_factory=list)
+
+    @classmethod
+    def tool(cls, name: str, arguments: dict[str, Any] | str | None = None, *, text: str = "") -> Reply:
+        return cls(content=text, calls=[(name, {} if arguments is None else arguments)])
+
+    @classmethod
+    def tools(cls, *calls: tuple[str, dict[str, Any] | str], text: str = "") -> Reply:
+        return cls(content=text, calls=list(calls))
 
     @classmethod
     def text(cls, text: str, *, usage: bool = True) -> Reply:
@@ -68,6 +83,7 @@ class FakeModelServer:
     def __init__(self) -> None:
         self._scripts: defaultdict[str, deque[Reply]] = defaultdict(deque)
         self._lock = threading.Lock()
+        self._call_ids = 0
         self.received: list[Received] = []
         self.released = threading.Event()
         self.echo_errors_with_headers = False  # a hostile server that echoes credentials in its errors
@@ -140,6 +156,11 @@ class FakeModelServer:
         with self._lock:
             self.received.append(Received(path, {k.lower(): v for k, v in handler.headers.items()}, body))
         anthropic = path.rstrip("/").endswith("/messages")
+        problem = _anthropic_problem(body) if anthropic else _openai_problem(body)
+        if problem:
+            error = {"type": "error", "error": {"type": "invalid_request_error", "message": problem}}
+            self._send(handler, 400, json.dumps(error).encode(), {})
+            return
         reply = self._next(str(body.get("model", ""))) or Reply()
         if reply.hang:
             self.released.wait(30)
@@ -154,7 +175,11 @@ class FakeModelServer:
             error = {"type": "error", "error": {"type": "api_error", "message": message}}
             self._send(handler, reply.status, json.dumps(error).encode(), reply.headers)
             return
-        answer = _anthropic_answer(body, reply) if anthropic else _openai_answer(body, reply)
+        with self._lock:
+            first = self._call_ids
+            self._call_ids += len(reply.calls)
+        ids = [f"{'toolu' if anthropic else 'call'}_{first + n:04d}" for n in range(len(reply.calls))]
+        answer = _anthropic_answer(body, reply, ids) if anthropic else _openai_answer(body, reply, ids)
         self._send(handler, 200, json.dumps(answer).encode(), reply.headers)
 
     @staticmethod
@@ -185,14 +210,67 @@ def _reply_text(body: dict[str, Any], reply: Reply) -> str:
     return reply.content if isinstance(reply.content, str) else json.dumps(reply.content)
 
 
-def _openai_answer(body: dict[str, Any], reply: Reply) -> dict[str, Any]:
+def _openai_problem(body: dict[str, Any]) -> str:
+    """What the real API would refuse in a conversation with tools (empty when it is well formed)."""
+    open_calls: set[str] = set()
+    for index, message in enumerate(body.get("messages", [])):
+        role = message.get("role")
+        if role == "tool":
+            if message.get("tool_call_id") not in open_calls:
+                return f"messages[{index}]: a 'tool' message must answer a preceding tool_calls id"
+            open_calls.discard(message["tool_call_id"])
+            continue
+        if open_calls:
+            return f"messages[{index}]: tool_call_ids {sorted(open_calls)} did not have response messages"
+        for call in message.get("tool_calls") or []:
+            if call.get("type") != "function" or not call.get("function", {}).get("name"):
+                return f"messages[{index}]: a tool call needs type 'function' and a function name"
+            open_calls.add(call["id"])
+    return ""
+
+
+def _anthropic_problem(body: dict[str, Any]) -> str:
+    previous_uses: set[str] = set()
+    previous_role = None
+    for index, message in enumerate(body.get("messages", [])):
+        role = message.get("role")
+        if role == previous_role:
+            return f"messages.{index}: roles must alternate between user and assistant"
+        previous_role = role
+        content = message.get("content")
+        blocks = content if isinstance(content, list) else []
+        results = {b.get("tool_use_id") for b in blocks if b.get("type") == "tool_result"}
+        if results - previous_uses:
+            return f"messages.{index}: tool_result block(s) without a tool_use in the previous message"
+        if role == "user" and previous_uses - results:
+            return f"messages.{index}: tool_use ids {sorted(previous_uses - results)} have no tool_result"
+        previous_uses = {b.get("id") for b in blocks if b.get("type") == "tool_use"}
+        if any(not isinstance(b.get("input", {}), dict) for b in blocks):
+            return f"messages.{index}: tool_use.input must be an object"
+    return ""
+
+
+def _openai_answer(body: dict[str, Any], reply: Reply, ids: list[str]) -> dict[str, Any]:
     text = _reply_text(body, reply)
+    message: dict[str, Any] = {"role": "assistant", "content": text}
+    if reply.calls:
+        message["content"] = reply.content or None
+        message["tool_calls"] = [
+            {
+                "id": call_id,
+                "type": "function",
+                "function": {"name": name, "arguments": args if isinstance(args, str) else json.dumps(args)},
+            }
+            for call_id, (name, args) in zip(ids, reply.calls, strict=True)
+        ]
+        text = json.dumps(message["tool_calls"])
+    finish = "tool_calls" if reply.calls else "stop"
     answer: dict[str, Any] = {
         "id": "chatcmpl-fake",
         "object": "chat.completion",
         "created": 0,
         "model": body.get("model"),
-        "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}],
+        "choices": [{"index": 0, "message": message, "finish_reason": finish}],
     }
     if reply.usage:
         prompt = sum(len(str(m.get("content", "")).split()) for m in body.get("messages", []))
@@ -204,12 +282,17 @@ def _openai_answer(body: dict[str, Any], reply: Reply) -> dict[str, Any]:
     return answer
 
 
-def _anthropic_answer(body: dict[str, Any], reply: Reply) -> dict[str, Any]:
+def _anthropic_answer(body: dict[str, Any], reply: Reply, ids: list[str]) -> dict[str, Any]:
     tools = body.get("tools") or []
-    if tools and isinstance(reply.content, dict):
-        content: list[dict[str, Any]] = [
-            {"type": "tool_use", "id": "toolu_fake", "name": tools[0]["name"], "input": reply.content}
-        ]
+    content: list[dict[str, Any]]
+    if reply.calls:
+        content = [{"type": "text", "text": reply.content}] if reply.content else []
+        for call_id, (name, args) in zip(ids, reply.calls, strict=True):
+            if not isinstance(args, dict):
+                raise ValueError("an Anthropic tool_use carries an object: script its arguments as a dict")
+            content.append({"type": "tool_use", "id": call_id, "name": name, "input": args})
+    elif tools and isinstance(reply.content, dict):
+        content = [{"type": "tool_use", "id": "toolu_fake", "name": tools[0]["name"], "input": reply.content}]
     else:
         content = [{"type": "text", "text": _reply_text(body, reply)}]
     answer: dict[str, Any] = {
@@ -218,7 +301,7 @@ def _anthropic_answer(body: dict[str, Any], reply: Reply) -> dict[str, Any]:
         "role": "assistant",
         "model": body.get("model"),
         "content": content,
-        "stop_reason": "tool_use" if tools else "end_turn",
+        "stop_reason": "tool_use" if any(b["type"] == "tool_use" for b in content) else "end_turn",
         "stop_sequence": None,
     }
     if reply.usage:

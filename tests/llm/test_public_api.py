@@ -11,7 +11,8 @@ LLM = {
     "CostReport", "Gateway", "GatewayConfig", "GatewayConfigError", "GatewayStats", "MalformedResponseError",
     "Message", "ModelConfig", "ModelRequest", "ModelResponse", "NoModelConfiguredError", "ProviderConfig",
     "ProviderError", "ProviderKind", "ProviderRejectedError", "ProviderTimeoutError", "RateLimitedError",
-    "ReplayMissingError", "Role", "UnknownModelError", "Usage", "cost_report", "count_tokens", "load_config",
+    "ReplayMissingError", "Role", "ToolCall", "ToolChoice", "ToolSpec", "UnknownModelError", "Usage", "cost_report",
+    "count_tokens", "load_config",
 }  # fmt: skip
 AGENTS = {
     "AGENT_CALL_EVENT", "Agent", "AgentContext", "AgentDefinitionError", "AgentInputError", "AgentOutputError",

@@ -40,20 +40,41 @@ def build(
         bool, typer.Option(help="Exit 1 unless every requirement of the idea or spec is honoured")
     ] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q")] = False,
+    budget: Annotated[
+        float | None,
+        typer.Option(help="Most US dollars the build's model calls may spend (default: baton.toml's)"),
+    ] = None,
+    max_turns: Annotated[int, typer.Option(help="Most model turns of the coder (with a model)")] = 40,
+    rounds: Annotated[int, typer.Option(help="Debugger rounds when the crew's checks fail")] = 3,
 ) -> None:
     """Turn an idea into a tested, locally deployed service with its infrastructure, CI and docs.
 
     Every requirement of the idea ends honoured (its checks passed against the running service),
     not implemented (with the reason) or failed; the summary lists them, and --strict makes any
-    requirement left over a failure.
+    requirement left over a failure. With a model configured (BATON_CONFIG), the crew designs the
+    spec and writes, tests and fixes what the templates cannot, within --budget, --max-turns and
+    --rounds.
     """
+    from pydantic import ValidationError
+
     from baton.workflows.builder import check_output_dir, extract_spec, load_spec
+    from baton.workflows.builder.crew.models import CrewSettings
 
     if not idea.strip() and spec is None:
         raise InvalidInputError(
             "give an idea in plain words or a spec file", hint='baton build "A REST API for …"'
         )
     # Fail on a meaningless idea or a bad spec before anything is stored.
+    try:
+        crew = CrewSettings(max_turns=max_turns, rounds=rounds)
+    except ValidationError as error:  # --max-turns or --rounds out of range
+        problems = "; ".join(f"--{str(e['loc'][0]).replace('_', '-')}: {e['msg']}" for e in error.errors())
+        raise InvalidInputError(problems, hint="--max-turns 1..500, --rounds 1..10") from None
+    options: dict[str, Any] = {"crew": crew.model_dump()}
+    if budget is not None:
+        if budget <= 0:
+            raise InvalidInputError(f"--budget must be positive, not {budget}", hint="e.g. --budget 0.50")
+        options["budget_usd"] = budget
     parsed = load_spec(spec) if spec is not None else extract_spec(idea)
     directory = (out or Path(parsed.name.replace("_", "-"))).expanduser().resolve()
     check_output_dir(directory, force=force)
@@ -70,7 +91,7 @@ def build(
     }
     store = open_store()
     started = time.time()
-    run_id = start_run(store, BUILD, {k: v for k, v in inputs.items() if v is not None})
+    run_id = start_run(store, BUILD, {k: v for k, v in inputs.items() if v is not None}, options=options)
     console.print(f"build [bold]{run_id}[/] of {parsed.name!r} → {directory}")
     try:
         state = drive(store, run_id, quiet=quiet, concurrency=8)
@@ -244,7 +265,10 @@ def rerun(
     store = open_store()
     with store.read() as conn:
         source = get_run(conn, find_run_id(conn, run_id))
-    options = {"replay_of": source.id} if replay else {}
+    # The source's options (budget, crew limits) hold again; a replay answers from its record.
+    options = {k: v for k, v in source.options.items() if k != "replay_of"}
+    if replay:
+        options["replay_of"] = source.id
     new_id = start_run(store, source.workflow, source.inputs, options=options)
     console.print(
         f"run [bold]{new_id}[/] reruns {source.id}" + (" replaying its model calls" if replay else "")

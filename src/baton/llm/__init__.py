@@ -30,7 +30,18 @@ from baton.llm.errors import (
     UnknownModelError,
 )
 from baton.llm.gateway import Gateway, GatewayStats
-from baton.llm.messages import CallContext, Complexity, Message, ModelRequest, ModelResponse, Role, Usage
+from baton.llm.messages import (
+    CallContext,
+    Complexity,
+    Message,
+    ModelRequest,
+    ModelResponse,
+    Role,
+    ToolCall,
+    ToolChoice,
+    ToolSpec,
+    Usage,
+)
 from baton.llm.records import MODEL_CALL_EVENT, CallStatus
 from baton.llm.tokens import count_tokens
 
@@ -66,6 +77,9 @@ __all__ = [
     "RateLimitedError",
     "ReplayMissingError",
     "Role",
+    "ToolCall",
+    "ToolChoice",
+    "ToolSpec",
     "UnknownModelError",
     "Usage",
     "cost_report",

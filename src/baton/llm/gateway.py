@@ -33,7 +33,7 @@ from baton.llm.errors import (
     ProviderRejectedError,
     error_summary,
 )
-from baton.llm.messages import CallContext, Completion, ModelRequest, ModelResponse
+from baton.llm.messages import CallContext, Completion, ModelRequest, ModelResponse, ToolCall
 from baton.llm.prices import PriceBook
 from baton.llm.providers import Provider, create_provider
 from baton.llm.records import CallRecord, CallStatus, record_calls_txn, spent_usd
@@ -152,8 +152,12 @@ class Gateway:
             request=request,
             context=context,
             canonical=canonical,
-            request_key=response_cache.request_key(canonical),
-            prompt_tokens=count_message_tokens([m.content for m in request.messages]),
+            request_key=response_cache.request_key(
+                canonical
+                if not request.tools
+                else json.dumps(request.canonical(tool_results=False), sort_keys=True, separators=(",", ":"))
+            ),
+            prompt_tokens=count_message_tokens(request.token_texts()),
             started=time.perf_counter(),
         )
         self.stats.calls += 1
@@ -352,6 +356,7 @@ class Gateway:
             replayed=True,
             finish_reason=answer.response.get("finish_reason"),
             structured=answer.response.get("structured"),
+            tool_calls=_tool_calls(answer.response),
         )
 
     # -- bookkeeping -----------------------------------------------------------------------------
@@ -430,11 +435,12 @@ class Gateway:
             tokens_estimated=bool(response.get("tokens_estimated")),
             finish_reason=response.get("finish_reason"),
             structured=response.get("structured"),
+            tool_calls=_tool_calls(response),
         )
 
 
 def _response_payload(completion: Completion) -> dict[str, Any]:
-    return {
+    payload: dict[str, Any] = {
         "text": completion.text,
         "structured": completion.structured,
         "finish_reason": completion.finish_reason,
@@ -442,3 +448,11 @@ def _response_payload(completion: Completion) -> dict[str, Any]:
         "tokens_out": completion.usage.tokens_out,
         "tokens_estimated": completion.usage.estimated,
     }
+    if completion.tool_calls:  # absent otherwise: records of plain answers keep their shape
+        payload["tool_calls"] = [c.as_dict() for c in completion.tool_calls]
+    return payload
+
+
+def _tool_calls(response: Mapping[str, Any]) -> tuple[ToolCall, ...]:
+    """The tool calls of a stored answer (record, cache entry or replayed call)."""
+    return tuple(ToolCall.from_dict(c) for c in response.get("tool_calls") or ())

@@ -39,15 +39,86 @@ class Role(StrEnum):
     SYSTEM = "system"  # instructions; Anthropic takes them apart from the conversation
     USER = "user"
     ASSISTANT = "assistant"
+    TOOL = "tool"  # the result of a tool call, answering the assistant's call of the same id
+
+
+class ToolChoice(StrEnum):
+    AUTO = "auto"  # the model decides whether to call a tool
+    REQUIRED = "required"  # the model must call one of the tools
+    NONE = "none"  # the model must answer in text
+
+
+@dataclass(frozen=True, slots=True)
+class ToolSpec:
+    """A tool the model may call: its name, what it does, and a JSON schema of its arguments (an object)."""
+
+    name: str
+    description: str
+    parameters: Mapping[str, Any]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "description": self.description, "parameters": dict(self.parameters)}
+
+
+@dataclass(frozen=True, slots=True)
+class ToolCall:
+    """A call the model asked for. ``arguments`` is the model's JSON text, unparsed: it is untrusted
+    input, and the caller (not the gateway) decides what to do with arguments that do not parse."""
+
+    id: str
+    name: str
+    arguments: str
+
+    def as_dict(self) -> dict[str, str]:
+        return {"id": self.id, "name": self.name, "arguments": self.arguments}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> ToolCall:
+        return cls(id=str(data["id"]), name=str(data["name"]), arguments=str(data["arguments"]))
+
+    def parsed(self) -> Any:
+        """The arguments as JSON (raises ``ValueError`` when the model sent something that is not JSON)."""
+        return json.loads(self.arguments) if self.arguments.strip() else {}
 
 
 @dataclass(frozen=True, slots=True)
 class Message:
+    """One turn. An assistant turn may carry ``tool_calls``; a ``tool`` turn answers the call named by
+    ``tool_call_id`` with ``content`` (``is_error`` when the tool refused or failed)."""
+
     role: Role
     content: str
+    tool_calls: tuple[ToolCall, ...] = ()
+    tool_call_id: str | None = None
+    is_error: bool = False
 
-    def as_dict(self) -> dict[str, str]:
-        return {"role": self.role.value, "content": self.content}
+    def __post_init__(self) -> None:
+        if self.role is Role.TOOL and not self.tool_call_id:
+            raise ValueError("a tool message needs the id of the call it answers")
+        if self.tool_calls and self.role is not Role.ASSISTANT:
+            raise ValueError("only an assistant message carries tool calls")
+
+    @classmethod
+    def tool_result(cls, call: ToolCall | str, content: str, *, is_error: bool = False) -> Message:
+        call_id = call.id if isinstance(call, ToolCall) else call
+        return cls(Role.TOOL, content, tool_call_id=call_id, is_error=is_error)
+
+    def as_dict(self) -> dict[str, Any]:
+        """The canonical form (the basis of request keys): plain turns keep their two-key shape."""
+        data: dict[str, Any] = {"role": self.role.value, "content": self.content}
+        if self.tool_calls:
+            data["tool_calls"] = [c.as_dict() for c in self.tool_calls]
+        if self.tool_call_id is not None:
+            data["tool_call_id"] = self.tool_call_id
+        if self.is_error:
+            data["is_error"] = True
+        return data
+
+    def token_text(self) -> str:
+        """What the model reads of this turn (the content and any tool calls), for token estimates."""
+        if not self.tool_calls:
+            return self.content
+        return self.content + "".join(f" {c.name}({c.arguments})" for c in self.tool_calls)
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +139,8 @@ class ModelRequest:
     model: str | None = None
     stop: tuple[str, ...] = ()
     cache: bool = True
+    tools: tuple[ToolSpec, ...] = ()
+    tool_choice: ToolChoice = ToolChoice.AUTO
 
     @classmethod
     def of(
@@ -89,19 +162,39 @@ class ModelRequest:
 
         return replace(self, messages=(*self.messages, *more))
 
-    def canonical(self) -> dict[str, Any]:
-        """Everything that determines the answer except the model: the basis of request keys and records."""
-        return {
-            "messages": [m.as_dict() for m in self.messages],
+    def canonical(self, *, tool_results: bool = True) -> dict[str, Any]:
+        """Everything that determines the answer except the model: the basis of request keys and records.
+
+        A request without tools keeps the shape it had before tools existed, so its keys (cache, replay)
+        do not change. ``tool_results=False`` blanks what tools returned: the basis of the replay key of a
+        tool conversation, whose tools (a test run, a clock) need not answer byte for byte the same
+        when the run is replayed — the model's recorded turns are, in order."""
+        messages = [m.as_dict() for m in self.messages]
+        if not tool_results:
+            for message in messages:
+                if message["role"] == Role.TOOL.value:
+                    message["content"] = ""
+        canonical: dict[str, Any] = {
+            "messages": messages,
             "max_tokens": self.max_tokens,
             "temperature": self.temperature,
             "response_schema": dict(self.response_schema) if self.response_schema is not None else None,
             "schema_name": self.schema_name,
             "stop": list(self.stop),
         }
+        if self.tools:
+            canonical["tools"] = [t.as_dict() for t in self.tools]
+            canonical["tool_choice"] = self.tool_choice.value
+        return canonical
 
     def prompt_text(self) -> str:
         return "\n".join(m.content for m in self.messages)
+
+    def token_texts(self) -> list[str]:
+        """The texts the prompt's tokens are estimated from: every turn, and the tools' definitions."""
+        texts = [m.token_text() for m in self.messages]
+        texts += [json.dumps(t.as_dict()) for t in self.tools]
+        return texts
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,6 +212,7 @@ class Completion:
     usage: Usage
     finish_reason: str | None = None
     structured: Any = None  # the parsed JSON when the request had a response schema
+    tool_calls: tuple[ToolCall, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,6 +232,7 @@ class ModelResponse:
     tokens_estimated: bool = False
     finish_reason: str | None = None
     structured: Any = None
+    tool_calls: tuple[ToolCall, ...] = ()
 
     @property
     def produced_by(self) -> str:
@@ -146,6 +241,10 @@ class ModelResponse:
     def json(self) -> Any:
         """The structured answer, parsed from the text when the provider did not parse it."""
         return self.structured if self.structured is not None else json.loads(self.text)
+
+    def assistant_message(self) -> Message:
+        """This answer as the assistant's turn of a conversation (its text and its tool calls)."""
+        return Message(Role.ASSISTANT, self.text, tool_calls=self.tool_calls)
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,7 +20,7 @@ from baton.llm.errors import (
     ProviderTimeoutError,
     RateLimitedError,
 )
-from baton.llm.messages import Completion, ModelRequest, Role, Usage
+from baton.llm.messages import Completion, Message, ModelRequest, Role, ToolCall, ToolChoice, Usage
 from baton.llm.tokens import count_message_tokens, count_tokens
 
 if TYPE_CHECKING:
@@ -103,8 +103,83 @@ def _error_text(body: object) -> str:
 def _usage(tokens_in: int | None, tokens_out: int | None, request: ModelRequest, text: str) -> Usage:
     if tokens_in is not None and tokens_out is not None:
         return Usage(int(tokens_in), int(tokens_out))
-    prompt = count_message_tokens([m.content for m in request.messages])
+    prompt = count_message_tokens(request.token_texts())
     return Usage(prompt, count_tokens(text), estimated=True)
+
+
+# -- tools in each protocol ------------------------------------------------------------------------
+
+
+def _openai_message(message: Message) -> dict[str, Any]:
+    if message.role is Role.TOOL:
+        return {"role": "tool", "tool_call_id": message.tool_call_id, "content": message.content}
+    if message.tool_calls:
+        return {
+            "role": "assistant",
+            "content": message.content or None,
+            "tool_calls": [
+                {"id": c.id, "type": "function", "function": {"name": c.name, "arguments": c.arguments}}
+                for c in message.tool_calls
+            ],
+        }
+    return {"role": message.role.value, "content": message.content}
+
+
+def _openai_tool_calls(message: Any) -> tuple[ToolCall, ...]:
+    calls = []
+    for call in getattr(message, "tool_calls", None) or ():
+        function = getattr(call, "function", None)
+        if function is None:  # a custom (non-function) tool call: baton defines none
+            continue
+        calls.append(
+            ToolCall(id=str(call.id), name=str(function.name), arguments=str(function.arguments or ""))
+        )
+    return tuple(calls)
+
+
+def _anthropic_input(call: ToolCall) -> Any:
+    # Anthropic's tool_use carries an object. Arguments a model sent that do not parse (only possible
+    # through a recorded OpenAI answer replayed elsewhere) go as a string inside an object.
+    try:
+        value = call.parsed()
+    except ValueError:
+        return {"_unparsed": call.arguments}
+    return value if isinstance(value, dict) else {"_value": value}
+
+
+def _anthropic_messages(messages: tuple[Message, ...]) -> list[dict[str, Any]]:
+    """The conversation in Anthropic's shape: tool results are user-turn blocks, and consecutive turns of
+    one role are merged (the API wants user and assistant to alternate)."""
+    out: list[dict[str, Any]] = []
+    for message in messages:
+        if message.role is Role.SYSTEM:
+            continue
+        role = "user" if message.role in (Role.USER, Role.TOOL) else "assistant"
+        if message.role is Role.TOOL:
+            block: dict[str, Any] = {
+                "type": "tool_result",
+                "tool_use_id": message.tool_call_id,
+                "content": message.content,
+            }
+            if message.is_error:
+                block["is_error"] = True
+            blocks = [block]
+        else:
+            blocks = [{"type": "text", "text": message.content}] if message.content else []
+            blocks += [
+                {"type": "tool_use", "id": c.id, "name": c.name, "input": _anthropic_input(c)}
+                for c in message.tool_calls
+            ]
+        if out and out[-1]["role"] == role:
+            previous = out[-1]["content"]
+            if isinstance(previous, str):
+                previous = out[-1]["content"] = [{"type": "text", "text": previous}] if previous else []
+            previous.extend(blocks)
+        elif not message.tool_calls and message.role is not Role.TOOL:
+            out.append({"role": role, "content": message.content})
+        else:
+            out.append({"role": role, "content": blocks})
+    return out
 
 
 def _schema_instruction(request: ModelRequest) -> str:
@@ -157,7 +232,7 @@ class OpenAIProvider:
         return self._completion(model, request, response)
 
     def _params(self, model: ModelConfig, request: ModelRequest) -> dict[str, Any]:
-        messages = [m.as_dict() for m in request.messages]
+        messages = [_openai_message(m) for m in request.messages]
         params: dict[str, Any] = {
             "model": model.provider_model,
             "messages": messages,
@@ -166,6 +241,19 @@ class OpenAIProvider:
         }
         if request.stop:
             params["stop"] = list(request.stop)
+        if request.tools:
+            params["tools"] = [
+                {
+                    "type": "function",
+                    "function": {
+                        "name": t.name,
+                        "description": t.description,
+                        "parameters": dict(t.parameters),
+                    },
+                }
+                for t in request.tools
+            ]
+            params["tool_choice"] = request.tool_choice.value
         if request.response_schema is not None:
             if model.structured_output:
                 params["response_format"] = {
@@ -180,7 +268,11 @@ class OpenAIProvider:
         choices = getattr(response, "choices", None)
         if not choices or getattr(choices[0], "message", None) is None:
             raise MalformedResponseError(self.name, model.name, "the answer has no choices")
-        text = choices[0].message.content
+        message = choices[0].message
+        text = message.content
+        tool_calls = _openai_tool_calls(message) if request.tools else ()
+        if text is None and tool_calls:
+            text = ""
         if not isinstance(text, str):
             raise MalformedResponseError(self.name, model.name, "the answer has no text content")
         usage = getattr(response, "usage", None)
@@ -190,9 +282,10 @@ class OpenAIProvider:
                 getattr(usage, "prompt_tokens", None),
                 getattr(usage, "completion_tokens", None),
                 request,
-                text,
+                text + "".join(c.arguments for c in tool_calls),
             ),
             finish_reason=choices[0].finish_reason,
+            tool_calls=tool_calls,
         )
 
     async def close(self) -> None:
@@ -239,12 +332,22 @@ class AnthropicProvider:
         params: dict[str, Any] = {
             "model": model.provider_model,
             "max_tokens": request.max_tokens,
-            "messages": [m.as_dict() for m in request.messages if m.role is not Role.SYSTEM],
+            "messages": _anthropic_messages(request.messages),
         }
         if system:
             params["system"] = system
         if request.stop:
             params["stop_sequences"] = list(request.stop)
+        if request.tools:
+            params["tools"] = [
+                {"name": t.name, "description": t.description, "input_schema": dict(t.parameters)}
+                for t in request.tools
+            ]
+            choice = {ToolChoice.AUTO: "auto", ToolChoice.REQUIRED: "any", ToolChoice.NONE: "none"}
+            params["tool_choice"] = {"type": choice[request.tool_choice]}
+            if request.response_schema is not None:  # tools and a schema: the schema goes in the prompt
+                params["system"] = (system + "\n\n" if system else "") + _schema_instruction(request)
+            return params
         if request.response_schema is None:
             return params
         schema = dict(request.response_schema)
@@ -263,15 +366,19 @@ class AnthropicProvider:
             raise MalformedResponseError(self.name, model.name, "the answer has no content blocks")
         structured: Any = None
         texts: list[str] = []
+        calls: list[ToolCall] = []
         for block in blocks:
             kind = getattr(block, "type", None)
-            if kind == "tool_use":
+            if kind == "tool_use" and request.tools:
+                arguments = json.dumps(getattr(block, "input", None), sort_keys=True)
+                calls.append(ToolCall(id=str(block.id), name=str(block.name), arguments=arguments))
+            elif kind == "tool_use":
                 structured = getattr(block, "input", None)
             elif kind == "text":
                 texts.append(str(getattr(block, "text", "")))
         if structured is not None:
             text = json.dumps(structured)
-        elif texts:
+        elif texts or calls:
             text = "".join(texts)
         else:
             raise MalformedResponseError(self.name, model.name, "the answer has neither text nor a tool call")
@@ -279,10 +386,14 @@ class AnthropicProvider:
         return Completion(
             text=text,
             usage=_usage(
-                getattr(usage, "input_tokens", None), getattr(usage, "output_tokens", None), request, text
+                getattr(usage, "input_tokens", None),
+                getattr(usage, "output_tokens", None),
+                request,
+                text + "".join(c.arguments for c in calls),
             ),
             finish_reason=getattr(response, "stop_reason", None),
             structured=structured,
+            tool_calls=tuple(calls),
         )
 
     async def close(self) -> None:

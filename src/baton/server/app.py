@@ -19,6 +19,7 @@ from fastapi.staticfiles import StaticFiles
 
 import baton
 from baton.engine import Worker, WorkerSettings
+from baton.llm import Gateway
 from baton.observability import Metrics, get_logger
 from baton.server.auth import Authenticator, viewer
 from baton.server.errors import install_error_handlers
@@ -62,8 +63,12 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     state: ServerState = app.state.baton
     background: list[asyncio.Task[Any]] = [asyncio.create_task(state.hub.run(), name="baton-event-hub")]
     worker: Worker | None = None
-    if state.settings.run_worker:
-        worker = Worker(state.store, settings=WorkerSettings(concurrency=state.settings.worker_concurrency))
+    # The worker gets the model gateway as `baton run` and `baton worker` give theirs (BATON_CONFIG or
+    # ./baton.toml): without it, a run started over the API would ignore the provider configuration.
+    gateway = Gateway.from_config(state.store) if state.settings.run_worker else None
+    if gateway is not None:
+        settings = WorkerSettings(concurrency=state.settings.worker_concurrency)
+        worker = Worker(state.store, settings=settings, services={"gateway": gateway})
         background.append(asyncio.create_task(worker.run(), name="baton-worker"))
     _log.info("server_started", worker=worker.id if worker else None, store=state.store.dialect)
     try:
@@ -75,6 +80,8 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         for task in background:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        if gateway is not None:
+            await gateway.close()
         _log.info("server_stopped")
 
 

@@ -9,6 +9,7 @@ from types import FrameType
 
 import uvicorn
 
+from baton.llm import load_config
 from baton.observability import Metrics, configure_logging
 from baton.server.app import create_app
 from baton.server.settings import ServerSettings
@@ -69,6 +70,8 @@ def uvicorn_config(
     forwarded_allow_ips: str = "127.0.0.1",
 ) -> uvicorn.Config:
     configure_logging(level=settings.log_level)
+    if settings.run_worker:
+        load_config()  # a bad [llm] configuration is a clear error now, not a traceback from the lifespan
     app = create_app(store, settings, metrics=Metrics())
     return uvicorn.Config(
         app,

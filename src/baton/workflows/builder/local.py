@@ -7,6 +7,8 @@ durability: no store, no retries, no resume. Approval of a production deploy is 
 
 from __future__ import annotations
 
+import asyncio
+import inspect
 import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -93,6 +95,8 @@ def _call(
         arguments[name] = inputs if name == "inputs" else ctx if name == "ctx" else outputs[name]
     started = time.perf_counter()
     result = step.fn(**arguments)
+    if inspect.isawaitable(result):  # an async step (the code step with its crew)
+        result = asyncio.run(result)  # type: ignore[arg-type]
     if not isinstance(result, BaseModel):
         raise TypeError(f"step {step.name} returned {type(result).__name__}, not a pydantic model")
     return result, round(time.perf_counter() - started, 3)

@@ -23,6 +23,7 @@ from baton.core.workflow import RetryPolicy, TaskContext, Workflow
 from baton.workflows.builder import _git, codegen, costs, docs, github, notify, report
 from baton.workflows.builder._openapi import openapi_document
 from baton.workflows.builder.architecture import BuildInputs, design
+from baton.workflows.builder.crew import step as crew
 from baton.workflows.builder.deploy import deploy_azure, deploy_local, undo_local
 from baton.workflows.builder.gate import GateFailedError, require_venv, run_gate
 from baton.workflows.builder.infrastructure import bicep_file, write_infrastructure
@@ -175,8 +176,8 @@ def _deploy(
     ctx: TaskContext,
 ) -> DeployResult:
     started = time.perf_counter()
-    spec = architecture.spec
     repo = Path(architecture.out_dir)
+    spec = crew.spec_after_crew(architecture.spec, repo)  # the crew's requirements, to be checked too
     with _stage(Stage.DEPLOY, architecture, inputs):
         if not gate.passed:
             raise PermanentError("the test gate did not pass; nothing is deployed")
@@ -243,7 +244,7 @@ def documentation(
             artifacts=artifacts,
             requirements=deploy.requirements,
         )
-        docs.write_text(repo, "BUILD.md", build_md)
+        docs.write_text(repo, "BUILD.md", build_md + crew.build_md_section(repo))
         commit = _git.commit_all(repo, "Document the service and the build (baton)", [*texts, "BUILD.md"])
         token = os.environ.get("GITHUB_TOKEN")
         if repository.pushed and token:
@@ -301,9 +302,10 @@ def build_workflow() -> Workflow:
     wf = Workflow(
         "build", inputs=BuildInputs, description="an idea in plain words → a tested, deployed service"
     )
-    wf.step(retry=RETRY, expected_duration=0.1)(architecture)
+    wf.step(name="architecture", retry=RETRY, expected_duration=0.1)(crew.with_architect(architecture))
     wf.step(retry=RETRY, expected_duration=0.3)(repository)
-    wf.step(retry=RETRY, timeout=1200, expected_duration=3)(code)
+    # With a model, the code step's crew writes what the templates cannot (see crew/step.py).
+    wf.step(name="code", retry=RETRY, timeout=3600, expected_duration=3)(crew.with_crew(code))
     wf.step(retry=RETRY, timeout=1200, expected_duration=12)(gate)
     wf.step(retry=RETRY, timeout=600, expected_duration=6)(infrastructure)
     wf.step(retry=RETRY, approval=needs_approval, timeout=300, expected_duration=3, compensate=undo_deploy)(

@@ -1,0 +1,232 @@
+"""How the crew joins the build: the ``code`` step renders the templates, then — when a model is
+configured (or the run replays one) and the spec has requirements the templates could not express —
+the coder works on them behind the gate, and the reviewer reads its diff. Without a model nothing
+changes: the step is the template step.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from baton.agents import AgentContext, call
+from baton.core.workflow import TaskContext
+from baton.workflows.builder.architecture import BuildInputs
+from baton.workflows.builder.crew.agents import (
+    ARCHITECT,
+    REVIEWER,
+    ArchitectInput,
+    CoderInput,
+    ReviewInput,
+    coder_agent,
+)
+from baton.workflows.builder.crew.coder import CoderSession
+from baton.workflows.builder.crew.models import CREW_REPORT, CrewReport, CrewRequirement, CrewSettings
+from baton.workflows.builder.results import ArchitectureResult, Artifact, CodeResult, RepositoryResult
+from baton.workflows.builder.spec import AcceptanceCheck, BuildSpec, RequirementStatus
+
+CREW_EVENT = "crew.report"
+
+
+def crew_requirements(spec: BuildSpec, idea: str) -> list[CrewRequirement]:
+    """The requirements the templates could not implement: the spec's ``not implemented`` ones (with the
+    reason the rules gave), else — a spec without requirements — the idea itself as one."""
+    if spec.requirements:
+        return [
+            CrewRequirement(id=r.id, text=r.text + (f" (templates: {r.reason})" if r.reason else ""))
+            for r in spec.requirements
+            if r.status is RequirementStatus.NOT_IMPLEMENTED
+        ]
+    return [CrewRequirement(id="R1", text=idea.strip())] if idea.strip() else []
+
+
+def spec_after_crew(spec: BuildSpec, repo: Path) -> BuildSpec:
+    """The spec's requirements as the crew left them: what it implemented is pending its acceptance
+    checks (the deploy stage runs them: honoured or failed), what it did not is said with the reason."""
+    report = read_report(repo)
+    if report is None or not report.ran or not spec.requirements:
+        return spec
+    outcomes = {o.id: o for o in report.requirements}
+    produced = f"model:{report.models[0]}" if report.models else "model"
+    changed = []
+    for requirement in spec.requirements:
+        outcome = outcomes.get(requirement.id)
+        if outcome is None or requirement.status is not RequirementStatus.NOT_IMPLEMENTED:
+            changed.append(requirement)
+            continue
+        if outcome.status == "implemented" and outcome.checks:
+            checks = [AcceptanceCheck.model_validate(c) for c in outcome.checks]
+            update: dict[str, Any] = {
+                "status": RequirementStatus.PENDING,
+                "implemented_by": produced,
+                "checks": checks,
+                "reason": None,
+            }
+        elif outcome.status == "implemented":
+            update = {
+                "implemented_by": produced,
+                "reason": f"written by the crew ({outcome.note[:200]}) but with no acceptance check to prove it",
+            }
+        elif outcome.status == "failed":
+            update = {"status": RequirementStatus.FAILED, "reason": outcome.note[:600]}
+        else:
+            update = {"reason": f"{outcome.note[:400]} (crew)"}
+        changed.append(requirement.model_copy(update=update))
+    return spec.model_copy(update={"requirements": changed})
+
+
+def crew_settings(ctx: TaskContext) -> CrewSettings:
+    raw = ctx.options.get("crew") or {}
+    return CrewSettings.model_validate(raw if isinstance(raw, dict) else {})
+
+
+def write_report(repo: Path, report: CrewReport) -> None:
+    meta = repo / ".baton-build"
+    meta.mkdir(exist_ok=True)
+    (meta / CREW_REPORT).write_text(report.model_dump_json(indent=2), encoding="utf-8")
+
+
+def read_report(repo: Path) -> CrewReport | None:
+    path = repo / ".baton-build" / CREW_REPORT
+    if not path.exists():
+        return None
+    try:
+        return CrewReport.model_validate_json(path.read_text(encoding="utf-8"))
+    except ValueError:
+        return None
+
+
+def build_md_section(repo: Path) -> str:
+    """The crew's part of BUILD.md (empty when the crew did not run)."""
+    report = read_report(repo)
+    if report is None or not report.ran:
+        return ""
+    lines = [
+        "",
+        "## The crew (model-written code)",
+        "",
+        f"{report.turns} model turns, {report.tool_calls} tool calls, {report.tokens_in + report.tokens_out} "
+        f"tokens, ${report.cost_usd:.4f} ({', '.join(report.models) or 'no model answered'}).",
+        "",
+        "| requirement | status | note |",
+        "|---|---|---|",
+    ]
+    for item in report.requirements:
+        note = item.note.replace("|", "\\|").replace("\n", " ")
+        lines.append(f"| {item.id} {item.text[:80]} | {item.status} | {note[:200]} |")
+    lines += ["", "Rounds (each a commit):", ""]
+    lines += [
+        f"- round {r.round}: {'green' if r.passed else 'red'} — {r.summary} ({r.commit[:10]})"
+        for r in report.rounds
+    ]
+    if not report.rounds:
+        lines.append("- none finished")
+    if report.reset_to_green:
+        lines.append(
+            f"\nThe work never got green: the repository was reset to {report.start_commit[:10]}; "
+            f"the attempt is kept on branch `{report.kept_attempt}`. Reason: {report.reason}"
+        )
+    lines += ["", "### Review", ""]
+    lines += [f"- {finding}" for finding in report.review] or ["- no findings"]
+    if report.security:
+        lines += ["", "Security rules (ruff S) on the crew's files:", ""]
+        lines += [f"- {finding}" for finding in report.security]
+    return "\n".join(lines) + "\n"
+
+
+async def run_crew(
+    inputs: BuildInputs,
+    architecture: ArchitectureResult,
+    result: CodeResult,
+    ctx: TaskContext,
+    agents: AgentContext,
+) -> CodeResult:
+    repo = Path(architecture.out_dir)
+    requirements = crew_requirements(architecture.spec, inputs.idea)
+    if not requirements:
+        write_report(repo, CrewReport(ran=False, reason="no requirement left for the crew"))
+        return result
+    session = CoderSession(
+        agents,
+        architecture.spec,
+        repo,
+        requirements,
+        crew_settings(ctx),
+        progress=lambda text: ctx.progress(70, text),
+    )
+    coded = await call(
+        coder_agent(session),
+        CoderInput(
+            repo=str(repo), spec=architecture.spec, requirements=requirements, settings=session.settings
+        ),
+        agents,
+    )
+    report: CrewReport = coded.output.report
+    if report.files_written and not report.reset_to_green:
+        reviewed = await call(
+            REVIEWER, ReviewInput(repo=str(repo), spec=architecture.spec, report=report), agents
+        )
+        report = reviewed.output.report
+        verdict, findings = reviewed.output.verdict, reviewed.output.findings
+        if verdict == "send_back" and findings:
+            report.review.append("sent back once; the coder answered in the next round")
+            await session.revise(report, findings)
+    write_report(repo, report)
+    ctx.emit(CREW_EVENT, report.model_dump(mode="json", exclude={"files_written"}))
+    ctx.log(
+        f"crew: {sum(r.status == 'implemented' for r in report.requirements)}/{len(report.requirements)} "
+        f"requirements implemented, {report.turns} turns, ${report.cost_usd:.4f}"
+        + (f"; reset to green ({report.reason})" if report.reset_to_green else "")
+    )
+    produced = f"model:{report.models[0]}" if report.models else "model"
+    written = [Artifact(path=p, produced_by=produced) for p in report.files_written]
+    kept = [a for a in result.artifacts if a.path not in set(report.files_written)]
+    return result.model_copy(
+        update={"commit": report.final_commit or result.commit, "artifacts": [*kept, *written]}
+    )
+
+
+def with_crew(template_step: Callable[..., CodeResult]) -> Callable[..., Any]:
+    """The ``code`` step: ``template_step`` (in a thread), then the crew when a model can answer."""
+
+    async def code(
+        inputs: BuildInputs, architecture: ArchitectureResult, repository: RepositoryResult, ctx: TaskContext
+    ) -> CodeResult:
+        result = await asyncio.to_thread(template_step, architecture, repository, ctx)
+        agents = AgentContext.for_task(ctx)
+        if not agents.model_available:
+            return result
+        return await run_crew(inputs, architecture, result, ctx, agents)
+
+    code.__doc__ = template_step.__doc__
+    return code
+
+
+def crew_summary(repo: Path) -> dict[str, Any] | None:
+    report = read_report(repo)
+    return json.loads(report.model_dump_json()) if report is not None else None
+
+
+def with_architect(rules_step: Callable[..., ArchitectureResult]) -> Callable[..., Any]:
+    """The ``architecture`` step: the rules (always, in a thread), then the model's spec when one can answer."""
+
+    async def architecture(inputs: BuildInputs, ctx: TaskContext) -> ArchitectureResult:
+        result = await asyncio.to_thread(rules_step, inputs, ctx)
+        agents = AgentContext.for_task(ctx)
+        if not inputs.idea.strip() or not agents.model_available:
+            return result
+        designed = await call(ARCHITECT, ArchitectInput(inputs=inputs, rules=result.spec), agents)
+        spec, produced_by, refused = designed.output.spec, designed.produced_by, designed.output.refused
+        if refused is not None:
+            note = f"{refused}: the rules' spec is used"
+            ctx.log(f"architect: {note}")
+            spec = result.spec.model_copy(update={"assumptions": [*result.spec.assumptions, note]})
+        else:
+            ctx.log(f"architect: the spec is the model's ({produced_by})")
+        return result.model_copy(update={"spec": spec, "produced_by": produced_by})
+
+    architecture.__doc__ = rules_step.__doc__
+    return architecture

@@ -1,0 +1,254 @@
+"""`baton build` with a model, as a user runs it (a subprocess, the real engine, the real gate, real git,
+a real deploy), against a local server speaking OpenAI's (and Anthropic's) protocol with scripted turns.
+
+Each build costs a few seconds of gate runs (the generated project's venv is cached), so the scenarios
+are few and each checks much: the repository's history, BUILD.md, the run's events, records and costs.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from crew_code import (
+    BROKEN_TESTS,
+    FIX_NEW,
+    FIX_OLD,
+    IDEA,
+    RATES_MODULE,
+    architect_spec,
+    finish,
+    script_green_build,
+    write_feature,
+)
+from crew_support import ARCHITECT_MODEL, CODER_MODEL, FakeModelServer, Reply, baton, config_text
+from sqlalchemy import select
+
+from baton.store.events import query_events
+from baton.store.runs import list_runs, run_outputs
+from baton.store.schema import model_calls
+from baton.store.store import Store
+from baton.workflows.builder import stop_service
+
+TEMPLATE_COMMIT = "Generate the service and its tests (baton)"
+
+
+@pytest.fixture(scope="module")
+def model_server() -> Iterator[FakeModelServer]:
+    server = FakeModelServer().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def server(model_server: FakeModelServer) -> Iterator[FakeModelServer]:
+    model_server.reset()
+    yield model_server
+    model_server.reset()
+
+
+@pytest.fixture
+def out(tmp_path: Path) -> Iterator[Path]:
+    repo = tmp_path / "rates"
+    yield repo
+    stop_service(repo)
+
+
+def git(repo: Path, *args: str) -> str:
+    return subprocess.run(["git", *args], cwd=repo, capture_output=True, text=True, check=True).stdout.strip()
+
+
+def history(repo: Path) -> list[str]:
+    """Each commit's tree and subject, oldest first: what a rebuild must reproduce."""
+    return git(repo, "log", "--reverse", "--format=%T %s").splitlines()
+
+
+def the_run(tmp_path: Path) -> tuple[Store, str]:
+    store = Store.open(f"sqlite:///{tmp_path / 'baton.db'}")
+    with store.read() as conn:
+        runs = list_runs(conn)
+    return store, runs[-1].id  # the first run (newest first)
+
+
+def crew_report(repo: Path) -> dict[str, Any]:
+    return json.loads((repo / ".baton-build" / "crew.json").read_text(encoding="utf-8"))
+
+
+def test_the_crew_adds_a_scheduled_fetch_and_an_endpoint_green_and_a_replay_rebuilds_it_offline(
+    tmp_path: Path, server: FakeModelServer, out: Path
+) -> None:
+    script_green_build(server)
+
+    result = baton(tmp_path, "build", IDEA, "--out", str(out), "--force", config=config_text(server))
+    assert result.returncode == 0, result.stdout + result.stderr
+
+    # The model's spec, the coder's code, one green round, the deployed service answering.
+    assert "rates-service" in (out / "spec.yaml").read_text(encoding="utf-8")
+    assert (out / "app" / "rates.py").read_text(encoding="utf-8") == RATES_MODULE
+    subjects = [line.split(" ", 1)[1] for line in history(out)]
+    crew_commits = [s for s in subjects if s.startswith("Crew round")]
+    assert crew_commits == ["Crew round 1 (green): scheduled fetch and latest-per-currency endpoint"]
+    assert subjects.index(crew_commits[0]) == subjects.index(TEMPLATE_COMMIT) + 1
+    report = crew_report(out)
+    assert [(r["id"], r["status"]) for r in report["requirements"]] == [("R2", "implemented")]
+    assert report["review"] == ["[low] (app/rates.py) the source URL should come from settings"]
+    build_md = (out / "BUILD.md").read_text(encoding="utf-8")
+    assert (
+        "## The crew" in build_md
+        and "| R1 " in build_md
+        and "source URL should come from settings" in build_md
+    )
+    store, run_id = the_run(tmp_path)
+    try:
+        with store.read() as conn:
+            outputs = run_outputs(conn, run_id)
+            tools = query_events(conn, run_id=run_id, types=["agent.tool"])
+            agent_calls = query_events(conn, run_id=run_id, types=["agent.call"])
+            calls = list(conn.execute(select(model_calls).where(model_calls.c.run_id == run_id)))
+    finally:
+        store.close()
+    deploy = outputs["deploy"]
+    # The coder's acceptance check ran against the deployed service: the requirement is honoured.
+    table = {r["id"]: (r["status"], r.get("implemented_by")) for r in deploy["requirements"]}
+    assert table == {"R1": ("honoured", "entity:currency"), "R2": ("honoured", f"model:{CODER_MODEL}")}
+    key = Path(deploy["api_key_file"]).read_text(encoding="utf-8").strip().split("=", 1)[1]
+    latest = httpx.get(deploy["url"] + "/rates/latest", headers={"X-API-Key": key}, timeout=10)
+    assert (latest.status_code, latest.json()) == (200, [])
+    assert httpx.get(deploy["url"] + "/rates/latest", timeout=10).status_code == 401
+    assert [e.data["tool"] for e in tools] == [
+        "list_files", "read_file", "write_file", "replace_in_file", "replace_in_file", "write_file",
+        "run_checks", "call_service", "finish",
+    ]  # fmt: skip
+    assert all(e.data["ok"] for e in tools), [e.data for e in tools]
+    # Each member of the crew is an agent call with what produced its result.
+    assert [(e.data["agent"], e.data["status"], e.data["produced_by"]) for e in agent_calls] == [
+        ("build.architect", "ok", f"model:{ARCHITECT_MODEL}"),
+        ("build.coder", "ok", f"model:{CODER_MODEL}"),
+        ("build.reviewer", "ok", f"model:{ARCHITECT_MODEL}"),
+    ]
+    assert tools[7].data["result"].startswith("200")
+    assert {c.step for c in calls} == {"architecture", "code"} and sum(c.cost_usd for c in calls) > 0
+    crew_commit = git(out, "log", "--format=%H", "--grep", "^Crew round 1")
+    assert outputs["code"]["commit"] == crew_commit and deploy["release"] == crew_commit[:12]
+    asked = len(server.received)
+
+    # Replay: the same repository, offline (no model configured at all), for free.
+    before = history(out)
+    stop_service(out)
+    first = tmp_path / "first-build"
+    shutil.move(out, first)
+    again = baton(tmp_path, "rerun", run_id, "--replay", "-q")
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert len(server.received) == asked
+    after = history(out)
+    # Every commit up to the deploy is the same tree; the docs commit records what differs between any
+    # two deploys (the release's port, the stages' timings), model or not.
+    assert after[:-1] == before[:-1] and len(after) == len(before)
+    tracked = git(out, "ls-files").splitlines()
+    differ = [f for f in tracked if (out / f).read_bytes() != (first / f).read_bytes()]
+    assert set(differ) <= {"README.md", "BUILD.md"}, differ
+
+
+def test_a_red_gate_goes_back_to_the_coder_and_is_fixed_in_round_two(
+    tmp_path: Path, server: FakeModelServer, out: Path
+) -> None:
+    server.script(ARCHITECT_MODEL, Reply.text(json.dumps(architect_spec())))
+    server.script(
+        CODER_MODEL,
+        *write_feature(BROKEN_TESTS),
+        finish(),
+        Reply.tool("replace_in_file", {"path": "tests/test_rates.py", "old": FIX_OLD, "new": FIX_NEW}),
+        Reply.tool("run_checks"),
+        finish(note="fixed the expectation"),
+    )
+    result = baton(tmp_path, "build", IDEA, "--out", str(out), config=config_text(server))
+    assert result.returncode == 0, result.stdout + result.stderr
+    subjects = [line.split(" ", 1)[1] for line in history(out)]
+    assert [s.split(":")[0] for s in subjects if s.startswith("Crew")] == [
+        "Crew round 1 (red)",
+        "Crew round 2 (green)",
+    ]
+    # The debugger's message carried the failing test and its assertion, not the whole log.
+    debugger = [m for m in server.calls_for(CODER_MODEL)[5].body["messages"] if m["role"] == "user"][-1]
+    assert "Round 1 ended red" in debugger["content"]
+    assert "test_fetch_stores_and_latest_keeps_the_newest_per_currency" in debugger["content"]
+    assert "AssertionError" in debugger["content"] and len(debugger["content"]) < 6000
+    assert [(r["id"], r["status"]) for r in crew_report(out)["requirements"]] == [("R2", "implemented")]
+
+
+def test_work_that_never_gets_green_is_reset_and_the_requirement_fails(
+    tmp_path: Path, server: FakeModelServer, out: Path
+) -> None:
+    server.script(ARCHITECT_MODEL, Reply.text(json.dumps(architect_spec())))
+    server.script(CODER_MODEL, *write_feature(BROKEN_TESTS), finish(), finish())
+    result = baton(tmp_path, "build", IDEA, "--out", str(out), "--rounds", "2", config=config_text(server))
+    assert result.returncode == 0, result.stdout + result.stderr
+    subjects = [line.split(" ", 1)[1] for line in history(out)]
+    assert not any(s.startswith("Crew") for s in subjects)  # main holds only green work
+    assert not (out / "app" / "rates.py").exists()
+    attempt = git(out, "log", "--format=%s", "crew/attempt-2").splitlines()
+    assert attempt[:2] == [
+        "Crew round 2 (red): scheduled fetch and latest-per-currency endpoint",
+        "Crew round 1 (red): scheduled fetch and latest-per-currency endpoint",
+    ]
+    [requirement] = crew_report(out)["requirements"]
+    assert requirement["status"] == "failed" and "still red after 2 round(s)" in requirement["note"]
+    build_md = (out / "BUILD.md").read_text(encoding="utf-8")
+    assert "never got green" in build_md and "crew/attempt-2" in build_md
+
+
+def test_a_budget_hit_mid_loop_leaves_the_requirement_not_implemented_and_the_build_green(
+    tmp_path: Path, server: FakeModelServer, out: Path
+) -> None:
+    server.script(ARCHITECT_MODEL, Reply.text(json.dumps(architect_spec())))
+    reads = [
+        Reply.tool("read_file", {"path": p}) for p in ("app/main.py", "app/models.py", "app/database.py")
+    ]
+    server.script(CODER_MODEL, *reads * 5)
+    # gpt-4o may spend $0.041 on a turn's 4096 output tokens: the budget covers a few turns, not ten.
+    result = baton(tmp_path, "build", IDEA, "--out", str(out), "--budget", "0.05", config=config_text(server))
+    assert result.returncode == 0, result.stdout + result.stderr
+    [requirement] = crew_report(out)["requirements"]
+    assert requirement["status"] == "not implemented" and "(budget)" in requirement["note"]
+    store, run_id = the_run(tmp_path)
+    try:
+        with store.read() as conn:
+            statuses = [
+                row.status
+                for row in conn.execute(select(model_calls.c.status).where(model_calls.c.run_id == run_id))
+            ]
+    finally:
+        store.close()
+    assert statuses.count("ok") >= 3 and statuses[-1] == "refused"  # the architect, then coder turns
+    assert not any(line.split(" ", 1)[1].startswith("Crew") for line in history(out))
+
+
+@pytest.mark.parametrize("fallback", [False, True], ids=["no-fallback", "fallback-model"])
+def test_a_provider_outage_mid_loop_falls_back_or_ends_cleanly(
+    tmp_path: Path, server: FakeModelServer, out: Path, fallback: bool
+) -> None:
+    server.script(ARCHITECT_MODEL, Reply.text(json.dumps(architect_spec())))
+    server.script(
+        CODER_MODEL,
+        Reply.tool("list_files", {"path": "app"}),
+        *[Reply.fail(503, "overloaded") for _ in range(20)],
+    )
+    # The fallback model continues the same conversation over Anthropic's protocol.
+    server.script("claude-sonnet-4-5", finish("not implemented", "the source's format is unknown"))
+    result = baton(tmp_path, "build", IDEA, "--out", str(out), config=config_text(server, fallback=fallback))
+    assert result.returncode == 0, result.stdout + result.stderr
+    [requirement] = crew_report(out)["requirements"]
+    assert requirement["status"] == "not implemented"
+    if fallback:
+        assert requirement["note"] == "the source's format is unknown"
+        [claude] = server.calls_for("claude-sonnet-4-5")
+        blocks = claude.body["messages"][-1]["content"]
+        assert blocks[0]["type"] == "tool_result" and "app/main.py" in blocks[0]["content"]
+    else:
+        assert "the model was unavailable" in requirement["note"]
