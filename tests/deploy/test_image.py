@@ -15,7 +15,7 @@ from baton.core.states import AttemptOutcome
 from baton.store.keys import Role, create_key_txn
 from baton.store.schema import attempts
 from baton.store.store import Store
-from conftest import PostgresServer, free_port
+from pgserver import PostgresServer, free_port
 
 from .conftest import FLOWS, Docker, wait_exit, wait_http
 

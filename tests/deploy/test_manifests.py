@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 import yaml
 
-from conftest import PostgresServer, free_port
+from pgserver import PostgresServer, free_port
 
 from .conftest import ROOT, Docker, wait_exit, wait_http
 

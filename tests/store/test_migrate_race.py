@@ -23,7 +23,7 @@ from sqlalchemy import create_engine, text
 from baton.core.errors import SchemaBehindError
 from baton.store.database import HEAD_REVISION
 from baton.store.store import Store
-from conftest import PostgresServer, free_port
+from pgserver import PostgresServer, free_port
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
