@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -181,8 +182,10 @@ def test_the_build_graph_stays_readable(browser: object, tmp_path: Path) -> None
                 "ts => ts.map(t => parseFloat(getComputedStyle(t).fontSize) * t.getScreenCTM().a)"
             )
             assert min(sizes) >= 11, sizes
-            drawn = page.locator("#dag svg").evaluate(
-                "s => [s.getBoundingClientRect().width, +s.getAttribute('width'), s.parentNode.clientWidth]"
+            # one evaluation: the graph is redrawn (replaced) whenever an event arrives
+            drawn = page.locator("#dag").evaluate(
+                "d => { const s = d.querySelector('svg');"
+                " return [s.getBoundingClientRect().width, +s.getAttribute('width'), d.clientWidth]; }"
             )
             assert drawn[0] == drawn[1]  # drawn at its own size, whatever the panel's width
             if drawn[1] > drawn[2]:  # wider than the panel: it scrolls
@@ -218,3 +221,37 @@ def test_the_build_graph_stays_readable(browser: object, tmp_path: Path) -> None
             page.close()
     finally:
         store.close()
+
+
+def test_the_season_form_uploads_its_data_files(
+    browser: object, sqlite_server: RunningServer, tmp_path: Path
+) -> None:
+    from baton.workflows.season import write_sample_data
+
+    data = tmp_path / "data"
+    write_sample_data(data, stores=8, weeks=104, seed=11)
+    page = browser.new_page(viewport={"width": 1400, "height": 900})  # type: ignore[attr-defined]
+    _login(page, sqlite_server)
+    page.get_by_test_id("workflow").select_option("season")
+    # the paths are the server's: the form offers file choosers for them, and no path defaults
+    inputs = json.loads(page.get_by_test_id("inputs").input_value())
+    assert "out" not in inputs and "data" not in inputs
+    playwright_api.expect(page.get_by_test_id("file-actuals")).to_be_visible()
+    inputs.update(request="12 weeks from March 2nd 2026, weekly replenishment, keep 10% at the DC")
+    inputs["today"] = "2026-11-22"
+    inputs["policy"] = {"backtest_sample": 3}
+    page.get_by_test_id("inputs").fill(json.dumps(inputs))
+    page.get_by_test_id("file-data").set_input_files([str(p) for p in sorted(data.iterdir())])
+    page.get_by_test_id("start-button").click()
+    playwright_api.expect(page.get_by_test_id("run-state")).to_have_text(
+        re.compile("succeeded|failed"), timeout=120_000
+    )
+    run_id = page.locator("#run-title").inner_text().split("·")[-1].strip()
+    with sqlite_server.client(Role.VIEWER) as client:
+        run = client.get(f"/runs/{run_id}").json()
+    assert run["state"] == "succeeded", (run["error"], run["inputs"])
+    folder = Path(sqlite_server.settings.workspace).resolve() / "runs" / run_id
+    assert sorted(p.name for p in (folder / "data").iterdir()) == sorted(p.name for p in data.iterdir())
+    assert any((folder / "out").rglob("*.md"))
+    assert page.locator("#start-error").inner_text() == ""
+    page.close()

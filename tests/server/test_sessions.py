@@ -91,6 +91,12 @@ async def test_a_finished_runs_streams_end_after_complete(server: RunningServer)
     ):
         events = [line for line in stream.iter_lines() if line.startswith("event: ")]
     assert events[-1] == "event: complete"
+    hub = server.app.state.baton.hub
+    for _ in range(100):  # both streams ended, so did their subscriptions to the hub
+        if hub.clients == 0:
+            break
+        await asyncio.sleep(0.02)
+    assert hub.clients == 0
 
 
 def test_a_key_revoked_on_one_server_fails_at_once_on_another(store: Store) -> None:

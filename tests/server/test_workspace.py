@@ -276,3 +276,22 @@ def test_files_are_never_written_through_a_runs_folder_that_links_out(tmp_path: 
     finally:
         store.close()
     assert list(outside.iterdir()) == []
+
+
+def test_malformed_forms_get_one_clear_422_and_strangers_a_401(confined: RunningServer) -> None:
+    files = [("data", ("stores.csv", b"store_id\ns1\n", "text/csv"))]
+    with confined.client(Role.OPERATOR) as client:
+        before = client.get("/runs").json()["items"]
+        for form, problem in [
+            ({"workflow": "season", "inputs": "{not json"}, "inputs"),
+            ({"workflow": "season", "inputs": "{}", "colour": "red"}, "colour"),
+            ({"inputs": "{}"}, "workflow"),
+        ]:
+            response = client.post("/runs", data=form, files=files)
+            assert response.status_code == 422, response.text
+            assert problem in response.json()["error"]["message"]
+        wrong_type = client.post("/runs", content=b"workflow=season", headers={"Content-Type": "text/plain"})
+        assert wrong_type.status_code == 415
+        assert client.get("/runs").json()["items"] == before
+    stranger = httpx.post(f"{confined.url}/runs", data={"workflow": "season", "inputs": "{"}, files=files)
+    assert stranger.status_code == 401

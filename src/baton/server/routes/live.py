@@ -119,6 +119,12 @@ async def guarded(
         pending.cancel()
         with contextlib.suppress(BaseException):
             await pending
+        close = getattr(
+            iterator, "aclose", None
+        )  # the hub's subscription ends now, not at garbage collection
+        if close is not None:
+            with contextlib.suppress(BaseException):
+                await close()
 
 
 async def _still_valid(state: ServerState, presented: str) -> bool:
