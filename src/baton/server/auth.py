@@ -20,7 +20,6 @@ from dataclasses import dataclass
 import jwt
 from fastapi import Request, Security, WebSocket
 from fastapi.security import APIKeyHeader, APIKeyQuery, HTTPAuthorizationCredentials, HTTPBearer
-from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
 from baton.core.errors import NotFoundError
@@ -28,8 +27,7 @@ from baton.server.errors import ForbiddenError, RateLimitedError, Unauthenticate
 from baton.server.middleware import route_label
 from baton.server.ratelimit import RateLimiter
 from baton.server.settings import ServerSettings
-from baton.store.keys import ApiKey, Role, get_key, split_key, touch_key_txn, verify_key
-from baton.store.schema import api_keys
+from baton.store.keys import ApiKey, Role, get_key, key_not_revoked, split_key, touch_key_txn, verify_key
 from baton.store.store import Store
 
 ISSUER = "baton"
@@ -171,8 +169,7 @@ class Authenticator:
 
         def read() -> bool:
             with self.store.read() as conn:
-                row = conn.execute(select(api_keys.c.revoked_at).where(api_keys.c.id == key_id)).first()
-            return row is not None and row.revoked_at is None
+                return key_not_revoked(conn, key_id)
 
         if self.store.dialect == "sqlite":  # a short local read: a thread hop costs more than it saves
             return read()

@@ -165,3 +165,24 @@ def count_active_keys(conn: Connection, *, now: float) -> int:
         (api_keys.c.expires_at.is_(None)) | (api_keys.c.expires_at > now),
     )
     return int(conn.execute(query).scalar() or 0)
+
+
+def lock_active_admin_ids_txn(conn: Connection, *, now: float) -> set[str]:
+    """The ids of the active admin keys, locked until the transaction ends: two concurrent revocations
+    then see each other's result (PostgreSQL; SQLite's write transaction already serialises them)."""
+    query = (
+        select(api_keys.c.id)
+        .where(
+            api_keys.c.role == Role.ADMIN.value,
+            api_keys.c.revoked_at.is_(None),
+            (api_keys.c.expires_at.is_(None)) | (api_keys.c.expires_at > now),
+        )
+        .with_for_update()
+    )
+    return {row.id for row in conn.execute(query)}
+
+
+def key_not_revoked(conn: Connection, key_id: str) -> bool:
+    """Whether the key exists and is not revoked: one primary-key read."""
+    row = conn.execute(select(api_keys.c.revoked_at).where(api_keys.c.id == key_id)).first()
+    return row is not None and row.revoked_at is None

@@ -6,15 +6,20 @@ import time
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, status
-from sqlalchemy import Connection, select
 
 from baton.observability import get_logger
 from baton.server.auth import Principal, admin, viewer
 from baton.server.errors import ForbiddenError, LockoutError
 from baton.server.models import CreateKey, KeyCreated, KeyOut, Page, TokenOut, TokenRequest, page_of
 from baton.server.routes.runs import Limit, Offset, State
-from baton.store.keys import ApiKey, Role, create_key_txn, list_keys, revoke_key_txn
-from baton.store.schema import api_keys
+from baton.store.keys import (
+    ApiKey,
+    create_key_txn,
+    list_keys,
+    lock_active_admin_ids_txn,
+    revoke_key_txn,
+)
+from baton.store.store import Connection
 
 router = APIRouter(tags=["security"])
 _log = get_logger("baton.server.keys")
@@ -95,17 +100,7 @@ def _refuse_lockout(conn: Connection, key_id: str, principal: Principal, *, now:
             hint=_ROTATE,
             details={"key_id": key_id},
         )
-    # Locking the active admin keys makes two concurrent revocations wait for each other (PostgreSQL).
-    admins = conn.execute(
-        select(api_keys.c.id)
-        .where(
-            api_keys.c.role == Role.ADMIN.value,
-            api_keys.c.revoked_at.is_(None),
-            (api_keys.c.expires_at.is_(None)) | (api_keys.c.expires_at > now),
-        )
-        .with_for_update()
-    ).all()
-    ids = {row.id for row in admins}
+    ids = lock_active_admin_ids_txn(conn, now=now)
     if ids == {key_id}:
         raise LockoutError(
             f"the key {key_id} is the last active admin key; revoking it would lock every admin out",
