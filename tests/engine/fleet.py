@@ -26,7 +26,16 @@ FINISHED = {RunState.SUCCEEDED, RunState.FAILED, RunState.CANCELLED}
 class Fleet:
     """``count`` workers on ``url``, each writing its output to a file (a pipe left unread would block it)."""
 
-    def __init__(self, url: str, folder: Path, count: int, *options: str, env: dict[str, str] | None = None):
+    def __init__(
+        self,
+        url: str,
+        folder: Path,
+        count: int,
+        *options: str,
+        env: dict[str, str] | None = None,
+        debug: bool = True,
+    ):
+        self.debug = debug
         self.url = url
         self.folder = folder
         self.options = options
@@ -40,17 +49,7 @@ class Fleet:
         log = open(self.folder / f"worker-{len(self.processes)}.log", "wb")  # noqa: SIM115 -- the child owns it
         process = subprocess.Popen(
             # --debug: a worker that dies leaves its traceback in its log, for the test to show.
-            [
-                sys.executable,
-                "-m",
-                "baton.cli",
-                "--debug",
-                "--db",
-                self.url,
-                "worker",
-                *self.options,
-                *options,
-            ],
+            [sys.executable, "-m", "baton.cli", *self._globals(), "worker", *self.options, *options],
             env=self.env,
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -58,6 +57,9 @@ class Fleet:
         log.close()
         self.processes.append(process)
         return process
+
+    def _globals(self) -> list[str]:
+        return ["--debug", "--db", self.url] if self.debug else ["--db", self.url]
 
     def output(self, index: int) -> str:
         return (self.folder / f"worker-{index}.log").read_text(errors="replace")

@@ -226,7 +226,7 @@ def test_a_worker_that_cannot_reach_the_database_exits_with_a_clear_message(
 ) -> None:  # type: ignore[no-untyped-def]
     url = own_postgres.url(own_postgres.create_database())
     Store.open(url).close()
-    fleet = Fleet(url, tmp_path, 1, "--poll", "100ms", "--max-outage", "2s")
+    fleet = Fleet(url, tmp_path, 1, "--poll", "100ms", "--max-outage", "2s", debug=False)  # as users see it
     try:
         store = Store.open(url)
         deadline = time.monotonic() + 60
