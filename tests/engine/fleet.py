@@ -12,11 +12,11 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from baton.core.states import AttemptOutcome, RunState
 from baton.store.runs import get_run
-from baton.store.schema import attempts, tasks
+from baton.store.schema import attempts, tasks, workers
 from baton.store.store import Store
 
 FLOWS = Path(__file__).parent
@@ -26,7 +26,16 @@ FINISHED = {RunState.SUCCEEDED, RunState.FAILED, RunState.CANCELLED}
 class Fleet:
     """``count`` workers on ``url``, each writing its output to a file (a pipe left unread would block it)."""
 
-    def __init__(self, url: str, folder: Path, count: int, *options: str, env: dict[str, str] | None = None):
+    def __init__(
+        self,
+        url: str,
+        folder: Path,
+        count: int,
+        *options: str,
+        env: dict[str, str] | None = None,
+        debug: bool = True,
+    ):
+        self.debug = debug
         self.url = url
         self.folder = folder
         self.options = options
@@ -39,7 +48,8 @@ class Fleet:
     def spawn(self, *options: str) -> subprocess.Popen[bytes]:
         log = open(self.folder / f"worker-{len(self.processes)}.log", "wb")  # noqa: SIM115 -- the child owns it
         process = subprocess.Popen(
-            [sys.executable, "-m", "baton.cli", "--db", self.url, "worker", *self.options, *options],
+            # --debug: a worker that dies leaves its traceback in its log, for the test to show.
+            [sys.executable, "-m", "baton.cli", *self._globals(), "worker", *self.options, *options],
             env=self.env,
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -48,13 +58,16 @@ class Fleet:
         self.processes.append(process)
         return process
 
+    def _globals(self) -> list[str]:
+        return ["--debug", "--db", self.url] if self.debug else ["--db", self.url]
+
     def output(self, index: int) -> str:
         return (self.folder / f"worker-{index}.log").read_text(errors="replace")
 
     def deaths(self) -> list[str]:
         """One line per worker that is no longer running, with its exit code and the end of its output."""
         return [
-            f"worker {i} exited {p.returncode}: {self.output(i)[-800:]}"
+            f"worker {i} exited {p.returncode}: {self.output(i)[-3000:]}"
             for i, p in enumerate(self.processes)
             if p.poll() is not None
         ]
@@ -74,6 +87,18 @@ class Fleet:
                 process.wait()
                 codes.append(None)
         return codes
+
+
+def wait_serving(store: Store, fleet: Fleet, timeout: float = 60) -> None:
+    """Until every worker of the fleet has registered (opened the store and started its loop)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with store.read() as conn:
+            if conn.execute(select(func.count()).select_from(workers)).scalar_one() >= len(fleet.processes):
+                return
+        assert not fleet.deaths(), fleet.deaths()
+        time.sleep(0.1)
+    raise AssertionError("the workers never all registered")
 
 
 def wait_finished(store: Store, run_id: str, timeout: float, fleet: Fleet | None = None) -> RunState:

@@ -132,9 +132,8 @@ class _Tick:
     compensations: list[str] = field(default_factory=list)  # failed runs whose rollback this worker took over
     next_retry: float | None = None
     records: dict[str, RunRecord] = field(default_factory=dict)  # runs of claimed tasks this worker lacked
-    lost_leases: set[int] = field(
-        default_factory=set
-    )  # tasks in flight here that this worker no longer holds
+    # Tasks in flight here that this worker no longer holds (its lease ran out and another took over).
+    lost_leases: set[int] = field(default_factory=set)
 
 
 class Worker:

@@ -180,7 +180,9 @@ def record_outcomes_txn(
     """Store the outcomes of finished attempts; returns the runs they belong to."""
     if not outcomes:
         return set()
-    lock_runs_txn(conn, {o.run_id for o in outcomes})
+    # The runs' rows before their tasks (the lock order): the moves below share-lock them in their own
+    # statement; cancellations, which may move nothing, lock them first.
+    lock_runs_txn(conn, {o.run_id for o in outcomes if o.cancelled})
     succeeded = [o for o in outcomes if o.succeeded]
     retrying = [o for o in outcomes if not o.succeeded and not o.cancelled and o.retry_in is not None]
     failed = [o for o in outcomes if not o.succeeded and not o.cancelled and o.retry_in is None]
@@ -221,6 +223,7 @@ def _move_finished(
             strict=False,
             values=values,
             increment=increment,
+            lock_runs={o.run_id for o in outcomes if o.attempt == attempt},
         )
     kept = {(m.id, m.attempts) for m in moved}
     stored = [o for o in outcomes if (o.task_id, o.attempt) in kept]

@@ -64,16 +64,21 @@ MOVED_COLUMNS = (
     tasks.c.input,
 )
 _RETURNING = ", ".join(c.name for c in MOVED_COLUMNS)
-_MOVES: dict[tuple[tuple[str, ...], tuple[str, ...], bool, bool], str] = {}
+_MOVES: dict[tuple[tuple[str, ...], tuple[str, ...], bool, bool, bool], str] = {}
 
 
-def _move_sql(columns: tuple[str, ...], increment: tuple[str, ...], owned: bool, attempt: bool) -> str:
+def _move_sql(
+    columns: tuple[str, ...], increment: tuple[str, ...], owned: bool, attempt: bool, lock_runs: bool = False
+) -> str:
     """The UPDATE for one shape of transition, written once, its ``IN`` list left as ``{ids}``.
 
     It runs on the driver (see :mod:`baton.store.driver`): this is the statement of every claim and
-    every outcome. Parameters: the target, ``columns``' values, the ids, the source, the owner, the attempt.
+    every outcome. Parameters: the target, ``columns``' values, the ids, the source, the owner, the
+    attempt, then (with ``lock_runs``, PostgreSQL) the runs to share-lock, left as ``{runs}``: each task
+    row is checked against that sub-select before it is updated, so the runs are locked before their
+    tasks — the lock order — in the same round trip (a worker's tick records its outcomes with it).
     """
-    key = (columns, increment, owned, attempt)
+    key = (columns, increment, owned, attempt, lock_runs)
     sql = _MOVES.get(key)
     if sql is None:
         # Names go through tasks.c: a column that does not exist fails here, not in the database.
@@ -84,6 +89,10 @@ def _move_sql(columns: tuple[str, ...], increment: tuple[str, ...], owned: bool,
             conditions.append("lease_owner = ?")
         if attempt:
             conditions.append("attempts = ?")
+        if lock_runs:
+            conditions.append(
+                "run_id IN (SELECT id FROM runs WHERE id IN ({runs}) ORDER BY id FOR KEY SHARE)"
+            )
         sql = f"UPDATE tasks SET {', '.join(assignments)} WHERE {' AND '.join(conditions)}"
         sql += f" RETURNING {_RETURNING}"
         _MOVES[key] = sql
@@ -103,6 +112,7 @@ def transition_tasks_txn(
     owner: str | None = None,
     attempt: int | None = None,
     strict: bool = True,
+    lock_runs: Iterable[str] = (),
 ) -> list[MovedTask]:
     """Move tasks from ``source`` to ``target``, writing ``values`` beside the state and one event each.
 
@@ -111,7 +121,8 @@ def transition_tasks_txn(
     with ``attempt``, only tasks still on that attempt (a late result must not overwrite a newer attempt).
     With ``strict`` (the default) a task that is not in ``source`` raises
     :class:`IllegalTransitionError` naming it and its state, and the caller's transaction rolls back;
-    otherwise such tasks are left alone and simply not returned.
+    otherwise such tasks are left alone and simply not returned. ``lock_runs`` (PostgreSQL) share-locks
+    those runs in the same statement, before their tasks (see :func:`_move_sql`).
     """
     if target not in TASK_TRANSITIONS[source]:
         raise IllegalTransitionError("task", f"#{task_ids[0]}" if task_ids else "?", source, target)
@@ -119,7 +130,8 @@ def transition_tasks_txn(
         return []
     values = values or {}
     columns = tuple(values)
-    sql = _move_sql(columns, tuple(increment), owner is not None, attempt is not None)
+    run_ids = sorted(set(lock_runs)) if conn.dialect.name == "postgresql" else []
+    sql = _move_sql(columns, tuple(increment), owner is not None, attempt is not None, bool(run_ids))
     before = [target.value, *(values[c] for c in columns)]
     after: list[Any] = [source.value]
     if owner is not None:
@@ -129,7 +141,8 @@ def transition_tasks_txn(
     moved: list[MovedTask] = []
     for start in range(0, len(task_ids), CHUNK):
         chunk = task_ids[start : start + CHUNK]
-        rows = fetch_txn(conn, sql.format(ids=markers(len(chunk))), [*before, *chunk, *after])
+        statement = sql.format(ids=markers(len(chunk)), runs=markers(len(run_ids)))
+        rows = fetch_txn(conn, statement, [*before, *chunk, *after, *run_ids])
         moved += [MovedTask(*row) for row in rows]
     if strict and len(moved) != len(task_ids):
         _raise_for_missing(conn, task_ids, {m.id for m in moved}, target)

@@ -24,6 +24,8 @@ class WorkerRecord:
 
 
 def register_worker_txn(conn: Connection, worker_id: str, *, run_id: str | None, now: float) -> None:
+    # A registration done again (its first commit was lost with the connection) replaces itself.
+    conn.execute(delete(workers).where(workers.c.id == worker_id))
     conn.execute(
         insert(workers).values(
             id=worker_id,
