@@ -37,6 +37,7 @@ from baton.store.store import Store
 from baton.workflows.builder import stop_service
 
 TEMPLATE_COMMIT = "Generate the service and its tests (baton)"
+pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
