@@ -309,7 +309,7 @@ def _latest_checks(spec: BuildSpec, entity: EntitySpec, key: str, by: str) -> li
     )
     first = create_steps(spec, entity.name, "older", {by: older})
     key_value = f"{{older.{key}}}"
-    second = create_steps(spec, entity.name, "newer", {by: newer, key: key_value}, parents=False)
+    second = create_steps(spec, entity.name, "newer", {by: newer, key: key_value})
     return [
         *first,
         *second,
