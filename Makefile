@@ -42,6 +42,7 @@ bench: $(STAMP) $(CHECKOV)
 	$(PY) benchmarks/gateway_overhead.py
 	$(PY) benchmarks/season.py
 	$(PY) benchmarks/build_time.py
+	$(PY) benchmarks/build_fidelity.py
 	$(PY) benchmarks/api_load.py
 
 clean:

@@ -61,9 +61,12 @@ def test_an_idea_naming_no_entities_is_refused() -> None:
         extract_spec("make it fast and simple please")
 
 
-def test_a_reserved_word_in_an_idea_is_refused_with_the_reason() -> None:
-    with pytest.raises(InvalidInputError, match="'class' is a Python keyword"):
-        extract_spec("students attend classes")
+def test_a_reserved_word_in_an_idea_is_renamed_and_the_rename_is_an_assumption() -> None:
+    spec = extract_spec("students attend classes; each class has a type")
+    names = {e.name for e in spec.entities}
+    assert "school_class" in names and "class" not in names
+    assert any("'class'" in a and "school_class" in a for a in spec.assumptions)
+    assert spec.requirements[0].text == "keep school classes"
 
 
 @pytest.mark.parametrize(

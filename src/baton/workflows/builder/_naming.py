@@ -311,3 +311,40 @@ def name_problem(name: str, *, kind: str) -> str | None:
     elif name in RESERVED_FIELDS or name.startswith("model_"):
         return f"field name {name!r} is reserved (audit columns, SQLAlchemy or pydantic use it)"
     return None
+
+
+_SAFER = {
+    "class": "school_class",
+    "type": "kind",
+    "order": "sort_order",
+    "user": "user_account",
+    "group": "team_group",
+    "from": "from_value",
+    "to": "to_value",
+    "key": "key_name",
+    "value": "amount_value",
+    "date": "day",
+    "time": "time_of_day",
+    "session": "visit_session",
+    "model": "model_name",
+    "test": "trial",
+    "page": "web_page",
+    "json": "json_text",
+    "id": "external_id",
+    "list": "item_list",
+}
+
+
+def safe_name(name: str, *, kind: str, taken: set[str] | frozenset[str] = frozenset()) -> str:
+    """A name close to ``name`` that :func:`name_problem` accepts and ``taken`` does not hold."""
+    stem = name.removeprefix("model_") or name
+    candidates = [
+        _SAFER.get(name, ""),
+        f"{stem}_item" if kind == "entity" else f"{stem}_value",
+        f"{stem}_record",
+    ]
+    candidates += [f"{stem}_{n}" for n in range(2, 10)] + [f"the_{stem}"]
+    for candidate in candidates:
+        if candidate and candidate not in taken and name_problem(candidate, kind=kind) is None:
+            return candidate
+    raise ValueError(f"no safe name for {name!r}")

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from baton.core.errors import PermanentError
-from baton.workflows.builder.spec import BuildSpec, FieldType, Stack
+from baton.workflows.builder.spec import BuildSpec, FieldSpec, FieldType, Stack
 from baton.workflows.builder.venvs import Venv, clean_env
 
 _DUMP = (
@@ -29,7 +29,24 @@ _JSON_TYPES: dict[FieldType, dict[str, Any]] = {
     FieldType.BOOLEAN: {"type": "boolean"},
     FieldType.DATE: {"type": "string", "format": "date"},
     FieldType.DATETIME: {"type": "string", "format": "date-time"},
+    FieldType.DECIMAL: {"type": "number"},
+    FieldType.URL: {"type": "string", "format": "uri"},
+    FieldType.ENUM: {"type": "string"},
 }
+
+
+def _field_schema(f: FieldSpec) -> dict[str, Any]:
+    schema = dict(_JSON_TYPES[f.type])
+    if f.choices:
+        schema["enum"] = list(f.choices)
+    for key, value in (("minimum", f.min), ("maximum", f.max), ("minLength", f.min_length)):
+        if value is not None:
+            schema[key] = value
+    if f.max_length is not None:
+        schema["maxLength"] = f.max_length
+    if f.default is not None:
+        schema["default"] = f.default
+    return schema
 
 
 def openapi_document(spec: BuildSpec, repo: Path, venv: Venv) -> tuple[dict[str, Any], str]:
@@ -61,8 +78,8 @@ def _schemas(spec: BuildSpec) -> dict[str, Any]:
         "updated_by": {"type": "string"},
     }
     for entity in spec.entities:
-        props = {f.name: dict(_JSON_TYPES[f.type]) for f in entity.fields}
-        required = [f.name for f in entity.fields if f.required]
+        props = {f.name: _field_schema(f) for f in entity.fields}
+        required = [f.name for f in entity.fields if f.required and f.default is None]
         for relation in spec.parents_of(entity.name):
             props[relation.foreign_key] = {"type": "integer"}
             if relation.required:

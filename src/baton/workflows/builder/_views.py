@@ -116,6 +116,17 @@ class EntityView:
         return chosen[0] if chosen else None
 
     @property
+    def filter_spec(self) -> str:
+        """The filters as a Python dict literal: name → None (an id) or the tuple of its choices."""
+        items = [f'"{p.foreign_key}": None' for p in self.parents]
+        items += [
+            f'"{f.name}": (' + "".join(f'"{c}", ' for c in f.choices) + ")"
+            for f in self.fields
+            if f.filterable
+        ]
+        return "{" + ", ".join(items) + "}"
+
+    @property
     def filters(self) -> list[str]:
         return [p.foreign_key for p in self.parents] + [f.name for f in self.fields if f.filterable]
 

@@ -15,9 +15,9 @@ ENTITY_FIELDS: dict[str, list[FieldSketch]] = {
     "member": [("name", "string", True), ("email", "email", True), ("joined_on", "date", False)],
     "customer": [("name", "string", True), ("email", "email", True), ("phone", "string", False)],
     "user": [("username", "string", True), ("email", "email", True), ("is_active", "boolean", True)],
-    "product": [("name", "string", True), ("price", "float", True), ("stock", "integer", True)],
-    "order": [("ordered_at", "datetime", True), ("total", "float", True), ("status", "string", True)],
-    "order_item": [("quantity", "integer", True), ("unit_price", "float", True)],
+    "product": [("name", "string", True), ("price", "decimal", True), ("stock", "integer", True)],
+    "order": [("ordered_at", "datetime", True), ("total", "decimal", True), ("status", "enum", True)],
+    "order_item": [("quantity", "integer", True), ("unit_price", "decimal", True)],
     "category": [("name", "string", True), ("description", "text", False)],
     "task": [("title", "string", True), ("done", "boolean", True), ("due_on", "date", False)],
     "project": [("name", "string", True), ("description", "text", False), ("deadline", "date", False)],
@@ -41,18 +41,18 @@ ENTITY_FIELDS: dict[str, list[FieldSketch]] = {
     "enrollment": [("enrolled_on", "date", True), ("grade", "string", False)],
     "employee": [("name", "string", True), ("email", "email", True), ("hired_on", "date", True)],
     "team": [("name", "string", True), ("description", "text", False)],
-    "invoice": [("number", "string", True), ("amount", "float", True), ("due_on", "date", True)],
-    "payment": [("amount", "float", True), ("paid_at", "datetime", True)],
+    "invoice": [("number", "string", True), ("amount", "decimal", True), ("due_on", "date", True)],
+    "payment": [("amount", "decimal", True), ("paid_at", "datetime", True)],
     "recipe": [("title", "string", True), ("instructions", "text", True), ("servings", "integer", False)],
     "ingredient": [("name", "string", True), ("quantity", "string", False)],
     "reading": [("value", "float", True), ("measured_at", "datetime", True)],
     "sensor": [("name", "string", True), ("location", "string", False)],
     "device": [("name", "string", True), ("serial_number", "string", True)],
-    "ticket": [("subject", "string", True), ("description", "text", True), ("status", "string", True)],
+    "ticket": [("subject", "string", True), ("description", "text", True), ("status", "enum", True)],
     "review": [("rating", "integer", True), ("body", "text", False)],
-    "vehicle": [("plate", "string", True), ("model_name", "string", True)],
+    "vehicle": [("plate", "string", True), ("model", "string", True)],
     "trip": [("started_at", "datetime", True), ("distance_km", "float", False)],
-    "expense": [("description", "string", True), ("amount", "float", True), ("spent_on", "date", True)],
+    "expense": [("description", "string", True), ("amount", "decimal", True), ("spent_on", "date", True)],
     "subscription": [("plan", "string", True), ("expires_at", "datetime", True)],
     "record": [("name", "string", True), ("created_on", "date", False)],
     "report": [("title", "string", True), ("generated_at", "datetime", True)],
@@ -109,6 +109,10 @@ LINKING_VERBS: dict[str, str] = {
     "visit": "visit",
     "subscribe": "subscription",
     "pay": "payment",
+    "register": "registration",
+    "join": "membership",
+    "apply": "application",
+    "assign": "assignment",
 }
 
 # Field name → type, by name shape, for fields an idea lists ("books with title, isbn and year").
@@ -313,3 +317,137 @@ NOT_ENTITIES = frozenset(
         "analysis",
     ]
 )
+
+# "has a status": the states and the moves between them, by entity; the first state is the default.
+STATUS_FLOWS: dict[str, dict[str, list[str]]] = {
+    "ticket": {
+        "open": ["in_progress", "closed"],
+        "in_progress": ["resolved", "open"],
+        "resolved": ["closed", "in_progress"],
+        "closed": [],
+    },
+    "order": {
+        "pending": ["paid", "cancelled"],
+        "paid": ["shipped", "cancelled"],
+        "shipped": ["delivered"],
+        "delivered": [],
+        "cancelled": [],
+    },
+    "task": {"todo": ["in_progress", "done"], "in_progress": ["done", "todo"], "done": []},
+    "booking": {
+        "requested": ["confirmed", "cancelled"],
+        "confirmed": ["completed", "cancelled"],
+        "completed": [],
+        "cancelled": [],
+    },
+    "invoice": {"draft": ["sent"], "sent": ["paid", "overdue"], "overdue": ["paid"], "paid": []},
+    "post": {"draft": ["published"], "published": ["archived"], "archived": []},
+}
+STATUS_ALIASES = {
+    "reservation": "booking",
+    "appointment": "booking",
+    "visit": "booking",
+    "rental": "booking",
+    "issue": "ticket",
+    "bug": "ticket",
+    "request": "ticket",
+    "purchase_order": "order",
+    "shipment": "order",
+    "job": "task",
+    "article": "post",
+    "page": "post",
+    "bill": "invoice",
+}
+DEFAULT_STATUS_FLOW: dict[str, list[str]] = {
+    "open": ["in_progress", "closed"],
+    "in_progress": ["closed"],
+    "closed": [],
+}
+PRIORITIES = ["low", "medium", "high"]
+
+# Field words whose values are amounts of money (decimal, never negative).
+MONEY_WORDS = frozenset(
+    {
+        "price",
+        "amount",
+        "cost",
+        "total",
+        "fee",
+        "salary",
+        "budget",
+        "payment",
+        "deposit",
+        "fare",
+        "rent",
+        "wage",
+    }
+)
+# Words naming a measured number: a range "from 1 to 5" said near one of them bounds that field.
+MEASURE_WORDS: dict[str, str] = {
+    "rating": "integer",
+    "score": "integer",
+    "stars": "integer",
+    "grade": "integer",
+    "level": "integer",
+    "percentage": "integer",
+    "percent": "integer",
+    "age": "integer",
+    "quantity": "integer",
+    "capacity": "integer",
+    "seats": "integer",
+    "temperature": "float",
+    "value": "float",
+    "weight": "float",
+    "price": "decimal",
+    "amount": "decimal",
+    "duration": "integer",
+    "minutes": "integer",
+    "priority": "integer",
+}
+# Verbs whose noun is the measured field: "rate books from 1 to 5" bounds a rating.
+MEASURE_VERBS = {"rate": "rating", "rates": "rating", "score": "score", "scores": "score", "grade": "grade"}
+# Entities booked against a parent's capacity ("a room has a capacity; guests book rooms").
+# fmt: off
+BOOKED = frozenset({
+    "reservation", "booking", "enrollment", "registration", "attendee", "guest", "seat", "appointment",
+    "ticket", "signup", "participant", "passenger", "attendance",
+})
+# fmt: on
+# Nouns that are shared between many parents: "recipes have many tags" is a many-to-many.
+# fmt: off
+SHARED_NOUNS = frozenset({
+    "product",
+    "tag", "label", "category", "skill", "genre", "topic", "keyword", "feature",
+})
+# fmt: on
+# Two-word nouns that stay whole even when the first word is also a verb.
+# fmt: off
+COMPOUNDS = frozenset({
+    "purchase_order", "time_slot", "exchange_rate", "order_line", "line_item", "order_item",
+    "support_ticket", "work_order", "sales_order", "price_list", "gift_card", "meal_plan", "blog_post",
+    "shopping_list", "purchase_request", "bank_account", "credit_card", "stock_price", "weather_reading",
+    "meter_reading",
+})
+# fmt: on
+# Verbs in the third person: a word of these after a singular noun is the subject's action, not an entity.
+# fmt: off
+VERBS_3RD = frozenset({
+    "belongs", "hosts", "writes", "registers", "joins", "leaves", "owes", "pays", "teaches", "drives", "serves",
+    "records", "collects", "opens", "tracks", "stores", "lists", "logs", "sends", "fetches", "imports",
+    "exports", "books", "rates", "reviews", "orders", "places", "assigns", "creates", "holds", "contains",
+    "takes", "gets", "makes", "needs", "shows", "keeps", "manages", "lets", "allows", "pulls", "downloads",
+    "syncs", "saves", "reads", "reports", "counts", "cleans", "deletes", "removes", "archives",
+    "runs", "checks", "notifies", "emails", "schedules", "plans", "publishes", "approves", "rejects",
+    "borrows", "returns", "lends", "rents", "buys", "sells", "visits", "attends", "enrolls", "enrols",
+    "owns", "includes", "covers", "requests", "submits", "tags", "labels", "files", "measures",
+    "monitors", "watches", "receives", "issues", "uses", "handles", "processes", "supports", "updates",
+    "shares", "links", "marks",
+})
+# fmt: on
+# fmt: off
+DETERMINERS = frozenset({
+    "the", "a", "an", "their", "its", "his", "her", "our", "my", "your", "of", "and", "or", "with", "many",
+    "some", "all", "any", "no", "these", "those", "several", "multiple", "each", "every", "keeps", "stores",
+    "tracks", "for", "to", "from", "by", "in", "on", "at", "about",
+})
+# fmt: on

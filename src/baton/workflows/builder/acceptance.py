@@ -123,7 +123,7 @@ def _relation_checks(spec: BuildSpec, parent: str, child: str) -> list[Acceptanc
     kid, mother = spec.entity(child), spec.entity(parent)
     foreign_key = f"{parent}_id"
     path = f"/{kid.plural_name}"
-    steps = create_steps(spec, child, "child")
+    steps = [*create_steps(spec, child, "other"), *create_steps(spec, child, "child")]
     owner = f"{{child_{parent}.id}}"
     steps[-1] = steps[-1].model_copy(update={"expect_fields": {foreign_key: owner}})
     *others, bad = create_steps(spec, child, "orphan", {foreign_key: MISSING_ID}, parents=True)
@@ -143,14 +143,13 @@ def _relation_checks(spec: BuildSpec, parent: str, child: str) -> list[Acceptanc
             name=f"filter by {foreign_key}", path=path, params={foreign_key: owner}, expect_count=1
         )
     )
-    if spec.stack is Stack.FASTAPI:
-        steps.append(
-            AcceptanceCheck(
-                name=f"nested read of the {kid.plural_name}",
-                path=f"/{mother.plural_name}/{owner}/{kid.plural_name}",
-                expect_count=1,
-            )
+    steps.append(
+        AcceptanceCheck(
+            name=f"nested read of the {kid.plural_name}",
+            path=f"/{mother.plural_name}/{owner}/{kid.plural_name}",
+            expect_count=1,
         )
+    )
     return steps
 
 
@@ -310,7 +309,7 @@ def _latest_checks(spec: BuildSpec, entity: EntitySpec, key: str, by: str) -> li
     )
     first = create_steps(spec, entity.name, "older", {by: older})
     key_value = f"{{older.{key}}}"
-    second = create_steps(spec, entity.name, "newer", {by: newer, key: key_value}, parents=False)
+    second = create_steps(spec, entity.name, "newer", {by: newer, key: key_value})
     return [
         *first,
         *second,
@@ -419,9 +418,6 @@ def _query_checks(spec: BuildSpec, rest: str) -> list[AcceptanceCheck]:
 
 def _unsupported(spec: BuildSpec, feature: str) -> str | None:
     """Why the spec's stack does not render ``feature``, or None when it does."""
-    if spec.stack is not Stack.FASTAPI and feature.startswith("query:"):
-        kind = feature.split(":")[1]
-        return f"the {kind} query is rendered on the fastapi stack only (this build: {spec.stack.value})"
     if feature.startswith("job:") and spec.stack is not Stack.FUNCTIONS:
         return f"scheduled jobs are rendered on the functions stack only (this build: {spec.stack.value})"
     return None
@@ -433,7 +429,9 @@ def derive_requirements(spec: BuildSpec) -> list[Requirement]:
     for entity in spec.entities:
         said.append((f"keep {entity.plural_name.replace('_', ' ')}", f"entity:{entity.name}"))
     for r in spec.relations:
-        said.append((f"each {r.child} belongs to a {r.parent}", f"relation:{r.parent}>{r.child}"))
+        said.append(
+            (f"each {r.child} belongs to {article(r.parent)} {r.parent}", f"relation:{r.parent}>{r.child}")
+        )
     for entity in spec.entities:
         for f in entity.fields:
             constrained = f.min is not None or f.max is not None or bool(f.choices)
@@ -460,6 +458,10 @@ def derive_requirements(spec: BuildSpec) -> list[Requirement]:
     ]
 
 
+def article(noun: str) -> str:
+    return "an" if noun[:1] in "aeiou" else "a"
+
+
 def describe_field(entity: EntitySpec, f: FieldSpec) -> str:
     parts = []
     if f.choices:
@@ -476,16 +478,16 @@ def describe_field(entity: EntitySpec, f: FieldSpec) -> str:
         parts.append(f"defaults to {f.default}")
     if f.unique:
         parts.append("is unique")
-    return f"a {entity.name}'s {f.name.replace('_', ' ')} {' and '.join(parts)}"
+    return f"{article(entity.name)} {entity.name}'s {f.name.replace('_', ' ')} {' and '.join(parts)}"
 
 
 def describe_rule(rule: Any) -> str:
     if rule.kind is RuleKind.LIMIT:
-        return f"a {rule.parent} takes at most its {rule.field} of {rule.entity} rows"
+        return f"{article(rule.parent)} {rule.parent} takes at most its {rule.field} of {rule.entity} rows"
     if rule.kind is RuleKind.TRANSITIONS:
         moves = "; ".join(f"{k} → {', '.join(v) or 'none'}" for k, v in rule.transitions.items())
-        return f"a {rule.entity}'s {rule.field} moves only {moves}"
-    return f"a {rule.entity}'s {rule.after} is after its {rule.before}"
+        return f"{article(rule.entity)} {rule.entity}'s {rule.field} moves only {moves}"
+    return f"{article(rule.entity)} {rule.entity}'s {rule.after} is after its {rule.before}"
 
 
 def attach_checks(spec: BuildSpec) -> BuildSpec:
@@ -497,8 +499,11 @@ def attach_checks(spec: BuildSpec) -> BuildSpec:
             done.append(requirement)
             continue
         feature = requirement.implemented_by or ""
-        reason = _unsupported(spec, feature) if feature else "nothing in the spec implements it"
-        checks = [] if reason else checks_for(spec, feature)
+        parts = [p.strip() for p in feature.split(",") if p.strip()]
+        reasons = [r for r in (_unsupported(spec, p) for p in parts) if r]
+        reason = reasons[0] if reasons else None if parts else "nothing in the spec implements it"
+        found = [checks_for(spec, p) for p in parts]
+        checks = [] if reason or not all(found) else [c for group in found for c in group]
         if not checks and not reason:
             reason = f"{feature!r} is not a feature of this spec, so nothing implements it"
         if reason:

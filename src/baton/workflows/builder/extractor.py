@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import itertools
 import re
-from dataclasses import dataclass, field
 from typing import Any
 
 from baton.core.errors import InvalidInputError
+from baton.workflows.builder import _reading as reading
 from baton.workflows.builder import _vocabulary as vocab
-from baton.workflows.builder._naming import looks_plural, plural, singular, slug
+from baton.workflows.builder._draft import Clause, Draft
+from baton.workflows.builder._naming import looks_plural, name_problem, plural, safe_name, singular, slug
+from baton.workflows.builder._words import ADJECTIVES, FIELD_WORDS, PERSON_NOUNS, STOP
 from baton.workflows.builder.spec import (
     BuildSpec,
     Environment,
@@ -26,7 +28,7 @@ from baton.workflows.builder.spec import (
     validate_spec,
 )
 
-_WORD = re.compile(r"[a-z][a-z0-9_']*")
+_WORD = re.compile(r"[a-z][a-z0-9_']*|\d+(?:\.\d+)?")
 _FUNCTIONS_WORDS = frozenset(
     [
         "serverless",
@@ -80,129 +82,283 @@ IDEA_HINT = (
 )
 
 
-@dataclass
-class _Draft:
-    entities: dict[str, list[vocab.FieldSketch]] = field(default_factory=dict)
-    relations: list[tuple[str, str]] = field(default_factory=list)
-    assumptions: list[str] = field(default_factory=list)
-
-    def add_entity(self, name: str) -> None:
-        if name not in self.entities:
-            self.entities[name] = []
-
-    def relate(self, parent: str, child: str, why: str) -> None:
-        if parent == child or (parent, child) in self.relations or (child, parent) in self.relations:
-            return
-        self.relations.append((parent, child))
-        article = "an" if parent[0] in "aeiou" else "a"
-        self.assumptions.append(f"{why}: each {child} belongs to {article} {parent} ({child}.{parent}_id)")
+_VERB_BASES = frozenset(
+    set(vocab.LINKING_VERBS)
+    | {w[:-1] for w in vocab.VERBS_3RD if w.endswith("s")}
+    | {w[:-2] for w in vocab.VERBS_3RD if w.endswith("es")}
+)
+_SUBJECT_WORDS = frozenset(
+    {"who", "that", "which", "it", "also", "then", "automatically", "nightly", "daily"}
+)
 
 
-def _clauses(idea: str) -> list[list[str]]:
-    return [_WORD.findall(part) for part in re.split(r"[.;:!?\n]+", idea.lower()) if part.strip()]
+def _normalise(idea: str) -> str:
+    text = " ".join(idea.lower().split())
+    text = re.sub(r"\be-mail", "email", text)
+    text = re.sub(r"\$\s?(\d)", r"\1", text)
+    return re.sub(r"\b([a-z]+)-([a-z]+)\b", r"\1_\2", text)
+
+
+def _clauses(text: str) -> list[Clause]:
+    parts = [p.strip(" ,") for p in re.split(r"[.;:!?\n]+|\s[-–—]\s|\(|\)", text)]
+    return [Clause(text=p, words=_WORD.findall(p)) for p in parts if _WORD.findall(p)]
 
 
 def _noun(word: str) -> str | None:
-    """The entity a word names, or None."""
+    """The entity a plural word (or a noun the vocabulary knows) names, or None."""
     word = word.strip("'")
     base = singular(word)
-    if word in vocab.NOT_ENTITIES or base in vocab.NOT_ENTITIES or len(base) < 3:
+    if word in vocab.NOT_ENTITIES or base in vocab.NOT_ENTITIES or len(base) < 3 or word[0].isdigit():
         return None
+    if word in ADJECTIVES:
+        return None
+    if (base in vocab.MEASURE_WORDS or base in vocab.MONEY_WORDS) and base not in vocab.ENTITY_FIELDS:
+        return None  # "quantities", "prices": values, not things
     if looks_plural(word) or word in vocab.ENTITY_FIELDS:
         return base
     return None
 
 
+def _is_verb(words: list[str], i: int) -> bool:
+    """ "a nightly job collects rates": a third-person verb after a singular subject is no entity."""
+    if words[i] not in vocab.VERBS_3RD or i == 0:
+        return False
+    before = words[i - 1]
+    if before in _HAS or before in vocab.VERBS_3RD or before in ("can", "will", "to", "may", "must"):
+        return False
+    return before in _SUBJECT_WORDS or (before not in vocab.DETERMINERS and not looks_plural(before))
+
+
 def _compound(words: list[str], i: int) -> str | None:
-    if i + 1 < len(words):
-        joined = f"{singular(words[i])}_{singular(words[i + 1])}"
-        if joined in vocab.ENTITY_FIELDS and looks_plural(words[i + 1]):
-            return joined
-    return None
+    """ "exchange rates", "purchase orders", "time slots": a noun before a plural noun stays with it."""
+    if i + 1 >= len(words):
+        return None
+    first, second = words[i], words[i + 1]
+    if not looks_plural(second) or _noun(second) is None or not first.isalpha():
+        return None
+    joined = f"{first}_{singular(second)}"
+    if joined in vocab.COMPOUNDS or joined in vocab.ENTITY_FIELDS:
+        return joined
+    if (
+        first in vocab.NOT_ENTITIES
+        or first in vocab.DETERMINERS
+        or first in ADJECTIVES
+        or first in _VERB_BASES
+    ):
+        return None
+    if looks_plural(first) or first in vocab.ENTITY_FIELDS or first in FIELD_WORDS or len(first) < 3:
+        return None
+    if first in STOP or first.endswith(("ly", "ing", "ed")):
+        return None
+    return joined
 
 
-def _field_list(words: list[str], start: int) -> list[str]:
-    names: list[str] = []
-    for word in words[start:]:
+def _field_list(words: list[str], start: int) -> list[int]:
+    """Positions of the field names listed after "with" ("books with title, isbn and year")."""
+    found: list[int] = []
+    for k in range(start, len(words)):
+        word = words[k]
         if word in ("and", "a", "an", "the", "its", "their", "optional"):
             continue
-        if word in _HAS or (_noun(word) in vocab.ENTITY_FIELDS and word not in ("name",)):
+        if (
+            word in _HAS
+            or word in vocab.VERBS_3RD
+            or _noun(word) in vocab.ENTITY_FIELDS
+            or word in ("from", "between", "per", "who", "that", "which")
+        ):
             break
-        names.append(word)
-    return names
+        found.append(k)
+    return found
 
 
-def _field_type(name: str) -> str:
-    if name.startswith(vocab.BOOLEAN_PREFIXES) or name in vocab.BOOLEAN_WORDS:
-        return "boolean"
-    for suffix, kind in vocab.TYPE_BY_SUFFIX:
-        if name.endswith(suffix):
-            return kind
-    return "string"
+def _in_field_chain(words: list[str], i: int) -> bool:
+    """ "visits have a date and notes": a field word in a list after has/with is a field, not an entity."""
+    if singular(words[i]) not in FIELD_WORDS and words[i] not in FIELD_WORDS:
+        return False
+    k = i - 1
+    while k >= 0 and (words[k] in ("a", "an", "and", "its", "their", "optional") or words[k] in FIELD_WORDS):
+        k -= 1
+    return k >= 0 and words[k] in ("has", "have", "with", "having") and k < i - 1
 
 
-def _scan_entities(clauses: list[list[str]], draft: _Draft, fields: dict[str, list[str]]) -> None:
-    for words in clauses:
+def _scan_entities(clauses: list[Clause], draft: Draft, listed: dict[str, list[str]]) -> None:
+    for clause in clauses:
+        words = clause.words
         i = 0
         while i < len(words):
             compound = _compound(words, i)
-            name = compound or _noun(words[i])
+            if compound is None and _is_verb(words, i):
+                i += 1
+                continue
+            name = compound or (None if _in_field_chain(words, i) else _noun(words[i]))
+            subject = (
+                i > 0
+                and words[i - 1] in ("each", "every", "one", "a", "an")
+                and i + 1 < len(words)
+                and words[i + 1] in ("has", "have", "belongs", "holds", "contains", "can", "is", "gets")
+            )
+            if name is None and subject and words[i].isalpha() and words[i] not in FIELD_WORDS:
+                name = words[i] if words[i] not in vocab.NOT_ENTITIES else None
+            owner = (
+                i > 1
+                and words[i - 1] in ("a", "an", "one")
+                and words[i - 2] in ("has", "have")
+                and singular(words[i]) in PERSON_NOUNS
+            )
+            if name is None and owner:
+                name = singular(words[i])
             if name and not (words[i] in vocab.LINKING_VERBS and i > 0 and _noun(words[i - 1])):
                 draft.add_entity(name)
-                after = i + (2 if compound else 1)
-                if after < len(words) and words[after] == "with":
-                    fields[name] = _field_list(words, after + 1)
-                    i = after + 1 + len(fields[name])
-                    continue
-            i += 2 if compound else 1
-
-
-def _scan_relations(clauses: list[list[str]], draft: _Draft) -> None:
-    for words in clauses:
-        nouns = [(i, n) for i, w in enumerate(words) if (n := _noun(w)) in draft.entities]
-        for (i, left), (j, right) in itertools.pairwise(nouns):
-            between = [w for w in words[i + 1 : j] if w not in _QUANTIFIERS and w != "the"]
-            if not between or between == ["and"] or "and" in between or "," in between:
+                end = i + (1 if compound else 0)
+                clause.use(i, end)
+                owned = i > 0 and words[i - 1] in (
+                    "many",
+                    "several",
+                    "multiple",
+                )  # "has many products with …"
+                if end + 1 < len(words) and words[end + 1] == "with" and not owned:
+                    positions = _field_list(words, end + 2)
+                    if positions:
+                        listed.setdefault(name, []).extend(words[k] for k in positions)
+                        clause.use(end + 1, *positions, *range(end + 2, positions[-1] + 1))
+                        draft.said.append((clause.phrase(i, positions[-1]), f"entity:{name}"))
+                        i = positions[-1] + 1
+                        continue
+                i = end + 1
                 continue
-            verb = between[0]
-            lemma = verb[:-1] if verb.endswith("s") and verb[:-1] in vocab.LINKING_VERBS else verb
-            phrase = " ".join(words[i : j + 1])
-            if verb in _HAS:
-                single = not looks_plural(words[j])
-                parent, child = (right, left) if single else (left, right)
-                draft.relate(parent, child, f"'{phrase}'")
-            elif between[:2] == ["belongs", "to"] or between[:2] == ["belong", "to"]:
-                draft.relate(right, left, f"'{phrase}'")
-            elif lemma in vocab.LINKING_VERBS and vocab.LINKING_VERBS[lemma] not in (left, right):
-                link = vocab.LINKING_VERBS[lemma]
-                if link not in draft.entities:
-                    draft.add_entity(link)
-                    draft.assumptions.append(
-                        f"'{phrase}' needs a {link} entity linking a {left} and a {right}"
-                    )
-                draft.relate(left, link, f"'{phrase}'")
-                draft.relate(right, link, f"'{phrase}'")
-            elif len(between) == 1:
-                draft.relate(left, right, f"'{phrase}'")
+            i += 1
 
 
-def _known_relations(draft: _Draft) -> None:
+def _has_relation(draft: Draft, left: str, right: str, *, single: bool, why: str) -> str:
+    """ "each pet has one owner" (the owner is the parent), "a hotel has many rooms", "recipes have tags"."""
+    if single:
+        return f"relation:{right}>{left}" if draft.relate(right, left, why) else ""
+    if right in vocab.SHARED_NOUNS:
+        link = draft.link(left, right, why)
+        return f"relation:{left}>{link}, relation:{right}>{link}"
+    return f"relation:{left}>{right}" if draft.relate(left, right, why) else ""
+
+
+def _link_quantity(clause: Clause, draft: Draft, link: str, after: int) -> None:
+    """ "an order has many products with quantities": the link entity carries the quantity."""
+    words = clause.words
+    quantity = [k for k, w in enumerate(words) if w in ("quantity", "quantities", "qty") and k > after]
+    if quantity:
+        draft.set_field(link, "quantity", type="integer", min=1)
+        clause.use(*quantity, *[k - 1 for k in quantity if words[k - 1] in ("with", "a", "each")])
+        draft.said.append((clause.phrase(after, quantity[-1]), f"field:{link}.quantity"))
+
+
+def _verbs(between: list[str]) -> list[str]:
+    verbs = [w for w in between if w not in _QUANTIFIERS and w not in ("can", "may", "will", "to", "zero")]
+    if len(verbs) == 2 and verbs[1] in ("for", "in", "on", "at", "with", "into"):
+        return verbs[:1]  # "attendees register for events"
+    return verbs
+
+
+def _pair_relation(clause: Clause, draft: Draft, i: int, left: str, j: int, right: str) -> None:
+    words = clause.words
+    between = [w for w in words[i + 1 : j] if w not in ("the", "a", "an", "one", "its", "their", "own")]
+    if not between or "and" in between or len(between) > 4:
+        return
+    many = any(w in ("many", "several", "multiple", "more") for w in between)
+    verbs = _verbs(between)
+    if verbs == ["per"] and (words[i - 1 : i] == ["one"] or words[i - 1 : i] == ["per"]):
+        return  # "one review per customer per product" is a uniqueness, read later
+    phrase = clause.phrase(i, j)
+    why = f"'{phrase}'"
+    feature = ""
+    if not verbs:
+        return
+    verb = verbs[0]
+    lemma = verb[:-1] if verb.endswith("s") and verb[:-1] in vocab.LINKING_VERBS else verb
+    if verb in _HAS or verb == "with":
+        feature = _has_relation(draft, left, right, single=not looks_plural(words[j]) and not many, why=why)
+    elif (
+        verbs == ["per"]
+        or (verbs in (["from"], ["of"], ["for"]) and looks_plural(words[j]))
+        or verb in ("belongs", "belong")
+    ):
+        if draft.relate(right, left, why):
+            feature = f"relation:{right}>{left}"
+    elif lemma in vocab.LINKING_VERBS and vocab.LINKING_VERBS[lemma] not in (left, right):
+        link = vocab.LINKING_VERBS[lemma]
+        draft.link(left, right, why, name=link)
+        feature = f"relation:{left}>{link}, relation:{right}>{link}"
+    elif len(verbs) == 1 and many:
+        link = draft.link(left, right, why)
+        feature = f"relation:{left}>{link}, relation:{right}>{link}"
+    elif len(verbs) == 1 and draft.relate(left, right, why):
+        feature = f"relation:{left}>{right}"
+    if feature:
+        clause.use(*range(i, j + 1))
+        draft.said.append((phrase, feature))
+        if len(feature.split(", ")) == 2:
+            _link_quantity(clause, draft, feature.split(", ")[0].split(">")[1], j)
+
+
+_CHAIN = frozenset({"and", "many", "a", "an", "one", "several", "multiple", "some", "also", "their", "its"})
+
+
+def _scan_relations(clauses: list[Clause], draft: Draft) -> None:
+    for clause in clauses:
+        found = reading.mentions(clause, draft)
+        subject: tuple[int, str] | None = None
+        belongs = False
+        for (i, left), (j, right) in itertools.pairwise(found):
+            between = clause.words[i + 1 : j]
+            if subject is not None and between and set(between) <= _CHAIN and "and" in between:
+                # "each pet has an owner and many visits": the subject has the next noun as well
+                many = any(w in ("many", "several", "multiple", "some") for w in between)
+                single = not looks_plural(clause.words[j]) and not many
+                why = f"'{clause.phrase(subject[0], j)}'"
+                if belongs:
+                    feature = f"relation:{right}>{subject[1]}" if draft.relate(right, subject[1], why) else ""
+                else:
+                    feature = _has_relation(draft, subject[1], right, single=single, why=why)
+                if feature:
+                    clause.use(*range(i, j + 1))
+                    verb = "belongs to" if belongs else "has"
+                    said = " ".join([clause.words[subject[0]], verb, *between[1:], clause.words[j]])
+                    draft.said.append((said.replace("_", " "), feature))
+                continue
+            has = [w for w in between if w in _HAS]
+            belongs = "belongs" in between or "belong" in between
+            subject = (i, left) if has or belongs else None
+            _pair_relation(clause, draft, i, left, j, right)
+
+
+def _known_relations(draft: Draft) -> None:
     for parent, child in vocab.KNOWN_RELATIONS:
-        if parent in draft.entities and child in draft.entities:
+        if (
+            parent in draft.entities
+            and child in draft.entities
+            and not any(child == c for p, c in draft.relations if p == parent)
+        ):
             draft.relate(parent, child, f"{plural(parent)} and {plural(child)} are usually related")
 
 
-def _fill_fields(draft: _Draft, listed: dict[str, list[str]]) -> None:
-    for name in draft.entities:
+def _fill_fields(draft: Draft, listed: dict[str, list[str]]) -> None:
+    for name in list(draft.entities):
+        own = draft.entities[name]
         if listed.get(name):
-            draft.entities[name] = [(f, _field_type(f), True) for f in dict.fromkeys(listed[name])]
+            for field_name in dict.fromkeys(listed[name]):
+                reading.add_named_field(draft, name, field_name)
         elif name in vocab.ENTITY_FIELDS:
-            draft.entities[name] = list(vocab.ENTITY_FIELDS[name])
-            shown = ", ".join(f[0] for f in draft.entities[name])
+            for field_name, kind, required in vocab.ENTITY_FIELDS[name]:
+                if draft.field_of(name, field_name) is None:
+                    own.append({"name": field_name, "type": kind, "required": required})
+            shown = ", ".join(f[0] for f in vocab.ENTITY_FIELDS[name])
             draft.assumptions.append(f"{name} has the usual fields: {shown}")
-        else:
-            draft.entities[name] = list(vocab.DEFAULT_FIELDS)
+        elif not own:
+            own.extend({"name": f, "type": kind, "required": r} for f, kind, r in vocab.DEFAULT_FIELDS)
             draft.assumptions.append(f"{name} is not a familiar noun: it gets a name and a description")
+        for f in own:
+            if f["type"] == "enum" and not f.get("choices"):
+                if f["name"] == "status":
+                    reading.add_named_field(draft, name, "status")
+                else:
+                    f["type"] = "string"
 
 
 def _infer_stack(words: set[str], idea: str) -> Stack:
@@ -231,36 +387,118 @@ def _schedule(idea: str) -> tuple[str, str]:
     return "0 0 * * * *", "every hour (no schedule was named)"
 
 
-def _jobs(idea: str, words: set[str], draft: _Draft, stack: Stack) -> list[dict[str, Any]]:
-    if stack is not Stack.FUNCTIONS:
-        return []
-    cron, said = _schedule(idea)
+def _jobs(clauses: list[Clause], text: str, words: set[str], draft: Draft, stack: Stack) -> None:
+    cron, said = _schedule(text)
     if words & _CLEANUP_WORDS:
-        mentioned = [singular(w) for w in _WORD.findall(idea) if singular(w) in draft.entities]
-        target = mentioned[-1] if mentioned else next(iter(draft.entities))
-        dated = [f for f in draft.entities[target] if f[1] in ("date", "datetime")]
-        preferred = [f for f in dated if f[0] in ("expires_at", "ends_at", "due_on", "expires_on")]
+        clause = next(c for c in clauses if set(c.words) & _CLEANUP_WORDS)
+        mentioned = [name for _, name in reading.mentions(clause, draft)] or draft.mentioned
+        target = mentioned[-1]
+        dated = [f for f in draft.entities[target] if f["type"] in ("date", "datetime")]
+        preferred = [f for f in dated if f["name"] in ("expires_at", "ends_at", "due_on", "expires_on")]
         if not dated:
-            draft.entities[target].append(("expires_at", "datetime", True))
+            draft.set_field(target, "expires_at", type="datetime")
             draft.assumptions.append(f"{target} gets an expires_at field for the clean-up job")
             chosen = "expires_at"
         else:
-            chosen = (preferred or dated)[0][0]
+            chosen = (preferred or dated)[0]["name"]
+        name = f"cleanup_{plural(target)}"
+        draft.jobs.append(
+            {"name": name, "kind": JobKind.CLEANUP, "schedule": cron, "entity": target, "field": chosen}
+        )
         draft.assumptions.append(f"a timer job deletes {plural(target)} whose {chosen} has passed, {said}")
-        return [
-            {
-                "name": f"cleanup_{plural(target)}",
-                "kind": JobKind.CLEANUP,
-                "schedule": cron,
-                "entity": target,
-                "field": chosen,
-            }
-        ]
-    draft.assumptions.append(f"a timer job logs how many rows each entity has, {said}")
-    return [{"name": "summary", "kind": JobKind.SUMMARY, "schedule": cron}]
+        clause.use(*[k for k, w in enumerate(clause.words) if w in _CLEANUP_WORDS or w in _FUNCTIONS_WORDS])
+        draft.said.append((clause.text, f"job:{name}"))
+    if words & {"summary", "summarise", "summarize", "summarises", "summarizes", "totals"}:
+        clause = next(
+            c
+            for c in clauses
+            if set(c.words) & {"summary", "summarise", "summarize", "summarises", "summarizes", "totals"}
+        )
+        draft.jobs.append({"name": "summary", "kind": JobKind.SUMMARY, "schedule": cron})
+        draft.assumptions.append(f"a timer job logs how many rows each entity has, {said}")
+        clause.use(*range(len(clause.words)))
+        draft.said.append((clause.text, "job:summary"))
+    if draft.jobs and stack is not Stack.FUNCTIONS:
+        for job in draft.jobs:
+            draft.said = [(t, f) for t, f in draft.said if f != f"job:{job['name']}"]
+            draft.unsaid.append(
+                (
+                    f"the {job['name']} job ({said})",
+                    f"scheduled jobs need the functions stack (this build: {stack.value})",
+                )
+            )
+        draft.jobs.clear()
 
 
-def _project_name(idea: str, draft: _Draft, stack: Stack) -> tuple[str, str]:
+def _rename_reserved(draft: Draft) -> dict[str, str]:
+    """Entity and field names that clash with Python, SQL or the generated code get a safe name."""
+    renames: dict[str, str] = {}
+    for name in list(draft.entities):
+        if name_problem(name, kind="entity"):
+            renames[name] = safe_name(name, kind="entity", taken=set(draft.entities))
+    for old, new in renames.items():
+        draft.entities[new] = draft.entities.pop(old)
+        draft.mentioned = [new if m == old else m for m in draft.mentioned]
+        draft.relations = [(renames.get(p, p), renames.get(c, c)) for p, c in draft.relations]
+        draft.assumptions.append(
+            f"'{old}' clashes with Python, SQL or the generated code: the entity is named {new}"
+        )
+    for rule in [*draft.rules, *draft.queries, *draft.jobs]:
+        for key in ("entity", "parent"):
+            if rule.get(key) in renames:
+                rule[key] = renames[rule[key]]
+    fields = _rename_fields(draft)
+    return {**renames, **fields}
+
+
+def _rename_fields(draft: Draft) -> dict[str, str]:
+    """Fields renamed, as ``{"entity.old": "entity.new"}``."""
+    renamed: dict[str, str] = {}
+    for entity, fields in draft.entities.items():
+        taken = {f["name"] for f in fields}
+        for f in fields:
+            if name_problem(f["name"], kind="field"):
+                new = safe_name(f["name"], kind="field", taken=taken)
+                draft.assumptions.append(
+                    f"field '{f['name']}' of {entity} clashes with Python or SQL: named {new}"
+                )
+                for rule in draft.rules:
+                    for key in ("field", "before", "after"):
+                        if rule.get("entity") == entity and rule.get(key) == f["name"]:
+                            rule[key] = new
+                renamed[f"{entity}.{f['name']}"] = f"{entity}.{new}"
+                f["name"] = new
+    return renamed
+
+
+def _feature_renamed(feature: str, renames: dict[str, str]) -> str:
+    for old, new in renames.items():
+        feature = re.sub(rf"(?<![a-z_]){re.escape(old)}(?![a-z_])", new, feature)
+    return feature
+
+
+def _requirements(draft: Draft, renames: dict[str, str]) -> list[dict[str, Any]]:
+    said = list(draft.said)
+    covered = {f for _, feature in said for f in feature.split(", ") if f.startswith("entity:")}
+    for name in draft.mentioned:
+        if f"entity:{name}" not in covered:
+            said.insert(0, (f"keep {plural(name).replace('_', ' ')}", f"entity:{name}"))
+    requirements: list[dict[str, Any]] = []
+    seen: set[str] = set()
+    for text, feature in said:
+        feature = _feature_renamed(feature, renames)
+        if feature in seen:
+            continue
+        seen.add(feature)
+        requirements.append({"id": f"R{len(requirements) + 1}", "text": text, "implemented_by": feature})
+    for text, reason in dict.fromkeys(draft.unsaid):
+        requirements.append(
+            {"id": f"R{len(requirements) + 1}", "text": text, "status": "not_implemented", "reason": reason}
+        )
+    return requirements
+
+
+def _project_name(idea: str, draft: Draft, stack: Stack) -> tuple[str, str]:
     suffix = {Stack.FASTAPI: "api", Stack.FLASK: "app", Stack.FUNCTIONS: "functions"}[stack]
     domain = re.search(
         r"\bfor (?:an? |the |my |our )?(?:small |simple |tiny |little )?([a-z][a-z0-9]+)", idea
@@ -289,10 +527,10 @@ def extract_spec(
 ) -> BuildSpec:
     """The spec an idea describes, by rules; raises :class:`InvalidInputError` for an idea naming no entities."""
     _check_meaningful(idea)
-    text = " ".join(idea.lower().split())
+    text = _normalise(idea)
     clauses = _clauses(text)
-    words = {w for clause in clauses for w in clause}
-    draft = _Draft()
+    words = {w for clause in clauses for w in clause.words}
+    draft = Draft()
     listed: dict[str, list[str]] = {}
     _scan_entities(clauses, draft, listed)
     if not draft.entities:
@@ -303,11 +541,24 @@ def extract_spec(
         )
     _fill_fields(draft, listed)
     _scan_relations(clauses, draft)
+    for clause in clauses:
+        reading.read_outside(clause, draft)
+        reading.read_choices(clause, draft)
+        reading.read_has_fields(clause, draft)
+        reading.read_ranges(clause, draft)
+        reading.read_dates(clause, draft)
+        reading.read_unique(clause, draft)
+        reading.read_queries(clause, draft)
     _known_relations(draft)
+    reading.read_capacity_limits(draft)
     chosen = stack or _infer_stack(words, text)
     if stack is None:
         draft.assumptions.insert(0, f"stack {chosen.value}, chosen from the words of the idea")
-    jobs = _jobs(text, words, draft, chosen)
+    _jobs(clauses, text, words, draft, chosen)
+    for clause in clauses:
+        clause.use(*[k for k, w in enumerate(clause.words) if w in _FUNCTIONS_WORDS or w in _FLASK_WORDS])
+        reading.leftovers(clause, draft)
+    renames = _rename_reserved(draft)
     name, title = _project_name(text, draft, chosen)
     draft.assumptions.append("auth: an API key in the X-API-Key header guards every route but /health")
     raw: dict[str, Any] = {
@@ -317,11 +568,14 @@ def extract_spec(
         "stack": chosen,
         "environment": environment,
         "entities": [
-            {"name": n, "fields": [{"name": f, "type": t, "required": r} for f, t, r in fs]}
+            {"name": n, "fields": fs, "unique_together": draft.unique_together.get(n, [])}
             for n, fs in draft.entities.items()
         ],
         "relations": [{"parent": p, "child": c} for p, c in draft.relations],
-        "jobs": jobs,
+        "rules": draft.rules,
+        "queries": draft.queries,
+        "jobs": draft.jobs,
+        "requirements": _requirements(draft, renames),
         "azure": default_azure_plan(chosen),
         "assumptions": draft.assumptions,
     }
@@ -331,5 +585,5 @@ def extract_spec(
         raise InvalidInputError(
             f"the idea cannot be built as worded: {error.message}",
             fields=error.fields,
-            hint="reword the idea with another noun, or write spec.yaml and pass --spec",
+            hint="reword the idea, or write spec.yaml and pass --spec",
         ) from None

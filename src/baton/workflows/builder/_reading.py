@@ -1,0 +1,461 @@
+"""Reading fields, rules, queries and jobs out of the clauses of an idea, as a person would.
+
+Each reader looks for one shape of phrase ("has a priority", "from 1 to 5", "check-in and
+check-out", "the latest reading per city", "every night, fetch …"), changes the draft, marks the
+words it used and records the requirement it understood, in the user's words.
+"""
+
+from __future__ import annotations
+
+import re
+
+from baton.workflows.builder import _vocabulary as vocab
+from baton.workflows.builder._draft import Clause, Draft, article, enum_field
+from baton.workflows.builder._naming import looks_plural, plural, singular
+from baton.workflows.builder._words import ADJECTIVES, FETCH_VERBS, FIELD_HEADS, FIELD_WORDS, SEND_VERBS, STOP
+
+NUMBER = re.compile(r"^-?\d+(?:\.\d+)?$")
+
+
+def mentions(clause: Clause, draft: Draft) -> list[tuple[int, str]]:
+    """Where the clause names an entity of the draft: (position of the noun, entity)."""
+    found: list[tuple[int, str]] = []
+    words = clause.words
+    skip = -1
+    for i, word in enumerate(words):
+        if i <= skip:
+            continue
+        if i + 1 < len(words):
+            compound = f"{word}_{singular(words[i + 1])}"
+            if compound in draft.entities:
+                found.append((i + 1, compound))
+                skip = i + 1
+                continue
+        name = singular(word.strip("'"))
+        verb = word in vocab.LINKING_VERBS and i > 0 and looks_plural(words[i - 1]) and i + 1 < len(words)
+        if name in draft.entities and not verb:
+            found.append((i, name))
+    return found
+
+
+def nearest(clause: Clause, draft: Draft, position: int) -> str | None:
+    """The entity named nearest before ``position`` (else the first after it)."""
+    found = mentions(clause, draft)
+    before = [name for pos, name in found if pos < position]
+    after = [name for pos, name in found if pos >= position]
+    return before[-1] if before else after[0] if after else None
+
+
+def field_kind(name: str) -> str:
+    if name in vocab.MONEY_WORDS:
+        return "decimal"
+    if name in vocab.MEASURE_WORDS:
+        return vocab.MEASURE_WORDS[name]
+    if name.startswith(vocab.BOOLEAN_PREFIXES) or name in vocab.BOOLEAN_WORDS:
+        return "boolean"
+    for suffix, kind in vocab.TYPE_BY_SUFFIX:
+        if name.endswith(suffix):
+            return "decimal" if kind == "float" and name in vocab.MONEY_WORDS else kind
+    return "string"
+
+
+def add_named_field(draft: Draft, entity: str, name: str) -> str:
+    """Add field ``name`` to ``entity`` with the type and rules its name suggests; the feature."""
+    if name == "status":
+        flow = draft.status(entity)
+        enum_field(draft, entity, "status", list(flow), flow)
+        return f"field:{entity}.status, rule:transitions:{entity}"
+    if name in ("priority", "severity"):
+        enum_field(draft, entity, name, list(vocab.PRIORITIES), None)
+        draft.set_field(entity, name, default="medium")
+        return f"field:{entity}.{name}"
+    kind = field_kind(name)
+    values: dict[str, object] = {"type": kind}
+    if kind == "decimal" or name in ("capacity", "quantity", "seats", "stock"):
+        values["min"] = 1 if name in ("capacity", "quantity", "seats") else 0
+    draft.set_field(entity, name, **values)
+    return f"field:{entity}.{name}"
+
+
+UNITS = frozenset(
+    {"minutes", "hours", "days", "seconds", "weeks", "grams", "kilograms", "kg", "meters", "km", "cents"}
+)
+
+
+DATE_WORDS = frozenset({"start", "end", "starts", "ends", "check_in", "check_out", "arrival", "departure"})
+
+
+def _field_name_at(clause: Clause, draft: Draft, j: int) -> tuple[str, int]:
+    """The field name at ``j``, two words joined when the second is a field head ("a due date")."""
+    words = clause.words
+    name = words[j]
+    head = j + 1 < len(words) and words[j + 1] in FIELD_HEADS and name.isalpha() and name not in FIELD_HEADS
+    if head and singular(name) not in draft.entities and name not in ("and", "a", "an"):
+        clause.use(j + 1)
+        return f"{name}_{words[j + 1]}", j + 1
+    return name, j
+
+
+def _field_word(name: str, draft: Draft) -> str | None:
+    """The field a word after "has a" names, or None when it names an entity, a number or nothing."""
+    if NUMBER.match(name) or (singular(name) in draft.entities and name not in FIELD_WORDS):
+        return None
+    if name in vocab.NOT_ENTITIES and name not in FIELD_WORDS:
+        return None
+    base = name if name in FIELD_WORDS else singular(name)
+    unknown_noun = base == name and name.isalpha() and len(name) > 2 and name not in STOP
+    if base not in FIELD_WORDS and not (unknown_noun and name not in vocab.VERBS_3RD):
+        return None
+    return base
+
+
+def read_has_fields(clause: Clause, draft: Draft) -> None:
+    """ "tickets have a priority and a status", "each room has a capacity", "products with a price"."""
+    words = clause.words
+    for i, word in enumerate(words):
+        if word not in ("has", "have", "with", "having", "includes", "include") or i + 2 > len(words):
+            continue
+        if i in clause.used and word == "with":
+            continue
+        j = i + 1
+        while j < len(words):
+            if words[j] in ("a", "an", "its", "their", "one", "optional", "and") or words[j] in ADJECTIVES:
+                j += 1
+                continue
+            if words[j] in DATE_WORDS:  # "a start and an end": read_dates makes them an ordered pair
+                j += 1
+                continue
+            name, j = _field_name_at(clause, draft, j)
+            base = _field_word(name, draft)
+            if base is None or (j + 1 < len(words) and words[j + 1] in ("from", "between")):
+                break
+            entity = nearest(clause, draft, i)
+            if entity is None:
+                break
+            feature = add_named_field(draft, entity, base)
+            if j + 2 < len(words) and words[j + 1] == "in" and words[j + 2] in UNITS:
+                draft.set_field(entity, base, type="integer", min=0)
+                clause.use(j + 1, j + 2)
+            draft.said.append(
+                (f"{plural(entity).replace('_', ' ')} have {article(base)} {base.replace('_', ' ')}", feature)
+            )
+            clause.use(i, j, *range(i + 1, j))
+            j += 1
+
+
+def read_ranges(clause: Clause, draft: Draft) -> None:
+    """ "rate books from 1 to 5", "a score between 0 and 100", "quantity is at most 10"."""
+    words = clause.words
+    for i, word in enumerate(words):
+        low: float | None = None
+        high: float | None = None
+        span = (i, i)
+        if word in ("from", "between") and i + 3 < len(words) and NUMBER.match(words[i + 1]):
+            if words[i + 2] in ("to", "and") and NUMBER.match(words[i + 3]):
+                low, high = float(words[i + 1]), float(words[i + 3])
+                span = (i, i + 3)
+        elif (
+            word in ("most", "least")
+            and 0 < i < len(words) - 1
+            and words[i - 1] == "at"
+            and NUMBER.match(words[i + 1])
+        ):
+            value = float(words[i + 1])
+            low, high = (None, value) if word == "most" else (value, None)
+            span = (i - 1, i + 1)
+        if low is None and high is None:
+            continue
+        target = _range_target(clause, draft, span[0], span[1])
+        if target is None:
+            draft.unsaid.append(
+                (clause.phrase(max(0, span[0] - 3), span[1]), "no field or entity to bound was found near it")
+            )
+            clause.use(*range(span[0], span[1] + 1))
+            continue
+        entity, name = target
+        existing = draft.field_of(entity, name)
+        kind = (
+            existing["type"]
+            if existing and existing["type"] in ("integer", "float", "decimal")
+            else ("integer" if all(float(v).is_integer() for v in (low, high) if v is not None) else "float")
+        )
+        f = draft.set_field(entity, name, type=kind)
+        f.pop("default", None)
+        if low is not None:
+            f["min"] = low
+        if high is not None:
+            f["max"] = high
+        clause.use(*range(span[0], span[1] + 1))
+        start = max(0, span[0] - 3)
+        draft.said.append((clause.phrase(start, span[1]), f"field:{entity}.{name}"))
+
+
+def _range_target(clause: Clause, draft: Draft, start: int, end: int) -> tuple[str, str] | None:
+    """(entity, field) a range at ``start..end`` bounds: the measure word or verb before it, else after."""
+    words = clause.words
+    window = list(range(start - 1, max(-1, start - 6), -1)) + list(range(end + 1, min(len(words), end + 3)))
+    for k in window:
+        word = words[k]
+        base = singular(word)
+        if word in vocab.MEASURE_VERBS:
+            name = vocab.MEASURE_VERBS[word]
+            clause.use(k)
+            if name in draft.entities:
+                return name, "score"
+            entity = nearest(clause, draft, end + 1) or nearest(clause, draft, k)
+            return (entity, name) if entity else None
+        if base in vocab.MEASURE_WORDS or (
+            base in FIELD_WORDS and base not in ("name", "title", "description")
+        ):
+            clause.use(k)
+            if base in draft.entities:
+                return base, "score"
+            entity = nearest(clause, draft, k) or _owner(draft, base)
+            return (entity, base) if entity else None
+    return None
+
+
+def _owner(draft: Draft, name: str) -> str | None:
+    """The entity that has a field ``name``, when the clause names none ("a rating is between 1 and 5")."""
+    owners = [entity for entity, fields in draft.entities.items() if any(f["name"] == name for f in fields)]
+    return owners[0] if owners else None
+
+
+def read_dates(clause: Clause, draft: Draft) -> None:
+    """ "check-in and check-out dates", "a start and an end": two dates, the second after the first."""
+    words = clause.words
+    pairs = [
+        ("check_in", "check_out", "date"),
+        ("start", "end", "datetime"),
+        ("starts", "ends", "datetime"),
+        ("arrival", "departure", "date"),
+        ("pickup", "return", "datetime"),
+        ("from", "until", "date"),
+    ]
+    for first, second, kind in pairs:
+        if first in words and second in words and words.index(first) < words.index(second):
+            i, j = words.index(first), words.index(second)
+            if first == "from" and not (j - i <= 3):
+                continue
+            lemmas = [w[:-1] if w.endswith("s") and w[:-1] in vocab.LINKING_VERBS else w for w in words]
+            linked = [vocab.LINKING_VERBS[w] for w in lemmas if vocab.LINKING_VERBS.get(w) in draft.entities]
+            entity = linked[0] if linked else nearest(clause, draft, i)
+            if entity is None:
+                continue
+            names = (
+                (first, second)
+                if first.startswith("check") or (kind == "date" and first != "from")
+                else ("starts_at", "ends_at")
+            )
+            if first == "from":
+                names = ("starts_on", "ends_on")
+            if kind == "date" and first in ("arrival",):
+                names = ("arrives_on", "departs_on")
+            for name in names:
+                draft.set_field(entity, name, type=kind if not name.endswith("_on") else "date")
+            draft.rules.append({"kind": "ordering", "entity": entity, "before": names[0], "after": names[1]})
+            clause.use(
+                i,
+                j,
+                *[k for k in range(i, j + 1) if words[k] in ("and", "dates", "date", "times", "a", "an")],
+            )
+            draft.said.append((clause.phrase(i, j), f"rule:ordering:{entity}"))
+
+
+def read_choices(clause: Clause, draft: Draft) -> None:
+    """ "a status (draft, published or archived)", "priority: low, normal or urgent"."""
+    text = " ".join(clause.words)
+    pattern = re.compile(
+        r"\b(status|priority|state|stage|severity|level|size|kind)\s+(?:of\s+|is\s+|can\s+be\s+|one\s+of\s+)?"
+        r"([a-z_]+(?:\s+[a-z_]+)?(?:\s*,\s*[a-z_]+(?:\s+[a-z_]+)?)+,?\s+(?:or|and)\s+[a-z_]+(?:\s+[a-z_]+)?)"
+    )
+    for match in pattern.finditer(text):
+        name = match.group(1)
+        raw = re.split(r"\s*,\s*|\s+or\s+|\s+and\s+", match.group(2))
+        choices = [c.strip().replace(" ", "_") for c in raw if c.strip()]
+        position = len(text[: match.start()].split())
+        entity = nearest(clause, draft, position)
+        if entity is None or len(set(choices)) < 2:
+            continue
+        flow = (
+            {c: ([choices[k + 1]] if k + 1 < len(choices) else []) for k, c in enumerate(choices)}
+            if name in ("status", "state", "stage")
+            else None
+        )
+        enum_field(draft, entity, "status" if name == "state" else name, choices, flow)
+        end = position + len(match.group(0).split()) - 1
+        clause.use(*range(position, end + 1))
+        feature = f"field:{entity}.{name}" + (f", rule:transitions:{entity}" if flow else "")
+        draft.said = [(t, f) for t, f in draft.said if f != f"field:{entity}.{name}"]
+        draft.said.append((clause.phrase(max(0, position - 2), end), feature))
+
+
+def read_unique(clause: Clause, draft: Draft) -> None:
+    """ "one review per customer per product", "each user has a unique email"."""
+    words = clause.words
+    for i, word in enumerate(words):
+        if word == "unique" and i + 1 < len(words):
+            name = singular(words[i + 1])
+            entity = nearest(clause, draft, i)
+            if entity and name not in draft.entities:
+                draft.set_field(entity, name, type=field_kind(name), unique=True)
+                clause.use(i, i + 1)
+                draft.said.append((clause.phrase(max(0, i - 3), i + 1), f"field:{entity}.{name}"))
+        if word == "one" and i + 3 < len(words) and words[i + 2] == "per":
+            entity = singular(words[i + 1])
+            keys = [
+                singular(w) for k, w in enumerate(words[i + 3 :], i + 3) if w not in ("per", "and", "a", "an")
+            ]
+            keys = [k for k in keys if k in draft.entities][:3]
+            if entity in draft.entities and keys:
+                for key in keys:
+                    draft.relate(key, entity, f"'{clause.phrase(i, min(len(words) - 1, i + 6))}'")
+                group = [f"{key}_id" for key in keys]
+                if all((key, entity) in draft.relations for key in keys) and len(group) >= 2:
+                    draft.unique_together.setdefault(entity, []).append(group)
+                    end = max(k for k, w in enumerate(words) if singular(w) in keys)
+                    clause.use(*range(i, end + 1))
+                    draft.said.append((clause.phrase(i, end), f"unique:{entity}"))
+
+
+def read_queries(clause: Clause, draft: Draft) -> None:
+    """ "the latest reading per city", "how many tickets each customer has"."""
+    text = " ".join(clause.words)
+    latest = re.search(
+        r"\b(?:latest|newest|most recent|last|current)\s+([a-z_]+)\s+(?:per|for each|of each|for every|by)\s+([a-z_]+)",
+        text,
+    )
+    if latest:
+        entity, key = singular(latest.group(1)), singular(latest.group(2))
+        start = len(text[: latest.start()].split())
+        end = start + len(latest.group(0).split()) - 1
+        if entity in draft.entities:
+            if key in draft.entities:
+                draft.relate(key, entity, f"'{latest.group(0)}'")
+                key_name = f"{key}_id"
+            else:
+                draft.set_field(entity, key, type="string")
+                key_name = key
+            dated = [f["name"] for f in draft.entities[entity] if f["type"] in ("datetime", "date")]
+            by = dated[0] if dated else "recorded_at"
+            if not dated:
+                draft.set_field(entity, by, type="datetime")
+                draft.assumptions.append(f"{entity} gets a recorded_at time to tell the latest")
+            draft.queries.append({"kind": "latest", "entity": entity, "key": key_name, "by": by})
+            clause.use(*range(start, end + 1))
+            draft.said.append((latest.group(0), f"query:latest:{entity}"))
+    count = re.search(
+        r"\b(?:how many|number of|count of|counts of)\s+([a-z_]+)\s+(?:per|each|for each|a|an|every)\s+([a-z_]+)",
+        text,
+    )
+    if count:
+        entity, parent = singular(count.group(1)), singular(count.group(2))
+        start = len(text[: count.start()].split())
+        end = start + len(count.group(0).split()) - 1
+        if (
+            entity in draft.entities
+            and parent in draft.entities
+            and draft.relate(parent, entity, f"'{count.group(0)}'")
+        ):
+            draft.queries.append({"kind": "count", "entity": entity, "parent": parent})
+            clause.use(*range(start, min(len(clause.words), end + 2)))
+            draft.said.append((count.group(0), f"query:count:{entity}"))
+
+
+def read_outside(clause: Clause, draft: Draft) -> None:
+    """Phrases that need the outside world: fetching from a source, sending messages."""
+    words = clause.words
+    for i, word in enumerate(words):
+        if word in FETCH_VERBS:
+            clause.use(*range(len(words)))
+            draft.unsaid.append(
+                (
+                    clause.text,
+                    "fetching from an outside source needs its URL and a field mapping: add a `kind: fetch` job "
+                    "to spec.yaml (source_url, mapping, key) — the deterministic build does not render fetch jobs yet",
+                )
+            )
+            return
+        if word in SEND_VERBS and i + 1 < len(words):
+            clause.use(*range(len(words)))
+            draft.unsaid.append(
+                (
+                    clause.text,
+                    "sending e-mails or messages needs a mail or messaging service, "
+                    "which the deterministic build does not generate",
+                )
+            )
+            return
+
+
+def read_capacity_limits(draft: Draft) -> None:
+    """A parent with a capacity, booked by a child: the children of one parent are at most its capacity."""
+    for parent, child in draft.relations:
+        capacity = draft.field_of(parent, "capacity") or draft.field_of(parent, "seats")
+        if capacity is None or (child not in vocab.BOOKED and singular(child) not in vocab.BOOKED):
+            continue
+        if any(r["kind"] == "limit" and r["entity"] == child for r in draft.rules):
+            continue
+        capacity["type"] = "integer"
+        capacity.setdefault("min", 1)
+        draft.rules.append({"kind": "limit", "entity": child, "parent": parent, "field": capacity["name"]})
+        draft.said.append(
+            (
+                f"{article(parent)} {parent} takes at most its {capacity['name']} of {plural(child)}",
+                f"rule:limit:{child}",
+            )
+        )
+        draft.assumptions.append(f"{plural(child)} of one {parent} are at most its {capacity['name']}")
+
+
+SERVICE_WORDS = frozenset(
+    {"api", "app", "service", "system", "platform", "website", "backend", "tool", "site"}
+)
+
+
+def read_domain(clause: Clause) -> None:
+    """ "A REST API for a small clinic", "a book club API": the words naming the service are no requirement."""
+    words = clause.words
+    for i, word in enumerate(words):
+        if word in SERVICE_WORDS:
+            clause.use(*range(max(0, i - 3), i + 1))
+        if word == "for" and i + 1 < len(words):
+            k = i + 1
+            while k < len(words) and (words[k] in STOP or words[k] in ADJECTIVES):
+                k += 1
+            if k < len(words) and not looks_plural(words[k]):
+                clause.use(*range(i, min(len(words), k + 2)))
+    if words and words[0] in ("a", "an") and len(words) <= 3:
+        clause.use(*range(len(words)))
+
+
+def leftovers(clause: Clause, draft: Draft) -> None:
+    """Words no rule used: the clause is reported as a requirement not implemented, quoting it."""
+    read_domain(clause)
+    content = [
+        (k, w)
+        for k, w in enumerate(clause.words)
+        if k not in clause.used
+        and w not in STOP
+        and not NUMBER.match(w)
+        and len(w) > 2
+        and singular(w) not in draft.entities
+        and w not in vocab.LINKING_VERBS
+    ]
+    if content:
+        unknown = ", ".join(dict.fromkeys(w for _, w in content))
+        draft.unsaid.append(
+            (
+                clause.text,
+                f"the rules did not understand {unknown!r}: say it in spec.yaml "
+                "(fields, rules, queries, jobs) or build with a model",
+            )
+        )
+
+
+def plural_words(name: str) -> str:
+    return plural(name).replace("_", " ")
+
+
+def is_plural_noun(word: str) -> bool:
+    return looks_plural(word) and word not in STOP
