@@ -36,7 +36,13 @@ def test_the_stacks_follow_the_ideas(
 def test_the_gate_passed(build: LocalBuild) -> None:
     gate = build.gate
     assert gate.passed, gate.failure
-    assert [c.name for c in gate.checks] == ["ruff check", "ruff format", "mypy", "pytest"]
+    assert [c.name for c in gate.checks] == [
+        "ruff check",
+        "ruff format",
+        "ruff security (S)",
+        "mypy",
+        "pytest",
+    ]
     assert gate.tests_passed >= 20
     assert gate.tests_failed == 0
     assert gate.coverage >= 80

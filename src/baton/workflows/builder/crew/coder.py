@@ -189,7 +189,7 @@ class CoderSession:
 
     async def _run_checks(self) -> str:
         self.progress("running the checks")
-        outcome = await asyncio.to_thread(run_checks, self.repo, set(self.sandbox.written), self.acceptance)
+        outcome = await asyncio.to_thread(run_checks, self.repo, self.acceptance)
         self.last_checks = outcome
         return _stable(outcome.for_model())
 
@@ -330,9 +330,7 @@ class CoderSession:
             if not outcome.finished:
                 self._give_up(report, green, self._limit_reason(outcome), claimed_fail=False)
                 return
-            checks = await asyncio.to_thread(
-                run_checks, self.repo, set(self.sandbox.written), self.acceptance
-            )
+            checks = await asyncio.to_thread(run_checks, self.repo, self.acceptance)
             report.security = checks.security
             round_ = self._commit(number, checks)
             report.rounds.append(round_)
