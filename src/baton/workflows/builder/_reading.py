@@ -103,7 +103,7 @@ def _field_word(name: str, draft: Draft) -> str | None:
     if name in vocab.NOT_ENTITIES and name not in FIELD_WORDS:
         return None
     base = name if name in FIELD_WORDS else singular(name)
-    unknown_noun = base == name and name.isalpha() and len(name) > 2 and name not in STOP
+    unknown_noun = base == name and name.replace("_", "").isalpha() and len(name) > 2 and name not in STOP
     if base not in FIELD_WORDS and not (unknown_noun and name not in vocab.VERBS_3RD):
         return None
     return base
@@ -165,6 +165,8 @@ def read_ranges(clause: Clause, draft: Draft) -> None:
             span = (i - 1, i + 1)
         if low is None and high is None:
             continue
+        if high is not None and low is None and _count_limit(clause, draft, span, high):
+            continue
         target = _range_target(clause, draft, span[0], span[1])
         if target is None:
             draft.unsaid.append(
@@ -188,6 +190,25 @@ def read_ranges(clause: Clause, draft: Draft) -> None:
         clause.use(*range(span[0], span[1] + 1))
         start = max(0, span[0] - 3)
         draft.said.append((clause.phrase(start, span[1]), f"field:{entity}.{name}"))
+
+
+def _count_limit(clause: Clause, draft: Draft, span: tuple[int, int], most: float) -> bool:
+    """ "classes hold at most 20 members": a parent takes at most N children (a field with that default)."""
+    words = clause.words
+    after = span[1] + 1
+    child = singular(words[after]) if after < len(words) else ""
+    parent = nearest(clause, draft, span[0])
+    if child not in draft.entities or parent is None or (parent, child) not in draft.relations:
+        return False
+    name = f"max_{plural(child)}"
+    draft.set_field(parent, name, type="integer", min=0, default=int(most))
+    draft.rules.append({"kind": "limit", "entity": child, "parent": parent, "field": name})
+    draft.assumptions.append(
+        f"{parent}.{name} (default {int(most)}) caps the {plural(child)} of one {parent}"
+    )
+    clause.use(*range(span[0], after + 1))
+    draft.said.append((clause.phrase(max(0, span[0] - 2), after), f"rule:limit:{child}"))
+    return True
 
 
 def _range_target(clause: Clause, draft: Draft, start: int, end: int) -> tuple[str, str] | None:

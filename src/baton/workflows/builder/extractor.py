@@ -318,7 +318,13 @@ def _scan_relations(clauses: list[Clause], draft: Draft) -> None:
                     feature = _has_relation(draft, subject[1], right, single=single, why=why)
                 if feature:
                     clause.use(*range(i, j + 1))
-                    verb = "belongs to" if belongs else "has"
+                    verb = (
+                        "belongs to"
+                        if belongs
+                        else "have"
+                        if looks_plural(clause.words[subject[0]])
+                        else "has"
+                    )
                     said = " ".join([clause.words[subject[0]], verb, *between[1:], clause.words[j]])
                     draft.said.append((said.replace("_", " "), feature))
                 continue
