@@ -54,7 +54,8 @@ def field_kind(name: str) -> str:
     if name.startswith(vocab.BOOLEAN_PREFIXES) or name in vocab.BOOLEAN_WORDS:
         return "boolean"
     for suffix, kind in vocab.TYPE_BY_SUFFIX:
-        if name.endswith(suffix):
+        whole = suffix.startswith("_") or name == suffix or name.endswith(f"_{suffix}")
+        if name.endswith(suffix) and whole:  # "stage" is no age, "message" no age either
             return "decimal" if kind == "float" and name in vocab.MONEY_WORDS else kind
     return "string"
 
@@ -69,6 +70,9 @@ def add_named_field(draft: Draft, entity: str, name: str) -> str:
         enum_field(draft, entity, name, list(vocab.PRIORITIES), None)
         draft.set_field(entity, name, default="medium")
         return f"field:{entity}.{name}"
+    existing = draft.field_of(entity, name)
+    if existing is not None and existing["type"] == "enum":
+        return f"field:{entity}.{name}"  # its choices were read from the idea already
     kind = field_kind(name)
     values: dict[str, object] = {"type": kind}
     if kind == "decimal" or name in ("capacity", "quantity", "seats", "stock"):
@@ -109,6 +113,36 @@ def _field_word(name: str, draft: Draft) -> str | None:
     return base
 
 
+_CHAIN_WORDS = frozenset(
+    {
+        "a",
+        "an",
+        "its",
+        "their",
+        "one",
+        "optional",
+        "and",
+        "unique",
+        "at",
+        "from",
+        "between",
+        "many",
+        "several",
+        "least",
+        "most",
+        "to",
+    }
+)
+
+
+def _passed_over(word: str, draft: Draft) -> bool:
+    """Words a list of fields runs through: articles, adjectives, bounds ("at least 1"), the dates of
+    read_dates ("a start and an end") and entities ("have many employees and a budget")."""
+    if word in _CHAIN_WORDS or word in ADJECTIVES or word in DATE_WORDS or NUMBER.match(word):
+        return True
+    return singular(word) in draft.entities and word not in FIELD_WORDS
+
+
 def read_has_fields(clause: Clause, draft: Draft) -> None:
     """ "tickets have a priority and a status", "each room has a capacity", "products with a price"."""
     words = clause.words
@@ -119,10 +153,7 @@ def read_has_fields(clause: Clause, draft: Draft) -> None:
             continue
         j = i + 1
         while j < len(words):
-            if words[j] in ("a", "an", "its", "their", "one", "optional", "and") or words[j] in ADJECTIVES:
-                j += 1
-                continue
-            if words[j] in DATE_WORDS:  # "a start and an end": read_dates makes them an ordered pair
+            if _passed_over(words[j], draft):
                 j += 1
                 continue
             name, j = _field_name_at(clause, draft, j)
@@ -285,7 +316,7 @@ def read_dates(clause: Clause, draft: Draft) -> None:
 
 def read_choices(clause: Clause, draft: Draft) -> None:
     """ "a status (draft, published or archived)", "priority: low, normal or urgent"."""
-    text = " ".join(clause.words)
+    text = clause.text
     pattern = re.compile(
         r"\b(status|priority|state|stage|severity|level|size|kind)\s+(?:of\s+|is\s+|can\s+be\s+|one\s+of\s+)?"
         r"([a-z_]+(?:\s+[a-z_]+)?(?:\s*,\s*[a-z_]+(?:\s+[a-z_]+)?)+,?\s+(?:or|and)\s+[a-z_]+(?:\s+[a-z_]+)?)"
@@ -397,7 +428,19 @@ def read_outside(clause: Clause, draft: Draft) -> None:
                 )
             )
             return
-        if word in SEND_VERBS and i + 1 < len(words):
+        noun = i > 0 and words[i - 1] in (
+            "a",
+            "an",
+            "the",
+            "and",
+            "its",
+            "their",
+            "has",
+            "have",
+            "with",
+            "valid",
+        )
+        if word in SEND_VERBS and i + 1 < len(words) and not noun:
             clause.use(*range(len(words)))
             draft.unsaid.append(
                 (
@@ -448,6 +491,13 @@ def read_domain(clause: Clause) -> None:
                 clause.use(*range(i, min(len(words), k + 2)))
     if words and words[0] in ("a", "an") and len(words) <= 3:
         clause.use(*range(len(words)))
+    lead = [
+        k for k, w in enumerate(words[:4]) if w not in STOP and not looks_plural(w) and w not in ADJECTIVES
+    ]
+    follows = ("where", "that", "which", "with", "for", "to", "in", "api", "app", "service")
+    opening = lead and (lead[0] == 0 or (lead[0] == 1 and words[0] in ("a", "an", "the")))
+    if opening and lead[0] + 1 < len(words) and words[lead[0] + 1] in follows:
+        clause.use(lead[0])  # "A shop where …", "Library with books …": what the service is for
 
 
 def leftovers(clause: Clause, draft: Draft) -> None:
