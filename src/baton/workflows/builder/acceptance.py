@@ -512,6 +512,8 @@ def attach_checks(spec: BuildSpec) -> BuildSpec:
             )
         else:
             done.append(
-                requirement.model_copy(update={"checks": checks, "status": RequirementStatus.PENDING})
+                requirement.model_copy(
+                    update={"checks": checks, "status": RequirementStatus.PENDING, "checks_derived": True}
+                )
             )
     return spec.model_copy(update={"requirements": done})
