@@ -47,6 +47,7 @@ bench: $(STAMP) $(CHECKOV)
 	$(PY) benchmarks/gateway_overhead.py
 	$(PY) benchmarks/season.py
 	$(PY) benchmarks/build_time.py
+	$(PY) benchmarks/build_fidelity.py
 	$(PY) benchmarks/api_load.py
 	$(PY) benchmarks/scale_out.py
 	$(PY) benchmarks/auth_check.py

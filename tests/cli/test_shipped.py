@@ -28,9 +28,10 @@ def baton(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
 def test_build_an_idea_into_a_running_service(tmp_path: Path) -> None:
     out = tmp_path / "library"
     idea = "A REST API for a small library: books, authors and loans; members borrow books"
-    result = baton(tmp_path, "build", idea, "--out", str(out), "-q")
+    result = baton(tmp_path, "build", idea, "--out", str(out), "-q", "--strict")
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "passed, coverage" in result.stdout and "checkov: valid" in result.stdout
+    assert "passed, coverage" in result.stdout and "0 parse errors" in result.stdout
+    assert "requirements" in result.stdout and "5/5 honoured" in result.stdout
     url = result.stdout.split("service", 1)[1].split()[1]
     try:
         with urllib.request.urlopen(f"{url}/health", timeout=10) as response:
@@ -38,6 +39,26 @@ def test_build_an_idea_into_a_running_service(tmp_path: Path) -> None:
         assert (out / "BUILD.md").exists() and (out / "spec.yaml").exists()
         again = baton(tmp_path, "build", idea, "--out", str(out))
         assert again.returncode == 2 and "already exists" in again.stdout
+    finally:
+        from baton.workflows.builder import stop_service
+
+        stop_service(out)
+
+
+@pytest.mark.slow
+def test_strict_fails_a_build_that_leaves_requirements_over(tmp_path: Path) -> None:
+    out = tmp_path / "rates"
+    idea = "A nightly job collects exchange rates from the central bank and stores them"
+    try:
+        result = baton(tmp_path, "build", idea, "--out", str(out), "-q", "--strict")
+        assert result.returncode == 1, result.stdout + result.stderr
+        assert "1/2 honoured, 1 not implemented" in result.stdout
+        assert "collects exchange rates" in result.stdout and "--strict: 1 requirement" in result.stdout
+        build_md = (out / "BUILD.md").read_text()
+        assert "The build succeeded" not in build_md
+        assert "1/2 honoured" in build_md.splitlines()[2]
+        readme = (out / "README.md").read_text()
+        assert "**What it does not do** (yet):" in readme
     finally:
         from baton.workflows.builder import stop_service
 

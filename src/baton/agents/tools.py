@@ -22,6 +22,7 @@ import json
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any
 
 from baton.agents.agent import AgentContext
@@ -38,6 +39,17 @@ from baton.llm import (
 
 TOOL_EVENT = "agent.tool"
 _NUDGE = "Use the tools to do the work; call finish when you are done."
+
+
+class LoopEnd(StrEnum):
+    """Why a tool loop ended."""
+
+    FINISHED = "finished"  # the model called the finish tool with valid arguments
+    TURNS = "turns"  # the turn limit was reached
+    TOKENS = "tokens"  # the token limit was reached
+    BUDGET = "budget"  # the gateway refused a call: the run's dollar budget
+    MODEL_FAILED = "model_failed"  # every model of the chain failed
+    NO_TOOL_CALL = "no_tool_call"  # the model answered without a tool call twice running
 
 
 class ToolRefused(Exception):
@@ -69,7 +81,7 @@ class LoopLimits:
 
 @dataclass
 class LoopOutcome:
-    stopped: str  # finished | turns | tokens | budget | model_failed | no_tool_call
+    stopped: LoopEnd
     finish: dict[str, Any] | None = None  # the finish tool's arguments
     turns: int = 0
     tool_calls: int = 0
@@ -82,7 +94,7 @@ class LoopOutcome:
 
     @property
     def finished(self) -> bool:
-        return self.stopped == "finished"
+        return self.stopped is LoopEnd.FINISHED
 
 
 def _type_ok(value: Any, kind: str | None) -> bool:
@@ -237,22 +249,22 @@ async def run_tool_loop(
         tool_choice=request.tool_choice,
         cache=request.cache,
     )
-    outcome = LoopOutcome(stopped="turns")
+    outcome = LoopOutcome(stopped=LoopEnd.TURNS)
     idle = 0
     while True:
         if outcome.turns >= limits.max_turns:
-            outcome.stopped = "turns"
+            outcome.stopped = LoopEnd.TURNS
             break
         if outcome.tokens_in + outcome.tokens_out >= limits.max_tokens:
-            outcome.stopped = "tokens"
+            outcome.stopped = LoopEnd.TOKENS
             break
         try:
             answer = await ctx.complete(request)
         except BudgetExceededError as error:
-            outcome.stopped, outcome.error = "budget", error.message
+            outcome.stopped, outcome.error = LoopEnd.BUDGET, error.message
             break
         except AllModelsFailedError as error:
-            outcome.stopped, outcome.error = "model_failed", error.message
+            outcome.stopped, outcome.error = LoopEnd.MODEL_FAILED, error.message
             break
         outcome.turns += 1
         outcome.tokens_in += answer.tokens_in
@@ -264,7 +276,7 @@ async def run_tool_loop(
         if not answer.tool_calls:
             idle += 1
             if idle >= 2:
-                outcome.stopped = "no_tool_call"
+                outcome.stopped = LoopEnd.NO_TOOL_CALL
                 break
             request = request.with_messages(answer.assistant_message(), Message(Role.USER, _NUDGE))
             continue
@@ -272,7 +284,7 @@ async def run_tool_loop(
         results, finished = await _answer_calls(answer, by_name, ctx, limits, outcome, finish, on_tool)
         request = request.with_messages(answer.assistant_message(), *results)
         if finished is not None:
-            outcome.stopped, outcome.finish = "finished", finished
+            outcome.stopped, outcome.finish = LoopEnd.FINISHED, finished
             break
     outcome.messages = request.messages
     return outcome

@@ -14,7 +14,7 @@ from baton.cli.app import app, console, drive, open_store
 from baton.core.errors import InvalidInputError
 from baton.core.states import RunState
 from baton.engine import start_run
-from baton.llm import cost_report
+from baton.llm import cost_report, load_config
 from baton.store.runs import find_run_id, get_run, run_outputs
 
 BUILD = "baton.workflows.builder:workflow"
@@ -75,6 +75,7 @@ def build(
         if budget <= 0:
             raise InvalidInputError(f"--budget must be positive, not {budget}", hint="e.g. --budget 0.50")
         options["budget_usd"] = budget
+    load_config()  # a bad BATON_CONFIG is refused now, not after the run is stored
     parsed = load_spec(spec) if spec is not None else extract_spec(idea)
     directory = (out or Path(parsed.name.replace("_", "-"))).expanduser().resolve()
     check_output_dir(directory, force=force)

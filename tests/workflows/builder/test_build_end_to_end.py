@@ -9,9 +9,11 @@ import httpx
 import pytest
 import yaml
 
-from baton.workflows.builder import LocalBuild, Stack, load_spec
+from baton.workflows.builder import BuildSpec, LocalBuild, Stack, load_spec
 from baton.workflows.builder._git import git
 from baton.workflows.builder._smoke import sample_payload
+from baton.workflows.builder.acceptance import attach_checks
+from baton.workflows.builder.spec import FieldType, RequirementStatus
 
 pytestmark = pytest.mark.slow
 BUILDS = ["library_build", "timer_build", "flask_build"]
@@ -35,7 +37,13 @@ def test_the_stacks_follow_the_ideas(
 def test_the_gate_passed(build: LocalBuild) -> None:
     gate = build.gate
     assert gate.passed, gate.failure
-    assert [c.name for c in gate.checks] == ["ruff check", "ruff format", "mypy", "pytest"]
+    assert [c.name for c in gate.checks] == [
+        "ruff check",
+        "ruff format",
+        "ruff security (S)",
+        "mypy",
+        "pytest",
+    ]
     assert gate.tests_passed >= 20
     assert gate.tests_failed == 0
     assert gate.coverage >= 80
@@ -117,12 +125,18 @@ def test_the_repository_has_its_docs_and_history(build: LocalBuild) -> None:
     repo = Path(build.repository.path)
     for name in ("README.md", "API.md", "COSTS.md", "BUILD.md", "LICENSE", "pyproject.toml", ".gitignore"):
         assert (repo / name).is_file(), name
-    assert load_spec(repo / "spec.yaml") == build.architecture.spec
+    written = load_spec(repo / "spec.yaml")
+    assert all(not r.checks for r in written.requirements if r.implemented_by)  # derived again on a rebuild
+    assert attach_checks(written) == build.architecture.spec
     log = git(repo, "log", "--format=%s").splitlines()
     assert len(log) == 4
     assert git(repo, "status", "--porcelain") == ""
     build_md = (repo / "BUILD.md").read_text()
-    assert "The build succeeded" in build_md
+    verdict = build_md.splitlines()[2]
+    honoured = all(r.status is RequirementStatus.HONOURED for r in build.deploy.requirements)
+    assert verdict.startswith(
+        "**The build succeeded: all" if honoured else "**The build finished, but not every"
+    )
     assert "| `app/models.py` | template |" in build_md
     assert "| `infra/parameters/prod.json` | rules |" in build_md
     costs = (repo / "COSTS.md").read_text()
@@ -142,3 +156,46 @@ def test_every_artifact_says_what_produced_it(build: LocalBuild) -> None:
     ]
     assert artifacts
     assert {a.produced_by for a in artifacts} <= {"template", "rules"}
+
+
+def test_every_requirement_ends_honoured_or_reported(build: LocalBuild) -> None:
+    requirements = build.deploy.requirements
+    assert requirements and requirements == build.docs.requirements
+    for requirement in requirements:
+        assert requirement.status in (RequirementStatus.HONOURED, RequirementStatus.NOT_IMPLEMENTED), (
+            requirement
+        )
+        if requirement.status is RequirementStatus.HONOURED:
+            assert requirement.checks
+        else:
+            assert requirement.reason
+    repo = Path(build.repository.path)
+    build_md = (repo / "BUILD.md").read_text()
+    assert build_md.index("## Requirements") < build_md.index("## Stages")
+    assert (repo / "tests" / "test_requirements.py").exists() and (repo / "tests" / "acceptance.py").exists()
+    readme = (repo / "README.md").read_text()
+    assert "**What it does**" in readme
+    assert "pip install -e '.[dev]'" in readme
+
+
+def test_datetimes_read_back_with_their_zone(timer_build: LocalBuild) -> None:
+    spec = timer_build.architecture.spec
+    entity, name = next(
+        (e, f.name) for e in spec.ordered_entities() for f in e.fields if f.type is FieldType.DATETIME
+    )
+    headers = {"X-API-Key": api_key(timer_build)}
+    with httpx.Client(base_url=str(timer_build.deploy.url), headers=headers) as client:
+        created_id = _create(client, spec, entity.name, {name: "2026-05-01T10:00:00+02:00"})
+        read = client.get(f"/{entity.plural_name}/{created_id}").json()[name]
+    assert read == "2026-05-01T08:00:00Z"
+
+
+def _create(client: httpx.Client, spec: BuildSpec, name: str, values: dict[str, object]) -> int:
+    """Create one `name` row (and its parents) on the running service; its id."""
+    entity = spec.entity(name)
+    body: dict[str, object] = {**sample_payload(entity, spec), **values}
+    for relation in spec.parents_of(name):
+        body[relation.foreign_key] = _create(client, spec, relation.parent, {})
+    created = client.post(f"/{entity.plural_name}", json=body)
+    assert created.status_code == 201, created.text
+    return int(created.json()["id"])

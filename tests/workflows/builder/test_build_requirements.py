@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, ClassVar
 
+import httpx
 import pytest
 
 from baton.core.errors import InvalidInputError
 from baton.workflows.builder import extract_spec, validate_spec
+from baton.workflows.builder._smoke import check_requirements
 from baton.workflows.builder.acceptance import attach_checks
 from baton.workflows.builder.spec import BuildSpec, RequirementStatus
 
@@ -222,3 +227,68 @@ def test_words_no_rule_understood_are_reported_not_dropped() -> None:
     spec = extract_spec("A recipe API: recipes have tags. Recipes glow in the dark when loved.")
     left = [r for r in spec.requirements if r.status is RequirementStatus.NOT_IMPLEMENTED]
     assert left and "glow" in (left[0].reason or "")
+
+
+class _Rooms(BaseHTTPRequestHandler):
+    """A tiny service on loopback: POST /rooms creates, GET /rooms/{id} reads — and it ignores capacity."""
+
+    rooms: ClassVar[dict[int, dict[str, Any]]] = {}
+
+    def _send(self, status: int, body: object) -> None:
+        data = json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def do_POST(self) -> None:
+        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        room = {"id": len(self.rooms) + 1, **body}
+        self.rooms[room["id"]] = room
+        self._send(201, room)
+
+    def do_GET(self) -> None:
+        if self.path.split("?")[0] == "/rooms":
+            self._send(200, {"items": list(self.rooms.values()), "total": len(self.rooms)})
+            return
+        room = self.rooms.get(int(self.path.rsplit("/", 1)[-1]))
+        self._send(200 if room else 404, room or {"detail": "no such room"})
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def test_checks_run_against_a_service_honour_or_fail_with_the_reason() -> None:
+    spec = validate_spec(
+        {
+            "name": "rooms-api",
+            "title": "Rooms",
+            "entities": [
+                {"name": "room", "fields": [{"name": "label"}, {"name": "size", "type": "integer", "max": 9}]}
+            ],
+            "requirements": [
+                {"id": "R1", "text": "keep rooms", "implemented_by": "entity:room"},
+                {"id": "R2", "text": "a room's size is at most 9", "implemented_by": "field:room.size"},
+                {
+                    "id": "R3",
+                    "text": "teleport guests",
+                    "status": "not_implemented",
+                    "reason": "no rule for it",
+                },
+            ],
+        }
+    )
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Rooms)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        with httpx.Client(base_url=f"http://127.0.0.1:{server.server_port}") as client:
+            kept, bounded, teleport = check_requirements(client, attach_checks(spec))
+    finally:
+        server.shutdown()
+    assert kept.status is RequirementStatus.HONOURED and kept.reason is None
+    assert bounded.status is RequirementStatus.FAILED
+    assert "refuse size above the maximum 9" in (bounded.reason or "") and "status 201, expected 422" in (
+        bounded.reason or ""
+    )
+    assert teleport.status is RequirementStatus.NOT_IMPLEMENTED and teleport.reason == "no rule for it"

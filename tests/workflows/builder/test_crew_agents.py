@@ -14,7 +14,7 @@ import pytest
 from crew_support import ARCHITECT_MODEL, CODER_MODEL, FakeModelServer, Reply, gateway_on
 
 from baton.agents import AgentContext
-from baton.agents.tools import check_arguments, run_tool_loop
+from baton.agents.tools import LoopEnd, LoopLimits, ToolRefused, check_arguments, run_tool_loop
 from baton.llm import CallContext, Complexity, Gateway, ModelRequest
 from baton.store.store import Store
 from baton.workflows.builder import _git
@@ -22,6 +22,8 @@ from baton.workflows.builder.architecture import BuildInputs
 from baton.workflows.builder.crew.architect import design_with_model, parse_answer
 from baton.workflows.builder.crew.coder import CoderSession
 from baton.workflows.builder.crew.models import CrewRequirement, CrewSettings
+from baton.workflows.builder.crew.sandbox import MAX_WRITE_BYTES, Sandbox
+from baton.workflows.builder.crew.service import WorkingTreeService
 from baton.workflows.builder.extractor import extract_spec
 
 IDEA = "A service that every hour fetches exchange rates from a source and stores them"
@@ -265,3 +267,45 @@ def test_tool_arguments_are_checked_against_their_schema() -> None:
         "arguments.x is not an argument of this tool",
     ]
     assert check_arguments(schema, []) == ["arguments must be an object"]
+
+
+@pytest.mark.parametrize(
+    "limits, end",
+    [(LoopLimits(max_turns=2), LoopEnd.TURNS), (LoopLimits(max_tokens=1000), LoopEnd.TOKENS)],
+    ids=["turns", "tokens"],
+)
+async def test_the_turn_and_token_limits_end_the_loop(
+    gateway: Gateway, server: FakeModelServer, repo: Path, limits: LoopLimits, end: LoopEnd
+) -> None:
+    server.script(CODER_MODEL, *[Reply.tool("read_file", {"path": "app/main.py"}) for _ in range(20)])
+    coder = session(gateway, repo, [])
+    request = ModelRequest.of("go " + "word " * 300, complexity=Complexity.COMPLEX)
+    outcome = await run_tool_loop(coder.agents, request, coder.tools(), limits=limits)
+    assert outcome.stopped is end and not outcome.finished
+    assert len(server.calls_for(CODER_MODEL)) == outcome.turns  # no call past the limit
+    if end is LoopEnd.TURNS:
+        assert outcome.turns == 2
+    else:  # stopped at the first turn that took the total past the limit
+        assert outcome.tokens_in + outcome.tokens_out >= 1000 > outcome.tokens_in + outcome.tokens_out - 400
+        assert outcome.turns < 20
+
+
+def test_call_service_takes_a_path_never_a_host(repo: Path) -> None:
+    service = WorkingTreeService(extract_spec(IDEA), repo, repo / ".baton-build" / "svc")
+    for path in ("http://169.254.169.254/latest", "//evil.example/x", "items", "/x\r\nHost: evil"):
+        with pytest.raises(ToolRefused, match="path must be a path on the service"):
+            service.call("GET", path)
+    with pytest.raises(ToolRefused, match="method must be one of"):
+        service.call("TRACE", "/health")
+
+
+def test_the_sandbox_bounds_what_it_writes_and_reads(repo: Path) -> None:
+    box = Sandbox(repo)
+    with pytest.raises(ToolRefused, match="limit"):
+        box.write_file("app/big.py", "x" * (MAX_WRITE_BYTES + 1))
+    (repo / "app" / "blob.bin").write_bytes(b"\x00\x01\x02")
+    with pytest.raises(ToolRefused, match="binary"):
+        box.read_file("app/blob.bin")
+    with pytest.raises(ToolRefused, match="does not exist"):
+        box.read_file("app/missing.py")
+    assert box.list_files(".").splitlines() == ["spec.yaml", "app/blob.bin", "app/main.py"]

@@ -37,6 +37,7 @@ from baton.store.store import Store
 from baton.workflows.builder import stop_service
 
 TEMPLATE_COMMIT = "Generate the service and its tests (baton)"
+pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
@@ -166,14 +167,31 @@ def test_a_red_gate_goes_back_to_the_coder_and_is_fixed_in_round_two(
         Reply.tool("replace_in_file", {"path": "tests/test_rates.py", "old": FIX_OLD, "new": FIX_NEW}),
         Reply.tool("run_checks"),
         finish(note="fixed the expectation"),
+        # The reviewer sends the work back once: the coder answers in one more (green) round.
+        Reply.tool("read_file", {"path": "app/rates.py"}),
+        finish(note="the fetch refuses sources that are not http(s)"),
     )
+    send_back = {
+        "verdict": "send_back",
+        "findings": [{"severity": "medium", "file": "app/rates.py", "issue": "check the source's scheme"}],
+    }
+    server.script(ARCHITECT_MODEL, Reply.structured(send_back))
     result = baton(tmp_path, "build", IDEA, "--out", str(out), config=config_text(server))
     assert result.returncode == 0, result.stdout + result.stderr
     subjects = [line.split(" ", 1)[1] for line in history(out)]
     assert [s.split(":")[0] for s in subjects if s.startswith("Crew")] == [
         "Crew round 1 (red)",
         "Crew round 2 (green)",
+        "Crew round 3 (green)",
     ]
+    review = crew_report(out)["review"]
+    assert review[:2] == [
+        "[medium] (app/rates.py) check the source's scheme",
+        "sent back once; the coder answered in the next round",
+    ]
+    sent_back = server.calls_for(CODER_MODEL)[-2].body["messages"][-1]["content"]
+    assert sent_back.startswith("The reviewer sent your work back") and "source's scheme" in sent_back
+    assert len(server.calls_for(ARCHITECT_MODEL)) == 2  # one review only: the work goes back once
     # The debugger's message carried the failing test and its assertion, not the whole log.
     debugger = [m for m in server.calls_for(CODER_MODEL)[5].body["messages"] if m["role"] == "user"][-1]
     assert "Round 1 ended red" in debugger["content"]

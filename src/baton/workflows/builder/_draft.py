@@ -94,6 +94,9 @@ class Draft:
         link = name or f"{left}_{right}"
         if link not in self.entities:
             self.add_entity(link, mentioned=False)
+            self.entities[link] = [
+                {"name": f, "type": t, "required": r} for f, t, r in vocab.ENTITY_FIELDS.get(link, [])
+            ]
             self.assumptions.append(f"{why}: a {link} entity links {plural(left)} and {plural(right)}")
         self.relate(left, link, why)
         self.relate(right, link, why)

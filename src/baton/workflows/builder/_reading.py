@@ -54,7 +54,8 @@ def field_kind(name: str) -> str:
     if name.startswith(vocab.BOOLEAN_PREFIXES) or name in vocab.BOOLEAN_WORDS:
         return "boolean"
     for suffix, kind in vocab.TYPE_BY_SUFFIX:
-        if name.endswith(suffix):
+        whole = suffix.startswith("_") or name == suffix or name.endswith(f"_{suffix}")
+        if name.endswith(suffix) and whole:  # "stage" is no age, "message" no age either
             return "decimal" if kind == "float" and name in vocab.MONEY_WORDS else kind
     return "string"
 
@@ -69,6 +70,9 @@ def add_named_field(draft: Draft, entity: str, name: str) -> str:
         enum_field(draft, entity, name, list(vocab.PRIORITIES), None)
         draft.set_field(entity, name, default="medium")
         return f"field:{entity}.{name}"
+    existing = draft.field_of(entity, name)
+    if existing is not None and existing["type"] == "enum":
+        return f"field:{entity}.{name}"  # its choices were read from the idea already
     kind = field_kind(name)
     values: dict[str, object] = {"type": kind}
     if kind == "decimal" or name in ("capacity", "quantity", "seats", "stock"):
@@ -103,10 +107,40 @@ def _field_word(name: str, draft: Draft) -> str | None:
     if name in vocab.NOT_ENTITIES and name not in FIELD_WORDS:
         return None
     base = name if name in FIELD_WORDS else singular(name)
-    unknown_noun = base == name and name.isalpha() and len(name) > 2 and name not in STOP
+    unknown_noun = base == name and name.replace("_", "").isalpha() and len(name) > 2 and name not in STOP
     if base not in FIELD_WORDS and not (unknown_noun and name not in vocab.VERBS_3RD):
         return None
     return base
+
+
+_CHAIN_WORDS = frozenset(
+    {
+        "a",
+        "an",
+        "its",
+        "their",
+        "one",
+        "optional",
+        "and",
+        "unique",
+        "at",
+        "from",
+        "between",
+        "many",
+        "several",
+        "least",
+        "most",
+        "to",
+    }
+)
+
+
+def _passed_over(word: str, draft: Draft) -> bool:
+    """Words a list of fields runs through: articles, adjectives, bounds ("at least 1"), the dates of
+    read_dates ("a start and an end") and entities ("have many employees and a budget")."""
+    if word in _CHAIN_WORDS or word in ADJECTIVES or word in DATE_WORDS or NUMBER.match(word):
+        return True
+    return singular(word) in draft.entities and word not in FIELD_WORDS
 
 
 def read_has_fields(clause: Clause, draft: Draft) -> None:
@@ -119,10 +153,7 @@ def read_has_fields(clause: Clause, draft: Draft) -> None:
             continue
         j = i + 1
         while j < len(words):
-            if words[j] in ("a", "an", "its", "their", "one", "optional", "and") or words[j] in ADJECTIVES:
-                j += 1
-                continue
-            if words[j] in DATE_WORDS:  # "a start and an end": read_dates makes them an ordered pair
+            if _passed_over(words[j], draft):
                 j += 1
                 continue
             name, j = _field_name_at(clause, draft, j)
@@ -165,6 +196,8 @@ def read_ranges(clause: Clause, draft: Draft) -> None:
             span = (i - 1, i + 1)
         if low is None and high is None:
             continue
+        if high is not None and low is None and _count_limit(clause, draft, span, high):
+            continue
         target = _range_target(clause, draft, span[0], span[1])
         if target is None:
             draft.unsaid.append(
@@ -188,6 +221,25 @@ def read_ranges(clause: Clause, draft: Draft) -> None:
         clause.use(*range(span[0], span[1] + 1))
         start = max(0, span[0] - 3)
         draft.said.append((clause.phrase(start, span[1]), f"field:{entity}.{name}"))
+
+
+def _count_limit(clause: Clause, draft: Draft, span: tuple[int, int], most: float) -> bool:
+    """ "classes hold at most 20 members": a parent takes at most N children (a field with that default)."""
+    words = clause.words
+    after = span[1] + 1
+    child = singular(words[after]) if after < len(words) else ""
+    parent = nearest(clause, draft, span[0])
+    if child not in draft.entities or parent is None or (parent, child) not in draft.relations:
+        return False
+    name = f"max_{plural(child)}"
+    draft.set_field(parent, name, type="integer", min=0, default=int(most))
+    draft.rules.append({"kind": "limit", "entity": child, "parent": parent, "field": name})
+    draft.assumptions.append(
+        f"{parent}.{name} (default {int(most)}) caps the {plural(child)} of one {parent}"
+    )
+    clause.use(*range(span[0], after + 1))
+    draft.said.append((clause.phrase(max(0, span[0] - 2), after), f"rule:limit:{child}"))
+    return True
 
 
 def _range_target(clause: Clause, draft: Draft, start: int, end: int) -> tuple[str, str] | None:
@@ -264,7 +316,7 @@ def read_dates(clause: Clause, draft: Draft) -> None:
 
 def read_choices(clause: Clause, draft: Draft) -> None:
     """ "a status (draft, published or archived)", "priority: low, normal or urgent"."""
-    text = " ".join(clause.words)
+    text = clause.text
     pattern = re.compile(
         r"\b(status|priority|state|stage|severity|level|size|kind)\s+(?:of\s+|is\s+|can\s+be\s+|one\s+of\s+)?"
         r"([a-z_]+(?:\s+[a-z_]+)?(?:\s*,\s*[a-z_]+(?:\s+[a-z_]+)?)+,?\s+(?:or|and)\s+[a-z_]+(?:\s+[a-z_]+)?)"
@@ -376,7 +428,19 @@ def read_outside(clause: Clause, draft: Draft) -> None:
                 )
             )
             return
-        if word in SEND_VERBS and i + 1 < len(words):
+        noun = i > 0 and words[i - 1] in (
+            "a",
+            "an",
+            "the",
+            "and",
+            "its",
+            "their",
+            "has",
+            "have",
+            "with",
+            "valid",
+        )
+        if word in SEND_VERBS and i + 1 < len(words) and not noun:
             clause.use(*range(len(words)))
             draft.unsaid.append(
                 (
@@ -427,6 +491,13 @@ def read_domain(clause: Clause) -> None:
                 clause.use(*range(i, min(len(words), k + 2)))
     if words and words[0] in ("a", "an") and len(words) <= 3:
         clause.use(*range(len(words)))
+    lead = [
+        k for k, w in enumerate(words[:4]) if w not in STOP and not looks_plural(w) and w not in ADJECTIVES
+    ]
+    follows = ("where", "that", "which", "with", "for", "to", "in", "api", "app", "service")
+    opening = lead and (lead[0] == 0 or (lead[0] == 1 and words[0] in ("a", "an", "the")))
+    if opening and lead[0] + 1 < len(words) and words[lead[0] + 1] in follows:
+        clause.use(lead[0])  # "A shop where …", "Library with books …": what the service is for
 
 
 def leftovers(clause: Clause, draft: Draft) -> None:

@@ -211,7 +211,9 @@ def _bounded_sample(spec_field: FieldSpec) -> str | None:
     if low is not None and high is not None:
         middle = (low + high) / 2
     else:
-        middle = low if low is not None else min(high or 0.0, 1.0)
+        middle = (
+            low + 1 if low is not None else min(high or 0.0, 1.0)
+        )  # a capacity of 0 would refuse every child
     value = float(middle)
     if spec_field.type is FieldType.INTEGER:
         return str(int(value))

@@ -309,7 +309,7 @@ def _latest_checks(spec: BuildSpec, entity: EntitySpec, key: str, by: str) -> li
     )
     first = create_steps(spec, entity.name, "older", {by: older})
     key_value = f"{{older.{key}}}"
-    second = create_steps(spec, entity.name, "newer", {by: newer, key: key_value}, parents=False)
+    second = create_steps(spec, entity.name, "newer", {by: newer, key: key_value})
     return [
         *first,
         *second,
@@ -512,6 +512,8 @@ def attach_checks(spec: BuildSpec) -> BuildSpec:
             )
         else:
             done.append(
-                requirement.model_copy(update={"checks": checks, "status": RequirementStatus.PENDING})
+                requirement.model_copy(
+                    update={"checks": checks, "status": RequirementStatus.PENDING, "checks_derived": True}
+                )
             )
     return spec.model_copy(update={"requirements": done})

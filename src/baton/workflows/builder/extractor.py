@@ -28,7 +28,7 @@ from baton.workflows.builder.spec import (
     validate_spec,
 )
 
-_WORD = re.compile(r"[a-z][a-z0-9_']*|\d+(?:\.\d+)?")
+_WORD = re.compile(r"[^\W\d_][\w']*|\d+(?:\.\d+)?")
 _FUNCTIONS_WORDS = frozenset(
     [
         "serverless",
@@ -100,13 +100,16 @@ def _normalise(idea: str) -> str:
 
 
 def _clauses(text: str) -> list[Clause]:
-    parts = [p.strip(" ,") for p in re.split(r"[.;:!?\n]+|\s[-–—]\s|\(|\)", text)]
+    text = text.replace("(", " ").replace(")", " ")
+    parts = [" ".join(p.strip(" ,").split()) for p in re.split(r"[.;:!?]+(?=\s|$)|\n|\s[-–—]\s", text)]
     return [Clause(text=p, words=_WORD.findall(p)) for p in parts if _WORD.findall(p)]
 
 
 def _noun(word: str) -> str | None:
     """The entity a plural word (or a noun the vocabulary knows) names, or None."""
     word = word.strip("'")
+    if not word.isascii():
+        return None  # names become identifiers: a word with accents stays a word of the idea
     base = singular(word)
     if word in vocab.NOT_ENTITIES or base in vocab.NOT_ENTITIES or len(base) < 3 or word[0].isdigit():
         return None
@@ -318,7 +321,13 @@ def _scan_relations(clauses: list[Clause], draft: Draft) -> None:
                     feature = _has_relation(draft, subject[1], right, single=single, why=why)
                 if feature:
                     clause.use(*range(i, j + 1))
-                    verb = "belongs to" if belongs else "has"
+                    verb = (
+                        "belongs to"
+                        if belongs
+                        else "have"
+                        if looks_plural(clause.words[subject[0]])
+                        else "has"
+                    )
                     said = " ".join([clause.words[subject[0]], verb, *between[1:], clause.words[j]])
                     draft.said.append((said.replace("_", " "), feature))
                 continue
@@ -522,6 +531,27 @@ def _check_meaningful(idea: str) -> None:
         )
 
 
+def _without_rules(raw: dict[str, Any], why: str) -> dict[str, Any]:
+    """The spec with its rules, queries and composite uniqueness dropped, their requirements not implemented.
+
+    A rule the rules read wrongly must not refuse the idea: the rest is built, and what was dropped says why.
+    """
+    dropped = ("rule:", "query:", "unique:")
+    requirements = []
+    for requirement in raw["requirements"]:
+        feature = requirement.get("implemented_by") or ""
+        if any(part.strip().startswith(dropped) for part in feature.split(",")):
+            requirement = {
+                **requirement,
+                "implemented_by": None,
+                "status": "not_implemented",
+                "reason": f"the rules could not make a consistent spec of it ({why}); say it in spec.yaml",
+            }
+        requirements.append(requirement)
+    entities = [{**e, "unique_together": []} for e in raw["entities"]]
+    return {**raw, "rules": [], "queries": [], "entities": entities, "requirements": requirements}
+
+
 def extract_spec(
     idea: str, *, stack: Stack | None = None, environment: Environment = Environment.DEV
 ) -> BuildSpec:
@@ -579,6 +609,10 @@ def extract_spec(
         "azure": default_azure_plan(chosen),
         "assumptions": draft.assumptions,
     }
+    try:
+        return validate_spec(raw, source="the spec extracted from the idea")
+    except InvalidInputError as first:
+        raw = _without_rules(raw, first.message)
     try:
         return validate_spec(raw, source="the spec extracted from the idea")
     except InvalidInputError as error:

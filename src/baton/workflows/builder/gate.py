@@ -21,6 +21,12 @@ from baton.workflows.builder.venvs import Venv, cache_root, clean_env, ensure_ve
 COVERAGE_THRESHOLD = 80.0
 CHECK_TIMEOUT_S = 600
 META_DIR = ".baton-build"
+SECURITY_RULES = (
+    "--select",
+    "S",
+    "--config",
+    "lint.per-file-ignores = {'tests/**' = ['S101', 'S105', 'S106', 'S311']}",
+)
 
 
 class GateFailedError(PermanentError):
@@ -109,6 +115,8 @@ def run_gate(repo: Path, *, threshold: float = COVERAGE_THRESHOLD) -> GateReport
     ruff = [
         _run("ruff check", [py, "-m", "ruff", "check", "--no-cache", "."], repo, env),
         _run("ruff format", [py, "-m", "ruff", "format", "--check", "--no-cache", "."], repo, env),
+        # Bandit's rules (ruff S) on everything, model-written code included; tests may assert.
+        _run("ruff security (S)", [py, "-m", "ruff", "check", "--no-cache", *SECURITY_RULES, "."], repo, env),
     ]
     pytest_command = [
         py,

@@ -219,6 +219,9 @@ class Requirement(BaseModel):
     )
     reason: str | None = None
     checks: list[AcceptanceCheck] = Field(default_factory=list)
+    checks_derived: bool = Field(
+        default=False, description="the checks were derived from implemented_by (spec.yaml leaves them out)"
+    )
 
 
 class EnvironmentPlan(BaseModel):
@@ -499,5 +502,10 @@ def load_spec(path: Path) -> BuildSpec:
 def dump_spec(spec: BuildSpec) -> str:
     """The spec as YAML, in field order, without derived values, ready for a user to edit."""
     data = spec.model_dump(mode="json", exclude_none=True)
+    for requirement in data.get("requirements", []):
+        # Derived checks are made again from `implemented_by` on every build, so they follow edits of
+        # the spec; checks a user wrote stay.
+        if requirement.pop("checks_derived", False):
+            requirement.pop("checks", None)
     header = "# baton build spec: edit it and run `baton build --spec spec.yaml --force` to regenerate\n"
     return header + yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100)

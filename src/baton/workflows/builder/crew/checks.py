@@ -1,23 +1,19 @@
-"""``run_checks`` for the crew: the project's gate (ruff, mypy, pytest with coverage), ruff's security
-rules (``S``, bandit's) on the files the crew wrote, and the spec's acceptance checks when the build has
-them — with the failures trimmed to what a model needs to fix them: the failing test, its assertion and
-the last frames of its traceback, the linters' findings.
+"""``run_checks`` for the crew: the project's gate (ruff with its security rules ``S``, mypy, pytest with
+coverage) and the acceptance checks of the requirements the coder claimed — with the failures trimmed
+to what a model needs to fix them: the failing test, its assertion and the last frames of its
+traceback, the linters' findings.
 """
 
 from __future__ import annotations
 
-import subprocess
 import xml.etree.ElementTree as ET
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from baton.workflows.builder.gate import META_DIR, run_gate
 from baton.workflows.builder.results import GateReport
-from baton.workflows.builder.venvs import clean_env, ensure_venv
 
-# Asserts and fixed test credentials are what tests are made of; everywhere else S is enforced.
-SECURITY_TEST_IGNORES = ("S101", "S105", "S106", "S311")
 FAILURE_CHARS = 4_000
 
 AcceptanceRunner = Callable[[Path], list[str]]  # the repo → the failed acceptance checks, described
@@ -59,39 +55,7 @@ def test_failures(junit: Path, frames: int = 12) -> list[str]:
     return found
 
 
-def security_findings(repo: Path, files: Iterable[str]) -> list[str]:
-    """Ruff's ``S`` rules on ``files`` (the project's ruff, in its venv); one line per finding."""
-    targets = sorted(f for f in files if f.endswith(".py") and (repo / f).is_file())
-    if not targets:
-        return []
-    venv = ensure_venv(repo / "requirements.txt", repo / "requirements-dev.txt")
-    command = [
-        str(venv.python),
-        "-m",
-        "ruff",
-        "check",
-        "--no-cache",
-        "--select",
-        "S",
-        "--config",
-        "lint.per-file-ignores = {'tests/**' = [" + ", ".join(f"'{c}'" for c in SECURITY_TEST_IGNORES) + "]}",
-        "--output-format",
-        "concise",
-        *targets,
-    ]
-    done = subprocess.run(
-        command, cwd=repo, capture_output=True, text=True, env=clean_env(), check=False, timeout=300
-    )
-    if done.returncode == 0:
-        return []
-    return [line for line in done.stdout.splitlines() if ": S" in line][:50] or [
-        _last_lines(done.stdout + done.stderr, 10)
-    ]
-
-
-def run_checks(
-    repo: Path, written: Iterable[str] = (), acceptance: AcceptanceRunner | None = None
-) -> ChecksOutcome:
+def run_checks(repo: Path, acceptance: AcceptanceRunner | None = None) -> ChecksOutcome:
     """Everything the crew's work must pass; see the module doc."""
     gate = run_gate(repo)
     failures = test_failures(repo / META_DIR / "junit.xml")
@@ -102,12 +66,17 @@ def run_checks(
             failures.append(f"pytest failed:\n{_last_lines(check.output, 20)}")
     if gate.failure and gate.failure.startswith("coverage"):
         failures.append(f"{gate.failure}: add tests for the code you wrote")
-    security = security_findings(repo, written)
-    if security:
-        failures.append("security (ruff S rules):\n" + "\n".join(security))
+    # The gate runs ruff's S rules on every file; their findings are also kept for BUILD.md.
+    security = [
+        line
+        for check in gate.checks
+        if check.name.startswith("ruff security") and not check.passed
+        for line in check.output.splitlines()
+        if ": S" in line
+    ][:50]
     accepted = acceptance(repo) if acceptance is not None and gate.passed else []
     failures += [f"acceptance check failed: {a}" for a in accepted]
-    passed = gate.passed and not security and not accepted
+    passed = gate.passed and not accepted
     summary = (
         f"ruff, mypy, {gate.tests_passed} tests passed, coverage {gate.coverage:.1f}%"
         if passed
@@ -115,7 +84,6 @@ def run_checks(
             part
             for part in (
                 gate.failure,
-                f"{len(security)} security finding(s)" if security else "",
                 f"{len(accepted)} acceptance check(s) failed" if accepted else "",
             )
             if part

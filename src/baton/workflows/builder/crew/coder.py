@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from baton.agents import AgentContext
-from baton.agents.tools import LoopLimits, LoopOutcome, Tool, ToolRefused, run_tool_loop
+from baton.agents.tools import LoopEnd, LoopLimits, LoopOutcome, Tool, ToolRefused, run_tool_loop
 from baton.llm import Complexity, Message, ModelRequest, Role, ToolSpec
 from baton.workflows.builder import _git
 from baton.workflows.builder._checks import CheckFailed
@@ -28,6 +28,7 @@ from baton.workflows.builder.crew.models import (
     CrewRequirement,
     CrewRound,
     CrewSettings,
+    Outcome,
     RequirementOutcome,
 )
 from baton.workflows.builder.crew.sandbox import Sandbox
@@ -92,7 +93,7 @@ TOOL_SPECS = {
                     "type": "object",
                     "properties": {
                         "id": _STR,
-                        "status": {"type": "string", "enum": ["implemented", "not implemented"]},
+                        "status": {"type": "string", "enum": [Outcome.IMPLEMENTED, Outcome.NOT_IMPLEMENTED]},
                         "note": _STR,
                         "checks": {
                             "type": "array",
@@ -188,7 +189,7 @@ class CoderSession:
 
     async def _run_checks(self) -> str:
         self.progress("running the checks")
-        outcome = await asyncio.to_thread(run_checks, self.repo, set(self.sandbox.written), self.acceptance)
+        outcome = await asyncio.to_thread(run_checks, self.repo, self.acceptance)
         self.last_checks = outcome
         return _stable(outcome.for_model())
 
@@ -222,7 +223,7 @@ class CoderSession:
         return [
             (rid, list(claim.get("checks") or []))
             for rid, claim in sorted(self.claims.items())
-            if claim.get("status") == "implemented" and claim.get("checks")
+            if claim.get("status") == Outcome.IMPLEMENTED and claim.get("checks")
         ]
 
     def _acceptance(self, repo: Path) -> list[str]:
@@ -329,9 +330,7 @@ class CoderSession:
             if not outcome.finished:
                 self._give_up(report, green, self._limit_reason(outcome), claimed_fail=False)
                 return
-            checks = await asyncio.to_thread(
-                run_checks, self.repo, set(self.sandbox.written), self.acceptance
-            )
+            checks = await asyncio.to_thread(run_checks, self.repo, self.acceptance)
             report.security = checks.security
             round_ = self._commit(number, checks)
             report.rounds.append(round_)
@@ -356,11 +355,11 @@ class CoderSession:
     @staticmethod
     def _limit_reason(outcome: LoopOutcome) -> str:
         return {
-            "budget": "not implemented (budget): the run's model budget ran out",
-            "turns": "not implemented (budget): the coder's turn limit was reached",
-            "tokens": "not implemented (budget): the coder's token limit was reached",
-            "model_failed": f"not implemented: the model was unavailable ({(outcome.error or '')[:200]})",
-            "no_tool_call": "not implemented: the model stopped without calling finish",
+            LoopEnd.BUDGET: "not implemented (budget): the run's model budget ran out",
+            LoopEnd.TURNS: "not implemented (budget): the coder's turn limit was reached",
+            LoopEnd.TOKENS: "not implemented (budget): the coder's token limit was reached",
+            LoopEnd.MODEL_FAILED: f"not implemented: the model was unavailable ({(outcome.error or '')[:200]})",
+            LoopEnd.NO_TOOL_CALL: "not implemented: the model stopped without calling finish",
         }.get(outcome.stopped, f"not implemented: {outcome.stopped}")
 
     def _give_up(self, report: CrewReport, green: str, reason: str, *, claimed_fail: bool) -> None:
@@ -378,7 +377,7 @@ class CoderSession:
             report.requirements = self._outcomes(failed_reason=reason)
         else:
             report.requirements = [
-                RequirementOutcome(id=r.id, text=r.text, status="not implemented", note=reason)
+                RequirementOutcome(id=r.id, text=r.text, status=Outcome.NOT_IMPLEMENTED, note=reason)
                 for r in self.requirements
             ]
         report.reason = reason
@@ -388,13 +387,12 @@ class CoderSession:
         for requirement in self.requirements:
             claim = self.claims.get(requirement.id, {})
             note = str(claim.get("note", ""))[:500]
-            if claim.get("status") != "implemented":
-                status, note = "not implemented", note or "the coder did not implement it"
+            status = Outcome.IMPLEMENTED
+            if claim.get("status") != Outcome.IMPLEMENTED:
+                status, note = Outcome.NOT_IMPLEMENTED, note or "the coder did not implement it"
             elif failed_reason is not None:
-                status, note = "failed", f"{failed_reason}; reset to the last green commit"
-            else:
-                status = "implemented"
-            checks = list(claim.get("checks") or []) if status == "implemented" else []
+                status, note = Outcome.FAILED, f"{failed_reason}; reset to the last green commit"
+            checks = list(claim.get("checks") or []) if status is Outcome.IMPLEMENTED else []
             outcomes.append(
                 RequirementOutcome(
                     id=requirement.id, text=requirement.text, status=status, note=note, checks=checks

@@ -2,11 +2,22 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from enum import StrEnum
+from typing import Any
 
 from pydantic import BaseModel, Field
 
-Status = Literal["implemented", "not implemented", "failed"]
+from baton.agents.tools import LoopEnd
+
+
+class Outcome(StrEnum):
+    """What became of a requirement given to the crew."""
+
+    IMPLEMENTED = "implemented"  # code and tests in, checks green; acceptance checks decide the rest
+    NOT_IMPLEMENTED = "not implemented"  # the coder said so, or a limit or an outage stopped it (note: why)
+    FAILED = "failed"  # claimed, but the checks stayed red: reset to the last green commit
+
+
 CREW_REPORT = "crew.json"  # in the repository's .baton-build/
 
 
@@ -21,7 +32,7 @@ class RequirementOutcome(BaseModel):
 
     id: str
     text: str
-    status: Status
+    status: Outcome
     note: str = ""
     checks: list[dict[str, Any]] = Field(default_factory=list)  # acceptance checks the coder wrote
 
@@ -48,7 +59,7 @@ class CrewReport(BaseModel):
     final_commit: str = ""
     reset_to_green: bool = False
     kept_attempt: str | None = None  # the branch that keeps the red attempt after a reset
-    stopped: str = ""
+    stopped: LoopEnd | None = None
     turns: int = 0
     tool_calls: int = 0
     tokens_in: int = 0

@@ -40,7 +40,7 @@ class WorkingTreeService:
 
     def _changed_since_start(self) -> bool:
         for path in self.repo.rglob("*.py"):
-            if ".venv" in path.parts or ".git" in path.parts:
+            if {".venv", ".git", ".deploy", ".baton-build"} & set(path.relative_to(self.repo).parts):
                 continue
             try:
                 if path.stat().st_mtime > self._started_at:

@@ -24,7 +24,13 @@ from baton.workflows.builder.crew.agents import (
     coder_agent,
 )
 from baton.workflows.builder.crew.coder import CoderSession
-from baton.workflows.builder.crew.models import CREW_REPORT, CrewReport, CrewRequirement, CrewSettings
+from baton.workflows.builder.crew.models import (
+    CREW_REPORT,
+    CrewReport,
+    CrewRequirement,
+    CrewSettings,
+    Outcome,
+)
 from baton.workflows.builder.results import ArchitectureResult, Artifact, CodeResult, RepositoryResult
 from baton.workflows.builder.spec import AcceptanceCheck, BuildSpec, RequirementStatus
 
@@ -57,7 +63,7 @@ def spec_after_crew(spec: BuildSpec, repo: Path) -> BuildSpec:
         if outcome is None or requirement.status is not RequirementStatus.NOT_IMPLEMENTED:
             changed.append(requirement)
             continue
-        if outcome.status == "implemented" and outcome.checks:
+        if outcome.status is Outcome.IMPLEMENTED and outcome.checks:
             checks = [AcceptanceCheck.model_validate(c) for c in outcome.checks]
             update: dict[str, Any] = {
                 "status": RequirementStatus.PENDING,
@@ -65,12 +71,12 @@ def spec_after_crew(spec: BuildSpec, repo: Path) -> BuildSpec:
                 "checks": checks,
                 "reason": None,
             }
-        elif outcome.status == "implemented":
+        elif outcome.status is Outcome.IMPLEMENTED:
             update = {
                 "implemented_by": produced,
                 "reason": f"written by the crew ({outcome.note[:200]}) but with no acceptance check to prove it",
             }
-        elif outcome.status == "failed":
+        elif outcome.status is Outcome.FAILED:
             update = {"status": RequirementStatus.FAILED, "reason": outcome.note[:600]}
         else:
             update = {"reason": f"{outcome.note[:400]} (crew)"}
@@ -177,7 +183,7 @@ async def run_crew(
     write_report(repo, report)
     ctx.emit(CREW_EVENT, report.model_dump(mode="json", exclude={"files_written"}))
     ctx.log(
-        f"crew: {sum(r.status == 'implemented' for r in report.requirements)}/{len(report.requirements)} "
+        f"crew: {sum(r.status is Outcome.IMPLEMENTED for r in report.requirements)}/{len(report.requirements)} "
         f"requirements implemented, {report.turns} turns, ${report.cost_usd:.4f}"
         + (f"; reset to green ({report.reason})" if report.reset_to_green else "")
     )
