@@ -87,7 +87,10 @@ def test_the_event_aware_forecast_gets_the_peak_weeks_right(holiday_panel: tuple
 async def test_a_holiday_season_through_the_engine(sqlite_store: Store, tmp_path: Path) -> None:
     data = tmp_path / "data"
     write_sample_data(data, stores=8, weeks=156, seed=11, last_week=HOLIDAY_END)
-    request = "Holiday: sixteen weeks from the 28th of September 2026, top up every week, hold back a fifth in the depot"
+    request = (
+        "Holiday: sixteen weeks from the 28th of September 2026, top up every week, "
+        "hold back a fifth in the depot"
+    )
     run_id = start_run(
         sqlite_store,
         "baton.workflows.season:workflow",
