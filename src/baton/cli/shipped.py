@@ -115,18 +115,30 @@ def season_plan(
     quiet: Annotated[bool, typer.Option("--quiet", "-q")] = False,
 ) -> None:
     """Plan a season: parameters from your words, demand forecast, store allocation and markdowns."""
-    from baton.workflows.season import extract_parameters
+    from baton.llm import load_config
+    from baton.workflows.season import SeasonParameterError, extract_parameters
 
-    parameters = extract_parameters(request)  # a bad request is refused before a run is stored
+    try:
+        parameters = extract_parameters(request)  # a bad request is refused before a run is stored
+    except SeasonParameterError as error:
+        if error.invalid or not load_config().enabled:
+            raise
+        parameters = None  # with a model configured, the run's parameters step asks it for what is missing
     store = open_store()
     inputs: dict[str, Any] = {"request": request, "data": str(data), "out": str(out)}
     if actuals is not None:
         inputs["actuals"] = str(actuals)
     run_id = start_run(store, SEASON, inputs)
-    console.print(
-        f"season [bold]{run_id}[/]: {parameters.forecast_horizon_weeks} weeks from {parameters.season_start_date}, "
-        f"{parameters.replenishment_strategy} replenishment, {parameters.dc_holdback_percentage:.0%} at the DC"
-    )
+    if parameters is None:
+        console.print(f"season [bold]{run_id}[/]: the model is asked for what the rules could not read")
+    else:
+        console.print(
+            f"season [bold]{run_id}[/]: {parameters.forecast_horizon_weeks} weeks from "
+            f"{parameters.season_start_date}, {parameters.replenishment_strategy} replenishment, "
+            f"{parameters.dc_holdback_percentage:.0%} at the DC"
+        )
+        for line in parameters.readings:
+            console.print(f"  [dim]{line}[/]")
     if drive(store, run_id, quiet=quiet, concurrency=8) is RunState.SUCCEEDED:
         with store.read() as conn:
             report = run_outputs(conn, run_id)["report"]

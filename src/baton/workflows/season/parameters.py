@@ -351,13 +351,20 @@ def _mention_of(name: str, value: Any, mentions: list[Mention]) -> str | None:
     return None
 
 
-def describe_readings(parameters: SeasonParameters, readings: list[Reading], text: str) -> list[str]:
-    """One line per parameter saying which words gave it ("'a quarter' → 25% DC holdback")."""
+def describe_readings(
+    parameters: SeasonParameters, readings: list[Reading], text: str, *, skip: frozenset[str] = frozenset()
+) -> list[str]:
+    """One line per parameter saying which words gave it ("'a quarter' → 25% DC holdback"); the fields
+    in ``skip`` (filled otherwise) are left out."""
     mentions = find_mentions(text, today=date(1900, 1, 1))
     lines = []
     for name, label in _LABELS.items():
         value = getattr(parameters, name)
-        if value is None or (name == "season_end_date" and not _end_was_said(parameters, readings, mentions)):
+        if (
+            value is None
+            or name in skip
+            or (name == "season_end_date" and not _end_was_said(parameters, readings, mentions))
+        ):
             continue
         said = [r for r in readings if _matches(name, value, r)]
         if said:
