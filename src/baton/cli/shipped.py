@@ -153,11 +153,23 @@ def season_sample_data(
     stores: Annotated[int, typer.Option(help="How many stores")] = 50,
     weeks: Annotated[int, typer.Option(help="Weeks of history")] = 104,
     seed: Annotated[int, typer.Option(help="Random seed (same seed, same data)")] = 7,
+    last_week: Annotated[
+        str | None, typer.Option(help="Last week of history, YYYY-MM-DD (default 2026-02-23)")
+    ] = None,
 ) -> None:
-    """Write a realistic, reproducible sample of sales history and stores."""
-    from baton.workflows.season import write_sample_data
+    """Write a realistic, reproducible sample of sales history and stores, with the retail calendar's peaks."""
+    from datetime import date
 
-    sales, store_file = write_sample_data(directory, stores=stores, weeks=weeks, seed=seed)
+    from baton.workflows.season import write_sample_data
+    from baton.workflows.season.sample_data import DEFAULT_LAST_WEEK
+
+    try:
+        last = DEFAULT_LAST_WEEK if last_week is None else date.fromisoformat(last_week)
+    except ValueError:
+        raise InvalidInputError(
+            f"--last-week {last_week!r} is not a date", hint="write it as YYYY-MM-DD, e.g. 2026-09-21"
+        ) from None
+    sales, store_file = write_sample_data(directory, stores=stores, weeks=weeks, seed=seed, last_week=last)
     console.print(f"wrote {sales} and {store_file}")
 
 

@@ -135,6 +135,22 @@ PHRASINGS: list[tuple[str, Expected | Refused]] = [
         "Three months from next Monday. One-shot buy; leave one in ten at the fulfilment centre.",
         Expected(13, date(2026, 4, 27), "none", 0.1),
     ),
+    (
+        "Restock weekly from the DC, keeping 15% back; 14 weeks from June 1st; markdowns in week 8",
+        Expected(14, date(2026, 6, 1), "weekly", 0.15, {"markdown_start_week": 8}),
+    ),
+    (
+        "20 weeks starting the 3rd of August, replenish fortnightly, the DC keeps two fifths",
+        Expected(20, date(2026, 8, 3), "bi-weekly", 0.4),
+    ),
+    (
+        "Autumn: first half of the season at full price, 12 weeks from 2026-09-07, bi-weekly, 10% at the DC",
+        Expected(12, date(2026, 9, 7), "bi-weekly", 0.1),
+    ),
+    (
+        "ten weeks from next Monday, weekly replenishment with weekly sales reviews, 5% reserve",
+        Expected(10, date(2026, 4, 27), "weekly", 0.05),
+    ),
     # refusals: contradictions, impossible values, rhythms the plan cannot do
     (
         "12 weeks from 1 May 2026, no replenishment, restock weekly, 10% at the DC",

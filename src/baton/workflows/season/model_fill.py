@@ -111,6 +111,6 @@ async def extract_parameters_with_model(
         raise SeasonParameterError(
             missing=[], invalid={"__model__": str(error.errors()[0]["msg"])}, request=text
         ) from None
-    lines = describe_readings(parameters, readings, text, skip=frozenset(filled))
+    lines = describe_readings(parameters, readings, text, today=today, skip=frozenset(filled))
     by_model = [f"{name} = {filled[name]} (filled by the model {produced_by})" for name in filled]
     return parameters.model_copy(update={"readings": (*lines, *by_model)})

@@ -241,7 +241,8 @@ def extract_parameters(
         parameters = SeasonParameters.model_validate(found.values)
     except ValueError as error:
         raise SeasonParameterError(missing=[], invalid={"__model__": str(error)}, request=text) from None
-    return parameters.model_copy(update={"readings": tuple(describe_readings(parameters, readings, text))})
+    lines = describe_readings(parameters, readings, text, today=today or date.today())
+    return parameters.model_copy(update={"readings": tuple(lines)})
 
 
 @dataclass(frozen=True)
@@ -352,11 +353,16 @@ def _mention_of(name: str, value: Any, mentions: list[Mention]) -> str | None:
 
 
 def describe_readings(
-    parameters: SeasonParameters, readings: list[Reading], text: str, *, skip: frozenset[str] = frozenset()
+    parameters: SeasonParameters,
+    readings: list[Reading],
+    text: str,
+    *,
+    today: date,
+    skip: frozenset[str] = frozenset(),
 ) -> list[str]:
     """One line per parameter saying which words gave it ("'a quarter' → 25% DC holdback"); the fields
     in ``skip`` (filled otherwise) are left out."""
-    mentions = find_mentions(text, today=date(1900, 1, 1))
+    mentions = find_mentions(text, today=today)
     lines = []
     for name, label in _LABELS.items():
         value = getattr(parameters, name)

@@ -280,7 +280,8 @@ _REWRITES: tuple[tuple[re.Pattern[str], _Rewrite], ...] = (
         re.compile(
             r"\b(?:(?P<count>a|an|one|two|three|four|five|seven|nine|\d)[\s-]+)?"
             r"(?P<denominator>halves|half|thirds?|quarters?|fifths?|sixths?|eighths?|tenths?)\b"
-            r"(?!\s+(?:an?\s+)?" + _TIME_UNIT + r"\b)(?![\s-]+(?:year|season|month))",
+            r"(?!\s+(?:an?\s+)?" + _TIME_UNIT + r"\b)(?![\s-]+(?:year|season|month))"
+            r"(?!\s+of\s+(?:the\s+|this\s+|a\s+)?(?:season|year|month|quarter|weeks?)\b)",
             re.IGNORECASE,
         ),
         _fraction,
