@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel
 
-from baton.workflows.season.events import events_in
+from baton.workflows.season.events import event_matrix, events_in
 from baton.workflows.season.forecasting import SEASON_WEEKS, forecast_series, mase, seasonal_naive, wape
 from baton.workflows.season.panel import SalesPanel
 from baton.workflows.season.topdown import Level, forecast_top_down
@@ -214,6 +214,11 @@ def run_backtest(
             np.vstack([train.log_price_ratio[c] for c, _ in picked]),
             weeks,
             future_log_price_ratio=np.vstack([known_prices[c] for c, _ in picked]),
+            event_weeks=(
+                event_matrix([panel.weeks[0] + pd.Timedelta(weeks=w) for w in range(start + weeks)])
+                if event_aware
+                else None
+            ),
         )
         seconds = time.perf_counter() - began
         sample = SampleComparison(
