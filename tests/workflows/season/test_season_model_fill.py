@@ -9,11 +9,15 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from baton.core.states import RunState
+from baton.engine import WorkerSettings, run_to_end, start_run
 from baton.llm import CallContext, Gateway
+from baton.store.runs import run_outputs
 from baton.store.store import Store
 from baton.workflows.season import SeasonParameterError
 from baton.workflows.season.model_fill import extract_parameters_with_model
@@ -93,3 +97,30 @@ async def test_a_contradiction_is_refused_before_any_model_is_asked(
             "12 weeks, no replenishment, restock weekly", gateway=gateway, call=CALL, today=TODAY
         )
     assert _asked(server) == []
+
+
+@pytest.mark.slow
+async def test_through_the_engine_the_parameters_step_asks_the_model(
+    gateway: Gateway,
+    server: FakeModelServer,  # noqa: F811
+    store: Store,  # noqa: F811
+    small_data: Path,
+    tmp_path: Path,
+) -> None:
+    server.script("llama-small", Reply.structured({"season_start_date": "2026-03-02"}))
+    request = "8 weeks from the usual spring launch, fortnightly top-ups, one in ten at the DC"
+    run_id = start_run(
+        store,
+        "baton.workflows.season:workflow",
+        {"request": request, "data": str(small_data), "out": str(tmp_path / "plan"), "today": "2026-01-12"},
+    )
+    settings = WorkerSettings(poll_interval=0.05, heartbeat_every=0.5, lease_seconds=30)
+    assert await run_to_end(store, run_id, settings, services={"gateway": gateway}) is RunState.SUCCEEDED
+    with store.read() as conn:
+        parameters = run_outputs(conn, run_id)["parameters"]
+    assert parameters["season_start_date"] == "2026-03-02"
+    assert parameters["replenishment_strategy"] == "bi-weekly" and parameters["dc_holdback_percentage"] == 0.1
+    plan = (tmp_path / "plan" / "PLAN.md").read_text()
+    assert "parameters by rules and a model" in plan
+    assert "'one in ten' → 10% DC holdback" in plan and "filled by the model" in plan
+    assert len(server.received) == 1
