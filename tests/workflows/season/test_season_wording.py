@@ -151,6 +151,19 @@ PHRASINGS: list[tuple[str, Expected | Refused]] = [
         "ten weeks from next Monday, weekly replenishment with weekly sales reviews, 5% reserve",
         Expected(10, date(2026, 4, 27), "weekly", 0.05),
     ),
+    # markdown depths and sell-through shares are not the holdback
+    (
+        "12 weeks from 1 May 2026, weekly, 10% at the DC, markdown to half price from week 8",
+        Expected(12, MAY1, "weekly", 0.1, {"markdown_start_week": 8}),
+    ),
+    (
+        "12 weeks from 1 May 2026, weekly, 10% at the DC, 30% off from week 8",
+        Expected(12, MAY1, "weekly", 0.1, {"markdown_start_week": 8}),
+    ),
+    (
+        "12 weeks from 1 May 2026, weekly, 10% at the DC, sell three quarters by the end",
+        Expected(12, MAY1, "weekly", 0.1, {"target_sell_through": 0.75}),
+    ),
     # refusals: contradictions, impossible values, rhythms the plan cannot do
     (
         "12 weeks from 1 May 2026, no replenishment, restock weekly, 10% at the DC",
@@ -163,6 +176,10 @@ PHRASINGS: list[tuple[str, Expected | Refused]] = [
     (
         "12 weeks from 1 May 2026, weekly, hold back 120% at the DC",
         Refused("dc_holdback_percentage", "got 120%"),
+    ),
+    (
+        "12 weeks from 1 May 2026, weekly, keep 10% at the DC and 20% in the depot",
+        Refused("dc_holdback_percentage", "10% and 20% at the central stock"),
     ),
     (
         "12 weeks from 1 May 2026, replenish monthly, 10% at the DC",

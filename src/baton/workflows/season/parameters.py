@@ -145,7 +145,17 @@ class SeasonParameters(BaseModel):
         le=1.0,
         description="share of the buy to sell by season end (default 0.85)",
         json_schema_extra=_rules(
-            "fraction", ("sell-through", "sell through", "sellthrough", "sell out", "sold")
+            "fraction",
+            (
+                "sell-through",
+                "sell through",
+                "sellthrough",
+                "sell-thru",
+                "sell thru",
+                "sell out",
+                "sell",
+                "sold",
+            ),
         ),
     )
 
@@ -270,6 +280,10 @@ def read_request(
     invalid.pop("__model__", None) if words.problems else None
     if words.replenishment is not None:
         values["replenishment_strategy"] = words.replenishment
+    if "dc_holdback_percentage" in words.problems:
+        values.pop("dc_holdback_percentage", None)
+        invalid["dc_holdback_percentage"] = words.problems["dc_holdback_percentage"]
+        missing = [m for m in missing if m != "dc_holdback_percentage"]
     if "replenishment_strategy" in words.problems:
         values.pop("replenishment_strategy", None)
         invalid["replenishment_strategy"] = words.problems["replenishment_strategy"]
@@ -322,7 +336,7 @@ def _matches(name: str, value: Any, reading: Reading) -> bool:
         return (
             reading.kind == "fraction"
             and isinstance(reading.value, float)
-            and abs(reading.value - value) < 1e-6
+            and abs(reading.value - value) < 1e-4
         )
     if name == "forecast_horizon_weeks":
         return reading.kind == "duration" and reading.value == value
@@ -380,6 +394,7 @@ def describe_readings(
             continue
         plain = _mention_of(name, value, mentions)
         lines.append(f"'{plain}' → {label(parameters)}" if plain else label(parameters))
+    lines += [f"'{r.said.strip()}' → {r.means}" for r in readings if r.kind == "depth"]
     return lines
 
 

@@ -207,7 +207,9 @@ def _iso_week(match: re.Match[str], today: date) -> tuple[str, Reading] | None:
     )
 
 
-_MARKDOWN_WORDS = re.compile(r"markdowns?|mark[- ]downs?|discounts?|clearance|promo", re.IGNORECASE)
+_MARKDOWN_WORDS = re.compile(
+    r"markdowns?|mark[- ]downs?|discounts?|clearance|promo|\boff\b|\bprice\b|\bsale\b", re.IGNORECASE
+)
 
 _REWRITES: tuple[tuple[re.Pattern[str], _Rewrite], ...] = (
     # dates first: "the third of May" is a day, not a share
@@ -281,7 +283,8 @@ _REWRITES: tuple[tuple[re.Pattern[str], _Rewrite], ...] = (
             r"\b(?:(?P<count>a|an|one|two|three|four|five|seven|nine|\d)[\s-]+)?"
             r"(?P<denominator>halves|half|thirds?|quarters?|fifths?|sixths?|eighths?|tenths?)\b"
             r"(?!\s+(?:an?\s+)?" + _TIME_UNIT + r"\b)(?![\s-]+(?:year|season|month))"
-            r"(?!\s+of\s+(?:the\s+|this\s+|a\s+)?(?:season|year|month|quarter|weeks?)\b)",
+            r"(?!\s+of\s+(?:the\s+|this\s+|a\s+)?(?:season|year|month|quarter|weeks?)\b)"
+            r"(?![\s-]+(?:price|off)\b)",
             re.IGNORECASE,
         ),
         _fraction,
@@ -379,6 +382,46 @@ def _replenishment(text: str, result: Normalised) -> str:
     return "".join([*pieces, text[last:]])
 
 
+_DEPTH = re.compile(
+    r"\b(?:(?:up\s+to|at)\s+)?(?:\d+(?:\.\d+)?\s*%|half)[\s-]+(?:off|price|markdowns?|discount)\b",
+    re.IGNORECASE,
+)
+_CENTRAL_STOCK = (
+    r"(?:dcs?|depot|warehouse|distribution\s+cent(?:re|er)|fulfil?l?ment\s+cent(?:re|er)|central\s+(?:stock|warehouse)"
+    r"|back\s*stock|reserve)"
+)
+_SHARE_AT_DC = re.compile(
+    r"(?P<share>\d+(?:\.\d+)?)%\s+(?:(?:is\s+|are\s+|stays?\s+|goes\s+|kept\s+|held\s+back\s+)?"
+    r"(?:at|in|to|for|as)\s+(?:the\s+|our\s+)?)?" + _CENTRAL_STOCK + r"\b",
+    re.IGNORECASE,
+)
+
+
+def _depths(text: str, result: Normalised) -> str:
+    """Markdown depths ("30% off", "half price") are the pricing policy's, not a share of the buy: they
+    are set aside so their numbers are not read as the holdback or a markdown week."""
+    pieces, last = [], 0
+    for match in _DEPTH.finditer(text):
+        pieces += [text[last : match.start()], "markdown"]
+        last = match.end()
+        result.readings.append(
+            Reading(
+                match[0], "a markdown depth: not read — the planning policy's ladder sets depths", "depth"
+            )
+        )
+    return "".join([*pieces, text[last:]])
+
+
+def _holdbacks(text: str, result: Normalised) -> None:
+    """Two different shares each placed at the central stock ("10% at the DC … 20% in the depot") is refused."""
+    shares = dict.fromkeys(m["share"] for m in _SHARE_AT_DC.finditer(text))
+    if len({float(share) for share in shares}) > 1:
+        said = " and ".join(f"{share}%" for share in shares)
+        result.problems["dc_holdback_percentage"] = (
+            f"the request puts {said} at the central stock: say one DC holdback"
+        )
+
+
 def normalise(text: str, *, today: date) -> Normalised:
     """Rewrite planners' phrasings of ``text`` into canonical ones; see the module docstring."""
     result = Normalised(text=text)
@@ -408,5 +451,6 @@ def normalise(text: str, *, today: date) -> Normalised:
         last = end
         if reading is not None:
             result.readings.append(reading)
-    result.text = "".join([*pieces, text[last:]])
+    result.text = _depths("".join([*pieces, text[last:]]), result)
+    _holdbacks(result.text, result)
     return result
