@@ -76,7 +76,7 @@ def fit_profile(
     """Fit the seasonal profile of one series, choosing the number of harmonics by AICc.
 
     ``event_weeks`` (events × weeks of ``y``), when given, adds one log-uplift per event the history
-    holds; the price of an event week is then part of the event (the promotion recurs with it).
+    holds, on top of the price effect (an event week's own price cut counts through the elasticity).
     """
     t = np.arange(len(y), dtype=float)
     log_y = np.log(np.maximum(y, _FLOOR))
@@ -84,7 +84,6 @@ def fit_profile(
     seen = np.zeros(n_events, dtype=bool)
     if event_weeks is not None:
         seen = event_weeks.sum(axis=1) > 0
-        log_price_ratio = np.where(event_weeks.any(axis=0), 0.0, log_price_ratio)
     has_promotions = bool(np.ptp(log_price_ratio) > 1e-6)
     best: tuple[float, SeasonalProfile] | None = None
     for harmonics in _HARMONICS:
@@ -157,8 +156,8 @@ def forecast_series(
     ``future_log_price_ratio`` (N × horizon) gives the prices of the forecast weeks; regular price if
     ``None`` — the plan's forecasts are demand at full price and the pricing agent prices markdowns.
     ``event_weeks`` (events × (T + horizon), see :mod:`.events`) makes the forecast event-aware: each
-    event's uplift is learned from the history's event weeks and put back on the future ones, whose
-    usual promotion is taken to recur (their price ratio is part of the event).
+    event's uplift is learned from the history's event weeks and put back on the future ones; without
+    ``future_log_price_ratio`` an event week is priced as its event usually was (the promotion recurs).
     """
     from statsforecast import StatsForecast
     from statsforecast.models import AutoARIMA, AutoETS, AutoTheta
@@ -170,9 +169,8 @@ def forecast_series(
     t = np.arange(length, dtype=float)
     future_t = np.arange(length, length + horizon, dtype=float)
     future_price = np.zeros((n_series, horizon)) if future_log_price_ratio is None else future_log_price_ratio
-    if event_weeks is not None:
-        log_price_ratio = np.where(past_events.any(axis=0), 0.0, log_price_ratio)  # type: ignore[union-attr]
-        future_price = np.where(future_events.any(axis=0), 0.0, future_price)  # type: ignore[union-attr]
+    if past_events is not None and future_events is not None and future_log_price_ratio is None:
+        future_price = _usual_event_prices(log_price_ratio, past_events, future_events)
     frames, put_back = [], np.zeros((n_series, horizon))
     for i, profile in enumerate(profiles):
         promo = 0.0 if np.isnan(profile.elasticity) else -profile.elasticity
@@ -222,6 +220,22 @@ def forecast_series(
         baseline=seasonal_naive(y, horizon),
         profiles=profiles,
     )
+
+
+def _usual_event_prices(
+    log_price_ratio: np.ndarray, past_events: np.ndarray, future_events: np.ndarray
+) -> np.ndarray:
+    """Future prices when none are given: regular, except in event weeks, which get the price their event
+    usually had (a Black Friday promotion recurs); (N, horizon)."""
+    future = np.zeros((log_price_ratio.shape[0], future_events.shape[1]))
+    for e in range(future_events.shape[0]):
+        seen = past_events[e] > 0
+        if not seen.any():
+            continue
+        usual = log_price_ratio[:, seen].mean(axis=1)
+        weeks = future_events[e] > 0
+        future[:, weeks] = np.minimum(future[:, weeks], usual[:, None])
+    return future
 
 
 def wape(actual: np.ndarray, forecast: np.ndarray) -> float:
