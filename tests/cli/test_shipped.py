@@ -82,6 +82,12 @@ def test_plan_a_season_from_plain_words(tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "12 weeks from 2026-03-02, weekly replenishment, 10% at the DC" in result.stdout
+    assert "'10%' → 10% DC holdback" in result.stdout  # each reading of the request is shown
     assert (tmp_path / "plan" / "PLAN.md").exists()
     bad = baton(tmp_path, "season", "plan", "80 weeks, keep 150% at the DC", "--data", str(data))
     assert bad.returncode == 2 and "Traceback" not in bad.stdout + bad.stderr
+    contradiction = "12 weeks from 2026-03-02, no replenishment, restock weekly, 10% at the DC"
+    torn = baton(tmp_path, "season", "plan", contradiction, "--data", str(data))
+    assert torn.returncode == 2 and "contradict" in torn.stdout + torn.stderr
+    undated = baton(tmp_path, "season", "sample-data", str(tmp_path / "x"), "--last-week", "2026-13-01")
+    assert undated.returncode == 2 and "is not a date" in undated.stdout + undated.stderr

@@ -188,18 +188,30 @@ def season_plan(
 ) -> None:
     """Plan a season: parameters from your words, demand forecast, store allocation and markdowns."""
     _need_season_stack()
-    from baton.workflows.season import extract_parameters
+    from baton.llm import load_config
+    from baton.workflows.season import SeasonParameterError, extract_parameters
 
-    parameters = extract_parameters(request)  # a bad request is refused before a run is stored
+    try:
+        parameters = extract_parameters(request)  # a bad request is refused before a run is stored
+    except SeasonParameterError as error:
+        if error.invalid or not load_config().enabled:
+            raise
+        parameters = None  # with a model configured, the run's parameters step asks it for what is missing
     store = open_store()
     inputs: dict[str, Any] = {"request": request, "data": str(data), "out": str(out)}
     if actuals is not None:
         inputs["actuals"] = str(actuals)
     run_id = start_run(store, SEASON, inputs)
-    console.print(
-        f"season [bold]{run_id}[/]: {parameters.forecast_horizon_weeks} weeks from {parameters.season_start_date}, "
-        f"{parameters.replenishment_strategy} replenishment, {parameters.dc_holdback_percentage:.0%} at the DC"
-    )
+    if parameters is None:
+        console.print(f"season [bold]{run_id}[/]: the model is asked for what the rules could not read")
+    else:
+        console.print(
+            f"season [bold]{run_id}[/]: {parameters.forecast_horizon_weeks} weeks from "
+            f"{parameters.season_start_date}, {parameters.replenishment_strategy} replenishment, "
+            f"{parameters.dc_holdback_percentage:.0%} at the DC"
+        )
+        for line in parameters.readings:
+            console.print(f"  [dim]{line}[/]")
     if drive(store, run_id, quiet=quiet, concurrency=8) is RunState.SUCCEEDED:
         with store.read() as conn:
             report = run_outputs(conn, run_id)["report"]
@@ -214,12 +226,24 @@ def season_sample_data(
     stores: Annotated[int, typer.Option(help="How many stores")] = 50,
     weeks: Annotated[int, typer.Option(help="Weeks of history")] = 104,
     seed: Annotated[int, typer.Option(help="Random seed (same seed, same data)")] = 7,
+    last_week: Annotated[
+        str | None, typer.Option(help="Last week of history, YYYY-MM-DD (default 2026-02-23)")
+    ] = None,
 ) -> None:
-    """Write a realistic, reproducible sample of sales history and stores."""
+    """Write a realistic, reproducible sample of sales history and stores, with the retail calendar's peaks."""
     _need_season_stack()
-    from baton.workflows.season import write_sample_data
+    from datetime import date
 
-    sales, store_file = write_sample_data(directory, stores=stores, weeks=weeks, seed=seed)
+    from baton.workflows.season import write_sample_data
+    from baton.workflows.season.sample_data import DEFAULT_LAST_WEEK
+
+    try:
+        last = DEFAULT_LAST_WEEK if last_week is None else date.fromisoformat(last_week)
+    except ValueError:
+        raise InvalidInputError(
+            f"--last-week {last_week!r} is not a date", hint="write it as YYYY-MM-DD, e.g. 2026-09-21"
+        ) from None
+    sales, store_file = write_sample_data(directory, stores=stores, weeks=weeks, seed=seed, last_week=last)
     console.print(f"wrote {sales} and {store_file}")
 
 

@@ -17,11 +17,12 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel
 
+from baton.workflows.season.events import event_matrix, events_in
 from baton.workflows.season.forecasting import SEASON_WEEKS, forecast_series, mase, seasonal_naive, wape
 from baton.workflows.season.panel import SalesPanel
 from baton.workflows.season.topdown import Level, forecast_top_down
 
-__all__ = ["BacktestReport", "SampleComparison", "Score", "run_backtest"]
+__all__ = ["BacktestReport", "PeakWeek", "SampleComparison", "Score", "run_backtest"]
 
 _MIN_TRAINING = SEASON_WEEKS + 1
 _LAST_YEAR_TRAINING = 60
@@ -53,10 +54,26 @@ class SampleComparison(BaseModel):
     estimated_all_series_seconds: float
 
 
+class PeakWeek(BaseModel):
+    """A category's biggest week of the window: actual units and each forecast's error on it."""
+
+    category: str
+    week_start: date
+    event: str | None  # the retail event of that week, if any
+    actual: int
+    forecast: dict[str, int]  # ensemble / seasonal_naive → units
+    error: dict[str, float]  # ensemble / seasonal_naive → (forecast − actual) / actual
+
+
 class BacktestReport(BaseModel):
-    """Scores at the forecast level (group totals) and at the store level, ensemble vs baseline."""
+    """Scores at the forecast level (group totals) and at the store level, ensemble vs baseline.
+
+    ``weekly_wape`` is the WAPE of each category's chain total week by week (a missed peak counts in
+    full); ``season_total_wape`` only compares each category's season sum (misses that cancel out hide).
+    """
 
     skipped: str | None = None
+    event_aware: bool = True
     window_start: date | None = None
     window_weeks: int = 0
     training_weeks: int = 0
@@ -65,6 +82,17 @@ class BacktestReport(BaseModel):
     groups: dict[str, Score] = {}
     stores: dict[str, Score] = {}
     sample: SampleComparison | None = None
+    weekly_wape: dict[str, float | None] = {}
+    season_total_wape: dict[str, float | None] = {}
+    peaks: list[PeakWeek] = []
+
+    @property
+    def worst_peak_error(self) -> dict[str, float]:
+        """Per forecast, the largest absolute peak-week error over the categories."""
+        names = {name for peak in self.peaks for name in peak.error}
+        return {
+            name: max(abs(p.error[name]) for p in self.peaks if name in p.error) for name in sorted(names)
+        }
 
 
 def _window(panel: SalesPanel, season_start_index: int, horizon: int) -> tuple[int, int, str] | str:
@@ -100,8 +128,51 @@ def _sample(panel: SalesPanel, start: int, size: int) -> list[tuple[int, int]]:
     return picked[:size] if size else []
 
 
+def _by_category(panel: SalesPanel, groups: tuple[tuple[int, int], ...], rows: np.ndarray) -> np.ndarray:
+    return np.vstack(
+        [
+            rows[[i for i, (gc, _) in enumerate(groups) if gc == c]].sum(axis=0)
+            for c in range(len(panel.categories))
+        ]
+    )
+
+
+def _rounded(x: float) -> float | None:
+    return None if math.isnan(x) else round(x, 4)
+
+
+def _peaks(
+    panel: SalesPanel, start: int, actual: np.ndarray, forecasts: dict[str, np.ndarray]
+) -> list[PeakWeek]:
+    weeks = [(panel.weeks[0] + pd.Timedelta(weeks=start + w)).date() for w in range(actual.shape[1])]
+    labels = dict(events_in(weeks))
+    peaks = []
+    for c, name in enumerate(panel.categories):
+        w = int(np.argmax(actual[c]))
+        units = float(actual[c, w])
+        if units <= 0:
+            continue
+        peaks.append(
+            PeakWeek(
+                category=name,
+                week_start=weeks[w],
+                event=labels.get(w),
+                actual=round(units),
+                forecast={model: round(float(f[c, w])) for model, f in forecasts.items()},
+                error={model: round(float(f[c, w]) / units - 1, 4) for model, f in forecasts.items()},
+            )
+        )
+    return peaks
+
+
 def run_backtest(
-    panel: SalesPanel, season_start_index: int, horizon: int, *, level: Level, sample_size: int
+    panel: SalesPanel,
+    season_start_index: int,
+    horizon: int,
+    *,
+    level: Level,
+    sample_size: int,
+    event_aware: bool = True,
 ) -> BacktestReport:
     """Backtest the top-down method and, on ``sample_size`` store series, per-series forecasts."""
     chosen = _window(panel, season_start_index, horizon)
@@ -111,7 +182,9 @@ def run_backtest(
     window = slice(start, start + weeks)
     train = panel.until(start)
     known_prices = panel.log_price_ratio[:, window]
-    result = forecast_top_down(train, weeks, level=level, future_log_price_ratio=known_prices)
+    result = forecast_top_down(
+        train, weeks, level=level, future_log_price_ratio=known_prices, event_aware=event_aware
+    )
     group_actual = np.vstack(
         [
             (panel.units[c][panel.clusters == k] if k >= 0 else panel.units[c])[:, window].sum(axis=0)
@@ -141,6 +214,11 @@ def run_backtest(
             np.vstack([train.log_price_ratio[c] for c, _ in picked]),
             weeks,
             future_log_price_ratio=np.vstack([known_prices[c] for c, _ in picked]),
+            event_weeks=(
+                event_matrix([panel.weeks[0] + pd.Timedelta(weeks=w) for w in range(start + weeks)])
+                if event_aware
+                else None
+            ),
         )
         seconds = time.perf_counter() - began
         sample = SampleComparison(
@@ -151,7 +229,21 @@ def run_backtest(
             per_series_seconds=round(seconds, 2),
             estimated_all_series_seconds=round(seconds / len(rows) * store_actual.shape[0], 1),
         )
+    category_actual = _by_category(panel, result.groups, group_actual)
+    category_forecasts = {
+        "ensemble": _by_category(panel, result.groups, g.mean),
+        "seasonal_naive": _by_category(panel, result.groups, g.baseline),
+    }
+    weekly = {name: _rounded(wape(category_actual, f)) for name, f in category_forecasts.items()}
+    totals = {
+        name: _rounded(wape(category_actual.sum(axis=1), f.sum(axis=1)))
+        for name, f in category_forecasts.items()
+    }
     return BacktestReport(
+        event_aware=event_aware,
+        weekly_wape=weekly,
+        season_total_wape=totals,
+        peaks=_peaks(panel, start, category_actual, category_forecasts),
         window_start=(panel.weeks[0] + pd.Timedelta(weeks=start)).date(),
         window_weeks=weeks,
         training_weeks=start,

@@ -11,6 +11,7 @@ import pandas as pd
 from pydantic import BaseModel
 
 from baton.workflows.season.backtest import BacktestReport, run_backtest
+from baton.workflows.season.events import events_in
 from baton.workflows.season.forecasting import ENSEMBLE_MODELS, INTERVAL_LEVELS, SEASON_WEEKS, SeriesForecast
 from baton.workflows.season.panel import SalesPanel, build_panel
 from baton.workflows.season.parameters import SeasonParameters
@@ -24,11 +25,18 @@ from baton.workflows.season.safety_stock import (
 )
 from baton.workflows.season.topdown import forecast_top_down
 
-__all__ = ["CategoryDemand", "DemandContext", "DemandForecast", "DemandSummary", "forecast_demand"]
+__all__ = [
+    "CategoryDemand",
+    "DemandContext",
+    "DemandForecast",
+    "DemandSummary",
+    "SeasonEvent",
+    "forecast_demand",
+]
 
 _DEFAULT_ELASTICITY = 2.0
 _ELASTICITY_LIMITS = (0.5, 4.0)
-PRODUCED_BY = "statsforecast:" + "+".join(ENSEMBLE_MODELS)
+PRODUCED_BY = "statsforecast:" + "+".join(ENSEMBLE_MODELS) + ", with retail-calendar events"
 
 
 @dataclass(frozen=True)
@@ -56,6 +64,16 @@ class CategoryDemand(BaseModel):
     elasticity_estimated: bool
 
 
+class SeasonEvent(BaseModel):
+    """A retail event week inside the season, and the chain's forecast for it."""
+
+    season_week: int
+    week_start: date
+    event: str
+    forecast_units: int
+    uplift: float  # the forecast against the season's average week, e.g. 1.6 = 60% above
+
+
 class DemandSummary(BaseModel):
     """The demand agent's checkpointable result (the tables are written next to it)."""
 
@@ -69,6 +87,7 @@ class DemandSummary(BaseModel):
     categories: list[CategoryDemand]
     safety_stock: SafetyStockSummary
     backtest: BacktestReport
+    events: list[SeasonEvent] = []
     notes: list[str] = []
 
 
@@ -122,6 +141,17 @@ def forecast_demand(context: DemandContext) -> DemandForecast:
         panel, start_index, horizon, level=policy.forecast_level, sample_size=policy.backtest_sample
     )
     week_starts = [params.week_start(w) for w in range(1, horizon + 1)]
+    chain = mean.sum(axis=(0, 1))
+    events = [
+        SeasonEvent(
+            season_week=w + 1,
+            week_start=week_starts[w],
+            event=label,
+            forecast_units=round(float(chain[w])),
+            uplift=round(float(chain[w] / max(chain.mean(), 1e-9)), 2),
+        )
+        for w, label in events_in(week_starts)
+    ]
     stores_table = _store_table(panel, mean, sigma, shared, own, week_starts)
     totals = pd.DataFrame(
         {
@@ -190,6 +220,7 @@ def forecast_demand(context: DemandContext) -> DemandForecast:
             reason=explain(params.replenishment_strategy, policy.service_level, weeks, horizon, share),
         ),
         backtest=backtest,
+        events=events,
         notes=notes,
     )
     return DemandForecast(

@@ -12,7 +12,7 @@ last year) is the baseline every result is measured against.
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -41,13 +41,24 @@ _Z80 = 1.2815515655446004
 
 @dataclass(frozen=True)
 class SeasonalProfile:
-    """``log(units) = intercept + trend·t/52 − elasticity·log(price ratio) + Σ Fourier terms + rest``."""
+    """``log(units) = intercept + trend·t/52 − elasticity·log(price ratio) + Σ Fourier terms
+    + Σ event effects + rest``; ``events`` holds one log-uplift per event of the calendar (0 for an
+    event the history never saw)."""
 
     harmonics: int
     intercept: float
     trend: float
     elasticity: float
     fourier: np.ndarray
+    events: np.ndarray = field(default_factory=lambda: np.zeros(0))
+
+    def event_part(self, event_weeks: np.ndarray | None) -> np.ndarray:
+        """The events' part (log scale) at the weeks of ``event_weeks`` (events × weeks); 0 without events."""
+        if event_weeks is None:
+            return np.zeros(())
+        if not len(self.events):
+            return np.zeros(event_weeks.shape[1])
+        return np.asarray(self.events @ event_weeks)
 
     def seasonal(self, t: np.ndarray) -> np.ndarray:
         """The seasonal component (log scale, mean zero over a year) at week indices ``t``."""
@@ -59,16 +70,28 @@ def _fourier(t: np.ndarray, harmonics: int) -> np.ndarray:
     return np.hstack([np.sin(angles), np.cos(angles)])
 
 
-def fit_profile(y: np.ndarray, log_price_ratio: np.ndarray) -> SeasonalProfile:
-    """Fit the seasonal profile of one series, choosing the number of harmonics by AICc."""
+def fit_profile(
+    y: np.ndarray, log_price_ratio: np.ndarray, event_weeks: np.ndarray | None = None
+) -> SeasonalProfile:
+    """Fit the seasonal profile of one series, choosing the number of harmonics by AICc.
+
+    ``event_weeks`` (events × weeks of ``y``), when given, adds one log-uplift per event the history
+    holds, on top of the price effect (an event week's own price cut counts through the elasticity).
+    """
     t = np.arange(len(y), dtype=float)
     log_y = np.log(np.maximum(y, _FLOOR))
+    n_events = 0 if event_weeks is None else event_weeks.shape[0]
+    seen = np.zeros(n_events, dtype=bool)
+    if event_weeks is not None:
+        seen = event_weeks.sum(axis=1) > 0
     has_promotions = bool(np.ptp(log_price_ratio) > 1e-6)
     best: tuple[float, SeasonalProfile] | None = None
     for harmonics in _HARMONICS:
         columns = [np.ones_like(t), t / SEASON_WEEKS]
         if has_promotions:
             columns.append(log_price_ratio)
+        if event_weeks is not None:
+            columns += list(event_weeks[seen])
         design = np.column_stack([*columns, _fourier(t, harmonics)])
         k = design.shape[1]
         if len(y) - k - 1 < 8:
@@ -78,12 +101,15 @@ def fit_profile(y: np.ndarray, log_price_ratio: np.ndarray) -> SeasonalProfile:
         n = len(y)
         aicc = n * np.log(rss / n) + 2 * k + 2 * k * (k + 1) / (n - k - 1)
         lead = 3 if has_promotions else 2
+        effects = np.zeros(n_events)
+        effects[seen] = beta[lead : lead + int(seen.sum())]
         profile = SeasonalProfile(
             harmonics=harmonics,
             intercept=float(beta[0]),
             trend=float(beta[1]),
             elasticity=float(-beta[2]) if has_promotions else float("nan"),
-            fourier=beta[lead:],
+            fourier=beta[lead + int(seen.sum()) :],
+            events=effects,
         )
         if best is None or aicc < best[0]:
             best = (aicc, profile)
@@ -123,25 +149,38 @@ def forecast_series(
     horizon: int,
     *,
     future_log_price_ratio: np.ndarray | None = None,
+    event_weeks: np.ndarray | None = None,
 ) -> SeriesForecast:
     """Forecast each row of ``y`` (N × T weekly units) ``horizon`` weeks ahead; see the module docstring.
 
     ``future_log_price_ratio`` (N × horizon) gives the prices of the forecast weeks; regular price if
     ``None`` — the plan's forecasts are demand at full price and the pricing agent prices markdowns.
+    ``event_weeks`` (events × (T + horizon), see :mod:`.events`) makes the forecast event-aware: each
+    event's uplift is learned from the history's event weeks and put back on the future ones; without
+    ``future_log_price_ratio`` an event week is priced as its event usually was (the promotion recurs).
     """
     from statsforecast import StatsForecast
     from statsforecast.models import AutoARIMA, AutoETS, AutoTheta
 
     n_series, length = y.shape
-    profiles = tuple(fit_profile(y[i], log_price_ratio[i]) for i in range(n_series))
+    past_events = None if event_weeks is None else event_weeks[:, :length]
+    future_events = None if event_weeks is None else event_weeks[:, length : length + horizon]
+    profiles = tuple(fit_profile(y[i], log_price_ratio[i], past_events) for i in range(n_series))
     t = np.arange(length, dtype=float)
     future_t = np.arange(length, length + horizon, dtype=float)
     future_price = np.zeros((n_series, horizon)) if future_log_price_ratio is None else future_log_price_ratio
+    if past_events is not None and future_events is not None and future_log_price_ratio is None:
+        future_price = _usual_event_prices(log_price_ratio, past_events, future_events)
     frames, put_back = [], np.zeros((n_series, horizon))
     for i, profile in enumerate(profiles):
         promo = 0.0 if np.isnan(profile.elasticity) else -profile.elasticity
-        adjusted = np.log(np.maximum(y[i], _FLOOR)) - profile.seasonal(t) - promo * log_price_ratio[i]
-        put_back[i] = profile.seasonal(future_t) + promo * future_price[i]
+        adjusted = (
+            np.log(np.maximum(y[i], _FLOOR))
+            - profile.seasonal(t)
+            - promo * log_price_ratio[i]
+            - profile.event_part(past_events)
+        )
+        put_back[i] = profile.seasonal(future_t) + promo * future_price[i] + profile.event_part(future_events)
         frames.append(pd.DataFrame({"unique_id": i, "ds": np.arange(length), "y": adjusted}))
     models = [
         AutoETS(season_length=1, model="ZZN"),
@@ -181,6 +220,22 @@ def forecast_series(
         baseline=seasonal_naive(y, horizon),
         profiles=profiles,
     )
+
+
+def _usual_event_prices(
+    log_price_ratio: np.ndarray, past_events: np.ndarray, future_events: np.ndarray
+) -> np.ndarray:
+    """Future prices when none are given: regular, except in event weeks, which get the price their event
+    usually had (a Black Friday promotion recurs); (N, horizon)."""
+    future = np.zeros((log_price_ratio.shape[0], future_events.shape[1]))
+    for e in range(future_events.shape[0]):
+        seen = past_events[e] > 0
+        if not seen.any():
+            continue
+        usual = log_price_ratio[:, seen].mean(axis=1)
+        weeks = future_events[e] > 0
+        future[:, weeks] = np.minimum(future[:, weeks], usual[:, None])
+    return future
 
 
 def wape(actual: np.ndarray, forecast: np.ndarray) -> float:

@@ -17,11 +17,19 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel
 
+from baton.workflows.season.events import events_in
 from baton.workflows.season.parameters import SeasonParameters
 from baton.workflows.season.policy import PlanningPolicy
 from baton.workflows.season.safety_stock import period_sigma, service_z
 
-__all__ = ["CategoryInventory", "InventoryContext", "InventoryPlan", "InventorySummary", "plan_inventory"]
+__all__ = [
+    "CategoryInventory",
+    "InventoryContext",
+    "InventoryPlan",
+    "InventorySummary",
+    "PeakShipment",
+    "plan_inventory",
+]
 
 
 @dataclass(frozen=True)
@@ -48,6 +56,16 @@ class CategoryInventory(BaseModel):
     dc_left_at_end: int
 
 
+class PeakShipment(BaseModel):
+    """What the DC sends ahead of a retail event week: shipments leave ``lead time`` weeks before it."""
+
+    event: str
+    season_week: int
+    departs_week: int | None  # the last shipment arriving by the event week; None when none can
+    units: int  # that shipment's units
+    average_units: int  # an average shipment's units over the season
+
+
 class InventorySummary(BaseModel):
     """The inventory agent's checkpointable result."""
 
@@ -56,6 +74,7 @@ class InventorySummary(BaseModel):
     store_minimum_units: int
     strategy: str
     categories: list[CategoryInventory]
+    peaks: list[PeakShipment] = []
     notes: list[str] = []
 
     def buy_of(self, category: str) -> int:
@@ -220,12 +239,20 @@ def plan_inventory(context: InventoryContext) -> InventoryPlan:
         )
     columns = ["season_week", "arrives_week", "week_start", "category", "store_id", "units"]
     replenishment = pd.concat(shipments, ignore_index=True) if shipments else pd.DataFrame(columns=columns)
+    peaks = _peak_shipments(params, replenishment)
+    for peak in peaks:
+        if peak.departs_week is None:
+            notes.append(
+                f"{peak.event} (season week {peak.season_week}): no shipment arrives before it — its "
+                "stock is the stores' initial allocation"
+            )
     return InventoryPlan(
         summary=InventorySummary(
             pack_size=pack,
             store_minimum_units=policy.store_minimum_units,
             strategy=params.replenishment_strategy.value,
             categories=categories,
+            peaks=peaks,
             notes=notes,
         ),
         allocation=pd.concat(allocations, ignore_index=True),
@@ -233,3 +260,33 @@ def plan_inventory(context: InventoryContext) -> InventoryPlan:
             drop=True
         ),
     )
+
+
+def _peak_shipments(params: SeasonParameters, replenishment: pd.DataFrame) -> list[PeakShipment]:
+    """For each event week of the season, the last shipment that reaches the stores in time for it.
+
+    The order-up-to level covers the forecast of the review period plus the lead time, so the shipment
+    leaving ``lead time`` weeks (or one review period) ahead of an event week is sized for its peak.
+    """
+    weeks = [params.week_start(w) for w in range(1, params.forecast_horizon_weeks + 1)]
+    sent = (
+        replenishment.groupby(["season_week", "arrives_week"])["units"].sum().reset_index()
+        if len(replenishment)
+        else pd.DataFrame(columns=["season_week", "arrives_week", "units"])
+    )
+    average = round(float(sent["units"].mean())) if len(sent) else 0
+    peaks = []
+    for index, label in events_in(weeks):
+        week = index + 1
+        reaching = sent[sent["arrives_week"] <= week]
+        last = reaching.iloc[-1] if len(reaching) else None
+        peaks.append(
+            PeakShipment(
+                event=label,
+                season_week=week,
+                departs_week=None if last is None else int(last["season_week"]),
+                units=0 if last is None else int(last["units"]),
+                average_units=average,
+            )
+        )
+    return peaks

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date, timedelta
 from enum import StrEnum
 from typing import Any, Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from baton.agents.rules import FieldRule, extract_with_rules
+from baton.agents.rules import FieldRule, Mention, extract_with_rules, find_mentions
 from baton.core.errors import InvalidInputError
+from baton.workflows.season.wording import Reading, normalise
 
 __all__ = ["ReplenishmentStrategy", "SeasonParameterError", "SeasonParameters", "extract_parameters"]
 
@@ -95,14 +98,29 @@ class SeasonParameters(BaseModel):
             "fraction",
             (
                 "dc",
+                "dcs",
                 "holdback",
                 "hold back",
                 "held back",
                 "hold-back",
+                "holding back",
                 "keep",
+                "keep back",
+                "retain",
+                "leave",
                 "reserve",
+                "in reserve",
                 "distribution center",
                 "distribution centre",
+                "fulfilment centre",
+                "fulfilment center",
+                "fulfillment centre",
+                "fulfillment center",
+                "central stock",
+                "central warehouse",
+                "depot",
+                "back stock",
+                "backstock",
                 "warehouse",
             ),
         ),
@@ -127,8 +145,24 @@ class SeasonParameters(BaseModel):
         le=1.0,
         description="share of the buy to sell by season end (default 0.85)",
         json_schema_extra=_rules(
-            "fraction", ("sell-through", "sell through", "sellthrough", "sell out", "sold")
+            "fraction",
+            (
+                "sell-through",
+                "sell through",
+                "sellthrough",
+                "sell-thru",
+                "sell thru",
+                "sell out",
+                "sell",
+                "sold",
+            ),
         ),
+    )
+
+    readings: tuple[str, ...] = Field(
+        default=(),
+        description="how the request's words were read, one line each (\"'a quarter' → 25% DC holdback\")",
+        json_schema_extra=_rules("word", ()),
     )
 
     @model_validator(mode="after")
@@ -204,16 +238,56 @@ def extract_parameters(
 ) -> SeasonParameters:
     """Read a season's parameters from plain words with deterministic rules (no model needed).
 
-    A date without a year is the next such date on or after ``today``. ``categories`` (the data's
-    categories), when given, lets the request name one without the word "category". Raises
-    :class:`SeasonParameterError` naming every missing field and every violated bound.
+    Planners' phrasings ("a quarter", "top up every other week", "the first of May", "three months")
+    are rewritten first (:mod:`.wording`); every reading is kept in ``readings``. A date without a year
+    is the next such date on or after ``today``. ``categories`` (the data's categories), when given, lets
+    the request name one without the word "category". Raises :class:`SeasonParameterError` naming every
+    missing field, every violated bound and every contradiction.
     """
+    found, readings = read_request(text, today=today, categories=categories)
+    if found.missing or found.invalid:
+        raise SeasonParameterError(missing=found.missing, invalid=found.invalid, request=text)
+    try:
+        parameters = SeasonParameters.model_validate(found.values)
+    except ValueError as error:
+        raise SeasonParameterError(missing=[], invalid={"__model__": str(error)}, request=text) from None
+    lines = describe_readings(parameters, readings, text, today=today or date.today())
+    return parameters.model_copy(update={"readings": tuple(lines)})
+
+
+@dataclass(frozen=True)
+class RequestReading:
+    """What the rules read from a request: values (possibly invalid), what is missing, what is wrong."""
+
+    values: dict[str, Any]
+    missing: list[str]
+    invalid: dict[str, str]
+
+
+def read_request(
+    text: str, *, today: date | None = None, categories: list[str] | None = None
+) -> tuple[RequestReading, list[Reading]]:
+    """The rules' reading of ``text`` without raising: see :func:`extract_parameters`."""
+    today = today or date.today()
+    words = normalise(text, today=today)
     hints: dict[str, FieldRule | dict[str, Any]] = {}
     if categories:
         hints["category"] = {"kind": "enum", "choices": list(categories), "keywords": ["category"]}
-    found = extract_with_rules(text, SeasonParameters, hints=hints, today=today)
+    found = extract_with_rules(words.text, SeasonParameters, hints=hints, today=today)
     values, invalid = dict(found.values), dict(found.invalid)
+    values.pop("readings", None)
     missing = list(found.missing)
+    invalid.pop("__model__", None) if words.problems else None
+    if words.replenishment is not None:
+        values["replenishment_strategy"] = words.replenishment
+    if "dc_holdback_percentage" in words.problems:
+        values.pop("dc_holdback_percentage", None)
+        invalid["dc_holdback_percentage"] = words.problems["dc_holdback_percentage"]
+        missing = [m for m in missing if m != "dc_holdback_percentage"]
+    if "replenishment_strategy" in words.problems:
+        values.pop("replenishment_strategy", None)
+        invalid["replenishment_strategy"] = words.problems["replenishment_strategy"]
+        missing = [m for m in missing if m != "replenishment_strategy"]
     start, end = values.get("season_start_date"), values.get("season_end_date")
     if "forecast_horizon_weeks" in missing and isinstance(start, date) and isinstance(end, date):
         days = (end - start).days
@@ -231,9 +305,101 @@ def extract_parameters(
         bounds = {type(m).__name__: getattr(m, type(m).__name__.lower()) for m in _metadata(name)}
         if isinstance(value, float) and {"Ge", "Le"} <= bounds.keys():
             invalid[name] = f"must be between {bounds['Ge']:.0%} and {bounds['Le']:.0%}, got {value:.0%}"
-    if missing or invalid:
-        raise SeasonParameterError(missing=missing, invalid=invalid, request=text)
-    try:
-        return SeasonParameters.model_validate(values)
-    except ValueError as error:
-        raise SeasonParameterError(missing=[], invalid={"__model__": str(error)}, request=text) from None
+    return RequestReading(values=values, missing=missing, invalid=invalid), words.readings
+
+
+_STRATEGY_LABEL = {
+    "none": "no replenishment",
+    "weekly": "weekly replenishment",
+    "bi-weekly": "bi-weekly replenishment",
+}
+
+
+_LABELS: dict[str, Callable[[SeasonParameters], str]] = {
+    "forecast_horizon_weeks": lambda p: f"{p.forecast_horizon_weeks}-week season",
+    "season_start_date": lambda p: f"season starts {p.season_start_date}",
+    "season_end_date": lambda p: f"season ends {p.end_date}",
+    "replenishment_strategy": lambda p: _STRATEGY_LABEL[p.replenishment_strategy.value],
+    "dc_holdback_percentage": lambda p: f"{_share(p.dc_holdback_percentage)} DC holdback",
+    "markdown_start_week": lambda p: f"markdowns from season week {p.markdown_start_week}",
+    "target_sell_through": lambda p: f"{_share(p.target_sell_through or 0)} target sell-through",
+    "category": lambda p: f"category {p.category}",
+}
+
+
+def _share(value: float) -> str:
+    return f"{round(value * 100, 2):g}%"
+
+
+def _matches(name: str, value: Any, reading: Reading) -> bool:
+    if name in _FRACTIONS:
+        return (
+            reading.kind == "fraction"
+            and isinstance(reading.value, float)
+            and abs(reading.value - value) < 1e-4
+        )
+    if name == "forecast_horizon_weeks":
+        return reading.kind == "duration" and reading.value == value
+    if name in ("season_start_date", "season_end_date"):
+        return reading.kind == "date" and reading.value == value
+    if name == "replenishment_strategy":
+        return reading.kind == "replenishment" and reading.value == value
+    return False
+
+
+def _mention_of(name: str, value: Any, mentions: list[Mention]) -> str | None:
+    for mention in mentions:
+        if name in _FRACTIONS and mention.kind == "percent" and abs(mention.value - value) < 1e-6:
+            return mention.text
+        if (
+            name == "forecast_horizon_weeks"
+            and mention.kind == "duration"
+            and round(mention.value / 7) == value
+        ):
+            return mention.text
+        if (
+            name in ("season_start_date", "season_end_date")
+            and mention.kind == "date"
+            and mention.value == value
+        ):
+            return mention.text
+    return None
+
+
+def describe_readings(
+    parameters: SeasonParameters,
+    readings: list[Reading],
+    text: str,
+    *,
+    today: date,
+    skip: frozenset[str] = frozenset(),
+) -> list[str]:
+    """One line per parameter saying which words gave it ("'a quarter' → 25% DC holdback"); the fields
+    in ``skip`` (filled otherwise) are left out."""
+    mentions = find_mentions(text, today=today)
+    lines = []
+    for name, label in _LABELS.items():
+        value = getattr(parameters, name)
+        if (
+            value is None
+            or name in skip
+            or (name == "season_end_date" and not _end_was_said(parameters, readings, mentions))
+        ):
+            continue
+        said = [r for r in readings if _matches(name, value, r)]
+        if said:
+            for reading in said:
+                note = f" (assumed: {reading.assumption})" if reading.assumption else ""
+                lines.append(f"'{reading.said.strip()}' → {label(parameters)}{note}")
+            continue
+        plain = _mention_of(name, value, mentions)
+        lines.append(f"'{plain}' → {label(parameters)}" if plain else label(parameters))
+    lines += [f"'{r.said.strip()}' → {r.means}" for r in readings if r.kind == "depth"]
+    return lines
+
+
+def _end_was_said(parameters: SeasonParameters, readings: list[Reading], mentions: list[Mention]) -> bool:
+    end = parameters.end_date
+    return any(r.kind == "date" and r.value == end for r in readings) or any(
+        m.kind == "date" and m.value == end for m in mentions
+    )

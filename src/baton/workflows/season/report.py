@@ -7,6 +7,7 @@ steps may draw in worker threads at the same time.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -18,6 +19,7 @@ from pydantic import BaseModel
 from baton.workflows.season.artifacts import write_text
 from baton.workflows.season.backtest import Score
 from baton.workflows.season.demand import DemandSummary
+from baton.workflows.season.events import events_in
 from baton.workflows.season.inventory import InventorySummary
 from baton.workflows.season.parameters import SeasonParameters
 from baton.workflows.season.pricing import PricingSummary
@@ -43,7 +45,8 @@ def _save(figure: Figure, path: Path) -> str:
 
 
 def draw_forecast(history: pd.DataFrame, groups: pd.DataFrame, categories: list[str], path: Path) -> str:
-    """History and forecast (ensemble, 80% band, seasonal naive) of each category's chain total."""
+    """History and forecast (ensemble, 80% band, seasonal naive) of each category's chain total, with the
+    retail calendar's event weeks shaded."""
     figure = Figure(figsize=(10, 2.4 * len(categories)))
     axes = figure.subplots(len(categories), 1, squeeze=False)[:, 0]
     for ax, category in zip(axes, categories, strict=True):
@@ -60,11 +63,33 @@ def draw_forecast(history: pd.DataFrame, groups: pd.DataFrame, categories: list[
         )
         ax.plot(when, ahead["ensemble"], color="tab:blue", lw=2, label="forecast (ensemble)")
         ax.plot(when, ahead["seasonal_naive"], color="tab:orange", lw=1, ls="--", label="seasonal naive")
+        _mark_events(ax, [*pd.to_datetime(past["week"]), *when])
         ax.set_title(category, loc="left", fontsize=10)
         ax.set_ylabel("units / week")
         ax.grid(alpha=0.3)
-    axes[0].legend(loc="upper left", fontsize=8, ncol=4)
+    axes[0].legend(loc="upper left", fontsize=7, ncol=4)
     return _save(figure, path)
+
+
+_EVENT_COLOURS = {"Black": "tab:red", "the two": "tab:green", "Easter": "tab:purple", "back-to": "tab:brown"}
+
+
+def _mark_events(ax: Any, weeks: list[pd.Timestamp]) -> None:
+    """Shade each retail event week (from :mod:`.events`) and name each event once in the legend."""
+    named: set[str] = set()
+    for index, label in events_in([w.date() for w in weeks]):
+        start = weeks[index]
+        colour = next((c for key, c in _EVENT_COLOURS.items() if label.startswith(key)), "tab:gray")
+        short = label.split(" (")[0]
+        ax.axvspan(
+            start - pd.Timedelta(days=3),
+            start + pd.Timedelta(days=4),
+            color=colour,
+            alpha=0.15,
+            lw=0,
+            label=None if short in named else short,
+        )
+        named.add(short)
 
 
 def draw_allocation(allocation: pd.DataFrame, path: Path) -> str:
@@ -166,6 +191,8 @@ def write_plan(
         notes=notes,
         n=_units,
         pct=lambda x: f"{x:.0%}",
+        err=lambda x: f"{x:+.1%}",
+        w=lambda x: "—" if x is None else f"{x:.3f}",
         sc=_score,
     )
     return str(write_text(out / "PLAN.md", text))

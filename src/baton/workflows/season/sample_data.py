@@ -2,8 +2,10 @@
 
 Weekly units per store and category are built as planners see them: a store's scale (size, traffic,
 format), a category's yearly seasonality that depends on the store's climate, a chain trend plus a
-per-store trend, chain-wide promotions (price cuts that lift units with a price elasticity, including a
-Black-Friday-like week that recurs every year), and multiplicative plus count noise.
+per-store trend, chain-wide promotions (price cuts that lift units with a price elasticity), the retail
+calendar's peaks placed by a holiday calendar so they move with the year (the Black Friday promotion week,
+the two weeks before Christmas, Easter, back-to-school; see :mod:`.events`), and multiplicative plus
+count noise.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from baton.core.errors import InvalidInputError
+from baton.workflows.season.events import EVENTS, event_matrix
 
 __all__ = ["DEFAULT_LAST_WEEK", "SampleSpec", "make_sample_data", "write_sample_data"]
 
@@ -84,15 +87,32 @@ def _seasonal_curve(weeks_of_year: np.ndarray, peak: np.ndarray, amplitude: np.n
     return np.asarray(amplitude * (np.exp(np.cos(angle)) - np.i0(1.0)) / (np.e - np.i0(1.0)))
 
 
+# the retail calendar's uplift of units per category and event (on top of any price cut), see .events
+EVENT_LIFT: dict[str, dict[str, float]] = {
+    "outerwear": {"black_friday": 1.35, "pre_christmas": 1.6, "easter": 1.0, "back_to_school": 1.15},
+    "swimwear": {"black_friday": 1.2, "pre_christmas": 1.25, "easter": 1.4, "back_to_school": 0.9},
+    "basics": {"black_friday": 1.3, "pre_christmas": 1.5, "easter": 1.2, "back_to_school": 1.6},
+}
+_BLACK_FRIDAY_DEPTH = 0.3
+
+
+def _event_lift(week_starts: pd.DatetimeIndex) -> np.ndarray:
+    """(categories, weeks) multiplier of units from the retail calendar's events."""
+    matrix = event_matrix(week_starts)
+    lift = np.ones((len(CATEGORIES), len(week_starts)))
+    for c, cat in enumerate(CATEGORIES):
+        for e, event in enumerate(EVENTS):
+            lift[c] *= np.where(matrix[e] > 0, EVENT_LIFT[cat.name][event.name], 1.0)
+    return lift
+
+
 def _promotions(week_starts: pd.DatetimeIndex, rng: np.random.Generator) -> np.ndarray:
-    """Chain-wide promotion depth per week and category: a recurring Black-Friday week plus random events."""
+    """Chain-wide promotion depth per week and category: the Black Friday week every year (placed by the
+    holiday calendar) plus random promotions."""
     depth = np.zeros((len(CATEGORIES), len(week_starts)))
+    black_friday = event_matrix(week_starts)[[e.name for e in EVENTS].index("black_friday")] > 0
     for c in range(len(CATEGORIES)):
-        for w, start in enumerate(week_starts):
-            # the week that contains the fourth Thursday of November
-            thursday = start + pd.Timedelta(days=3)
-            if thursday.month == 11 and 22 <= thursday.day <= 28:
-                depth[c, w] = 0.3
+        depth[c, black_friday] = _BLACK_FRIDAY_DEPTH
         n_random = max(1, len(week_starts) // 13)
         chosen = rng.choice(len(week_starts), size=n_random, replace=False)
         depth[c, chosen] = np.maximum(depth[c, chosen], rng.choice([0.15, 0.2, 0.25], size=n_random))
@@ -113,6 +133,7 @@ def make_sample_data(spec: SampleSpec = SampleSpec()) -> tuple[pd.DataFrame, pd.
     woy = week_starts.isocalendar().week.to_numpy().astype(float).clip(max=52)
     t = np.arange(spec.weeks) / 52.0
     promo = _promotions(week_starts, rng)
+    events = _event_lift(week_starts)
 
     scale = (stores["size"].to_numpy() / 900) ** 0.6 * (stores["traffic"].to_numpy() / 12_000) ** 0.4
     scale = (
@@ -127,7 +148,7 @@ def make_sample_data(spec: SampleSpec = SampleSpec()) -> tuple[pd.DataFrame, pd.
         trend = (0.05 + store_trend[:, None]) * t[None, :]
         lift = (1 - promo[c])[None, :] ** -cat.elasticity
         noise = rng.lognormal(-0.5 * 0.12**2, 0.12, size=(spec.stores, spec.weeks))
-        mean = cat.base_units * scale[:, None] * np.exp(season + trend) * lift * noise
+        mean = cat.base_units * scale[:, None] * np.exp(season + trend) * lift * events[c][None, :] * noise
         units = rng.poisson(mean)
         price = np.round(cat.price * (1 + 0.03 * t) * (1 - promo[c]), 2)
         frames.append(

@@ -11,8 +11,10 @@ from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
+import pandas as pd
 
 from baton.workflows.season.disaggregation import seasonal_shares, share_dispersion
+from baton.workflows.season.events import event_matrix
 from baton.workflows.season.forecasting import SeriesForecast, forecast_series
 from baton.workflows.season.panel import SalesPanel
 
@@ -45,12 +47,18 @@ def forecast_top_down(
     level: Level,
     end: int | None = None,
     future_log_price_ratio: np.ndarray | None = None,
+    event_aware: bool = True,
 ) -> TopDownForecast:
     """Forecast ``horizon`` weeks after week index ``end`` (default: the end of the history).
 
     ``future_log_price_ratio`` is (categories, horizon) of known prices; regular price when ``None``.
+    ``event_aware`` adds the retail calendar's events (:mod:`.events`) to the group forecasts.
     """
     end = panel.units.shape[2] if end is None else end
+    event_weeks = None
+    if event_aware:
+        starts = [panel.weeks[0] + pd.Timedelta(weeks=w) for w in range(end + horizon)]
+        event_weeks = event_matrix(starts)
     units = panel.units[:, :, :end]
     n_categories, n_stores, _ = units.shape
     if level == "cluster":
@@ -65,7 +73,9 @@ def forecast_top_down(
     future = None
     if future_log_price_ratio is not None:
         future = np.vstack([future_log_price_ratio[c] for c, _ in groups])
-    result = forecast_series(group_history, price, horizon, future_log_price_ratio=future)
+    result = forecast_series(
+        group_history, price, horizon, future_log_price_ratio=future, event_weeks=event_weeks
+    )
     targets = np.arange(end, end + horizon)
     mean = np.zeros((n_categories, n_stores, horizon))
     shared = np.zeros_like(mean)

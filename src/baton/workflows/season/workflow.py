@@ -7,8 +7,10 @@ the next agent exactly what the last one wrote.
 
 from __future__ import annotations
 
+import asyncio
+import inspect
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -19,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from baton.core.errors import BatonError, InvalidInputError
 from baton.core.workflow import RetryPolicy, TaskContext, Workflow
+from baton.llm import CallContext, Gateway
 from baton.workflows.reach import WorkspaceFile, WorkspaceFolder, WorkspaceOutput
 from baton.workflows.season.artifacts import write_agent_files
 from baton.workflows.season.context import (
@@ -34,6 +37,7 @@ from baton.workflows.season.context import (
 from baton.workflows.season.data import HISTORY_FILE
 from baton.workflows.season.demand import forecast_demand
 from baton.workflows.season.inventory import plan_inventory
+from baton.workflows.season.model_fill import extract_parameters_with_model
 from baton.workflows.season.parameters import SeasonParameters, extract_parameters
 from baton.workflows.season.policy import PlanningPolicy
 from baton.workflows.season.pricing import plan_markdowns
@@ -93,13 +97,30 @@ def _categories_in(data_dir: str) -> list[str] | None:
 
 
 @workflow.step(retry=_RETRY)
-def parameters(inputs: SeasonInputs, ctx: TaskContext) -> SeasonParameters:
-    """Read the season's parameters from the request (rules; no model needed)."""
+async def parameters(inputs: SeasonInputs, ctx: TaskContext) -> SeasonParameters:
+    """Read the season's parameters from the request: rules first, then — with a model configured —
+    the model for only what the rules left empty (see :mod:`.model_fill`)."""
     if inputs.parameters is not None:
         ctx.log("parameters given directly")
         return inputs.parameters
-    found = extract_parameters(inputs.request, today=inputs.today, categories=_categories_in(inputs.data))
-    ctx.log("parameters extracted", produced_by="rules", **found.model_dump(mode="json"))
+    categories = await asyncio.to_thread(_categories_in, inputs.data)
+    gateway = ctx.services.get("gateway")
+    if isinstance(gateway, Gateway) and gateway.enabled:
+        found = await extract_parameters_with_model(
+            inputs.request,
+            gateway=gateway,
+            call=CallContext.from_task(ctx, agent="season-parameters"),
+            today=inputs.today,
+            categories=categories,
+        )
+    else:
+        found = extract_parameters(inputs.request, today=inputs.today, categories=categories)
+    by_model = any("filled by the model" in line for line in found.readings)
+    ctx.log(
+        "parameters extracted",
+        produced_by="rules+model" if by_model else "rules",
+        **found.model_dump(mode="json"),
+    )
     return found
 
 
@@ -198,7 +219,13 @@ def report(
     plan = write_plan(
         out,
         request=inputs.request.strip(),
-        produced_by="given" if inputs.parameters is not None else "rules",
+        produced_by=(
+            "given"
+            if inputs.parameters is not None
+            else "rules and a model"
+            if any("filled by the model" in line for line in parameters.readings)
+            else "rules"
+        ),
         parameters=parameters,
         target=parameters.target_sell_through or inputs.policy.target_sell_through,
         stores=context.stores,
@@ -219,6 +246,10 @@ class LocalRun:
     outputs: dict[str, Any]
     seconds: dict[str, float]
     events: list[tuple[str, str, dict[str, Any]]] = field(default_factory=list)
+
+
+async def _awaited(output: Awaitable[Any]) -> Any:
+    return await output
 
 
 def run_locally(
@@ -258,6 +289,8 @@ def run_locally(
                 arguments[parameter] = step.parameter_adapter(parameter).validate_json(checkpoints[parameter])
         began = time.perf_counter()
         output = step.fn(**arguments)
+        if inspect.isawaitable(output):
+            output = asyncio.run(_awaited(output))
         run.seconds[name] = time.perf_counter() - began
         checkpoints[name] = step.output_adapter.dump_json(output)
         run.outputs[name] = step.output_adapter.validate_json(checkpoints[name])
