@@ -205,10 +205,11 @@ def season_plan(
     if parameters is None:
         console.print(f"season [bold]{run_id}[/]: the model is asked for what the rules could not read")
     else:
+        strategy = str(parameters.replenishment_strategy)
+        replenishment = "no replenishment" if strategy == "none" else f"{strategy} replenishment"
         console.print(
             f"season [bold]{run_id}[/]: {parameters.forecast_horizon_weeks} weeks from "
-            f"{parameters.season_start_date}, {parameters.replenishment_strategy} replenishment, "
-            f"{parameters.dc_holdback_percentage:.0%} at the DC"
+            f"{parameters.season_start_date}, {replenishment}, {parameters.dc_holdback_percentage:.0%} at the DC"
         )
         for line in parameters.readings:
             console.print(f"  [dim]{line}[/]")
