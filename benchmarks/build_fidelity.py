@@ -70,6 +70,15 @@ def _field_matches(spec: BuildSpec, feature: str, expected: dict[str, Any]) -> b
     return True
 
 
+def _renamed(spec: BuildSpec, field_ref: str) -> str:
+    """The field as the build named it: a name clashing with SQL or Python is renamed, as an assumption says."""
+    entity, _, name = field_ref.partition(".")
+    for assumption in spec.assumptions:
+        if assumption.startswith(f"field '{name}' of {entity} ") and " named " in assumption:
+            return f"{entity}.{assumption.rsplit(' named ', 1)[1]}"
+    return field_ref
+
+
 def covers(spec: BuildSpec, requirement: Requirement, expected: dict[str, Any]) -> bool:
     """Whether the build's ``requirement`` implements the person's ``expected`` one."""
     features = _features(requirement)
@@ -83,9 +92,8 @@ def covers(spec: BuildSpec, requirement: Requirement, expected: dict[str, Any]) 
         links = {f.split(">")[1] for f in features if f.startswith(f"relation:{left}>")}
         return any(f"relation:{right}>{link}" in features for link in links)
     if "field" in expected:
-        return f"field:{expected['field']}" in features and _field_matches(
-            spec, f"field:{expected['field']}", expected
-        )
+        wanted = _renamed(spec, expected["field"])
+        return f"field:{wanted}" in features and _field_matches(spec, f"field:{wanted}", expected)
     if "bounds" in expected:
         return any(f.startswith("field:") and _field_matches(spec, f, expected) for f in features)
     for kind in ("rule", "query"):

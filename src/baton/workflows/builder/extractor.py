@@ -1,10 +1,14 @@
 """The deterministic spec extractor: an idea in plain words → a :class:`BuildSpec`, without a model.
 
-Rules, in order: plural nouns (and nouns the field vocabulary knows) become entities; "X has/have Y",
-"X belongs to Y" and "X <verb> Y" become relations; well-known pairs (authors and books) are related
-when the idea is silent; fields come from the idea ("books with title and isbn") or the vocabulary;
-the stack follows the words (scheduled or event-driven → functions, web app → flask, else fastapi).
-Every guess is written to ``spec.assumptions`` so the user can see and correct it in ``spec.yaml``.
+Rules, in order: plural nouns (and nouns the vocabulary knows, and the subject of "each X has …")
+become entities — a third-person verb after a singular subject does not ("a job collects rates"), and
+two nouns stay whole ("exchange rates"); "X has a/many Y", "Y belongs to X", "Ys from X", "X <verb>
+Y" and "X <verb> many Y" (a link entity) become relations; then _reading.py reads fields and rules
+(priority, status and its transitions, capacity and its limit, money, ranges, date pairs, choices,
+uniqueness), queries (latest per key, counts) and what needs the outside world; well-known pairs
+are related when the idea is silent; the stack follows the words. Every guess is written to
+``spec.assumptions``; every phrase understood becomes a requirement in the user's words with the
+feature that implements it, and every phrase not understood a ``not implemented`` requirement.
 """
 
 from __future__ import annotations

@@ -187,7 +187,12 @@ def _deploy(
             ctx.progress(30, "starting the release and smoke-testing it")
             result = deploy_local(spec, repo, code.commit, require_venv(repo), port=inputs.port)
         result.duration_s = _done(Stage.DEPLOY, architecture, started, "rules")
-    ctx.log(f"deployed: {result.url or result.plan_file}")
+    counts = requirement_counts(result.requirements)
+    ctx.log(
+        f"deployed: {result.url or result.plan_file}; requirements {counts['honoured']}/"
+        f"{len(result.requirements)} honoured",
+        requirements=counts,
+    )
     return result
 
 
@@ -281,6 +286,7 @@ def notification(
         "tests": f"{gate.tests_passed} passed, coverage {gate.coverage:.1f}%",
         "service": deploy.url or deploy.plan_file or "",
         "monthly cost": ", ".join(f"{k} ${v:.2f}" for k, v in docs.monthly_costs.items()),
+        "requirements": f"{docs.requirement_counts.get('honoured', 0)}/{len(docs.requirements)} honoured",
     }
     return notify.send(inputs.notify, notify.message(architecture.spec.title, facts, succeeded=True))
 
