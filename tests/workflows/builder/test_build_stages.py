@@ -227,8 +227,10 @@ def test_the_github_remote_is_created_through_the_api_and_pushed(tmp_path: Path)
 
 class _Hook(BaseHTTPRequestHandler):
     bodies: list[dict[str, Any]] = []
+    hosts: list[str] = []
 
     def do_POST(self) -> None:
+        self.hosts.append(self.headers["Host"])
         self.bodies.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
         self.send_response(200)
         self.send_header("Content-Length", "2")
@@ -254,3 +256,24 @@ def test_the_webhook_gets_a_slack_and_teams_compatible_body() -> None:
         server.shutdown()
     unreachable = send("http://127.0.0.1:9/hook", message("Zoo API", {}, succeeded=False), timeout=2)
     assert not unreachable.sent and unreachable.error
+
+
+def test_a_confined_webhook_is_checked_again_when_sent_and_goes_to_the_checked_address(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Hook)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    port = server.server_address[1]
+    try:
+        # A run started over the API: loopback is refused at send time unless the allow-list names it.
+        monkeypatch.delenv("BATON_ALLOWED_HOSTS", raising=False)
+        received = len(_Hook.hosts)
+        refused = send(f"http://localhost:{port}/hook", message("Zoo API", {}, succeeded=True), confine=True)
+        assert not refused.sent and refused.error is not None and "loopback" in refused.error
+        assert len(_Hook.hosts) == received  # nothing was sent
+        monkeypatch.setenv("BATON_ALLOWED_HOSTS", "localhost,127.0.0.0/8,::1")
+        sent = send(f"http://localhost:{port}/hook", message("Zoo API", {}, succeeded=True), confine=True)
+        assert sent.sent and sent.status == 200
+        assert _Hook.hosts[-1] == f"localhost:{port}"  # the pinned request keeps the URL's host
+    finally:
+        server.shutdown()

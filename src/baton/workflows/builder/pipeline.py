@@ -51,7 +51,10 @@ MANIFEST = Path(".baton-build") / "code-manifest.json"
 
 @contextmanager
 def _stage(
-    stage: Stage, architecture: ArchitectureResult, inputs: BuildInputs | None = None
+    stage: Stage,
+    architecture: ArchitectureResult,
+    inputs: BuildInputs | None = None,
+    ctx: TaskContext | None = None,
 ) -> Iterator[None]:
     repo = Path(architecture.out_dir)
     try:
@@ -63,7 +66,8 @@ def _stage(
         )
         if inputs is not None and inputs.notify:
             facts = {"stage": stage.value, "error": str(error).splitlines()[0][:300], "repository": str(repo)}
-            notify.send(inputs.notify, notify.message(spec.title, facts, succeeded=False))
+            confine = ctx is not None and notify.confined(ctx.options)
+            notify.send(inputs.notify, notify.message(spec.title, facts, succeeded=False), confine=confine)
         raise
 
 
@@ -87,7 +91,7 @@ def architecture(inputs: BuildInputs, ctx: TaskContext) -> ArchitectureResult:
 def repository(inputs: BuildInputs, architecture: ArchitectureResult, ctx: TaskContext) -> RepositoryResult:
     """Create the git repository with the project skeleton and the spec; first commit."""
     started = time.perf_counter()
-    with _stage(Stage.REPOSITORY, architecture, inputs):
+    with _stage(Stage.REPOSITORY, architecture, inputs, ctx):
         result = create_repository(
             architecture.spec, Path(architecture.out_dir), github_owner=inputs.github_owner
         )
@@ -178,7 +182,7 @@ def _deploy(
     started = time.perf_counter()
     repo = Path(architecture.out_dir)
     spec = crew.spec_after_crew(architecture.spec, repo)  # the crew's requirements, to be checked too
-    with _stage(Stage.DEPLOY, architecture, inputs):
+    with _stage(Stage.DEPLOY, architecture, inputs, ctx):
         if not gate.passed:
             raise PermanentError("the test gate did not pass; nothing is deployed")
         if inputs.target is DeployTarget.AZURE:
@@ -216,7 +220,7 @@ def documentation(
     started = time.perf_counter()
     spec = architecture.spec
     repo = Path(architecture.out_dir)
-    with _stage(Stage.DOCS, architecture, inputs):
+    with _stage(Stage.DOCS, architecture, inputs, ctx):
         document, openapi_by = openapi_document(spec, repo, require_venv(repo))
         texts = {
             "README.md": (docs.readme(spec, deploy.url, deploy.release, deploy.requirements), "template"),
@@ -277,6 +281,7 @@ def notification(
     gate: GateReport,
     deploy: DeployResult,
     docs: DocsResult,
+    ctx: TaskContext,
 ) -> NotifyResult:
     """Send the Slack/Teams-compatible webhook when ``--notify URL`` was given."""
     if not inputs.notify:
@@ -288,7 +293,8 @@ def notification(
         "monthly cost": ", ".join(f"{k} ${v:.2f}" for k, v in docs.monthly_costs.items()),
         "requirements": f"{docs.requirement_counts.get('honoured', 0)}/{len(docs.requirements)} honoured",
     }
-    return notify.send(inputs.notify, notify.message(architecture.spec.title, facts, succeeded=True))
+    message = notify.message(architecture.spec.title, facts, succeeded=True)
+    return notify.send(inputs.notify, message, confine=notify.confined(ctx.options))
 
 
 def needs_approval(inputs: BuildInputs) -> bool:
