@@ -4,8 +4,10 @@ stopped as Docker and Kubernetes stop them (SIGTERM)."""
 from __future__ import annotations
 
 import json
+import socket
 import time
 import uuid
+from typing import Any
 
 import httpx
 import pytest
@@ -15,9 +17,14 @@ from baton.core.states import AttemptOutcome
 from baton.store.keys import Role, create_key_txn
 from baton.store.schema import attempts
 from baton.store.store import Store
-from conftest import PostgresServer, free_port
 
 from .conftest import FLOWS, Docker, wait_exit, wait_http
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
 
 
 def _name(kind: str) -> str:
@@ -48,7 +55,7 @@ def test_the_image_is_small_non_root_and_answers_on_tini(docker: Docker, image: 
 
 
 def test_a_worker_refuses_an_empty_database_until_migrate_runs(
-    docker: Docker, image: str, postgres: PostgresServer
+    docker: Docker, image: str, postgres: Any
 ) -> None:
     url = postgres.url(postgres.create_database())
     env = [f"--env=BATON_DATABASE_URL={url}"]
@@ -77,7 +84,7 @@ def test_a_worker_refuses_an_empty_database_until_migrate_runs(
 
 
 def test_containers_serve_and_drain_on_sigterm_without_losing_a_task(
-    docker: Docker, image: str, postgres: PostgresServer
+    docker: Docker, image: str, postgres: Any
 ) -> None:
     url = postgres.url(postgres.create_database())
     common = {"BATON_DATABASE_URL": url}

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import functools
 import shutil
+import socket
 import subprocess
 import uuid
 from pathlib import Path
@@ -14,12 +15,16 @@ from typing import Any
 import pytest
 import yaml
 
-from conftest import PostgresServer, free_port
-
 from .conftest import ROOT, Docker, wait_exit, wait_http
 
 OVERLAYS = ["dev", "prod"]
 VENV_BIN = Path(ROOT / ".venv" / "bin")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
 
 
 def _tool(name: str) -> str:
@@ -131,7 +136,7 @@ def _compose_folder(tmp_path: Path) -> Path:
 
 
 def test_the_compose_services_migrate_serve_and_stop_cleanly(
-    docker: Docker, image: str, postgres: PostgresServer, tmp_path: Path
+    docker: Docker, image: str, postgres: Any, tmp_path: Path
 ) -> None:
     folder = _compose_folder(tmp_path)
     url = postgres.url(postgres.create_database())
@@ -246,7 +251,7 @@ def _moved(
 
 @pytest.mark.parametrize("overlay", OVERLAYS)
 def test_every_rendered_container_starts_in_the_image_and_answers_its_probes(
-    overlay: str, docker: Docker, image: str, postgres: PostgresServer
+    overlay: str, docker: Docker, image: str, postgres: Any
 ) -> None:
     documents = [d for d in yaml.safe_load_all(_render(overlay)) if d]
     url = postgres.url(postgres.create_database())

@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -23,7 +25,6 @@ from sqlalchemy import create_engine, text
 from baton.core.errors import SchemaBehindError
 from baton.store.database import HEAD_REVISION
 from baton.store.store import Store
-from conftest import PostgresServer, free_port
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
@@ -36,6 +37,12 @@ Store.open(sys.argv[1]).close()
 """
 
 
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
 def _revision(url: str) -> str:
     engine = create_engine(url)
     try:
@@ -45,7 +52,7 @@ def _revision(url: str) -> str:
         engine.dispose()
 
 
-def test_ten_processes_opening_an_empty_database_at_one_instant_all_succeed(postgres: PostgresServer) -> None:
+def test_ten_processes_opening_an_empty_database_at_one_instant_all_succeed(postgres: Any) -> None:
     trials = int(os.environ.get("BATON_MIGRATE_TRIALS", "20"))
     failures: list[str] = []
     for trial in range(trials):
@@ -122,7 +129,7 @@ def _fleet_trial(url: str, folder: Path) -> list[str]:
 
 
 def test_eight_workers_and_two_servers_started_together_on_an_empty_database(
-    postgres: PostgresServer, tmp_path: Path
+    postgres: Any, tmp_path: Path
 ) -> None:
     trials = int(os.environ.get("BATON_FLEET_TRIALS", "2"))
     deaths: list[str] = []
@@ -136,7 +143,7 @@ def test_eight_workers_and_two_servers_started_together_on_an_empty_database(
 
 
 def test_with_migrations_off_an_old_schema_is_refused_naming_baton_migrate(
-    postgres: PostgresServer, tmp_path: Path
+    postgres: Any, tmp_path: Path
 ) -> None:
     url = postgres.url(postgres.create_database())
     with pytest.raises(SchemaBehindError, match="no baton schema yet") as raised:
