@@ -77,7 +77,7 @@ RUN /opt/baton/bin/pip install '.[season]' \
 FROM runtime AS full
 USER root
 RUN apt-get update \
- && apt-get install -y --no-install-recommends git \
+ && apt-get install -y --no-install-recommends git python3-venv \
  && rm -rf /var/lib/apt/lists/*
 COPY --from=build-full /opt/baton /opt/baton
 COPY --from=build-full /opt/checkov /opt/checkov

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import time
 import uuid
+from typing import Any
 
 import httpx
 import pytest
@@ -15,7 +16,7 @@ from baton.core.states import AttemptOutcome
 from baton.store.keys import Role, create_key_txn
 from baton.store.schema import attempts
 from baton.store.store import Store
-from pgserver import PostgresServer, free_port
+from pgserver import free_port
 
 from .conftest import FLOWS, Docker, wait_exit, wait_http
 
@@ -48,7 +49,7 @@ def test_the_image_is_small_non_root_and_answers_on_tini(docker: Docker, image: 
 
 
 def test_a_worker_refuses_an_empty_database_until_migrate_runs(
-    docker: Docker, image: str, postgres: PostgresServer
+    docker: Docker, image: str, postgres: Any
 ) -> None:
     url = postgres.url(postgres.create_database())
     env = [f"--env=BATON_DATABASE_URL={url}"]
@@ -77,7 +78,7 @@ def test_a_worker_refuses_an_empty_database_until_migrate_runs(
 
 
 def test_containers_serve_and_drain_on_sigterm_without_losing_a_task(
-    docker: Docker, image: str, postgres: PostgresServer
+    docker: Docker, image: str, postgres: Any
 ) -> None:
     url = postgres.url(postgres.create_database())
     common = {"BATON_DATABASE_URL": url}

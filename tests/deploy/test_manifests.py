@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 import yaml
 
-from pgserver import PostgresServer, free_port
+from pgserver import free_port
 
 from .conftest import ROOT, Docker, wait_exit, wait_http
 
@@ -99,7 +99,7 @@ def test_the_dockerfile_passes_checkov() -> None:
     out = _check(
         _tool("checkov"), "-f", str(ROOT / "Dockerfile"), "--framework", "dockerfile", "--compact", "--quiet"
     )
-    assert "Failed checks: 0" in out or "Passed checks" in out
+    assert "Failed checks: 0," in out, out  # (and checkov exited 0)
 
 
 def test_compose_files_pass_docker_compose_config(tmp_path: Path) -> None:
@@ -131,7 +131,7 @@ def _compose_folder(tmp_path: Path) -> Path:
 
 
 def test_the_compose_services_migrate_serve_and_stop_cleanly(
-    docker: Docker, image: str, postgres: PostgresServer, tmp_path: Path
+    docker: Docker, image: str, postgres: Any, tmp_path: Path
 ) -> None:
     folder = _compose_folder(tmp_path)
     url = postgres.url(postgres.create_database())
@@ -246,7 +246,7 @@ def _moved(
 
 @pytest.mark.parametrize("overlay", OVERLAYS)
 def test_every_rendered_container_starts_in_the_image_and_answers_its_probes(
-    overlay: str, docker: Docker, image: str, postgres: PostgresServer
+    overlay: str, docker: Docker, image: str, postgres: Any
 ) -> None:
     documents = [d for d in yaml.safe_load_all(_render(overlay)) if d]
     url = postgres.url(postgres.create_database())
