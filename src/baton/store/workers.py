@@ -23,9 +23,7 @@ class WorkerRecord:
     heartbeat_at: float
 
 
-def register_worker_txn(conn: Connection, worker_id: str, *, run_id: str | None, now: float) -> None:
-    # A registration done again (its first commit was lost with the connection) replaces itself.
-    conn.execute(delete(workers).where(workers.c.id == worker_id))
+def _insert_worker_txn(conn: Connection, worker_id: str, *, run_id: str | None, now: float) -> None:
     conn.execute(
         insert(workers).values(
             id=worker_id,
@@ -36,6 +34,12 @@ def register_worker_txn(conn: Connection, worker_id: str, *, run_id: str | None,
             heartbeat_at=now,
         )
     )
+
+
+def register_worker_txn(conn: Connection, worker_id: str, *, run_id: str | None, now: float) -> None:
+    # A registration done again (its first commit was lost with the connection) replaces itself.
+    conn.execute(delete(workers).where(workers.c.id == worker_id))
+    _insert_worker_txn(conn, worker_id, run_id=run_id, now=now)
     append_events_txn(conn, [event_row(run_id, None, EventType.WORKER_STARTED, now, {"worker": worker_id})])
 
 
@@ -45,16 +49,7 @@ def heartbeat_txn(conn: Connection, worker_id: str, *, now: float, run_id: str |
     already, and it must be seen as alive for the work it does from now on."""
     beat = conn.execute(update(workers).where(workers.c.id == worker_id).values(heartbeat_at=now))
     if not beat.rowcount:
-        conn.execute(
-            insert(workers).values(
-                id=worker_id,
-                hostname=socket.gethostname(),
-                pid=psutil.Process().pid,
-                run_id=run_id,
-                started_at=now,
-                heartbeat_at=now,
-            )
-        )
+        _insert_worker_txn(conn, worker_id, run_id=run_id, now=now)
     append_events_txn(conn, [event_row(run_id, None, EventType.WORKER_HEARTBEAT, now, {"worker": worker_id})])
 
 

@@ -8,6 +8,7 @@ import pytest
 from build_ideas import FLASK_APP, LIBRARY, TIMER_JOB
 
 from baton.workflows.builder import LocalBuild, run_stages_locally, stop_service
+from llm.conftest import model_server, server  # noqa: F401  (the gateway tests' scripted model server)
 
 
 def _build(tmp: pytest.TempPathFactory, idea: str, name: str) -> Iterator[LocalBuild]:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -27,20 +27,6 @@ from baton.workflows.builder.crew.service import WorkingTreeService
 from baton.workflows.builder.extractor import extract_spec
 
 IDEA = "A service that every hour fetches exchange rates from a source and stores them"
-
-
-@pytest.fixture(scope="module")
-def model_server() -> Iterator[FakeModelServer]:
-    server = FakeModelServer().start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def server(model_server: FakeModelServer) -> Iterator[FakeModelServer]:
-    model_server.reset()
-    yield model_server
-    model_server.reset()
 
 
 @pytest.fixture

@@ -40,20 +40,6 @@ TEMPLATE_COMMIT = "Generate the service and its tests (baton)"
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture(scope="module")
-def model_server() -> Iterator[FakeModelServer]:
-    server = FakeModelServer().start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def server(model_server: FakeModelServer) -> Iterator[FakeModelServer]:
-    model_server.reset()
-    yield model_server
-    model_server.reset()
-
-
 @pytest.fixture
 def out(tmp_path: Path) -> Iterator[Path]:
     repo = tmp_path / "rates"
