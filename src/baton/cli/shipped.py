@@ -45,6 +45,9 @@ def build(
         typer.Option(help="Most US dollars the build's model calls may spend (default: baton.toml's)"),
     ] = None,
     max_turns: Annotated[int, typer.Option(help="Most model turns of the coder (with a model)")] = 40,
+    max_tokens: Annotated[
+        int, typer.Option(help="Most tokens, in and out, of the coder's model calls (with a model)")
+    ] = 400_000,
     rounds: Annotated[int, typer.Option(help="Debugger rounds when the crew's checks fail")] = 3,
 ) -> None:
     """Turn an idea into a tested, locally deployed service with its infrastructure, CI and docs.
@@ -52,8 +55,8 @@ def build(
     Every requirement of the idea ends honoured (its checks passed against the running service),
     not implemented (with the reason) or failed; the summary lists them, and --strict makes any
     requirement left over a failure. With a model configured (BATON_CONFIG), the crew designs the
-    spec and writes, tests and fixes what the templates cannot, within --budget, --max-turns and
-    --rounds.
+    spec and writes, tests and fixes what the templates cannot, within --budget, --max-turns,
+    --max-tokens and --rounds.
     """
     from pydantic import ValidationError
 
@@ -66,10 +69,12 @@ def build(
         )
     # Fail on a meaningless idea or a bad spec before anything is stored.
     try:
-        crew = CrewSettings(max_turns=max_turns, rounds=rounds)
-    except ValidationError as error:  # --max-turns or --rounds out of range
+        crew = CrewSettings(max_turns=max_turns, max_tokens=max_tokens, rounds=rounds)
+    except ValidationError as error:  # --max-turns, --max-tokens or --rounds out of range
         problems = "; ".join(f"--{str(e['loc'][0]).replace('_', '-')}: {e['msg']}" for e in error.errors())
-        raise InvalidInputError(problems, hint="--max-turns 1..500, --rounds 1..10") from None
+        raise InvalidInputError(
+            problems, hint="--max-turns 1..500, --max-tokens ≥ 1000, --rounds 1..10"
+        ) from None
     options: dict[str, Any] = {"crew": crew.model_dump()}
     if budget is not None:
         if budget <= 0:
