@@ -53,7 +53,11 @@ ENV PATH=/opt/baton/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:
     HOME=/home/baton \
     BATON_AUTO_MIGRATE=false \
     BATON_DATABASE_URL=sqlite:////data/baton.db \
+    BATON_WORKSPACE=/data/workspace \
     BATON_HEALTH_URL=http://127.0.0.1:8000/health
+# /data holds what baton writes: the SQLite store of a single container and the workspace of runs
+# started over the API. A volume, so it stays writable under a read-only root filesystem.
+VOLUME ["/data"]
 WORKDIR /workflows
 USER 10001:10001
 EXPOSE 8000 9000

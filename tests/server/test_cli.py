@@ -68,3 +68,26 @@ def test_unknown_workflow_inputs_are_refused_in_the_cli_too(tmp_path: Path) -> N
     with store.read() as conn:
         assert list_runs(conn) == []
     store.close()
+
+
+def test_serve_refuses_a_workspace_it_cannot_create_before_it_starts(tmp_path: Path) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    url = f"sqlite:///{tmp_path / 'baton.db'}"
+    result = subprocess.run(
+        [sys.executable, "-m", "baton", "serve", "--port", "9"],  # never bound: refused before
+        env={
+            **os.environ,
+            "BATON_DATABASE_URL": url,
+            "BATON_WORKSPACE": str(blocker / "workspace"),
+            "COLUMNS": "200",
+        },
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=tmp_path,
+    )
+    output = result.stdout + result.stderr
+    assert result.returncode == 2, output
+    assert "workspace" in output and "BATON_WORKSPACE" in output and "Traceback" not in output
+    assert "serving on" not in output

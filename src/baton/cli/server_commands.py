@@ -92,7 +92,10 @@ def serve(
     log_level: Annotated[str, typer.Option(help="debug, info, warning or error")] = "info",
     workspace: Annotated[
         str,
-        typer.Option(help="The only folder runs started over the API may read and write (made 0700)"),
+        typer.Option(
+            help="The only folder runs started over the API may read and write (made 0700)",
+            envvar="BATON_WORKSPACE",
+        ),
     ] = ".baton/workspace",
     max_upload_bytes: Annotated[
         int, typer.Option(help="Largest body of POST /runs, which may carry a run's data files")
@@ -102,6 +105,7 @@ def serve(
     from baton.cli.app import console, open_store
     from baton.server import ServerSettings, bootstrap_admin_key, exposure_warning
     from baton.server import serve as run_server
+    from baton.server.workspace import make_workspace
 
     if (tls_certfile is None) != (tls_keyfile is None):
         raise InvalidInputError("give both --tls-certfile and --tls-keyfile, or neither")
@@ -125,6 +129,7 @@ def serve(
     signing = _signing_keys_from_env()
     if signing:
         settings.signing_keys = signing  # type: ignore[assignment]
+    make_workspace(Path(workspace))  # a folder that cannot be made is refused before anything starts
     store = open_store()
     created = bootstrap_admin_key(store)
     if created is not None:

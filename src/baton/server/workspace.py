@@ -140,5 +140,12 @@ def remove_run_folder(reach: Reach, run_id: str) -> None:
 
 def make_workspace(root: Path) -> Path:
     """Create the workspace root (owner-only) and return it resolved."""
-    root.mkdir(parents=True, exist_ok=True, mode=0o700)
+    try:
+        root.mkdir(parents=True, exist_ok=True, mode=0o700)
+    except OSError as error:
+        raise InvalidInputError(
+            f"the workspace {str(root)!r} cannot be created: {error.strerror or error}",
+            hint="give a writable folder with --workspace or BATON_WORKSPACE (in a container: a mounted volume)",
+            fields={"workspace": "not writable"},
+        ) from None
     return root.resolve()
