@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
-from baton import Workflow
+from baton import TaskContext, Workflow
 
 cyclic = Workflow("cyclic")
 
@@ -38,3 +38,11 @@ def price(inputs: Order) -> float:
 
 
 not_a_workflow = 42
+
+clocked = Workflow("clocked")
+
+
+@clocked.step()
+def stamp(ctx: TaskContext) -> float | None:
+    """What a step stamps on what it makes (a commit's date): the run's clock."""
+    return ctx.clock

@@ -11,6 +11,9 @@ from pathlib import Path
 
 import pytest
 
+from baton.store.runs import get_run, run_outputs
+from baton.store.store import Store
+
 HERE = Path(__file__).parent
 ENGINE_FLOWS = HERE.parent / "engine"
 
@@ -170,3 +173,26 @@ def test_bad_settings_and_broken_modules_get_a_message(tmp_path: Path) -> None:
         2,
         "concurrency must be at least 1",
     )
+
+
+def test_a_replay_keeps_its_sources_clock_and_a_plain_rerun_starts_its_own(tmp_path: Path) -> None:
+    def started(result: subprocess.CompletedProcess[str]) -> str:
+        assert result.returncode == 0, result.stdout + result.stderr
+        return result.stdout.split("run ", 1)[1].split()[0]
+
+    source = started(baton(tmp_path, "run", "cli_flows:clocked", "-q"))
+    replay = started(baton(tmp_path, "rerun", source, "--replay", "-q"))
+    replay_of_replay = started(baton(tmp_path, "rerun", replay, "--replay", "-q"))
+    plain = started(baton(tmp_path, "rerun", replay, "-q"))
+    store = Store.open(f"sqlite:///{tmp_path / 'baton.db'}")
+    try:
+        with store.read() as conn:
+            runs = {r: get_run(conn, r) for r in (source, replay, replay_of_replay, plain)}
+            stamps = {r: run_outputs(conn, r)["stamp"] for r in runs}
+    finally:
+        store.close()
+    origin = runs[source].created_at
+    assert stamps[source] == stamps[replay] == stamps[replay_of_replay] == origin
+    assert runs[replay].options == {"replay_of": source, "clock": origin}
+    assert runs[replay_of_replay].options == {"replay_of": replay, "clock": origin}
+    assert "clock" not in runs[plain].options and stamps[plain] == runs[plain].created_at > origin

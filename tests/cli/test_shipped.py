@@ -11,6 +11,12 @@ from pathlib import Path
 
 import pytest
 
+from baton.workflows.builder import stop_service
+
+
+def git(repo: Path, *args: str) -> str:
+    return subprocess.run(["git", *args], cwd=repo, capture_output=True, text=True, check=True).stdout
+
 
 def baton(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
     environment = {**os.environ, "BATON_DATABASE_URL": f"sqlite:///{tmp_path / 'baton.db'}", "COLUMNS": "200"}
@@ -32,17 +38,27 @@ def test_build_an_idea_into_a_running_service(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stdout + result.stderr
     assert "passed, coverage" in result.stdout and "0 parse errors" in result.stdout
     assert "requirements" in result.stdout and "5/5 honoured" in result.stdout
+    assert "stage times" in result.stdout and "gate " in result.stdout.split("stage times", 1)[1]
     url = result.stdout.split("service", 1)[1].split()[1]
+    first = tmp_path / "first"
     try:
         with urllib.request.urlopen(f"{url}/health", timeout=10) as response:
             assert json.loads(response.read())["status"] == "ok"
         assert (out / "BUILD.md").exists() and (out / "spec.yaml").exists()
+        assert url not in (out / "README.md").read_text() + (out / "BUILD.md").read_text()
         again = baton(tmp_path, "build", idea, "--out", str(out))
         assert again.returncode == 2 and "already exists" in again.stdout
-    finally:
-        from baton.workflows.builder import stop_service
-
+        # A build without a model replays too: the same commits, hash for hash, in a new repository.
+        log = git(out, "log", "--format=%H %ad %cd %s")
+        run_id = result.stdout.split("build ", 1)[1].split()[0]
         stop_service(out)
+        out.rename(first)
+        replay = baton(tmp_path, "rerun", run_id, "--replay", "-q")
+        assert replay.returncode == 0, replay.stdout + replay.stderr
+        assert git(out, "log", "--format=%H %ad %cd %s") == log and len(log.splitlines()) == 4
+    finally:
+        stop_service(out)
+        stop_service(first)
 
 
 @pytest.mark.slow
@@ -60,8 +76,6 @@ def test_strict_fails_a_build_that_leaves_requirements_over(tmp_path: Path) -> N
         readme = (out / "README.md").read_text()
         assert "**What it does not do** (yet):" in readme
     finally:
-        from baton.workflows.builder import stop_service
-
         stop_service(out)
 
 

@@ -133,8 +133,8 @@ class AgentContext:
 
     @property
     def model_available(self) -> bool:
-        """Whether a model can answer: one is configured, or the run replays a recorded one."""
-        return self.gateway is not None and (self.gateway.enabled or self.call.replay_of is not None)
+        """Whether a model can answer: one is configured, or the run replays one that answered this step."""
+        return self.gateway is not None and self.gateway.can_answer(self.call)
 
     def for_agent(self, agent: str) -> AgentContext:
         """A fresh context for one call of ``agent`` (its own produced-by mark, its calls named after it)."""

@@ -65,7 +65,7 @@ async def extract(
 ) -> Extracted[M]:
     """Extract a ``target`` from ``text``: with the gateway when a model can answer, else with rules."""
     call = context or CallContext()
-    if gateway is not None and (gateway.enabled or call.replay_of is not None):
+    if gateway is not None and gateway.can_answer(call):
         return await _with_model(text, target, gateway, call, instructions)
     extractor = rules or load_rules_extractor()
     if extractor is None:

@@ -19,6 +19,7 @@ from baton.store.runs import find_run_id, get_run, run_outputs
 
 BUILD = "baton.workflows.builder:workflow"
 SEASON = "baton.workflows.season:workflow"
+STAGE_STEPS = ("architecture", "repository", "code", "gate", "infrastructure", "deploy", "docs")
 
 
 @app.command()
@@ -152,6 +153,11 @@ def _build_summary(outputs: dict[str, Any], elapsed: float) -> int:
     )
     costs = ", ".join(f"{env} ${cost:,.0f}" for env, cost in docs.get("monthly_costs", {}).items())
     table.add_row("monthly cost", costs or "-")
+    # Timings are facts of this execution: here and in the run's outputs, never in the committed files.
+    timed = [(step, outputs.get(step, {}).get("duration_s")) for step in STAGE_STEPS]
+    table.add_row(
+        "stage times", ", ".join(f"{step} {s:.1f} s" for step, s in timed if isinstance(s, int | float))
+    )
     table.add_row("total time", f"{elapsed:.1f} s")
     console.print(table)
     return count
@@ -296,10 +302,12 @@ def rerun(
     store = open_store()
     with store.read() as conn:
         source = get_run(conn, find_run_id(conn, run_id))
-    # The source's options (budget, crew limits) hold again; a replay answers from its record.
-    options = {k: v for k, v in source.options.items() if k != "replay_of"}
+    # The source's options (budget, crew limits) hold again; a replay answers from its record and keeps
+    # the source's clock, so what it stamps (a commit's date) is the same; a plain rerun is a new run.
+    options = {k: v for k, v in source.options.items() if k not in ("replay_of", "clock")}
     if replay:
         options["replay_of"] = source.id
+        options["clock"] = source.clock
     new_id = start_run(store, source.workflow, source.inputs, options=options)
     console.print(
         f"run [bold]{new_id}[/] reruns {source.id}" + (" replaying its model calls" if replay else "")

@@ -103,6 +103,11 @@ class TaskContext:
     task, written with the task's next commit. ``options`` are the run's options (``replay_of``,
     ``budget_usd``); ``services`` are what the process running the task provides to steps (the model
     gateway under ``"gateway"``), given from above since the engine may not import them.
+
+    ``clock`` is the run's reference time (seconds since the epoch): when the run was created, or, for
+    a rerun that replays another (option ``clock``), the source's. A step stamps it — not the wall
+    clock — on what it makes (a commit's date), so that a replay makes the same bytes. None outside
+    the engine.
     """
 
     def __init__(
@@ -116,6 +121,7 @@ class TaskContext:
         workdir: str | None = None,
         options: Mapping[str, Any] | None = None,
         services: Mapping[str, Any] | None = None,
+        clock: float | None = None,
     ) -> None:
         self.run_id = run_id
         self.task_id = task_id
@@ -124,6 +130,7 @@ class TaskContext:
         self.workdir = workdir
         self.options: Mapping[str, Any] = options or {}
         self.services: Mapping[str, Any] = services or {}
+        self.clock = clock
         self._emit = emit
 
     def progress(self, percent: float, message: str = "") -> None:

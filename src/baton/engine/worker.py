@@ -160,6 +160,7 @@ class Worker:
         self._stopping = asyncio.Event()
         self._inputs: dict[str, BaseModel | None] = {}
         self._options: dict[str, dict[str, Any]] = {}
+        self._clocks: dict[str, float] = {}
         self._to_settle: set[str] = set()
         self._compensations: dict[str, asyncio.Task[None]] = {}  # by run id: rollbacks in progress here
         self._taken_over: list[str] = []  # rollbacks claimed at registration, to start in the loop
@@ -341,6 +342,7 @@ class Worker:
             emit=functools.partial(self._emit, task.run_id, task.id, task.name),
             options=self._options[task.run_id],
             services=self.services,
+            clock=self._clocks.get(task.run_id),
         )
         handle = asyncio.create_task(execute(step, task, inputs, ctx, self._processes), name=task.name)
         self._inflight[task.id] = (task, handle)
@@ -383,6 +385,7 @@ class Worker:
             self._workflows[run_id] = workflow
             self._inputs[run_id] = workflow.parse_inputs(record.inputs)
             self._options[run_id] = record.options
+            self._clocks[run_id] = record.clock
         return self._workflows[run_id], self._inputs[run_id]
 
     def _processes(self) -> PoolExecutor:

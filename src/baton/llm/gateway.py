@@ -36,7 +36,7 @@ from baton.llm.errors import (
 from baton.llm.messages import CallContext, Completion, ModelRequest, ModelResponse, ToolCall
 from baton.llm.prices import PriceBook
 from baton.llm.providers import Provider, create_provider
-from baton.llm.records import CallRecord, CallStatus, record_calls_txn, spent_usd
+from baton.llm.records import CallRecord, CallStatus, asked_a_model, record_calls_txn, spent_usd
 from baton.llm.replay import ReplayBook
 from baton.llm.router import Route, Router
 from baton.llm.tokens import count_message_tokens
@@ -122,6 +122,15 @@ class Gateway:
     def enabled(self) -> bool:
         """Whether any model is configured; without one, agents use their deterministic skills."""
         return self.config.enabled
+
+    def can_answer(self, context: CallContext) -> bool:
+        """Whether a model answers the calls of ``context``: when it replays a run, whether that run asked
+        a model anything at the same step (so a step the source did offline is replayed offline, with its
+        deterministic skill); otherwise whether a model is configured."""
+        if context.replay_of is None:
+            return self.enabled
+        with self.store.read() as conn:
+            return asked_a_model(conn, context.replay_of, context.step)
 
     def channel(self, provider: str) -> ProviderChannel:
         return self._channels[provider]

@@ -128,6 +128,13 @@ class RecordedAnswer:
     tokens_out: int
 
 
+def asked_a_model(conn: Connection, run_id: str, step: str | None) -> bool:
+    """Whether ``run_id`` asked a model anything at ``step`` (answered or not)."""
+    query = select(model_calls.c.id).where(model_calls.c.run_id == run_id).limit(1)
+    query = query.where(model_calls.c.step.is_(None) if step is None else model_calls.c.step == step)
+    return conn.execute(query).first() is not None
+
+
 def recorded_answers(
     conn: Connection, run_id: str, step: str | None, request_key: str
 ) -> list[RecordedAnswer]:

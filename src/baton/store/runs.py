@@ -51,6 +51,16 @@ class RunRecord:
     compensator: str | None = None  # in state compensating: the worker rolling the run back
 
     @property
+    def clock(self) -> float:
+        """The run's reference time: its ``clock`` option (a replay carries its source's), else its creation."""
+        value = self.options.get("clock")
+        return (
+            float(value)
+            if isinstance(value, int | float) and not isinstance(value, bool)
+            else self.created_at
+        )
+
+    @property
     def duration(self) -> float | None:
         """Seconds from start to finish, once finished."""
         if self.started_at is None or self.finished_at is None:

@@ -56,6 +56,13 @@ def history(repo: Path) -> list[str]:
     return git(repo, "log", "--reverse", "--format=%T %s").splitlines()
 
 
+def commits(repo: Path) -> list[str]:
+    """Every commit of every branch: hash, author and committer with their dates, the full message."""
+    return git(
+        repo, "log", "--all", "--reverse", "--format=%H %an <%ae> %ad | %cn <%ce> %cd | %B"
+    ).splitlines()
+
+
 def the_run(tmp_path: Path) -> tuple[Store, str]:
     store = Store.open(f"sqlite:///{tmp_path / 'baton.db'}")
     with store.read() as conn:
@@ -126,20 +133,36 @@ def test_the_crew_adds_a_scheduled_fetch_and_an_endpoint_green_and_a_replay_rebu
     asked = len(server.received)
 
     # Replay: the same repository, offline (no model configured at all), for free.
-    before = history(out)
+    before, tree_before = commits(out), git(out, "ls-tree", "-r", "HEAD")
+    port_before = deploy["url"].rsplit(":", 1)[1]
     stop_service(out)
     first = tmp_path / "first-build"
     shutil.move(out, first)
     again = baton(tmp_path, "rerun", run_id, "--replay", "-q")
     assert again.returncode == 0, again.stdout + again.stderr
-    assert len(server.received) == asked
-    after = history(out)
-    # Every commit up to the deploy is the same tree; the docs commit records what differs between any
-    # two deploys (the release's port, the stages' timings), model or not.
-    assert after[:-1] == before[:-1] and len(after) == len(before)
-    tracked = git(out, "ls-files").splitlines()
-    differ = [f for f in tracked if (out / f).read_bytes() != (first / f).read_bytes()]
-    assert set(differ) <= {"README.md", "BUILD.md"}, differ
+    assert len(server.received) == asked  # zero model calls
+    # The same commits, hash for hash (trees, messages, authors, dates), on every branch: a byte-for-byte
+    # rebuild. The committed files carry nothing of one execution (the release's port, the timings).
+    assert commits(out) == before and len(git(out, "rev-list", "HEAD").split()) == len(subjects)
+    assert git(out, "ls-tree", "-r", "HEAD") == tree_before
+    assert git(out, "status", "--porcelain") == ""
+    store = Store.open(f"sqlite:///{tmp_path / 'baton.db'}")
+    try:
+        with store.read() as conn:
+            replay = next(r for r in list_runs(conn) if r.id != run_id)
+            source = next(r for r in list_runs(conn) if r.id == run_id)
+            replayed = list(conn.execute(select(model_calls).where(model_calls.c.run_id == replay.id)))
+            deploy_again = run_outputs(conn, replay.id)["deploy"]
+    finally:
+        store.close()
+    assert replay.options["replay_of"] == run_id and replay.clock == source.clock == source.created_at
+    assert len(replayed) == len(calls) and {c.status for c in replayed} == {"replayed"}
+    assert sum(c.cost_usd for c in replayed) == 0
+    # Both releases ran, each on its own port; neither port is in the repository.
+    port_after = deploy_again["url"].rsplit(":", 1)[1]
+    for repo in (first, out):
+        text = (repo / "README.md").read_text(encoding="utf-8") + (repo / "BUILD.md").read_text("utf-8")
+        assert f":{port_before}" not in text and f":{port_after}" not in text
 
 
 def test_a_red_gate_goes_back_to_the_coder_and_is_fixed_in_round_two(

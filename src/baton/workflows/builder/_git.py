@@ -2,6 +2,10 @@
 
 Commits are idempotent: :func:`commit_all` commits only when something changed, and otherwise
 returns the current HEAD, so a retried stage does not stack empty commits.
+
+Commits are reproducible: their author and committer are baton, and their dates are the build's clock
+(``date``: the run's reference time, see :class:`~baton.core.workflow.TaskContext`), not the wall
+clock — so a retried stage makes the same commit, and a replayed build the same history, hash for hash.
 """
 
 from __future__ import annotations
@@ -21,11 +25,17 @@ _IDENTITY = {
 }
 
 
-def git(repo: Path, *args: str, check: bool = True, input_bytes: bytes | None = None) -> str:
-    """Run ``git args`` in ``repo`` and return its stdout; a failure is a :class:`PermanentError`."""
+def git(
+    repo: Path, *args: str, check: bool = True, input_bytes: bytes | None = None, date: int | None = None
+) -> str:
+    """Run ``git args`` in ``repo`` and return its stdout; a failure is a :class:`PermanentError`.
+
+    ``date`` (seconds since the epoch, UTC) is the author and committer date of any commit it makes."""
     if shutil.which("git") is None:
         raise PermanentError("the `git` command is not installed", hint="install git and build again")
     env = {**os.environ, **_IDENTITY, "GIT_TERMINAL_PROMPT": "0"}
+    if date is not None:
+        env["GIT_AUTHOR_DATE"] = env["GIT_COMMITTER_DATE"] = f"@{int(date)} +0000"
     done = subprocess.run(
         ["git", *args], cwd=repo, capture_output=True, env=env, check=False, input=input_bytes, timeout=120
     )
@@ -45,12 +55,12 @@ def head(repo: Path) -> str | None:
     return sha or None
 
 
-def commit_all(repo: Path, message: str, paths: list[str] | None = None) -> str:
-    """Stage ``paths`` (everything if None), commit if anything changed, and return HEAD."""
+def commit_all(repo: Path, message: str, paths: list[str] | None = None, *, date: int | None = None) -> str:
+    """Stage ``paths`` (everything if None), commit (dated ``date``) if anything changed, and return HEAD."""
     git(repo, "add", "--all", "--", *(paths or ["."]))
     staged = git(repo, "diff", "--cached", "--name-only")
     if staged or head(repo) is None:
-        git(repo, "commit", "--quiet", "--allow-empty", "-m", message)
+        git(repo, "commit", "--quiet", "--allow-empty", "-m", message, date=date)
     sha = head(repo)
     if sha is None:
         raise PermanentError(f"git made no commit in {repo}")

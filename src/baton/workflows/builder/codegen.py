@@ -45,11 +45,14 @@ def requirement_files(spec: BuildSpec) -> dict[str, str]:
     return {"requirements.txt": runtime, "requirements-dev.txt": dev}
 
 
-def render_project_files(spec: BuildSpec, spec_yaml: str) -> dict[str, str]:
-    """The skeleton of the repository stage: README, .gitignore, LICENSE, pyproject, spec.yaml."""
+def render_project_files(spec: BuildSpec, spec_yaml: str, date: int | None = None) -> dict[str, str]:
+    """The skeleton of the repository stage: README, .gitignore, LICENSE, pyproject, spec.yaml.
+
+    The LICENSE's year is that of ``date`` (the build's clock, seconds since the epoch), else today's."""
+    day = dt.datetime.fromtimestamp(date, dt.UTC).date() if date is not None else dt.date.today()
     context = {
         **template_context(spec),
-        "year": dt.date.today().year,
+        "year": day.year,
         "runtime_requirements": runtime_requirements(spec),
         "dev_requirements": DEV_REQUIREMENTS,
     }

@@ -8,8 +8,8 @@ from typing import Any
 
 from baton.workflows.builder import costs
 from baton.workflows.builder._render import render
-from baton.workflows.builder._smoke import sample_payload
 from baton.workflows.builder._views import template_context
+from baton.workflows.builder.acceptance import sample_body
 from baton.workflows.builder.infrastructure import bicep_file
 from baton.workflows.builder.spec import BuildSpec, Environment, Requirement, RequirementStatus, Stack
 
@@ -51,12 +51,24 @@ _CORE = [
 ]
 
 
+EXAMPLE_TOKEN = "a1b2c3d4"  # in the README's example body, where a check puts a fresh token
+
+
+def example_body(spec: BuildSpec) -> str:
+    """A valid create body of the first entity, for the README: the same on every build of the spec (the
+    smoke test and the checks send fresh unique values instead)."""
+    body = json.dumps(sample_body(spec, spec.ordered_entities()[0]))
+    return body.replace("{uniq}", EXAMPLE_TOKEN)
+
+
 def readme(
     spec: BuildSpec,
     deploy_url: str | None,
     release: str | None,
     requirements: list[Requirement] | None = None,
 ) -> str:
+    """The repository's README. It says that a local release was started, not where: the address is a
+    fact of one execution (it lives in the run's outputs and `.deploy/`), not of the repository."""
     table = requirements if requirements is not None else spec.requirements
     context = {
         "does": [r for r in table if r.status is RequirementStatus.HONOURED],
@@ -71,8 +83,8 @@ def readme(
         "run_command": RUN_COMMANDS[spec.stack],
         "layers": LAYERS[spec.stack],
         "layer_rows": _EDGE[spec.stack] + _CORE,
-        "sample_body": json.dumps(sample_payload(spec.ordered_entities()[0], spec)),
-        "deploy_url": deploy_url,
+        "sample_body": example_body(spec),
+        "deployed_locally": deploy_url is not None,
         "release": release,
         "bicep_file": bicep_file(spec),
     }

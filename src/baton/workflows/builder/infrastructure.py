@@ -180,6 +180,9 @@ def _parse(reports: list[dict[str, Any]], root: Path) -> InfrastructureReport:
                         )
                     )
     report.files = sorted(files.values(), key=lambda f: (f.framework, f.path))
+    # checkov reports in an order of its own that varies from run to run; BUILD.md lists them in one.
+    report.findings.sort(key=lambda f: (f.framework, f.file, f.check_id, f.resource))
+    report.parsing_errors.sort()
     for framework in report.resources:
         # checkov's resource_count stays 0 for GitHub Actions even when it checks every job.
         counted = sum(f.resources for f in report.files if f.framework == framework)

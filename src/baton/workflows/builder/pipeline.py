@@ -82,6 +82,8 @@ def architecture(inputs: BuildInputs, ctx: TaskContext) -> ArchitectureResult:
     started = time.perf_counter()
     ctx.progress(10, "reading the idea" if inputs.idea else f"reading {inputs.spec_path}")
     result = design(inputs)
+    # The date of the build's commits: the run's clock (a replay's is its source's), not the wall clock.
+    result.clock = int(ctx.clock if ctx.clock is not None else time.time())
     result.duration_s = round(time.perf_counter() - started, 3)
     entities = ", ".join(e.name for e in result.spec.entities)
     ctx.log(f"spec: {result.spec.stack.value} service with {entities}", assumptions=result.spec.assumptions)
@@ -93,7 +95,10 @@ def repository(inputs: BuildInputs, architecture: ArchitectureResult, ctx: TaskC
     started = time.perf_counter()
     with _stage(Stage.REPOSITORY, architecture, inputs, ctx):
         result = create_repository(
-            architecture.spec, Path(architecture.out_dir), github_owner=inputs.github_owner
+            architecture.spec,
+            Path(architecture.out_dir),
+            github_owner=inputs.github_owner,
+            date=architecture.clock,
         )
         result.duration_s = _done(Stage.REPOSITORY, architecture, started, "template")
     ctx.log(f"repository {result.path} at {result.commit[:10]}")
@@ -120,7 +125,7 @@ def code(architecture: ArchitectureResult, repository: RepositoryResult, ctx: Ta
         ctx.progress(40, "preparing the project's environment (cached by its requirements)")
         venv = require_venv(repo)
         codegen.tidy(repo, venv)
-        commit = _git.commit_all(repo, "Generate the service and its tests (baton)")
+        commit = _git.commit_all(repo, "Generate the service and its tests (baton)", date=architecture.clock)
         digest = requirements_hash(files["requirements.txt"], files["requirements-dev.txt"])
         duration = _done(Stage.CODE, architecture, started, "template")
     return CodeResult(
@@ -153,7 +158,9 @@ def infrastructure(
     repo = Path(architecture.out_dir)
     with _stage(Stage.INFRASTRUCTURE, architecture):
         artifacts, result = write_infrastructure(architecture.spec, repo)
-        result.commit = _git.commit_all(repo, "Add infrastructure and CI/CD (baton)", ["infra", ".github"])
+        result.commit = _git.commit_all(
+            repo, "Add infrastructure and CI/CD (baton)", ["infra", ".github"], date=architecture.clock
+        )
         result.artifacts = artifacts
         result.duration_s = _done(Stage.INFRASTRUCTURE, architecture, started, "template, rules")
     ctx.log(f"checkov: {result.passed_checks} passed, {result.failed_checks} failed")
@@ -254,7 +261,12 @@ def documentation(
             requirements=deploy.requirements,
         )
         docs.write_text(repo, "BUILD.md", build_md + crew.build_md_section(repo))
-        commit = _git.commit_all(repo, "Document the service and the build (baton)", [*texts, "BUILD.md"])
+        commit = _git.commit_all(
+            repo,
+            "Document the service and the build (baton)",
+            [*texts, "BUILD.md"],
+            date=architecture.clock,
+        )
         token = os.environ.get("GITHUB_TOKEN")
         if repository.pushed and token:
             origin = _git.git(repo, "remote", "get-url", "origin")

@@ -6,7 +6,6 @@ can still be reported with what came before it. A failed build's BUILD.md starts
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 from pathlib import Path
 from typing import Any
@@ -91,7 +90,6 @@ def render_build_md(
     failure: str | None = None,
     requirements: list[Requirement] | None = None,
 ) -> str:
-    total = sum(s["duration"] or 0.0 for s in stages)
     requirements = requirements or []
     return render(
         "docs/BUILD.md.jinja",
@@ -107,11 +105,9 @@ def render_build_md(
             "failed": failed_stage is not None,
             "failed_stage": failed_stage,
             "failure": failure,
-            "total_s": total,
             "requirements": requirements,
             "counts": requirement_counts(requirements),
             "status_words": STATUS_WORDS,
-            "built_at": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
         },
     )
 

@@ -12,8 +12,11 @@ from baton.workflows.builder.results import RepositoryResult
 from baton.workflows.builder.spec import BuildSpec, dump_spec
 
 
-def create_repository(spec: BuildSpec, out: Path, *, github_owner: str | None = None) -> RepositoryResult:
-    """Write README, .gitignore, LICENSE, pyproject and spec.yaml; commit; create and push the remote."""
+def create_repository(
+    spec: BuildSpec, out: Path, *, github_owner: str | None = None, date: int | None = None
+) -> RepositoryResult:
+    """Write README, .gitignore, LICENSE, pyproject and spec.yaml; commit (dated ``date``); create and
+    push the remote."""
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as error:
@@ -23,11 +26,13 @@ def create_repository(spec: BuildSpec, out: Path, *, github_owner: str | None = 
             hint="choose an --out directory you can write to",
         ) from None
     _git.init(out)
-    artifacts = write_files(out, render_project_files(spec, dump_spec(spec)), "template")
+    artifacts = write_files(out, render_project_files(spec, dump_spec(spec), date), "template")
     for artifact in artifacts:
         if artifact.path == "spec.yaml":
             artifact.produced_by = "rules"
-    commit = _git.commit_all(out, f"Start {spec.name} from its spec (baton)", [a.path for a in artifacts])
+    commit = _git.commit_all(
+        out, f"Start {spec.name} from its spec (baton)", [a.path for a in artifacts], date=date
+    )
     result = RepositoryResult(path=str(out), commit=commit, artifacts=artifacts)
     if github_owner:
         token = os.environ.get("GITHUB_TOKEN")

@@ -42,6 +42,11 @@ class ArchitectureResult(StageResult):
     produced_by: str = "rules"
     out_dir: str
     build_id: str
+    clock: int | None = Field(
+        default=None,
+        description="the build's clock (seconds since the epoch): the date of every commit it makes; "
+        "a replay has its source's, so it makes the same commits",
+    )
 
 
 class RepositoryResult(StageResult):

@@ -157,6 +157,7 @@ class CoderSession:
         settings: CrewSettings,
         acceptance: AcceptanceRunner | None = None,
         progress: Callable[[str], None] | None = None,
+        commit_date: int | None = None,
     ) -> None:
         self.agents = agents.for_agent(AGENT)
         self.spec = spec
@@ -165,6 +166,7 @@ class CoderSession:
         self.settings = settings
         self.acceptance = acceptance or self._acceptance
         self.progress = progress or (lambda _: None)
+        self.commit_date = commit_date  # the build's clock: a replay makes the same commits
         self.sandbox = Sandbox(repo)
         self.service = WorkingTreeService(spec, repo, repo / ".baton-build" / "crew-service")
         self.claims: dict[str, dict[str, Any]] = {}
@@ -244,7 +246,13 @@ class CoderSession:
         # Every round is a commit, even one that changed nothing: the log tells the story.
         _git.git(self.repo, "add", "--all")
         _git.git(
-            self.repo, "commit", "--quiet", "--allow-empty", "-m", message + f"\n\nchecks: {checks.summary}"
+            self.repo,
+            "commit",
+            "--quiet",
+            "--allow-empty",
+            "-m",
+            message + f"\n\nchecks: {checks.summary}",
+            date=self.commit_date,
         )
         commit = _git.head(self.repo) or ""
         return CrewRound(round=number, commit=commit, passed=checks.passed, summary=checks.summary)
@@ -366,7 +374,7 @@ class CoderSession:
         """Back to the last green commit; what was claimed fails (red) or is not implemented (a limit)."""
         dirty = _git.git(self.repo, "status", "--porcelain")
         if dirty or (_git.head(self.repo) or "") != green:
-            _git.commit_all(self.repo, f"Crew attempt, abandoned: {reason}"[:300])
+            _git.commit_all(self.repo, f"Crew attempt, abandoned: {reason}"[:300], date=self.commit_date)
             branch = f"crew/attempt-{len(report.rounds) or 1}"
             _git.git(self.repo, "branch", "-f", branch, "HEAD")
             _git.git(self.repo, "reset", "--quiet", "--hard", green)

@@ -115,7 +115,8 @@ def build_md_section(repo: Path) -> str:
         "## The crew (model-written code)",
         "",
         f"{report.turns} model turns, {report.tool_calls} tool calls, {report.tokens_in + report.tokens_out} "
-        f"tokens, ${report.cost_usd:.4f} ({', '.join(report.models) or 'no model answered'}).",
+        f"tokens ({', '.join(report.models) or 'no model answered'}); what they cost is in the build's "
+        "run (`baton costs RUN`).",
         "",
         "| requirement | status | note |",
         "|---|---|---|",
@@ -162,6 +163,7 @@ async def run_crew(
         requirements,
         crew_settings(ctx),
         progress=lambda text: ctx.progress(70, text),
+        commit_date=architecture.clock,
     )
     coded = await call(
         coder_agent(session),
