@@ -15,6 +15,7 @@ from baton.workflows.builder import _vocabulary as vocab
 from baton.workflows.builder._naming import plural
 
 Field = dict[str, Any]
+WHO_FIELDS = frozenset({"guest", "borrower", "customer", "member", "patient", "student", "attendee"})
 
 
 def article(noun: str) -> str:
@@ -47,6 +48,7 @@ class Draft:
     assumptions: list[str] = field(default_factory=list)
     said: list[tuple[str, str]] = field(default_factory=list)  # (the user's words, feature)
     unsaid: list[tuple[str, str]] = field(default_factory=list)  # (the user's words, why not)
+    listed: set[tuple[str, str]] = field(default_factory=set)  # (entity, field) whose choices the idea lists
 
     def add_entity(self, name: str, *, mentioned: bool = True) -> None:
         if name not in self.entities:
@@ -94,8 +96,11 @@ class Draft:
         link = name or f"{left}_{right}"
         if link not in self.entities:
             self.add_entity(link, mentioned=False)
+            # the parents say who: a booking linking dogs and playgroups has no free-text guest
             self.entities[link] = [
-                {"name": f, "type": t, "required": r} for f, t, r in vocab.ENTITY_FIELDS.get(link, [])
+                {"name": f, "type": t, "required": r}
+                for f, t, r in vocab.ENTITY_FIELDS.get(link, [])
+                if f not in WHO_FIELDS
             ]
             self.assumptions.append(f"{why}: a {link} entity links {plural(left)} and {plural(right)}")
         self.relate(left, link, why)

@@ -12,7 +12,17 @@ import re
 from baton.workflows.builder import _vocabulary as vocab
 from baton.workflows.builder._draft import Clause, Draft, article, enum_field
 from baton.workflows.builder._naming import looks_plural, plural, singular
-from baton.workflows.builder._words import ADJECTIVES, FETCH_VERBS, FIELD_HEADS, FIELD_WORDS, SEND_VERBS, STOP
+from baton.workflows.builder._words import (
+    ADJECTIVES,
+    COLLECTIVE_NOUNS,
+    EXIT_CHOICES,
+    FETCH_VERBS,
+    FIELD_HEADS,
+    FIELD_WORDS,
+    FINAL_CHOICES,
+    SEND_VERBS,
+    STOP,
+)
 
 NUMBER = re.compile(r"^-?\d+(?:\.\d+)?$")
 
@@ -31,7 +41,7 @@ def mentions(clause: Clause, draft: Draft) -> list[tuple[int, str]]:
                 found.append((i + 1, compound))
                 skip = i + 1
                 continue
-        name = singular(word.strip("'"))
+        name = COLLECTIVE_NOUNS.get(word) or singular(word.strip("'"))
         verb = word in vocab.LINKING_VERBS and i > 0 and looks_plural(words[i - 1]) and i + 1 < len(words)
         if name in draft.entities and not verb:
             found.append((i, name))
@@ -62,6 +72,10 @@ def field_kind(name: str) -> str:
 
 def add_named_field(draft: Draft, entity: str, name: str) -> str:
     """Add field ``name`` to ``entity`` with the type and rules its name suggests; the feature."""
+    existing = draft.field_of(entity, name)
+    if (entity, name) in draft.listed and existing is not None:
+        transitions = any(r["kind"] == "transitions" and r["entity"] == entity for r in draft.rules)
+        return f"field:{entity}.{name}" + (f", rule:transitions:{entity}" if transitions else "")
     if name == "status":
         flow = draft.status(entity)
         enum_field(draft, entity, "status", list(flow), flow)
@@ -152,8 +166,15 @@ def read_has_fields(clause: Clause, draft: Draft) -> None:
         if i in clause.used and word == "with":
             continue
         j = i + 1
+        dated = False
         while j < len(words):
+            if words[j] == "either" or words[j : j + 2] == ["one", "of"]:
+                break  # the choices of the field before, read by read_choices
+            if dated and words[j] in ("date", "dates", "time", "times"):
+                j += 1  # "with check-in and check-out dates": the pair read_dates reads
+                continue
             if _passed_over(words[j], draft):
+                dated = dated or words[j] in DATE_WORDS
                 j += 1
                 continue
             name, j = _field_name_at(clause, draft, j)
@@ -220,6 +241,8 @@ def read_ranges(clause: Clause, draft: Draft) -> None:
             f["max"] = high
         clause.use(*range(span[0], span[1] + 1))
         start = max(0, span[0] - 3)
+        while start < span[0] and words[start] in ("and", "a", "an", "the", "with", "or"):
+            start += 1
         draft.said.append((clause.phrase(start, span[1]), f"field:{entity}.{name}"))
 
 
@@ -229,16 +252,31 @@ def _count_limit(clause: Clause, draft: Draft, span: tuple[int, int], most: floa
     after = span[1] + 1
     child = singular(words[after]) if after < len(words) else ""
     parent = nearest(clause, draft, span[0])
-    if child not in draft.entities or parent is None or (parent, child) not in draft.relations:
+    if child not in draft.entities or parent is None or parent == child:
         return False
-    name = f"max_{plural(child)}"
+    counted = child
+    if (parent, child) not in draft.relations:
+        # "staff book playgroups that hold at most 12 dogs": the dogs are counted through the bookings
+        links = [
+            c
+            for p, c in draft.relations
+            if p == parent and (c in vocab.BOOKED or c not in draft.mentioned) and c != child
+        ]
+        if not links or not draft.relate(child, links[0], f"'{clause.phrase(span[0], after)}'"):
+            return False
+        counted = links[0]
+    taken = draft.field_of(parent, "capacity") is not None
+    name = f"max_{plural(child)}" if taken else "capacity"
     draft.set_field(parent, name, type="integer", min=0, default=int(most))
-    draft.rules.append({"kind": "limit", "entity": child, "parent": parent, "field": name})
+    draft.rules.append({"kind": "limit", "entity": counted, "parent": parent, "field": name})
+    through = f" (counted as {plural_words(counted)})" if counted != child else ""
     draft.assumptions.append(
-        f"{parent}.{name} (default {int(most)}) caps the {plural(child)} of one {parent}"
+        f"{parent}.{name} (default {int(most)}) caps the {plural_words(child)} of one {parent}{through}"
     )
     clause.use(*range(span[0], after + 1))
-    draft.said.append((clause.phrase(max(0, span[0] - 2), after), f"rule:limit:{child}"))
+    found = [pos for pos, name in mentions(clause, draft) if name == parent and pos < span[0]]
+    start = found[-1] if found else max(0, span[0] - 2)
+    draft.said.append((clause.phrase(start, after), f"rule:limit:{counted}"))
     return True
 
 
@@ -309,37 +347,70 @@ def read_dates(clause: Clause, draft: Draft) -> None:
             clause.use(
                 i,
                 j,
-                *[k for k in range(i, j + 1) if words[k] in ("and", "dates", "date", "times", "a", "an")],
+                *[k for k in range(i, j + 2) if k < len(words) and words[k] in ("and", "dates", "date", "times", "a", "an")],
             )
             draft.said.append((clause.phrase(i, j), f"rule:ordering:{entity}"))
 
 
+_CHOICE_NAMES = r"(status|priority|state|stage|severity|level|size|kind)"
+_KNOWN_CHOICES = re.compile(
+    rf"\b{_CHOICE_NAMES}\s+(?:of\s+|is\s+|can\s+be\s+|one\s+of\s+)?"
+    r"([a-z_]+(?:\s+[a-z_]+)?(?:\s*,\s*[a-z_]+(?:\s+[a-z_]+)?)+,?\s+(?:or|and)\s+[a-z_]+(?:\s+[a-z_]+)?)"
+)
+# "a size one of small, medium or large", "a payment method that is either cash or card"
+_LISTED_CHOICES = re.compile(
+    r"\b([a-z_]+)\s+(?:(?:that\s+|which\s+)?(?:is|are|can\s+be|must\s+be)\s+)?(?:one\s+of|either)\s+"
+    r"([a-z_]+(?:\s*,\s*[a-z_]+)*,?\s+(?:or|and)\s+[a-z_]+)"
+)
+
+
+def status_flow(choices: list[str]) -> dict[str, list[str]]:
+    """The moves between listed status values: each to the next, and any unfinished one to an exit
+    ("cancelled", "rejected"); exits and final values ("completed") move nowhere."""
+    main = [c for c in choices if c not in EXIT_CHOICES]
+    exits = [c for c in choices if c in EXIT_CHOICES]
+    flow: dict[str, list[str]] = {}
+    for k, value in enumerate(main):
+        after = [main[k + 1]] if k + 1 < len(main) else []
+        flow[value] = after + (exits if value not in FINAL_CHOICES else [])
+    for value in exits:
+        flow[value] = []
+    return {c: flow[c] for c in choices}
+
+
 def read_choices(clause: Clause, draft: Draft) -> None:
-    """ "a status (draft, published or archived)", "priority: low, normal or urgent"."""
+    """ "a status (draft, published or archived)", "priority: low, normal or urgent", "a size that is
+    one of s, m or l", "paid either by cash or card": exactly the values listed, nothing added."""
     text = clause.text
-    pattern = re.compile(
-        r"\b(status|priority|state|stage|severity|level|size|kind)\s+(?:of\s+|is\s+|can\s+be\s+|one\s+of\s+)?"
-        r"([a-z_]+(?:\s+[a-z_]+)?(?:\s*,\s*[a-z_]+(?:\s+[a-z_]+)?)+,?\s+(?:or|and)\s+[a-z_]+(?:\s+[a-z_]+)?)"
-    )
-    for match in pattern.finditer(text):
+    taken: list[tuple[int, int]] = []
+    matches = [*_LISTED_CHOICES.finditer(text), *_KNOWN_CHOICES.finditer(text)]
+    for match in matches:
+        if any(a <= match.start() < b for a, b in taken):
+            continue
         name = match.group(1)
+        if (name in STOP and name not in FIELD_WORDS) or NUMBER.match(name):
+            continue
         raw = re.split(r"\s*,\s*|\s+or\s+|\s+and\s+", match.group(2))
         choices = [c.strip().replace(" ", "_") for c in raw if c.strip()]
         position = len(text[: match.start()].split())
         entity = nearest(clause, draft, position)
-        if entity is None or len(set(choices)) < 2:
+        if entity is None or len(set(choices)) < 2 or len(set(choices)) != len(choices):
             continue
-        flow = (
-            {c: ([choices[k + 1]] if k + 1 < len(choices) else []) for k, c in enumerate(choices)}
-            if name in ("status", "state", "stage")
-            else None
-        )
-        enum_field(draft, entity, "status" if name == "state" else name, choices, flow)
+        taken.append((match.start(), match.end()))
+        if singular(name) in draft.entities:
+            name = "kind"  # "each payment is either cash or card": the kind of payment
+        elif name not in FIELD_WORDS and name != "state":
+            name = singular(name)
+        flow = status_flow(choices) if name in ("status", "state", "stage") else None
+        name = "status" if name == "state" else name
+        enum_field(draft, entity, name, choices, flow)
+        draft.listed.add((entity, name))
         end = position + len(match.group(0).split()) - 1
         clause.use(*range(position, end + 1))
         feature = f"field:{entity}.{name}" + (f", rule:transitions:{entity}" if flow else "")
         draft.said = [(t, f) for t, f in draft.said if f != f"field:{entity}.{name}"]
-        draft.said.append((clause.phrase(max(0, position - 2), end), feature))
+        shown = f"{', '.join(choices[:-1])} or {choices[-1]}".replace("_", " ")
+        draft.said.append((f"{plural_words(entity)} have {article(name)} {name.replace('_', ' ')}: {shown}", feature))
 
 
 def read_unique(clause: Clause, draft: Draft) -> None:

@@ -20,9 +20,9 @@ from typing import Any
 from baton.core.errors import InvalidInputError
 from baton.workflows.builder import _reading as reading
 from baton.workflows.builder import _vocabulary as vocab
-from baton.workflows.builder._draft import Clause, Draft
+from baton.workflows.builder._draft import WHO_FIELDS, Clause, Draft
 from baton.workflows.builder._naming import looks_plural, name_problem, plural, safe_name, singular, slug
-from baton.workflows.builder._words import ADJECTIVES, FIELD_WORDS, PERSON_NOUNS, STOP
+from baton.workflows.builder._words import ADJECTIVES, COLLECTIVE_NOUNS, FIELD_WORDS, PERSON_NOUNS, STOP
 from baton.workflows.builder.spec import (
     BuildSpec,
     Environment,
@@ -91,16 +91,34 @@ _VERB_BASES = frozenset(
     | {w[:-1] for w in vocab.VERBS_3RD if w.endswith("s")}
     | {w[:-2] for w in vocab.VERBS_3RD if w.endswith("es")}
 )
+# "… who book rooms", "… can book rooms": the next word is a verb
+_VERB_LEADS = frozenset({"who", "to", "can", "may", "will", "must", "also", "then", "should"})
 _SUBJECT_WORDS = frozenset(
     {"who", "that", "which", "it", "also", "then", "automatically", "nightly", "daily"}
 )
+
+
+_PAREN_LIST = re.compile(
+    r"\(\s*((?:one of |either )?[a-z][a-z _-]*(?:\s*(?:,|\bor\b|\band\b)\s*[a-z][a-z _-]*)+)\s*\)"
+)
+
+
+def _choice_list(match: re.Match[str]) -> str:
+    """ "(requested, confirmed, cancelled)" → "one of requested, confirmed or cancelled": a field's choices."""
+    body = re.sub(r"^(?:one of|either)\s+", "", match.group(1).strip())
+    items = [" ".join(i.split()).replace(" ", "_") for i in re.split(r"\s*,\s*|\s+or\s+|\s+and\s+", body)]
+    items = [i for i in items if i]
+    if len(items) < 2:
+        return match.group(0)
+    return " one of " + ", ".join(items[:-1]) + " or " + items[-1]
 
 
 def _normalise(idea: str) -> str:
     text = " ".join(idea.lower().split())
     text = re.sub(r"\be-mail", "email", text)
     text = re.sub(r"\$\s?(\d)", r"\1", text)
-    return re.sub(r"\b([a-z]+)-([a-z]+)\b", r"\1_\2", text)
+    text = re.sub(r"\b([a-z]+)-([a-z]+)\b", r"\1_\2", text)
+    return " ".join(_PAREN_LIST.sub(_choice_list, text).split())
 
 
 def _clauses(text: str) -> list[Clause]:
@@ -112,6 +130,8 @@ def _clauses(text: str) -> list[Clause]:
 def _noun(word: str) -> str | None:
     """The entity a plural word (or a noun the vocabulary knows) names, or None."""
     word = word.strip("'")
+    if word in COLLECTIVE_NOUNS:
+        return COLLECTIVE_NOUNS[word]  # "staff book playgroups": a staff member
     if not word.isascii():
         return None  # names become identifiers: a word with accents stays a word of the idea
     base = singular(word)
@@ -172,6 +192,7 @@ def _field_list(words: list[str], start: int) -> list[int]:
             or word in vocab.VERBS_3RD
             or _noun(word) in vocab.ENTITY_FIELDS
             or word in ("from", "between", "per", "who", "that", "which")
+            or word in reading.DATE_WORDS
         ):
             break
         found.append(k)
@@ -214,7 +235,12 @@ def _scan_entities(clauses: list[Clause], draft: Draft, listed: dict[str, list[s
             )
             if name is None and owner:
                 name = singular(words[i])
-            if name and not (words[i] in vocab.LINKING_VERBS and i > 0 and _noun(words[i - 1])):
+            if name and not (
+                words[i] in vocab.LINKING_VERBS
+                and i > 0
+                and (_noun(words[i - 1]) or words[i - 1] in _VERB_LEADS)
+                and not compound
+            ):
                 draft.add_entity(name)
                 end = i + (1 if compound else 0)
                 clause.use(i, end)
@@ -372,6 +398,23 @@ def _fill_fields(draft: Draft, listed: dict[str, list[str]]) -> None:
                     reading.add_named_field(draft, name, "status")
                 else:
                     f["type"] = "string"
+
+
+def _drop_who_fields(draft: Draft, listed: dict[str, list[str]]) -> None:
+    """A booking linking two or more parents (a dog, a playgroup) keeps no free-text guest field
+    from the vocabulary, unless the idea named it."""
+    said = {f for _, feature in draft.said for f in feature.split(", ")}
+    for name, fields in draft.entities.items():
+        parents = [p for p, c in draft.relations if c == name]
+        if len(parents) < 2 or name not in vocab.ENTITY_FIELDS:
+            continue
+        usual = {f for f, _, _ in vocab.ENTITY_FIELDS[name]} & WHO_FIELDS
+        drop = {f for f in usual if f not in listed.get(name, []) and f"field:{name}.{f}" not in said}
+        if drop and fields:
+            fields[:] = [f for f in fields if f["name"] not in drop]
+            draft.assumptions.append(
+                f"{name} names who through its {', '.join(parents)}: no {', '.join(sorted(drop))} field"
+            )
 
 
 def _infer_stack(words: set[str], idea: str) -> Stack:
@@ -585,6 +628,7 @@ def extract_spec(
         reading.read_queries(clause, draft)
     _known_relations(draft)
     reading.read_capacity_limits(draft)
+    _drop_who_fields(draft, listed)
     chosen = stack or _infer_stack(words, text)
     if stack is None:
         draft.assumptions.insert(0, f"stack {chosen.value}, chosen from the words of the idea")
