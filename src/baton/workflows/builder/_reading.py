@@ -22,6 +22,7 @@ from baton.workflows.builder._words import (
     FINAL_CHOICES,
     SEND_VERBS,
     STOP,
+    UNIT_WORDS,
 )
 
 NUMBER = re.compile(r"^-?\d+(?:\.\d+)?$")
@@ -185,8 +186,9 @@ def read_has_fields(clause: Clause, draft: Draft) -> None:
             if entity is None:
                 break
             feature = add_named_field(draft, entity, base)
-            if j + 2 < len(words) and words[j + 1] == "in" and words[j + 2] in UNITS:
-                draft.set_field(entity, base, type="integer", min=0)
+            if j + 2 < len(words) and words[j + 1] == "in" and words[j + 2] in UNIT_WORDS | UNITS:
+                if field_kind(base) != "decimal":  # "a cost in dollars" stays money
+                    draft.set_field(entity, base, type="integer", min=0)
                 clause.use(j + 1, j + 2)
             draft.said.append(
                 (f"{plural(entity).replace('_', ' ')} have {article(base)} {base.replace('_', ' ')}", feature)
@@ -311,6 +313,9 @@ def _owner(draft: Draft, name: str) -> str | None:
     return owners[0] if owners else None
 
 
+_PAIR_WORDS = frozenset({"and", "dates", "date", "times", "a", "an"})
+
+
 def read_dates(clause: Clause, draft: Draft) -> None:
     """ "check-in and check-out dates", "a start and an end": two dates, the second after the first."""
     words = clause.words
@@ -347,7 +352,7 @@ def read_dates(clause: Clause, draft: Draft) -> None:
             clause.use(
                 i,
                 j,
-                *[k for k in range(i, j + 2) if k < len(words) and words[k] in ("and", "dates", "date", "times", "a", "an")],
+                *[k for k in range(i, min(len(words), j + 2)) if words[k] in _PAIR_WORDS],
             )
             draft.said.append((clause.phrase(i, j), f"rule:ordering:{entity}"))
 
@@ -410,13 +415,28 @@ def read_choices(clause: Clause, draft: Draft) -> None:
         feature = f"field:{entity}.{name}" + (f", rule:transitions:{entity}" if flow else "")
         draft.said = [(t, f) for t, f in draft.said if f != f"field:{entity}.{name}"]
         shown = f"{', '.join(choices[:-1])} or {choices[-1]}".replace("_", " ")
-        draft.said.append((f"{plural_words(entity)} have {article(name)} {name.replace('_', ' ')}: {shown}", feature))
+        draft.said.append(
+            (f"{plural_words(entity)} have {article(name)} {name.replace('_', ' ')}: {shown}", feature)
+        )
 
 
 def read_unique(clause: Clause, draft: Draft) -> None:
     """ "one review per customer per product", "each user has a unique email"."""
     words = clause.words
     for i, word in enumerate(words):
+        if word == "unique" and i >= 2 and (words[i - 1] == "is" or words[i - 2 : i] == ["is", "always"]):
+            # "a sku that is unique", "the email is unique"
+            skipped = ("is", "that", "which", "always")
+            k = next((m for m in range(i - 1, max(-1, i - 4), -1) if words[m] not in skipped), -1)
+            name = singular(words[k]) if k >= 0 else ""
+            entity = nearest(clause, draft, k)
+            if entity and name and name not in draft.entities and name.isidentifier() and name not in STOP:
+                draft.set_field(entity, name, type=field_kind(name), unique=True)
+                clause.use(*range(k, i + 1))
+                shown = f"{article(entity)} {entity}'s {name.replace('_', ' ')} is unique"
+                draft.said = [(t, f) for t, f in draft.said if f != f"field:{entity}.{name}"]
+                draft.said.append((shown, f"field:{entity}.{name}"))
+            continue
         if word == "unique" and i + 1 < len(words):
             name = singular(words[i + 1])
             entity = nearest(clause, draft, i)

@@ -26,6 +26,12 @@ FINAL_CHOICES = frozenset({
     "completed", "complete", "done", "closed", "delivered", "resolved", "finished", "archived", "paid",
     "returned", "fulfilled", "won", "picked_up", "collected", "shipped_back",
 })
+# "a cost in dollars", "a weight in kg": units and currencies are no entities
+UNIT_WORDS = frozenset({
+    "dollars", "euros", "pounds", "cents", "pence", "yen", "usd", "eur", "gbp", "minutes", "hours", "days",
+    "seconds", "weeks", "months", "years", "grams", "kilograms", "kg", "kgs", "meters", "metres", "km", "miles",
+    "litres", "liters", "percent", "points", "calories", "kilometers", "kilometres", "centimeters", "inches",
+})
 FETCH_VERBS = frozenset({
     "fetch", "fetches", "collect", "collects", "import", "imports", "pull", "pulls", "download",
     "downloads", "sync", "syncs", "scrape", "scrapes", "poll", "polls",

@@ -22,7 +22,14 @@ from baton.workflows.builder import _reading as reading
 from baton.workflows.builder import _vocabulary as vocab
 from baton.workflows.builder._draft import WHO_FIELDS, Clause, Draft
 from baton.workflows.builder._naming import looks_plural, name_problem, plural, safe_name, singular, slug
-from baton.workflows.builder._words import ADJECTIVES, COLLECTIVE_NOUNS, FIELD_WORDS, PERSON_NOUNS, STOP
+from baton.workflows.builder._words import (
+    ADJECTIVES,
+    COLLECTIVE_NOUNS,
+    FIELD_WORDS,
+    PERSON_NOUNS,
+    STOP,
+    UNIT_WORDS,
+)
 from baton.workflows.builder.spec import (
     BuildSpec,
     Environment,
@@ -132,6 +139,8 @@ def _noun(word: str) -> str | None:
     word = word.strip("'")
     if word in COLLECTIVE_NOUNS:
         return COLLECTIVE_NOUNS[word]  # "staff book playgroups": a staff member
+    if word in UNIT_WORDS and word not in vocab.ENTITY_FIELDS:
+        return None
     if not word.isascii():
         return None  # names become identifiers: a word with accents stays a word of the idea
     base = singular(word)
@@ -153,6 +162,8 @@ def _is_verb(words: list[str], i: int) -> bool:
     before = words[i - 1]
     if before in _HAS or before in vocab.VERBS_3RD or before in ("can", "will", "to", "may", "must"):
         return False
+    if before in _VERB_BASES:
+        return False  # "members borrow books": the object of a verb, not a verb
     return before in _SUBJECT_WORDS or (before not in vocab.DETERMINERS and not looks_plural(before))
 
 
@@ -163,6 +174,11 @@ def _compound(words: list[str], i: int) -> str | None:
     first, second = words[i], words[i + 1]
     if not looks_plural(second) or _noun(second) is None or not first.isalpha():
         return None
+    if second in _HAS or second in ("belongs", "contains", "includes"):
+        return None  # "each bike belongs to", "a shipment contains": a noun and its verb
+    subject = i > 0 and (looks_plural(words[i - 1]) or words[i - 1] in COLLECTIVE_NOUNS)
+    if subject and _noun(words[i - 1]) is not None and words[i - 1] not in vocab.VERBS_3RD:
+        return None  # "suppliers deliver shipments": the word after a plural subject is its verb
     joined = f"{first}_{singular(second)}"
     if joined in vocab.COMPOUNDS or joined in vocab.ENTITY_FIELDS:
         return joined
@@ -333,9 +349,26 @@ def _pair_relation(clause: Clause, draft: Draft, i: int, left: str, j: int, righ
 _CHAIN = frozenset({"and", "many", "a", "an", "one", "several", "multiple", "some", "also", "their", "its"})
 
 
+def _verb_entities(clause: Clause, draft: Draft, found: list[tuple[int, str]]) -> list[tuple[int, str]]:
+    """ "mechanics repair bikes; each repair has a cost": a verb that is also an entity links the two."""
+    words = clause.words
+    kept = list(found)
+    for (i, left), (k, middle), (j, right) in zip(found, found[1:], found[2:], strict=False):
+        if k != i + 1 or j != k + 1 or looks_plural(words[k]) or not looks_plural(words[i]):
+            continue
+        if middle in (left, right):
+            continue
+        phrase = clause.phrase(i, j)
+        draft.link(left, right, f"'{phrase}'", name=middle)
+        clause.use(i, k, j)
+        draft.said.append((phrase, f"relation:{left}>{middle}, relation:{right}>{middle}"))
+        kept = [m for m in kept if m[0] not in (i, k, j)]
+    return kept
+
+
 def _scan_relations(clauses: list[Clause], draft: Draft) -> None:
     for clause in clauses:
-        found = reading.mentions(clause, draft)
+        found = _verb_entities(clause, draft, reading.mentions(clause, draft))
         subject: tuple[int, str] | None = None
         belongs = False
         for (i, left), (j, right) in itertools.pairwise(found):
