@@ -48,9 +48,16 @@ class Draft:
     assumptions: list[str] = field(default_factory=list)
     said: list[tuple[str, str]] = field(default_factory=list)  # (the user's words, feature)
     unsaid: list[tuple[str, str]] = field(default_factory=list)  # (the user's words, why not)
-    listed: set[tuple[str, str]] = field(default_factory=set)  # (entity, field) whose choices the idea lists
+    listed: set[tuple[str, str]] = field(default_factory=set)
+    aliases: dict[str, str] = field(
+        default_factory=dict
+    )  # "spot" → "parking_spot", once the idea said it  # (entity, field) whose choices the idea lists
 
     def add_entity(self, name: str, *, mentioned: bool = True) -> None:
+        name = self.aliases.get(name, name)
+        head = name.rsplit("_", 1)[-1]
+        if "_" in name and mentioned and head not in self.entities and len(head) > 2:
+            self.aliases.setdefault(head, name)  # "parking spots … a spot has a size"
         if name not in self.entities:
             self.entities[name] = []
         if mentioned and name not in self.mentioned:

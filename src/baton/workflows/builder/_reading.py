@@ -43,6 +43,7 @@ def mentions(clause: Clause, draft: Draft) -> list[tuple[int, str]]:
                 skip = i + 1
                 continue
         name = COLLECTIVE_NOUNS.get(word) or singular(word.strip("'"))
+        name = draft.aliases.get(name, name)
         verb = word in vocab.LINKING_VERBS and i > 0 and looks_plural(words[i - 1]) and i + 1 < len(words)
         if name in draft.entities and not verb:
             found.append((i, name))
@@ -88,7 +89,7 @@ def add_named_field(draft: Draft, entity: str, name: str) -> str:
     existing = draft.field_of(entity, name)
     if existing is not None and existing["type"] == "enum":
         return f"field:{entity}.{name}"  # its choices were read from the idea already
-    kind = field_kind(name)
+    kind = "integer" if name in ("order", "position", "rank", "sequence") else field_kind(name)
     values: dict[str, object] = {"type": kind}
     if kind == "decimal" or name in ("capacity", "quantity", "seats", "stock"):
         values["min"] = 1 if name in ("capacity", "quantity", "seats") else 0
@@ -158,6 +159,14 @@ def _passed_over(word: str, draft: Draft) -> bool:
     return singular(word) in draft.entities and word not in FIELD_WORDS
 
 
+def _chain_ends(words: list[str], j: int) -> bool:
+    """A list of fields ends at the choices of the field before ("one of …", read by read_choices) and at
+    "at a time" ("at most 3 loans at a time")."""
+    if words[j] == "either" or words[j : j + 2] == ["one", "of"]:
+        return True
+    return words[j] == "at" and j + 1 < len(words) and words[j + 1] in ("a", "once", "any")
+
+
 def read_has_fields(clause: Clause, draft: Draft) -> None:
     """ "tickets have a priority and a status", "each room has a capacity", "products with a price"."""
     words = clause.words
@@ -169,8 +178,8 @@ def read_has_fields(clause: Clause, draft: Draft) -> None:
         j = i + 1
         dated = False
         while j < len(words):
-            if words[j] == "either" or words[j : j + 2] == ["one", "of"]:
-                break  # the choices of the field before, read by read_choices
+            if _chain_ends(words, j):
+                break
             if dated and words[j] in ("date", "dates", "time", "times"):
                 j += 1  # "with check-in and check-out dates": the pair read_dates reads
                 continue
@@ -195,6 +204,30 @@ def read_has_fields(clause: Clause, draft: Draft) -> None:
             )
             clause.use(i, j, *range(i + 1, j))
             j += 1
+
+
+def read_has_parents(clause: Clause, draft: Draft) -> None:
+    """ "each talk has a title, a level and a room": the room (an entity, one of it) is the talk's parent."""
+    words = clause.words
+    has = next((k for k, w in enumerate(words) if w in ("has", "have")), None)
+    if has is None:
+        return
+    for j in range(has + 2, len(words)):
+        if words[j] in ("who", "that", "which", "where", "when"):
+            return
+        parent = singular(words[j])
+        if parent not in draft.entities or words[j] in FIELD_WORDS or looks_plural(words[j]):
+            continue
+        child = nearest(clause, draft, has)
+        if words[j - 1] not in ("a", "an", "one") or child is None or child == parent:
+            continue
+        if (parent, child) in draft.relations:
+            continue
+        if not draft.relate(parent, child, f"'{clause.phrase(max(0, has - 1), j)}'"):
+            continue
+        clause.use(j - 1, j)
+        shown = f"{article(child)} {child.replace('_', ' ')} has {article(parent)} {parent.replace('_', ' ')}"
+        draft.said.append((shown, f"relation:{parent}>{child}"))
 
 
 def read_ranges(clause: Clause, draft: Draft) -> None:
@@ -300,6 +333,18 @@ def _range_target(clause: Clause, draft: Draft, start: int, end: int) -> tuple[s
             base in FIELD_WORDS and base not in ("name", "title", "description")
         ):
             clause.use(k)
+            qualifier = words[k - 1] if k > 0 else ""
+            if (
+                qualifier.isalpha()
+                and qualifier not in STOP
+                and qualifier not in FIELD_WORDS
+                and qualifier not in ADJECTIVES
+                and singular(qualifier) not in draft.entities
+                and qualifier not in vocab.VERBS_3RD
+                and not looks_plural(qualifier)
+            ):
+                clause.use(k - 1)  # "a cooking time between 5 and 240 minutes": cooking_time
+                base = f"{qualifier}_{base}"
             if base in draft.entities:
                 return base, "score"
             entity = nearest(clause, draft, k) or _owner(draft, base)
@@ -364,7 +409,7 @@ _KNOWN_CHOICES = re.compile(
 )
 # "a size one of small, medium or large", "a payment method that is either cash or card"
 _LISTED_CHOICES = re.compile(
-    r"\b([a-z_]+)\s+(?:(?:that\s+|which\s+)?(?:is|are|can\s+be|must\s+be)\s+)?(?:one\s+of|either)\s+"
+    r"\b([a-z_]+),?\s+(?:(?:that\s+|which\s+)?(?:is|are|can\s+be|must\s+be)\s+)?(?:one\s+of|either)\s+"
     r"([a-z_]+(?:\s*,\s*[a-z_]+)*,?\s+(?:or|and)\s+[a-z_]+)"
 )
 

@@ -99,6 +99,12 @@ _VERB_BASES = frozenset(
     | {w[:-2] for w in vocab.VERBS_3RD if w.endswith("es")}
 )
 # "… who book rooms", "… can book rooms": the next word is a verb
+# "parking spots", "meeting rooms": a word in -ing that is a noun before another
+_ING_NOUNS = frozenset(
+    {"parking", "meeting", "training", "building", "wedding", "shipping", "billing", "housing", "clothing"}
+)
+# "each class has a type and an order": words that are fields in a list after "has"
+_CHAIN_FIELDS = frozenset({"order", "position", "rank", "sequence", "type"})
 _VERB_LEADS = frozenset({"who", "to", "can", "may", "will", "must", "also", "then", "should"})
 _SUBJECT_WORDS = frozenset(
     {"who", "that", "which", "it", "also", "then", "automatically", "nightly", "daily"}
@@ -191,7 +197,7 @@ def _compound(words: list[str], i: int) -> str | None:
         return None
     if looks_plural(first) or first in vocab.ENTITY_FIELDS or first in FIELD_WORDS or len(first) < 3:
         return None
-    if first in STOP or first.endswith(("ly", "ing", "ed")):
+    if first in STOP or first.endswith(("ly", "ed")) or (first.endswith("ing") and first not in _ING_NOUNS):
         return None
     return joined
 
@@ -217,7 +223,11 @@ def _field_list(words: list[str], start: int) -> list[int]:
 
 def _in_field_chain(words: list[str], i: int) -> bool:
     """ "visits have a date and notes": a field word in a list after has/with is a field, not an entity."""
-    if singular(words[i]) not in FIELD_WORDS and words[i] not in FIELD_WORDS:
+    if (
+        singular(words[i]) not in FIELD_WORDS
+        and words[i] not in FIELD_WORDS
+        and words[i] not in _CHAIN_FIELDS
+    ):
         return False
     k = i - 1
     while k >= 0 and (words[k] in ("a", "an", "and", "its", "their", "optional") or words[k] in FIELD_WORDS):
@@ -257,6 +267,7 @@ def _scan_entities(clauses: list[Clause], draft: Draft, listed: dict[str, list[s
                 and (_noun(words[i - 1]) or words[i - 1] in _VERB_LEADS)
                 and not compound
             ):
+                name = draft.aliases.get(name, name)
                 draft.add_entity(name)
                 end = i + (1 if compound else 0)
                 clause.use(i, end)
@@ -294,7 +305,13 @@ def _link_quantity(clause: Clause, draft: Draft, link: str, after: int) -> None:
     quantity = [k for k, w in enumerate(words) if w in ("quantity", "quantities", "qty") and k > after]
     if quantity:
         draft.set_field(link, "quantity", type="integer", min=1)
-        clause.use(*quantity, *[k - 1 for k in quantity if words[k - 1] in ("with", "a", "each")])
+        for parent in [p for p, c in draft.relations if c == link]:
+            # the quantity is the link's: an ingredient has no quantity of its own
+            draft.entities[parent] = [f for f in draft.entities[parent] if f["name"] != "quantity"]
+        lead = [
+            m for k in quantity for m in (k - 1, k - 2) if words[m] in ("with", "a", "an", "each", "their")
+        ]
+        clause.use(*quantity, *lead)
         draft.said.append((clause.phrase(after, quantity[-1]), f"field:{link}.quantity"))
 
 
@@ -402,10 +419,14 @@ def _scan_relations(clauses: list[Clause], draft: Draft) -> None:
 
 def _known_relations(draft: Draft) -> None:
     for parent, child in vocab.KNOWN_RELATIONS:
+        linked = {c for p, c in draft.relations if p == parent} & {
+            c for p, c in draft.relations if p == child
+        }
         if (
             parent in draft.entities
             and child in draft.entities
             and not any(child == c for p, c in draft.relations if p == parent)
+            and not linked
         ):
             draft.relate(parent, child, f"{plural(parent)} and {plural(child)} are usually related")
 
@@ -655,6 +676,7 @@ def extract_spec(
         reading.read_outside(clause, draft)
         reading.read_choices(clause, draft)
         reading.read_has_fields(clause, draft)
+        reading.read_has_parents(clause, draft)
         reading.read_ranges(clause, draft)
         reading.read_dates(clause, draft)
         reading.read_unique(clause, draft)
