@@ -20,6 +20,7 @@ from baton.workflows.builder._words import (
     FIELD_HEADS,
     FIELD_WORDS,
     FINAL_CHOICES,
+    PERSON_NOUNS,
     SEND_VERBS,
     STOP,
     UNIT_WORDS,
@@ -69,6 +70,9 @@ def field_kind(name: str) -> str:
         whole = suffix.startswith("_") or name == suffix or name.endswith(f"_{suffix}")
         if name.endswith(suffix) and whole:  # "stage" is no age, "message" no age either
             return "decimal" if kind == "float" and name in vocab.MONEY_WORDS else kind
+    head = name.rsplit("_", 1)[-1]
+    if head != name and head in (*vocab.MONEY_WORDS, *vocab.MEASURE_WORDS):
+        return field_kind(head)  # "an entry fee", "a home score": the kind of the head word
     return "string"
 
 
@@ -162,8 +166,10 @@ def _passed_over(word: str, draft: Draft) -> bool:
 def _chain_ends(words: list[str], j: int) -> bool:
     """A list of fields ends at the choices of the field before ("one of …", read by read_choices) and at
     "at a time" ("at most 3 loans at a time")."""
-    if words[j] == "either" or words[j : j + 2] == ["one", "of"]:
+    if words[j] == "either" or words[j : j + 2] == ["one", "of"] or words[j] in ("after", "before"):
         return True
+    if j + 2 < len(words) and words[j + 1] in _DATE_HEADS and words[j + 2] in ("after", "before"):
+        return True  # "a due date after the borrowed date", read by read_date_order
     return words[j] == "at" and j + 1 < len(words) and words[j + 1] in ("a", "once", "any")
 
 
@@ -300,8 +306,9 @@ def _count_limit(clause: Clause, draft: Draft, span: tuple[int, int], most: floa
         if not links or not draft.relate(child, links[0], f"'{clause.phrase(span[0], after)}'"):
             return False
         counted = links[0]
-    taken = draft.field_of(parent, "capacity") is not None
-    name = f"max_{plural(child)}" if taken else "capacity"
+    person = parent in PERSON_NOUNS and parent not in ("room", "venue", "hotel", "store", "shop", "warehouse")
+    taken = draft.field_of(parent, "capacity") is not None or person or parent in COLLECTIVE_NOUNS.values()
+    name = f"max_{plural(child)}" if taken else "capacity"  # a student's max_loans, a playgroup's capacity
     draft.set_field(parent, name, type="integer", min=0, default=int(most))
     draft.rules.append({"kind": "limit", "entity": counted, "parent": parent, "field": name})
     through = f" (counted as {plural_words(counted)})" if counted != child else ""
@@ -309,10 +316,26 @@ def _count_limit(clause: Clause, draft: Draft, span: tuple[int, int], most: floa
         f"{parent}.{name} (default {int(most)}) caps the {plural_words(child)} of one {parent}{through}"
     )
     clause.use(*range(span[0], after + 1))
+    if words[after + 1 : after + 4] == ["at", "a", "time"] or words[after + 1 : after + 3] == ["at", "once"]:
+        clause.use(*range(after + 1, min(len(words), after + 4)))
     found = [pos for pos, name in mentions(clause, draft) if name == parent and pos < span[0]]
     start = found[-1] if found else max(0, span[0] - 2)
     draft.said.append((clause.phrase(start, after), f"rule:limit:{counted}"))
     return True
+
+
+def _qualifies(word: str, draft: Draft) -> bool:
+    """ "cooking" in "a cooking time", "away" in "an away score": a word that names which measure."""
+    return (
+        word.isalpha()
+        and word not in STOP
+        and word not in FIELD_WORDS
+        and word not in ADJECTIVES
+        and singular(word) not in draft.entities
+        and word not in vocab.VERBS_3RD
+        and word not in vocab.MEASURE_VERBS
+        and not looks_plural(word)
+    )
 
 
 def _range_target(clause: Clause, draft: Draft, start: int, end: int) -> tuple[str, str] | None:
@@ -322,7 +345,7 @@ def _range_target(clause: Clause, draft: Draft, start: int, end: int) -> tuple[s
     for k in window:
         word = words[k]
         base = singular(word)
-        if word in vocab.MEASURE_VERBS:
+        if word in vocab.MEASURE_VERBS and not _qualifies(words[k - 1] if k else "", draft):
             name = vocab.MEASURE_VERBS[word]
             clause.use(k)
             if name in draft.entities:
@@ -334,15 +357,7 @@ def _range_target(clause: Clause, draft: Draft, start: int, end: int) -> tuple[s
         ):
             clause.use(k)
             qualifier = words[k - 1] if k > 0 else ""
-            if (
-                qualifier.isalpha()
-                and qualifier not in STOP
-                and qualifier not in FIELD_WORDS
-                and qualifier not in ADJECTIVES
-                and singular(qualifier) not in draft.entities
-                and qualifier not in vocab.VERBS_3RD
-                and not looks_plural(qualifier)
-            ):
+            if _qualifies(qualifier, draft):
                 clause.use(k - 1)  # "a cooking time between 5 and 240 minutes": cooking_time
                 base = f"{qualifier}_{base}"
             if base in draft.entities:
@@ -426,6 +441,60 @@ def status_flow(choices: list[str]) -> dict[str, list[str]]:
     for value in exits:
         flow[value] = []
     return {c: flow[c] for c in choices}
+
+
+_DATE_HEADS = ("date", "day", "time")
+
+
+def _date_field(draft: Draft, entity: str, qualifier: str, head: str) -> str:
+    """The field "the due date" of a loan names: its due_on when it has one, the loan's own date for
+    "the borrowed date" (a loan is what borrowing makes), else a new ``<qualifier>_on``."""
+    kind = "datetime" if head == "time" else "date"
+    dated = [f["name"] for f in draft.entities[entity] if f["type"] in ("date", "datetime")]
+    same = [n for n in dated if n.split("_")[0] == qualifier]
+    stem = qualifier[:-2] if qualifier.endswith("ed") else qualifier
+    made = vocab.LINKING_VERBS.get(stem) == entity or vocab.LINKING_VERBS.get(stem + "e") == entity
+    if same:
+        return same[0]
+    if made and dated:
+        return dated[0]
+    name = f"{qualifier}_{'at' if kind == 'datetime' else 'on'}"
+    draft.set_field(entity, name, type=kind)
+    return name
+
+
+def read_date_order(clause: Clause, draft: Draft) -> None:
+    """ "a due date after the borrowed date", "the end date is before the start date", "a match ends after
+    it starts": two dates of one entity, one after the other."""
+    words = clause.words
+    for k, word in enumerate(words):
+        if word not in ("after", "before") or k < 2:
+            continue
+        entity = nearest(clause, draft, k)
+        if entity is None:
+            continue
+        if words[k - 1] in ("ends", "finishes") and any(
+            w in ("starts", "begins") for w in words[k + 1 : k + 4]
+        ):
+            first, second = "starts_at", "ends_at"
+            draft.set_field(entity, first, type="datetime")
+            draft.set_field(entity, second, type="datetime")
+            end = next(m for m in range(k + 1, len(words)) if words[m] in ("starts", "begins"))
+        else:
+            left = next((m for m in (k - 1, k - 2, k - 3) if m > 0 and words[m] in _DATE_HEADS), None)
+            right = next((m for m in range(k + 2, min(len(words), k + 5)) if words[m] in _DATE_HEADS), None)
+            if left is None or right is None or words[right - 1] in STOP or words[left - 1] in STOP:
+                continue
+            later = _date_field(draft, entity, words[left - 1], words[left])
+            earlier = _date_field(draft, entity, words[right - 1], words[right])
+            first, second = (earlier, later) if word == "after" else (later, earlier)
+            end = right
+        if first == second:
+            continue
+        draft.rules.append({"kind": "ordering", "entity": entity, "before": first, "after": second})
+        start = max(0, k - 3)
+        clause.use(*range(start, end + 1))
+        draft.said.append((clause.phrase(start, end), f"rule:ordering:{entity}"))
 
 
 def read_choices(clause: Clause, draft: Draft) -> None:

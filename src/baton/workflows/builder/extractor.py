@@ -145,7 +145,7 @@ def _noun(word: str) -> str | None:
     word = word.strip("'")
     if word in COLLECTIVE_NOUNS:
         return COLLECTIVE_NOUNS[word]  # "staff book playgroups": a staff member
-    if word in UNIT_WORDS and word not in vocab.ENTITY_FIELDS:
+    if (word in UNIT_WORDS and word not in vocab.ENTITY_FIELDS) or word in ("starts", "ends", "begins"):
         return None
     if not word.isascii():
         return None  # names become identifiers: a word with accents stays a word of the idea
@@ -180,6 +180,8 @@ def _compound(words: list[str], i: int) -> str | None:
     first, second = words[i], words[i + 1]
     if not looks_plural(second) or _noun(second) is None or not first.isalpha():
         return None
+    if i > 0 and words[i - 1] in ("a", "an", "each", "every"):
+        return None  # "a match ends after it starts": one noun, then its verb
     if second in _HAS or second in ("belongs", "contains", "includes"):
         return None  # "each bike belongs to", "a shipment contains": a noun and its verb
     subject = i > 0 and (looks_plural(words[i - 1]) or words[i - 1] in COLLECTIVE_NOUNS)
@@ -679,6 +681,7 @@ def extract_spec(
         reading.read_has_parents(clause, draft)
         reading.read_ranges(clause, draft)
         reading.read_dates(clause, draft)
+        reading.read_date_order(clause, draft)
         reading.read_unique(clause, draft)
         reading.read_queries(clause, draft)
     _known_relations(draft)
