@@ -450,7 +450,7 @@ def _date_field(draft: Draft, entity: str, qualifier: str, head: str) -> str:
     """The field "the due date" of a loan names: its due_on when it has one, the loan's own date for
     "the borrowed date" (a loan is what borrowing makes), else a new ``<qualifier>_on``."""
     kind = "datetime" if head == "time" else "date"
-    dated = [f["name"] for f in draft.entities[entity] if f["type"] in ("date", "datetime")]
+    dated: list[str] = [f["name"] for f in draft.entities[entity] if f["type"] in ("date", "datetime")]
     same = [n for n in dated if n.split("_")[0] == qualifier]
     stem = qualifier[:-2] if qualifier.endswith("ed") else qualifier
     made = vocab.LINKING_VERBS.get(stem) == entity or vocab.LINKING_VERBS.get(stem + "e") == entity
