@@ -320,7 +320,10 @@ def _count_limit(clause: Clause, draft: Draft, span: tuple[int, int], most: floa
         clause.use(*range(after + 1, min(len(words), after + 4)))
     found = [pos for pos, name in mentions(clause, draft) if name == parent and pos < span[0]]
     start = found[-1] if found else max(0, span[0] - 2)
-    draft.said.append((clause.phrase(start, after), f"rule:limit:{counted}"))
+    feature = f"rule:limit:{counted}"
+    if counted != child:  # the dogs are booked into the playgroup: the relations are part of the rule
+        feature = f"relation:{child}>{counted}, relation:{parent}>{counted}, {feature}"
+    draft.said.append((clause.phrase(start, after), feature))
     return True
 
 
