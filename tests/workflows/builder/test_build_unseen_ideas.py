@@ -172,3 +172,31 @@ def test_the_build_report_says_not_implemented_then_a_space() -> None:
         requirements=requirements,
     )
     assert "1 not implemented (1.5 s of stage time)" in text
+
+
+def test_held_out_ideas_a_qualified_list_a_counted_link_and_a_bare_measure() -> None:
+    nursery = extract_spec(
+        "A plant nursery shop: customers place orders; each order contains many plants with a quantity; "
+        "each plant has a price and a light level, one of low, medium or high; orders have a status "
+        "(placed, paid, shipped, cancelled)"
+    )
+    assert {"customer", "order", "plant", "order_plant"} == _names(nursery), "no entity 'contain'"
+    plant = _fields(nursery, "plant")
+    assert plant["light_level"].choices == ["low", "medium", "high"]
+    assert not {"level", "quantity"} & set(plant)
+    assert _fields(nursery, "order_plant")["quantity"].min == 1
+    [moves] = _rules(nursery, "transitions")
+    assert moves.transitions == {
+        "placed": ["paid", "cancelled"],
+        "paid": ["shipped", "cancelled"],
+        "shipped": [],
+        "cancelled": [],
+    }
+    assert all(r.status is not RequirementStatus.NOT_IMPLEMENTED for r in nursery.requirements)
+    desks = extract_spec(
+        "A coworking API: members reserve desks; each desk has a floor between 1 and 20 and a kind "
+        "(standing or sitting)"
+    )
+    desk = _fields(desks, "desk")
+    assert (desk["floor"].min, desk["floor"].max) == (1, 20)
+    assert desk["kind"].choices == ["standing", "sitting"]

@@ -345,6 +345,11 @@ def _range_target(clause: Clause, draft: Draft, start: int, end: int) -> tuple[s
     """(entity, field) a range at ``start..end`` bounds: the measure word or verb before it, else after."""
     words = clause.words
     window = list(range(start - 1, max(-1, start - 6), -1)) + list(range(end + 1, min(len(words), end + 3)))
+    if start >= 2 and words[start - 2] in ("a", "an", "its", "their") and _qualifies(words[start - 1], draft):
+        entity = nearest(clause, draft, start - 1)
+        if entity is not None:  # "each desk has a floor between 1 and 20": the noun before the range
+            clause.use(start - 1)
+            return entity, words[start - 1]
     for k in window:
         word = words[k]
         base = singular(word)
@@ -440,7 +445,8 @@ def status_flow(choices: list[str]) -> dict[str, list[str]]:
     flow: dict[str, list[str]] = {}
     for k, value in enumerate(main):
         after = [main[k + 1]] if k + 1 < len(main) else []
-        flow[value] = after + (exits if value not in FINAL_CHOICES else [])
+        final = not after and value in FINAL_CHOICES  # "shipped" last is final; "paid" then "shipped" is not
+        flow[value] = after + ([] if final else exits)
     for value in exits:
         flow[value] = []
     return {c: flow[c] for c in choices}
@@ -519,6 +525,10 @@ def read_choices(clause: Clause, draft: Draft) -> None:
         if entity is None or len(set(choices)) < 2 or len(set(choices)) != len(choices):
             continue
         taken.append((match.start(), match.end()))
+        before = text[: match.start()].split()
+        if before and _qualifies(before[-1].strip(","), draft) and name in FIELD_WORDS:
+            name = f"{before[-1].strip(',')}_{name}"  # "a light level, one of low, medium or high"
+            position -= 1
         if singular(name) in draft.entities:
             name = "kind"  # "each payment is either cash or card": the kind of payment
         elif name not in FIELD_WORDS and name != "state":
@@ -685,7 +695,7 @@ SERVICE_WORDS = frozenset(
 )
 
 
-def read_domain(clause: Clause) -> None:
+def read_domain(clause: Clause, draft: Draft) -> None:
     """ "A REST API for a small clinic", "a book club API": the words naming the service are no requirement."""
     words = clause.words
     for i, word in enumerate(words):
@@ -697,8 +707,8 @@ def read_domain(clause: Clause) -> None:
                 k += 1
             if k < len(words) and not looks_plural(words[k]):
                 clause.use(*range(i, min(len(words), k + 2)))
-    if words and words[0] in ("a", "an") and len(words) <= 3:
-        clause.use(*range(len(words)))
+    if words and words[0] in ("a", "an") and len(words) <= 4 and not mentions(clause, draft):
+        clause.use(*range(len(words)))  # "A plant nursery shop": the title
     lead = [
         k for k, w in enumerate(words[:4]) if w not in STOP and not looks_plural(w) and w not in ADJECTIVES
     ]
@@ -710,7 +720,7 @@ def read_domain(clause: Clause) -> None:
 
 def leftovers(clause: Clause, draft: Draft) -> None:
     """Words no rule used: the clause is reported as a requirement not implemented, quoting it."""
-    read_domain(clause)
+    read_domain(clause, draft)
     content = [
         (k, w)
         for k, w in enumerate(clause.words)

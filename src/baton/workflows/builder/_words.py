@@ -24,7 +24,7 @@ EXIT_CHOICES = frozenset({
 })
 FINAL_CHOICES = frozenset({
     "completed", "complete", "done", "closed", "delivered", "resolved", "finished", "archived", "paid",
-    "returned", "fulfilled", "won", "picked_up", "collected", "shipped_back",
+    "returned", "fulfilled", "won", "picked_up", "collected", "shipped", "published",
 })
 # "a cost in dollars", "a weight in kg": units and currencies are no entities
 UNIT_WORDS = frozenset({

@@ -243,7 +243,7 @@ def _scan_entities(clauses: list[Clause], draft: Draft, listed: dict[str, list[s
         i = 0
         while i < len(words):
             compound = _compound(words, i)
-            if compound is None and _is_verb(words, i):
+            if compound is None and (_is_verb(words, i) or (words[i] in _HAS and i > 0)):
                 i += 1
                 continue
             name = compound or (None if _in_field_chain(words, i) else _noun(words[i]))
@@ -324,6 +324,15 @@ def _verbs(between: list[str]) -> list[str]:
     return verbs
 
 
+def _has_feature(draft: Draft, words: list[str], pair: tuple[str, int, str], *, many: bool, why: str) -> str:
+    """ "a hotel has many rooms"; "an order contains many plants with a quantity" (a link with the quantity)."""
+    left, j, right = pair
+    if many and any(w in ("quantity", "quantities", "qty") for w in words[j + 1 : j + 5]):
+        link = draft.link(left, right, why)
+        return f"relation:{left}>{link}, relation:{right}>{link}"
+    return _has_relation(draft, left, right, single=not looks_plural(words[j]) and not many, why=why)
+
+
 def _pair_relation(clause: Clause, draft: Draft, i: int, left: str, j: int, right: str) -> None:
     words = clause.words
     between = [w for w in words[i + 1 : j] if w not in ("the", "a", "an", "one", "its", "their", "own")]
@@ -341,7 +350,7 @@ def _pair_relation(clause: Clause, draft: Draft, i: int, left: str, j: int, righ
     verb = verbs[0]
     lemma = verb[:-1] if verb.endswith("s") and verb[:-1] in vocab.LINKING_VERBS else verb
     if verb in _HAS or verb == "with":
-        feature = _has_relation(draft, left, right, single=not looks_plural(words[j]) and not many, why=why)
+        feature = _has_feature(draft, words, (left, j, right), many=many, why=why)
     elif (
         verbs == ["per"]
         or (verbs in (["from"], ["of"], ["for"]) and looks_plural(words[j]))
