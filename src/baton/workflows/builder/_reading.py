@@ -525,6 +525,7 @@ def read_choices(clause: Clause, draft: Draft) -> None:
         if entity is None or len(set(choices)) < 2 or len(set(choices)) != len(choices):
             continue
         taken.append((match.start(), match.end()))
+        first = position
         before = text[: match.start()].split()
         if before and _qualifies(before[-1].strip(","), draft) and name in FIELD_WORDS:
             name = f"{before[-1].strip(',')}_{name}"  # "a light level, one of low, medium or high"
@@ -537,7 +538,7 @@ def read_choices(clause: Clause, draft: Draft) -> None:
         name = "status" if name == "state" else name
         enum_field(draft, entity, name, choices, flow)
         draft.listed.add((entity, name))
-        end = position + len(match.group(0).split()) - 1
+        end = first + len(match.group(0).split()) - 1
         clause.use(*range(position, end + 1))
         feature = f"field:{entity}.{name}" + (f", rule:transitions:{entity}" if flow else "")
         draft.said = [(t, f) for t, f in draft.said if f != f"field:{entity}.{name}"]
@@ -707,7 +708,8 @@ def read_domain(clause: Clause, draft: Draft) -> None:
                 k += 1
             if k < len(words) and not looks_plural(words[k]):
                 clause.use(*range(i, min(len(words), k + 2)))
-    if words and words[0] in ("a", "an") and len(words) <= 4 and not mentions(clause, draft):
+    titled = words[-1:] and words[-1] in (*SERVICE_WORDS, "shop", "store")
+    if words and words[0] in ("a", "an") and len(words) <= 4 and (titled or not mentions(clause, draft)):
         clause.use(*range(len(words)))  # "A plant nursery shop": the title
     lead = [
         k for k, w in enumerate(words[:4]) if w not in STOP and not looks_plural(w) and w not in ADJECTIVES
