@@ -200,3 +200,31 @@ def test_held_out_ideas_a_qualified_list_a_counted_link_and_a_bare_measure() -> 
     desk = _fields(desks, "desk")
     assert (desk["floor"].min, desk["floor"].max) == (1, 20)
     assert desk["kind"].choices == ["standing", "sitting"]
+
+
+def test_buying_makes_an_order_with_a_status_and_money_stays_money() -> None:
+    # refused before: "order.status is an enum: give at least two choices" (the link's vocabulary enum)
+    spec = extract_spec(
+        "An event ticketing API: venues host concerts; each concert has a date and a price between 10 and 500 "
+        "dollars; fans buy tickets for concerts; a concert sells at most 2000 tickets"
+    )
+    order = _fields(spec, "order")
+    assert order["status"].choices and len(order["status"].choices) >= 2
+    price = _fields(spec, "concert")["price"]
+    assert (price.type.value, price.min, price.max) == ("decimal", 10, 500)
+    assert _fields(spec, "concert")["capacity"].default == 2000
+    assert all(r.status is not RequirementStatus.NOT_IMPLEMENTED for r in spec.requirements)
+
+
+def test_a_preposition_starts_no_compound_and_a_balance_is_money() -> None:
+    spec = extract_spec(
+        "A bank API: each account belongs to a user; accounts have a balance of at least 0; transactions "
+        "move money between accounts; each transaction has an amount and a kind (deposit, withdrawal or "
+        "transfer)"
+    )
+    assert "between_account" not in _names(spec)
+    balance = _fields(spec, "account")["balance"]
+    assert (balance.type.value, balance.min) == ("decimal", 0)
+    assert _fields(spec, "transaction")["kind"].choices == ["deposit", "withdrawal", "transfer"]
+    left = [r.text for r in spec.requirements if r.status is RequirementStatus.NOT_IMPLEMENTED]
+    assert left == ["transactions move money between accounts"], "what it did not understand is reported"

@@ -109,6 +109,12 @@ class Draft:
                 for f, t, r in vocab.ENTITY_FIELDS.get(link, [])
                 if f not in WHO_FIELDS
             ]
+            for f in self.entities[link]:
+                if f["type"] == "enum" and f["name"] == "status":  # "fans buy tickets": an order's status
+                    flow = self.status(link)
+                    enum_field(self, link, "status", list(flow), flow)
+                elif f["type"] == "enum":
+                    f["type"] = "string"
             self.assumptions.append(f"{why}: a {link} entity links {plural(left)} and {plural(right)}")
         self.relate(left, link, why)
         self.relate(right, link, why)

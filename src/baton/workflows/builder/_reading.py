@@ -269,10 +269,13 @@ def read_ranges(clause: Clause, draft: Draft) -> None:
             continue
         entity, name = target
         existing = draft.field_of(entity, name)
+        whole = all(float(v).is_integer() for v in (low, high) if v is not None)
         kind = (
             existing["type"]
             if existing and existing["type"] in ("integer", "float", "decimal")
-            else ("integer" if all(float(v).is_integer() for v in (low, high) if v is not None) else "float")
+            else "decimal"
+            if field_kind(name) == "decimal"  # "a price between 10 and 500 dollars" stays money
+            else ("integer" if whole else "float")
         )
         f = draft.set_field(entity, name, type=kind)
         f.pop("default", None)
@@ -281,6 +284,8 @@ def read_ranges(clause: Clause, draft: Draft) -> None:
         if high is not None:
             f["max"] = high
         clause.use(*range(span[0], span[1] + 1))
+        if span[1] + 1 < len(words) and words[span[1] + 1] in UNIT_WORDS | UNITS:
+            clause.use(span[1] + 1)  # "between 10 and 500 dollars"
         start = max(0, span[0] - 3)
         while start < span[0] and words[start] in ("and", "a", "an", "the", "with", "or"):
             start += 1
@@ -320,6 +325,7 @@ def _count_limit(clause: Clause, draft: Draft, span: tuple[int, int], most: floa
         clause.use(*range(after + 1, min(len(words), after + 4)))
     found = [pos for pos, name in mentions(clause, draft) if name == parent and pos < span[0]]
     start = found[-1] if found else max(0, span[0] - 2)
+    clause.use(*range(start, span[0]))  # "a concert sells at most 2000 tickets": the verb is the rule's
     feature = f"rule:limit:{counted}"
     if counted != child:  # the dogs are booked into the playgroup: the relations are part of the rule
         feature = f"relation:{child}>{counted}, relation:{parent}>{counted}, {feature}"
@@ -345,11 +351,12 @@ def _range_target(clause: Clause, draft: Draft, start: int, end: int) -> tuple[s
     """(entity, field) a range at ``start..end`` bounds: the measure word or verb before it, else after."""
     words = clause.words
     window = list(range(start - 1, max(-1, start - 6), -1)) + list(range(end + 1, min(len(words), end + 3)))
-    if start >= 2 and words[start - 2] in ("a", "an", "its", "their") and _qualifies(words[start - 1], draft):
-        entity = nearest(clause, draft, start - 1)
+    noun = start - 2 if start >= 3 and words[start - 1] == "of" else start - 1  # "a balance of at least 0"
+    if noun >= 1 and words[noun - 1] in ("a", "an", "its", "their") and _qualifies(words[noun], draft):
+        entity = nearest(clause, draft, noun)
         if entity is not None:  # "each desk has a floor between 1 and 20": the noun before the range
-            clause.use(start - 1)
-            return entity, words[start - 1]
+            clause.use(*range(noun, start))
+            return entity, words[noun]
     for k in window:
         word = words[k]
         base = singular(word)

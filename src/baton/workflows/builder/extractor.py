@@ -105,6 +105,10 @@ _ING_NOUNS = frozenset(
 )
 # "each class has a type and an order": words that are fields in a list after "has"
 _CHAIN_FIELDS = frozenset({"order", "position", "rank", "sequence", "type"})
+# "money between accounts": a preposition never starts a compound noun
+_PREPOSITIONS = frozenset(
+    {"between", "among", "across", "through", "within", "without", "about", "against", "during", "towards"}
+)
 _VERB_LEADS = frozenset({"who", "to", "can", "may", "will", "must", "also", "then", "should"})
 _SUBJECT_WORDS = frozenset(
     {"who", "that", "which", "it", "also", "then", "automatically", "nightly", "daily"}
@@ -192,6 +196,7 @@ def _compound(words: list[str], i: int) -> str | None:
         return joined
     if (
         first in vocab.NOT_ENTITIES
+        or first in _PREPOSITIONS
         or first in vocab.DETERMINERS
         or first in ADJECTIVES
         or first in _VERB_BASES
