@@ -228,3 +228,12 @@ def test_a_preposition_starts_no_compound_and_a_balance_is_money() -> None:
     assert _fields(spec, "transaction")["kind"].choices == ["deposit", "withdrawal", "transfer"]
     left = [r.text for r in spec.requirements if r.status is RequirementStatus.NOT_IMPLEMENTED]
     assert left == ["transactions move money between accounts"], "what it did not understand is reported"
+
+
+def test_belongs_after_and_is_no_entity() -> None:
+    spec = extract_spec(
+        "A fleet API: drivers drive vehicles; each trip has a start and an end, a distance between 1 and 1000 km "
+        "and belongs to a vehicle"
+    )
+    assert "belong" not in _names(spec)
+    assert ("vehicle", "trip") in _relations(spec)

@@ -109,6 +109,8 @@ _CHAIN_FIELDS = frozenset({"order", "position", "rank", "sequence", "type"})
 _PREPOSITIONS = frozenset(
     {"between", "among", "across", "through", "within", "without", "about", "against", "during", "towards"}
 )
+# verbs that look plural: "… and belongs to a vehicle", "a match ends after it starts"
+_NEVER_ENTITIES = frozenset({"starts", "ends", "begins", "belongs", "belong"})
 _VERB_LEADS = frozenset({"who", "to", "can", "may", "will", "must", "also", "then", "should"})
 _SUBJECT_WORDS = frozenset(
     {"who", "that", "which", "it", "also", "then", "automatically", "nightly", "daily"}
@@ -149,7 +151,7 @@ def _noun(word: str) -> str | None:
     word = word.strip("'")
     if word in COLLECTIVE_NOUNS:
         return COLLECTIVE_NOUNS[word]  # "staff book playgroups": a staff member
-    if (word in UNIT_WORDS and word not in vocab.ENTITY_FIELDS) or word in ("starts", "ends", "begins"):
+    if (word in UNIT_WORDS and word not in vocab.ENTITY_FIELDS) or word in _NEVER_ENTITIES:
         return None
     if not word.isascii():
         return None  # names become identifiers: a word with accents stays a word of the idea
