@@ -15,6 +15,7 @@ from baton.workflows.builder import _vocabulary as vocab
 from baton.workflows.builder._naming import plural
 
 Field = dict[str, Any]
+WHO_FIELDS = frozenset({"guest", "borrower", "customer", "member", "patient", "student", "attendee"})
 
 
 def article(noun: str) -> str:
@@ -47,8 +48,16 @@ class Draft:
     assumptions: list[str] = field(default_factory=list)
     said: list[tuple[str, str]] = field(default_factory=list)  # (the user's words, feature)
     unsaid: list[tuple[str, str]] = field(default_factory=list)  # (the user's words, why not)
+    listed: set[tuple[str, str]] = field(default_factory=set)
+    aliases: dict[str, str] = field(
+        default_factory=dict
+    )  # "spot" → "parking_spot", once the idea said it  # (entity, field) whose choices the idea lists
 
     def add_entity(self, name: str, *, mentioned: bool = True) -> None:
+        name = self.aliases.get(name, name)
+        head = name.rsplit("_", 1)[-1]
+        if "_" in name and mentioned and head not in self.entities and len(head) > 2:
+            self.aliases.setdefault(head, name)  # "parking spots … a spot has a size"
         if name not in self.entities:
             self.entities[name] = []
         if mentioned and name not in self.mentioned:
@@ -94,9 +103,18 @@ class Draft:
         link = name or f"{left}_{right}"
         if link not in self.entities:
             self.add_entity(link, mentioned=False)
+            # the parents say who: a booking linking dogs and playgroups has no free-text guest
             self.entities[link] = [
-                {"name": f, "type": t, "required": r} for f, t, r in vocab.ENTITY_FIELDS.get(link, [])
+                {"name": f, "type": t, "required": r}
+                for f, t, r in vocab.ENTITY_FIELDS.get(link, [])
+                if f not in WHO_FIELDS
             ]
+            for f in self.entities[link]:
+                if f["type"] == "enum" and f["name"] == "status":  # "fans buy tickets": an order's status
+                    flow = self.status(link)
+                    enum_field(self, link, "status", list(flow), flow)
+                elif f["type"] == "enum":
+                    f["type"] = "string"
             self.assumptions.append(f"{why}: a {link} entity links {plural(left)} and {plural(right)}")
         self.relate(left, link, why)
         self.relate(right, link, why)

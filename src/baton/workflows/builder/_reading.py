@@ -12,7 +12,19 @@ import re
 from baton.workflows.builder import _vocabulary as vocab
 from baton.workflows.builder._draft import Clause, Draft, article, enum_field
 from baton.workflows.builder._naming import looks_plural, plural, singular
-from baton.workflows.builder._words import ADJECTIVES, FETCH_VERBS, FIELD_HEADS, FIELD_WORDS, SEND_VERBS, STOP
+from baton.workflows.builder._words import (
+    ADJECTIVES,
+    COLLECTIVE_NOUNS,
+    EXIT_CHOICES,
+    FETCH_VERBS,
+    FIELD_HEADS,
+    FIELD_WORDS,
+    FINAL_CHOICES,
+    PERSON_NOUNS,
+    SEND_VERBS,
+    STOP,
+    UNIT_WORDS,
+)
 
 NUMBER = re.compile(r"^-?\d+(?:\.\d+)?$")
 
@@ -31,7 +43,8 @@ def mentions(clause: Clause, draft: Draft) -> list[tuple[int, str]]:
                 found.append((i + 1, compound))
                 skip = i + 1
                 continue
-        name = singular(word.strip("'"))
+        name = COLLECTIVE_NOUNS.get(word) or singular(word.strip("'"))
+        name = draft.aliases.get(name, name)
         verb = word in vocab.LINKING_VERBS and i > 0 and looks_plural(words[i - 1]) and i + 1 < len(words)
         if name in draft.entities and not verb:
             found.append((i, name))
@@ -57,11 +70,18 @@ def field_kind(name: str) -> str:
         whole = suffix.startswith("_") or name == suffix or name.endswith(f"_{suffix}")
         if name.endswith(suffix) and whole:  # "stage" is no age, "message" no age either
             return "decimal" if kind == "float" and name in vocab.MONEY_WORDS else kind
+    head = name.rsplit("_", 1)[-1]
+    if head != name and head in (*vocab.MONEY_WORDS, *vocab.MEASURE_WORDS):
+        return field_kind(head)  # "an entry fee", "a home score": the kind of the head word
     return "string"
 
 
 def add_named_field(draft: Draft, entity: str, name: str) -> str:
     """Add field ``name`` to ``entity`` with the type and rules its name suggests; the feature."""
+    existing = draft.field_of(entity, name)
+    if (entity, name) in draft.listed and existing is not None:
+        transitions = any(r["kind"] == "transitions" and r["entity"] == entity for r in draft.rules)
+        return f"field:{entity}.{name}" + (f", rule:transitions:{entity}" if transitions else "")
     if name == "status":
         flow = draft.status(entity)
         enum_field(draft, entity, "status", list(flow), flow)
@@ -73,7 +93,7 @@ def add_named_field(draft: Draft, entity: str, name: str) -> str:
     existing = draft.field_of(entity, name)
     if existing is not None and existing["type"] == "enum":
         return f"field:{entity}.{name}"  # its choices were read from the idea already
-    kind = field_kind(name)
+    kind = "integer" if name in ("order", "position", "rank", "sequence") else field_kind(name)
     values: dict[str, object] = {"type": kind}
     if kind == "decimal" or name in ("capacity", "quantity", "seats", "stock"):
         values["min"] = 1 if name in ("capacity", "quantity", "seats") else 0
@@ -143,6 +163,16 @@ def _passed_over(word: str, draft: Draft) -> bool:
     return singular(word) in draft.entities and word not in FIELD_WORDS
 
 
+def _chain_ends(words: list[str], j: int) -> bool:
+    """A list of fields ends at the choices of the field before ("one of …", read by read_choices) and at
+    "at a time" ("at most 3 loans at a time")."""
+    if words[j] == "either" or words[j : j + 2] == ["one", "of"] or words[j] in ("after", "before"):
+        return True
+    if j + 2 < len(words) and words[j + 1] in _DATE_HEADS and words[j + 2] in ("after", "before"):
+        return True  # "a due date after the borrowed date", read by read_date_order
+    return words[j] == "at" and j + 1 < len(words) and words[j + 1] in ("a", "once", "any")
+
+
 def read_has_fields(clause: Clause, draft: Draft) -> None:
     """ "tickets have a priority and a status", "each room has a capacity", "products with a price"."""
     words = clause.words
@@ -152,8 +182,15 @@ def read_has_fields(clause: Clause, draft: Draft) -> None:
         if i in clause.used and word == "with":
             continue
         j = i + 1
+        dated = False
         while j < len(words):
+            if _chain_ends(words, j):
+                break
+            if dated and words[j] in ("date", "dates", "time", "times"):
+                j += 1  # "with check-in and check-out dates": the pair read_dates reads
+                continue
             if _passed_over(words[j], draft):
+                dated = dated or words[j] in DATE_WORDS
                 j += 1
                 continue
             name, j = _field_name_at(clause, draft, j)
@@ -164,14 +201,39 @@ def read_has_fields(clause: Clause, draft: Draft) -> None:
             if entity is None:
                 break
             feature = add_named_field(draft, entity, base)
-            if j + 2 < len(words) and words[j + 1] == "in" and words[j + 2] in UNITS:
-                draft.set_field(entity, base, type="integer", min=0)
+            if j + 2 < len(words) and words[j + 1] == "in" and words[j + 2] in UNIT_WORDS | UNITS:
+                if field_kind(base) != "decimal":  # "a cost in dollars" stays money
+                    draft.set_field(entity, base, type="integer", min=0)
                 clause.use(j + 1, j + 2)
             draft.said.append(
                 (f"{plural(entity).replace('_', ' ')} have {article(base)} {base.replace('_', ' ')}", feature)
             )
             clause.use(i, j, *range(i + 1, j))
             j += 1
+
+
+def read_has_parents(clause: Clause, draft: Draft) -> None:
+    """ "each talk has a title, a level and a room": the room (an entity, one of it) is the talk's parent."""
+    words = clause.words
+    has = next((k for k, w in enumerate(words) if w in ("has", "have")), None)
+    if has is None:
+        return
+    for j in range(has + 2, len(words)):
+        if words[j] in ("who", "that", "which", "where", "when"):
+            return
+        parent = singular(words[j])
+        if parent not in draft.entities or words[j] in FIELD_WORDS or looks_plural(words[j]):
+            continue
+        child = nearest(clause, draft, has)
+        if words[j - 1] not in ("a", "an", "one") or child is None or child == parent:
+            continue
+        if (parent, child) in draft.relations:
+            continue
+        if not draft.relate(parent, child, f"'{clause.phrase(max(0, has - 1), j)}'"):
+            continue
+        clause.use(j - 1, j)
+        shown = f"{article(child)} {child.replace('_', ' ')} has {article(parent)} {parent.replace('_', ' ')}"
+        draft.said.append((shown, f"relation:{parent}>{child}"))
 
 
 def read_ranges(clause: Clause, draft: Draft) -> None:
@@ -207,10 +269,13 @@ def read_ranges(clause: Clause, draft: Draft) -> None:
             continue
         entity, name = target
         existing = draft.field_of(entity, name)
+        whole = all(float(v).is_integer() for v in (low, high) if v is not None)
         kind = (
             existing["type"]
             if existing and existing["type"] in ("integer", "float", "decimal")
-            else ("integer" if all(float(v).is_integer() for v in (low, high) if v is not None) else "float")
+            else "decimal"
+            if field_kind(name) == "decimal"  # "a price between 10 and 500 dollars" stays money
+            else ("integer" if whole else "float")
         )
         f = draft.set_field(entity, name, type=kind)
         f.pop("default", None)
@@ -219,7 +284,11 @@ def read_ranges(clause: Clause, draft: Draft) -> None:
         if high is not None:
             f["max"] = high
         clause.use(*range(span[0], span[1] + 1))
+        if span[1] + 1 < len(words) and words[span[1] + 1] in UNIT_WORDS | UNITS:
+            clause.use(span[1] + 1)  # "between 10 and 500 dollars"
         start = max(0, span[0] - 3)
+        while start < span[0] and words[start] in ("and", "a", "an", "the", "with", "or"):
+            start += 1
         draft.said.append((clause.phrase(start, span[1]), f"field:{entity}.{name}"))
 
 
@@ -229,27 +298,69 @@ def _count_limit(clause: Clause, draft: Draft, span: tuple[int, int], most: floa
     after = span[1] + 1
     child = singular(words[after]) if after < len(words) else ""
     parent = nearest(clause, draft, span[0])
-    if child not in draft.entities or parent is None or (parent, child) not in draft.relations:
+    if child not in draft.entities or parent is None or parent == child:
         return False
-    name = f"max_{plural(child)}"
+    counted = child
+    if (parent, child) not in draft.relations:
+        # "staff book playgroups that hold at most 12 dogs": the dogs are counted through the bookings
+        links = [
+            c
+            for p, c in draft.relations
+            if p == parent and (c in vocab.BOOKED or c not in draft.mentioned) and c != child
+        ]
+        if not links or not draft.relate(child, links[0], f"'{clause.phrase(span[0], after)}'"):
+            return False
+        counted = links[0]
+    person = parent in PERSON_NOUNS and parent not in ("room", "venue", "hotel", "store", "shop", "warehouse")
+    taken = draft.field_of(parent, "capacity") is not None or person or parent in COLLECTIVE_NOUNS.values()
+    name = f"max_{plural(child)}" if taken else "capacity"  # a student's max_loans, a playgroup's capacity
     draft.set_field(parent, name, type="integer", min=0, default=int(most))
-    draft.rules.append({"kind": "limit", "entity": child, "parent": parent, "field": name})
+    draft.rules.append({"kind": "limit", "entity": counted, "parent": parent, "field": name})
+    through = f" (counted as {plural_words(counted)})" if counted != child else ""
     draft.assumptions.append(
-        f"{parent}.{name} (default {int(most)}) caps the {plural(child)} of one {parent}"
+        f"{parent}.{name} (default {int(most)}) caps the {plural_words(child)} of one {parent}{through}"
     )
     clause.use(*range(span[0], after + 1))
-    draft.said.append((clause.phrase(max(0, span[0] - 2), after), f"rule:limit:{child}"))
+    if words[after + 1 : after + 4] == ["at", "a", "time"] or words[after + 1 : after + 3] == ["at", "once"]:
+        clause.use(*range(after + 1, min(len(words), after + 4)))
+    found = [pos for pos, name in mentions(clause, draft) if name == parent and pos < span[0]]
+    start = found[-1] if found else max(0, span[0] - 2)
+    clause.use(*range(start, span[0]))  # "a concert sells at most 2000 tickets": the verb is the rule's
+    feature = f"rule:limit:{counted}"
+    if counted != child:  # the dogs are booked into the playgroup: the relations are part of the rule
+        feature = f"relation:{child}>{counted}, relation:{parent}>{counted}, {feature}"
+    draft.said.append((clause.phrase(start, after), feature))
     return True
+
+
+def _qualifies(word: str, draft: Draft) -> bool:
+    """ "cooking" in "a cooking time", "away" in "an away score": a word that names which measure."""
+    return (
+        word.isalpha()
+        and word not in STOP
+        and word not in FIELD_WORDS
+        and word not in ADJECTIVES
+        and singular(word) not in draft.entities
+        and word not in vocab.VERBS_3RD
+        and word not in vocab.MEASURE_VERBS
+        and not looks_plural(word)
+    )
 
 
 def _range_target(clause: Clause, draft: Draft, start: int, end: int) -> tuple[str, str] | None:
     """(entity, field) a range at ``start..end`` bounds: the measure word or verb before it, else after."""
     words = clause.words
     window = list(range(start - 1, max(-1, start - 6), -1)) + list(range(end + 1, min(len(words), end + 3)))
+    noun = start - 2 if start >= 3 and words[start - 1] == "of" else start - 1  # "a balance of at least 0"
+    if noun >= 1 and words[noun - 1] in ("a", "an", "its", "their") and _qualifies(words[noun], draft):
+        entity = nearest(clause, draft, noun)
+        if entity is not None:  # "each desk has a floor between 1 and 20": the noun before the range
+            clause.use(*range(noun, start))
+            return entity, words[noun]
     for k in window:
         word = words[k]
         base = singular(word)
-        if word in vocab.MEASURE_VERBS:
+        if word in vocab.MEASURE_VERBS and not _qualifies(words[k - 1] if k else "", draft):
             name = vocab.MEASURE_VERBS[word]
             clause.use(k)
             if name in draft.entities:
@@ -260,6 +371,10 @@ def _range_target(clause: Clause, draft: Draft, start: int, end: int) -> tuple[s
             base in FIELD_WORDS and base not in ("name", "title", "description")
         ):
             clause.use(k)
+            qualifier = words[k - 1] if k > 0 else ""
+            if _qualifies(qualifier, draft):
+                clause.use(k - 1)  # "a cooking time between 5 and 240 minutes": cooking_time
+                base = f"{qualifier}_{base}"
             if base in draft.entities:
                 return base, "score"
             entity = nearest(clause, draft, k) or _owner(draft, base)
@@ -271,6 +386,9 @@ def _owner(draft: Draft, name: str) -> str | None:
     """The entity that has a field ``name``, when the clause names none ("a rating is between 1 and 5")."""
     owners = [entity for entity, fields in draft.entities.items() if any(f["name"] == name for f in fields)]
     return owners[0] if owners else None
+
+
+_PAIR_WORDS = frozenset({"and", "dates", "date", "times", "a", "an"})
 
 
 def read_dates(clause: Clause, draft: Draft) -> None:
@@ -309,43 +427,151 @@ def read_dates(clause: Clause, draft: Draft) -> None:
             clause.use(
                 i,
                 j,
-                *[k for k in range(i, j + 1) if words[k] in ("and", "dates", "date", "times", "a", "an")],
+                *[k for k in range(i, min(len(words), j + 2)) if words[k] in _PAIR_WORDS],
             )
             draft.said.append((clause.phrase(i, j), f"rule:ordering:{entity}"))
 
 
+_CHOICE_NAMES = r"(status|priority|state|stage|severity|level|size|kind)"
+_KNOWN_CHOICES = re.compile(
+    rf"\b{_CHOICE_NAMES}\s+(?:of\s+|is\s+|can\s+be\s+|one\s+of\s+)?"
+    r"([a-z_]+(?:\s+[a-z_]+)?(?:\s*,\s*[a-z_]+(?:\s+[a-z_]+)?)+,?\s+(?:or|and)\s+[a-z_]+(?:\s+[a-z_]+)?)"
+)
+# "a size one of small, medium or large", "a payment method that is either cash or card"
+_LISTED_CHOICES = re.compile(
+    r"\b([a-z_]+),?\s+(?:(?:that\s+|which\s+)?(?:is|are|can\s+be|must\s+be)\s+)?(?:one\s+of|either)\s+"
+    r"([a-z_]+(?:\s*,\s*[a-z_]+)*,?\s+(?:or|and)\s+[a-z_]+)"
+)
+
+
+def status_flow(choices: list[str]) -> dict[str, list[str]]:
+    """The moves between listed status values: each to the next, and any unfinished one to an exit
+    ("cancelled", "rejected"); exits and final values ("completed") move nowhere."""
+    main = [c for c in choices if c not in EXIT_CHOICES]
+    exits = [c for c in choices if c in EXIT_CHOICES]
+    flow: dict[str, list[str]] = {}
+    for k, value in enumerate(main):
+        after = [main[k + 1]] if k + 1 < len(main) else []
+        final = not after and value in FINAL_CHOICES  # "shipped" last is final; "paid" then "shipped" is not
+        flow[value] = after + ([] if final else exits)
+    for value in exits:
+        flow[value] = []
+    return {c: flow[c] for c in choices}
+
+
+_DATE_HEADS = ("date", "day", "time")
+
+
+def _date_field(draft: Draft, entity: str, qualifier: str, head: str) -> str:
+    """The field "the due date" of a loan names: its due_on when it has one, the loan's own date for
+    "the borrowed date" (a loan is what borrowing makes), else a new ``<qualifier>_on``."""
+    kind = "datetime" if head == "time" else "date"
+    dated: list[str] = [f["name"] for f in draft.entities[entity] if f["type"] in ("date", "datetime")]
+    same = [n for n in dated if n.split("_")[0] == qualifier]
+    stem = qualifier[:-2] if qualifier.endswith("ed") else qualifier
+    made = vocab.LINKING_VERBS.get(stem) == entity or vocab.LINKING_VERBS.get(stem + "e") == entity
+    if same:
+        return same[0]
+    if made and dated:
+        return dated[0]
+    name = f"{qualifier}_{'at' if kind == 'datetime' else 'on'}"
+    draft.set_field(entity, name, type=kind)
+    return name
+
+
+def read_date_order(clause: Clause, draft: Draft) -> None:
+    """ "a due date after the borrowed date", "the end date is before the start date", "a match ends after
+    it starts": two dates of one entity, one after the other."""
+    words = clause.words
+    for k, word in enumerate(words):
+        if word not in ("after", "before") or k < 2:
+            continue
+        entity = nearest(clause, draft, k)
+        if entity is None:
+            continue
+        if words[k - 1] in ("ends", "finishes") and any(
+            w in ("starts", "begins") for w in words[k + 1 : k + 4]
+        ):
+            first, second = "starts_at", "ends_at"
+            draft.set_field(entity, first, type="datetime")
+            draft.set_field(entity, second, type="datetime")
+            end = next(m for m in range(k + 1, len(words)) if words[m] in ("starts", "begins"))
+        else:
+            left = next((m for m in (k - 1, k - 2, k - 3) if m > 0 and words[m] in _DATE_HEADS), None)
+            right = next((m for m in range(k + 2, min(len(words), k + 5)) if words[m] in _DATE_HEADS), None)
+            if left is None or right is None or words[right - 1] in STOP or words[left - 1] in STOP:
+                continue
+            later = _date_field(draft, entity, words[left - 1], words[left])
+            earlier = _date_field(draft, entity, words[right - 1], words[right])
+            first, second = (earlier, later) if word == "after" else (later, earlier)
+            end = right
+        if first == second:
+            continue
+        draft.rules.append({"kind": "ordering", "entity": entity, "before": first, "after": second})
+        start = max(0, k - 3)
+        clause.use(*range(start, end + 1))
+        draft.said.append((clause.phrase(start, end), f"rule:ordering:{entity}"))
+
+
 def read_choices(clause: Clause, draft: Draft) -> None:
-    """ "a status (draft, published or archived)", "priority: low, normal or urgent"."""
+    """ "a status (draft, published or archived)", "priority: low, normal or urgent", "a size that is
+    one of s, m or l", "paid either by cash or card": exactly the values listed, nothing added."""
     text = clause.text
-    pattern = re.compile(
-        r"\b(status|priority|state|stage|severity|level|size|kind)\s+(?:of\s+|is\s+|can\s+be\s+|one\s+of\s+)?"
-        r"([a-z_]+(?:\s+[a-z_]+)?(?:\s*,\s*[a-z_]+(?:\s+[a-z_]+)?)+,?\s+(?:or|and)\s+[a-z_]+(?:\s+[a-z_]+)?)"
-    )
-    for match in pattern.finditer(text):
+    taken: list[tuple[int, int]] = []
+    matches = [*_LISTED_CHOICES.finditer(text), *_KNOWN_CHOICES.finditer(text)]
+    for match in matches:
+        if any(a <= match.start() < b for a, b in taken):
+            continue
         name = match.group(1)
+        if (name in STOP and name not in FIELD_WORDS) or NUMBER.match(name):
+            continue
         raw = re.split(r"\s*,\s*|\s+or\s+|\s+and\s+", match.group(2))
         choices = [c.strip().replace(" ", "_") for c in raw if c.strip()]
         position = len(text[: match.start()].split())
         entity = nearest(clause, draft, position)
-        if entity is None or len(set(choices)) < 2:
+        if entity is None or len(set(choices)) < 2 or len(set(choices)) != len(choices):
             continue
-        flow = (
-            {c: ([choices[k + 1]] if k + 1 < len(choices) else []) for k, c in enumerate(choices)}
-            if name in ("status", "state", "stage")
-            else None
-        )
-        enum_field(draft, entity, "status" if name == "state" else name, choices, flow)
-        end = position + len(match.group(0).split()) - 1
+        taken.append((match.start(), match.end()))
+        first = position
+        before = text[: match.start()].split()
+        if before and _qualifies(before[-1].strip(","), draft) and name in FIELD_WORDS:
+            name = f"{before[-1].strip(',')}_{name}"  # "a light level, one of low, medium or high"
+            position -= 1
+        if singular(name) in draft.entities:
+            name = "kind"  # "each payment is either cash or card": the kind of payment
+        elif name not in FIELD_WORDS and name != "state":
+            name = singular(name)
+        flow = status_flow(choices) if name in ("status", "state", "stage") else None
+        name = "status" if name == "state" else name
+        enum_field(draft, entity, name, choices, flow)
+        draft.listed.add((entity, name))
+        end = first + len(match.group(0).split()) - 1
         clause.use(*range(position, end + 1))
         feature = f"field:{entity}.{name}" + (f", rule:transitions:{entity}" if flow else "")
         draft.said = [(t, f) for t, f in draft.said if f != f"field:{entity}.{name}"]
-        draft.said.append((clause.phrase(max(0, position - 2), end), feature))
+        shown = f"{', '.join(choices[:-1])} or {choices[-1]}".replace("_", " ")
+        draft.said.append(
+            (f"{plural_words(entity)} have {article(name)} {name.replace('_', ' ')}: {shown}", feature)
+        )
 
 
 def read_unique(clause: Clause, draft: Draft) -> None:
     """ "one review per customer per product", "each user has a unique email"."""
     words = clause.words
     for i, word in enumerate(words):
+        if word == "unique" and i >= 2 and (words[i - 1] == "is" or words[i - 2 : i] == ["is", "always"]):
+            # "a sku that is unique", "the email is unique"
+            skipped = ("is", "that", "which", "always")
+            k = next((m for m in range(i - 1, max(-1, i - 4), -1) if words[m] not in skipped), -1)
+            name = singular(words[k]) if k >= 0 else ""
+            entity = nearest(clause, draft, k)
+            if entity and name and name not in draft.entities and name.isidentifier() and name not in STOP:
+                draft.set_field(entity, name, type=field_kind(name), unique=True)
+                clause.use(*range(k, i + 1))
+                shown = f"{article(entity)} {entity}'s {name.replace('_', ' ')} is unique"
+                draft.said = [(t, f) for t, f in draft.said if f != f"field:{entity}.{name}"]
+                draft.said.append((shown, f"field:{entity}.{name}"))
+            continue
         if word == "unique" and i + 1 < len(words):
             name = singular(words[i + 1])
             entity = nearest(clause, draft, i)
@@ -477,7 +703,7 @@ SERVICE_WORDS = frozenset(
 )
 
 
-def read_domain(clause: Clause) -> None:
+def read_domain(clause: Clause, draft: Draft) -> None:
     """ "A REST API for a small clinic", "a book club API": the words naming the service are no requirement."""
     words = clause.words
     for i, word in enumerate(words):
@@ -489,8 +715,9 @@ def read_domain(clause: Clause) -> None:
                 k += 1
             if k < len(words) and not looks_plural(words[k]):
                 clause.use(*range(i, min(len(words), k + 2)))
-    if words and words[0] in ("a", "an") and len(words) <= 3:
-        clause.use(*range(len(words)))
+    titled = words[-1:] and words[-1] in (*SERVICE_WORDS, "shop", "store")
+    if words and words[0] in ("a", "an") and len(words) <= 4 and (titled or not mentions(clause, draft)):
+        clause.use(*range(len(words)))  # "A plant nursery shop": the title
     lead = [
         k for k, w in enumerate(words[:4]) if w not in STOP and not looks_plural(w) and w not in ADJECTIVES
     ]
@@ -502,7 +729,7 @@ def read_domain(clause: Clause) -> None:
 
 def leftovers(clause: Clause, draft: Draft) -> None:
     """Words no rule used: the clause is reported as a requirement not implemented, quoting it."""
-    read_domain(clause)
+    read_domain(clause, draft)
     content = [
         (k, w)
         for k, w in enumerate(clause.words)

@@ -368,6 +368,7 @@ PRIORITIES = ["low", "medium", "high"]
 # Field words whose values are amounts of money (decimal, never negative).
 MONEY_WORDS = frozenset(
     {
+        "balance",
         "price",
         "amount",
         "cost",

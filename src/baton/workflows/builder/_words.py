@@ -12,6 +12,26 @@ PERSON_NOUNS = frozenset({
     "department", "company", "hotel", "room", "project", "category", "venue", "clinic", "school", "store",
     "shop", "warehouse",
 })
+# "staff book playgroups": a collective noun is a subject (and an entity) without looking plural.
+COLLECTIVE_NOUNS = {
+    "staff": "staff_member", "personnel": "staff_member", "people": "person", "crew": "crew_member",
+    "faculty": "faculty_member", "clergy": "clergy_member",
+}
+# "a status (requested, confirmed, cancelled)": values any earlier value may move to, and final values.
+EXIT_CHOICES = frozenset({
+    "cancelled", "canceled", "rejected", "declined", "failed", "withdrawn", "expired", "void", "voided",
+    "abandoned", "lost", "refused", "no_show",
+})
+FINAL_CHOICES = frozenset({
+    "completed", "complete", "done", "closed", "delivered", "resolved", "finished", "archived", "paid",
+    "returned", "fulfilled", "won", "picked_up", "collected", "shipped", "published",
+})
+# "a cost in dollars", "a weight in kg": units and currencies are no entities
+UNIT_WORDS = frozenset({
+    "dollars", "euros", "pounds", "cents", "pence", "yen", "usd", "eur", "gbp", "minutes", "hours", "days",
+    "seconds", "weeks", "months", "years", "grams", "kilograms", "kg", "kgs", "meters", "metres", "km", "miles",
+    "litres", "liters", "percent", "points", "calories", "kilometers", "kilometres", "centimeters", "inches",
+})
 FETCH_VERBS = frozenset({
     "fetch", "fetches", "collect", "collects", "import", "imports", "pull", "pulls", "download",
     "downloads", "sync", "syncs", "scrape", "scrapes", "poll", "polls",

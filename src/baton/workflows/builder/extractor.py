@@ -20,9 +20,16 @@ from typing import Any
 from baton.core.errors import InvalidInputError
 from baton.workflows.builder import _reading as reading
 from baton.workflows.builder import _vocabulary as vocab
-from baton.workflows.builder._draft import Clause, Draft
+from baton.workflows.builder._draft import WHO_FIELDS, Clause, Draft
 from baton.workflows.builder._naming import looks_plural, name_problem, plural, safe_name, singular, slug
-from baton.workflows.builder._words import ADJECTIVES, FIELD_WORDS, PERSON_NOUNS, STOP
+from baton.workflows.builder._words import (
+    ADJECTIVES,
+    COLLECTIVE_NOUNS,
+    FIELD_WORDS,
+    PERSON_NOUNS,
+    STOP,
+    UNIT_WORDS,
+)
 from baton.workflows.builder.spec import (
     BuildSpec,
     Environment,
@@ -91,16 +98,46 @@ _VERB_BASES = frozenset(
     | {w[:-1] for w in vocab.VERBS_3RD if w.endswith("s")}
     | {w[:-2] for w in vocab.VERBS_3RD if w.endswith("es")}
 )
+# "… who book rooms", "… can book rooms": the next word is a verb
+# "parking spots", "meeting rooms": a word in -ing that is a noun before another
+_ING_NOUNS = frozenset(
+    {"parking", "meeting", "training", "building", "wedding", "shipping", "billing", "housing", "clothing"}
+)
+# "each class has a type and an order": words that are fields in a list after "has"
+_CHAIN_FIELDS = frozenset({"order", "position", "rank", "sequence", "type"})
+# "money between accounts": a preposition never starts a compound noun
+_PREPOSITIONS = frozenset(
+    {"between", "among", "across", "through", "within", "without", "about", "against", "during", "towards"}
+)
+# verbs that look plural: "… and belongs to a vehicle", "a match ends after it starts"
+_NEVER_ENTITIES = frozenset({"starts", "ends", "begins", "belongs", "belong"})
+_VERB_LEADS = frozenset({"who", "to", "can", "may", "will", "must", "also", "then", "should"})
 _SUBJECT_WORDS = frozenset(
     {"who", "that", "which", "it", "also", "then", "automatically", "nightly", "daily"}
 )
+
+
+_PAREN_LIST = re.compile(
+    r"\(\s*((?:one of |either )?[a-z][a-z _-]*(?:\s*(?:,|\bor\b|\band\b)\s*[a-z][a-z _-]*)+)\s*\)"
+)
+
+
+def _choice_list(match: re.Match[str]) -> str:
+    """ "(requested, confirmed, cancelled)" → "one of requested, confirmed or cancelled": a field's choices."""
+    body = re.sub(r"^(?:one of|either)\s+", "", match.group(1).strip())
+    items = [" ".join(i.split()).replace(" ", "_") for i in re.split(r"\s*,\s*|\s+or\s+|\s+and\s+", body)]
+    items = [i for i in items if i]
+    if len(items) < 2:
+        return match.group(0)
+    return " one of " + ", ".join(items[:-1]) + " or " + items[-1]
 
 
 def _normalise(idea: str) -> str:
     text = " ".join(idea.lower().split())
     text = re.sub(r"\be-mail", "email", text)
     text = re.sub(r"\$\s?(\d)", r"\1", text)
-    return re.sub(r"\b([a-z]+)-([a-z]+)\b", r"\1_\2", text)
+    text = re.sub(r"\b([a-z]+)-([a-z]+)\b", r"\1_\2", text)
+    return " ".join(_PAREN_LIST.sub(_choice_list, text).split())
 
 
 def _clauses(text: str) -> list[Clause]:
@@ -112,6 +149,10 @@ def _clauses(text: str) -> list[Clause]:
 def _noun(word: str) -> str | None:
     """The entity a plural word (or a noun the vocabulary knows) names, or None."""
     word = word.strip("'")
+    if word in COLLECTIVE_NOUNS:
+        return COLLECTIVE_NOUNS[word]  # "staff book playgroups": a staff member
+    if (word in UNIT_WORDS and word not in vocab.ENTITY_FIELDS) or word in _NEVER_ENTITIES:
+        return None
     if not word.isascii():
         return None  # names become identifiers: a word with accents stays a word of the idea
     base = singular(word)
@@ -133,6 +174,8 @@ def _is_verb(words: list[str], i: int) -> bool:
     before = words[i - 1]
     if before in _HAS or before in vocab.VERBS_3RD or before in ("can", "will", "to", "may", "must"):
         return False
+    if before in _VERB_BASES:
+        return False  # "members borrow books": the object of a verb, not a verb
     return before in _SUBJECT_WORDS or (before not in vocab.DETERMINERS and not looks_plural(before))
 
 
@@ -143,11 +186,19 @@ def _compound(words: list[str], i: int) -> str | None:
     first, second = words[i], words[i + 1]
     if not looks_plural(second) or _noun(second) is None or not first.isalpha():
         return None
+    if i > 0 and words[i - 1] in ("a", "an", "each", "every"):
+        return None  # "a match ends after it starts": one noun, then its verb
+    if second in _HAS or second in ("belongs", "contains", "includes"):
+        return None  # "each bike belongs to", "a shipment contains": a noun and its verb
+    subject = i > 0 and (looks_plural(words[i - 1]) or words[i - 1] in COLLECTIVE_NOUNS)
+    if subject and _noun(words[i - 1]) is not None and words[i - 1] not in vocab.VERBS_3RD:
+        return None  # "suppliers deliver shipments": the word after a plural subject is its verb
     joined = f"{first}_{singular(second)}"
     if joined in vocab.COMPOUNDS or joined in vocab.ENTITY_FIELDS:
         return joined
     if (
         first in vocab.NOT_ENTITIES
+        or first in _PREPOSITIONS
         or first in vocab.DETERMINERS
         or first in ADJECTIVES
         or first in _VERB_BASES
@@ -155,7 +206,7 @@ def _compound(words: list[str], i: int) -> str | None:
         return None
     if looks_plural(first) or first in vocab.ENTITY_FIELDS or first in FIELD_WORDS or len(first) < 3:
         return None
-    if first in STOP or first.endswith(("ly", "ing", "ed")):
+    if first in STOP or first.endswith(("ly", "ed")) or (first.endswith("ing") and first not in _ING_NOUNS):
         return None
     return joined
 
@@ -172,6 +223,7 @@ def _field_list(words: list[str], start: int) -> list[int]:
             or word in vocab.VERBS_3RD
             or _noun(word) in vocab.ENTITY_FIELDS
             or word in ("from", "between", "per", "who", "that", "which")
+            or word in reading.DATE_WORDS
         ):
             break
         found.append(k)
@@ -180,7 +232,11 @@ def _field_list(words: list[str], start: int) -> list[int]:
 
 def _in_field_chain(words: list[str], i: int) -> bool:
     """ "visits have a date and notes": a field word in a list after has/with is a field, not an entity."""
-    if singular(words[i]) not in FIELD_WORDS and words[i] not in FIELD_WORDS:
+    if (
+        singular(words[i]) not in FIELD_WORDS
+        and words[i] not in FIELD_WORDS
+        and words[i] not in _CHAIN_FIELDS
+    ):
         return False
     k = i - 1
     while k >= 0 and (words[k] in ("a", "an", "and", "its", "their", "optional") or words[k] in FIELD_WORDS):
@@ -194,7 +250,7 @@ def _scan_entities(clauses: list[Clause], draft: Draft, listed: dict[str, list[s
         i = 0
         while i < len(words):
             compound = _compound(words, i)
-            if compound is None and _is_verb(words, i):
+            if compound is None and (_is_verb(words, i) or (words[i] in _HAS and i > 0)):
                 i += 1
                 continue
             name = compound or (None if _in_field_chain(words, i) else _noun(words[i]))
@@ -214,7 +270,13 @@ def _scan_entities(clauses: list[Clause], draft: Draft, listed: dict[str, list[s
             )
             if name is None and owner:
                 name = singular(words[i])
-            if name and not (words[i] in vocab.LINKING_VERBS and i > 0 and _noun(words[i - 1])):
+            if name and not (
+                words[i] in vocab.LINKING_VERBS
+                and i > 0
+                and (_noun(words[i - 1]) or words[i - 1] in _VERB_LEADS)
+                and not compound
+            ):
+                name = draft.aliases.get(name, name)
                 draft.add_entity(name)
                 end = i + (1 if compound else 0)
                 clause.use(i, end)
@@ -252,7 +314,13 @@ def _link_quantity(clause: Clause, draft: Draft, link: str, after: int) -> None:
     quantity = [k for k, w in enumerate(words) if w in ("quantity", "quantities", "qty") and k > after]
     if quantity:
         draft.set_field(link, "quantity", type="integer", min=1)
-        clause.use(*quantity, *[k - 1 for k in quantity if words[k - 1] in ("with", "a", "each")])
+        for parent in [p for p, c in draft.relations if c == link]:
+            # the quantity is the link's: an ingredient has no quantity of its own
+            draft.entities[parent] = [f for f in draft.entities[parent] if f["name"] != "quantity"]
+        lead = [
+            m for k in quantity for m in (k - 1, k - 2) if words[m] in ("with", "a", "an", "each", "their")
+        ]
+        clause.use(*quantity, *lead)
         draft.said.append((clause.phrase(after, quantity[-1]), f"field:{link}.quantity"))
 
 
@@ -261,6 +329,15 @@ def _verbs(between: list[str]) -> list[str]:
     if len(verbs) == 2 and verbs[1] in ("for", "in", "on", "at", "with", "into"):
         return verbs[:1]  # "attendees register for events"
     return verbs
+
+
+def _has_feature(draft: Draft, words: list[str], pair: tuple[str, int, str], *, many: bool, why: str) -> str:
+    """ "a hotel has many rooms"; "an order contains many plants with a quantity" (a link with the quantity)."""
+    left, j, right = pair
+    if many and any(w in ("quantity", "quantities", "qty") for w in words[j + 1 : j + 5]):
+        link = draft.link(left, right, why)
+        return f"relation:{left}>{link}, relation:{right}>{link}"
+    return _has_relation(draft, left, right, single=not looks_plural(words[j]) and not many, why=why)
 
 
 def _pair_relation(clause: Clause, draft: Draft, i: int, left: str, j: int, right: str) -> None:
@@ -280,7 +357,7 @@ def _pair_relation(clause: Clause, draft: Draft, i: int, left: str, j: int, righ
     verb = verbs[0]
     lemma = verb[:-1] if verb.endswith("s") and verb[:-1] in vocab.LINKING_VERBS else verb
     if verb in _HAS or verb == "with":
-        feature = _has_relation(draft, left, right, single=not looks_plural(words[j]) and not many, why=why)
+        feature = _has_feature(draft, words, (left, j, right), many=many, why=why)
     elif (
         verbs == ["per"]
         or (verbs in (["from"], ["of"], ["for"]) and looks_plural(words[j]))
@@ -307,9 +384,26 @@ def _pair_relation(clause: Clause, draft: Draft, i: int, left: str, j: int, righ
 _CHAIN = frozenset({"and", "many", "a", "an", "one", "several", "multiple", "some", "also", "their", "its"})
 
 
+def _verb_entities(clause: Clause, draft: Draft, found: list[tuple[int, str]]) -> list[tuple[int, str]]:
+    """ "mechanics repair bikes; each repair has a cost": a verb that is also an entity links the two."""
+    words = clause.words
+    kept = list(found)
+    for (i, left), (k, middle), (j, right) in zip(found, found[1:], found[2:], strict=False):
+        if k != i + 1 or j != k + 1 or looks_plural(words[k]) or not looks_plural(words[i]):
+            continue
+        if middle in (left, right):
+            continue
+        phrase = clause.phrase(i, j)
+        draft.link(left, right, f"'{phrase}'", name=middle)
+        clause.use(i, k, j)
+        draft.said.append((phrase, f"relation:{left}>{middle}, relation:{right}>{middle}"))
+        kept = [m for m in kept if m[0] not in (i, k, j)]
+    return kept
+
+
 def _scan_relations(clauses: list[Clause], draft: Draft) -> None:
     for clause in clauses:
-        found = reading.mentions(clause, draft)
+        found = _verb_entities(clause, draft, reading.mentions(clause, draft))
         subject: tuple[int, str] | None = None
         belongs = False
         for (i, left), (j, right) in itertools.pairwise(found):
@@ -343,10 +437,14 @@ def _scan_relations(clauses: list[Clause], draft: Draft) -> None:
 
 def _known_relations(draft: Draft) -> None:
     for parent, child in vocab.KNOWN_RELATIONS:
+        linked = {c for p, c in draft.relations if p == parent} & {
+            c for p, c in draft.relations if p == child
+        }
         if (
             parent in draft.entities
             and child in draft.entities
             and not any(child == c for p, c in draft.relations if p == parent)
+            and not linked
         ):
             draft.relate(parent, child, f"{plural(parent)} and {plural(child)} are usually related")
 
@@ -372,6 +470,23 @@ def _fill_fields(draft: Draft, listed: dict[str, list[str]]) -> None:
                     reading.add_named_field(draft, name, "status")
                 else:
                     f["type"] = "string"
+
+
+def _drop_who_fields(draft: Draft, listed: dict[str, list[str]]) -> None:
+    """A booking linking two or more parents (a dog, a playgroup) keeps no free-text guest field
+    from the vocabulary, unless the idea named it."""
+    said = {f for _, feature in draft.said for f in feature.split(", ")}
+    for name, fields in draft.entities.items():
+        parents = [p for p, c in draft.relations if c == name]
+        if len(parents) < 2 or name not in vocab.ENTITY_FIELDS:
+            continue
+        usual = {f for f, _, _ in vocab.ENTITY_FIELDS[name]} & WHO_FIELDS
+        drop = {f for f in usual if f not in listed.get(name, []) and f"field:{name}.{f}" not in said}
+        if drop and fields:
+            fields[:] = [f for f in fields if f["name"] not in drop]
+            draft.assumptions.append(
+                f"{name} names who through its {', '.join(parents)}: no {', '.join(sorted(drop))} field"
+            )
 
 
 def _infer_stack(words: set[str], idea: str) -> Stack:
@@ -579,12 +694,15 @@ def extract_spec(
         reading.read_outside(clause, draft)
         reading.read_choices(clause, draft)
         reading.read_has_fields(clause, draft)
+        reading.read_has_parents(clause, draft)
         reading.read_ranges(clause, draft)
         reading.read_dates(clause, draft)
+        reading.read_date_order(clause, draft)
         reading.read_unique(clause, draft)
         reading.read_queries(clause, draft)
     _known_relations(draft)
     reading.read_capacity_limits(draft)
+    _drop_who_fields(draft, listed)
     chosen = stack or _infer_stack(words, text)
     if stack is None:
         draft.assumptions.insert(0, f"stack {chosen.value}, chosen from the words of the idea")
