@@ -10,16 +10,15 @@ from sqlalchemy import select
 from baton.core.states import AttemptOutcome, TaskState
 from baton.core.workflow import Workflow
 from baton.engine import start_run
+from baton.engine.scheduler import claim_tasks_txn, recover_lost_tasks_txn
 from baton.store.events import query_events
 from baton.store.schema import attempts, checkpoints, tasks
 from baton.store.store import Store
 from baton.store.tasks import (
     ClaimedTask,
     Outcome,
-    claim_tasks_txn,
     promote_due_retries_txn,
     record_outcomes_txn,
-    recover_lost_tasks_txn,
     start_pending_runs_txn,
 )
 

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import sys
 
-from sqlalchemy.exc import SQLAlchemyError
-
 from baton.cli import (
     ops_commands,
     shipped,  # noqa: F401  (registers build, season, costs, rerun)
@@ -13,6 +11,7 @@ from baton.cli import (
 from baton.cli.app import Options, app, console
 from baton.cli.server_commands import register
 from baton.core.errors import BatonError
+from baton.store.database import UnexpectedDatabaseError
 
 __all__ = ["app", "main"]
 
@@ -37,7 +36,7 @@ def main(argv: list[str] | None = None) -> int:
         if error.hint:
             console.print(f"  [dim]→ {error.hint}[/]", highlight=False)
         return error.exit_code
-    except SQLAlchemyError as error:
+    except UnexpectedDatabaseError as error:
         if Options.debug:
             raise
         console.print(f"[bold red]error:[/] unexpected database error: {str(error).splitlines()[0]}")

@@ -34,6 +34,7 @@ from baton.engine import (
     run_to_end,
     start_run,
 )
+from baton.engine.scheduler import LOST_ATTEMPTS_LIMIT
 from baton.engine.worker import Worker
 from baton.llm import Gateway
 from baton.store.events import count_by_type, query_events, summarize_durations
@@ -47,7 +48,6 @@ from baton.store.runs import (
     task_state_counts,
 )
 from baton.store.store import Store
-from baton.store.tasks import LOST_ATTEMPTS_LIMIT
 from baton.store.transitions import find_task_txn
 
 app = typer.Typer(

@@ -35,6 +35,7 @@ from baton.core.workflow import TaskContext, Workflow
 from baton.engine.compensation import abandon_compensation, compensable_tasks_txn, compensate_run
 from baton.engine.executor import execute
 from baton.engine.loading import load_workflow
+from baton.engine.scheduler import LOST_ATTEMPTS_LIMIT, claim_tasks_txn, recover_lost_tasks_txn
 from baton.store.events import append_events_txn, event_row
 from baton.store.retry import Patience, call_with_retry
 from baton.store.runs import (
@@ -47,14 +48,11 @@ from baton.store.runs import (
 )
 from baton.store.store import Connection, Store
 from baton.store.tasks import (
-    LOST_ATTEMPTS_LIMIT,
     ClaimedTask,
     Outcome,
-    claim_tasks_txn,
     extend_leases_txn,
     promote_due_retries_txn,
     record_outcomes_txn,
-    recover_lost_tasks_txn,
     runs_without_work_txn,
     start_pending_runs_txn,
 )

@@ -8,16 +8,25 @@ so any change of prompt, schema, temperature or limit is a different key.
 from __future__ import annotations
 
 import hashlib
-import json
 from collections import OrderedDict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, delete, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+# The statements on the table live in the store; the gateway reaches them through this module.
+from baton.store.model_cache import CachedAnswer, count_hit_txn, lookup, purge_expired_txn, store_txn
 
-from baton.store.schema import model_cache
+__all__ = [
+    "CacheStats",
+    "CachedAnswer",
+    "MemoryCache",
+    "cache_key",
+    "count_hit_txn",
+    "lookup",
+    "purge_expired_txn",
+    "request_key",
+    "store_txn",
+]
 
 
 def request_key(canonical_json: str) -> str:
@@ -27,13 +36,6 @@ def request_key(canonical_json: str) -> str:
 
 def cache_key(model: str, canonical_json: str) -> str:
     return hashlib.sha256(f"{model}\n{canonical_json}".encode()).hexdigest()
-
-
-@dataclass(frozen=True, slots=True)
-class CachedAnswer:
-    key: str
-    model: str
-    response: dict[str, Any]
 
 
 @dataclass(slots=True)
@@ -76,49 +78,3 @@ class MemoryCache:
                 continue
             found[key] = response
         return found
-
-
-def lookup(conn: Connection, keys: Sequence[str], now: float) -> dict[str, CachedAnswer]:
-    """The unexpired entries among ``keys``, by key."""
-    if not keys:
-        return {}
-    query = select(model_cache.c.key, model_cache.c.model, model_cache.c.response).where(
-        model_cache.c.key.in_(list(keys)),
-        or_(model_cache.c.expires_at.is_(None), model_cache.c.expires_at > now),
-    )
-    return {
-        row.key: CachedAnswer(row.key, row.model, json.loads(row.response)) for row in conn.execute(query)
-    }
-
-
-def count_hit_txn(conn: Connection, key: str) -> None:
-    conn.execute(update(model_cache).where(model_cache.c.key == key).values(hits=model_cache.c.hits + 1))
-
-
-def store_txn(
-    conn: Connection, key: str, model: str, response: dict[str, Any], now: float, ttl: float
-) -> None:
-    """Insert or refresh an entry (a refreshed entry keeps its hit count)."""
-    values = {
-        "key": key,
-        "model": model,
-        "response": json.dumps(response),
-        "created_at": now,
-        "expires_at": now + ttl if ttl > 0 else None,
-        "hits": 0,
-    }
-    changed = {"response": values["response"], "created_at": now, "expires_at": values["expires_at"]}
-    if conn.dialect.name == "postgresql":
-        pg = postgresql.insert(model_cache).values(**values)
-        conn.execute(pg.on_conflict_do_update(index_elements=["key"], set_=changed))
-    else:
-        lite = sqlite.insert(model_cache).values(**values)
-        conn.execute(lite.on_conflict_do_update(index_elements=["key"], set_=changed))
-
-
-def purge_expired_txn(conn: Connection, now: float) -> int:
-    """Delete expired entries; the number removed."""
-    result = conn.execute(
-        delete(model_cache).where(model_cache.c.expires_at.is_not(None), model_cache.c.expires_at <= now)
-    )
-    return result.rowcount or 0

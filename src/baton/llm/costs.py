@@ -12,11 +12,9 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from sqlalchemy import select
-
 from baton.core.errors import RunNotFoundError
-from baton.llm.records import CallStatus, has_record
-from baton.store.schema import model_calls, runs
+from baton.llm.records import CallStatus
+from baton.store.model_calls import cost_rows
 from baton.store.store import Store
 
 
@@ -75,26 +73,11 @@ def cost_report(store: Store, run_id: str | None = None) -> CostReport:
 
     Raises :class:`RunNotFoundError` for a run id that neither exists nor has recorded calls.
     """
-    query = select(
-        model_calls.c.run_id,
-        model_calls.c.step,
-        model_calls.c.agent,
-        model_calls.c.model,
-        model_calls.c.status,
-        model_calls.c.request,
-        model_calls.c.tokens_in,
-        model_calls.c.tokens_out,
-        model_calls.c.cost_usd,
-        model_calls.c.cache_hit,
-    ).order_by(model_calls.c.id)
-    if run_id is not None:
-        query = query.where(model_calls.c.run_id == run_id)
     with store.read() as conn:
-        rows = list(conn.execute(query))
-        if run_id is not None and not rows and not has_record(conn, run_id):
-            known = conn.execute(select(runs.c.id).where(runs.c.id == run_id)).first()
-            if known is None:
-                raise RunNotFoundError(run_id)
+        found = cost_rows(conn, run_id)
+    if found is None:
+        raise RunNotFoundError(str(run_id))
+    rows = found
     report = CostReport(run_id=run_id)
     groups: dict[str, dict[str, CostLine]] = {"run": {}, "step": {}, "agent": {}, "model": {}}
     keys: dict[str, Callable[[Any], str]] = {

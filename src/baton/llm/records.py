@@ -13,11 +13,23 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Connection, func, insert, select
-
 from baton.core.events import EventType
-from baton.store.events import append_events_txn, event_row
-from baton.store.schema import model_calls
+from baton.store import model_calls
+from baton.store.events import event_row
+from baton.store.model_calls import RecordedAnswer, asked_a_model, has_record, recorded_answers, spent_usd
+from baton.store.store import Connection
+
+__all__ = [
+    "MODEL_CALL_EVENT",
+    "CallRecord",
+    "CallStatus",
+    "RecordedAnswer",
+    "asked_a_model",
+    "has_record",
+    "record_calls_txn",
+    "recorded_answers",
+    "spent_usd",
+]
 
 MODEL_CALL_EVENT = EventType.MODEL_CALL
 
@@ -101,69 +113,8 @@ class CallRecord:
 
 def record_calls_txn(conn: Connection, records: Sequence[CallRecord]) -> None:
     """Insert the rows and their ``model.call`` events in the caller's transaction."""
-    if not records:
-        return
-    conn.execute(insert(model_calls), [r.row() for r in records])
-    append_events_txn(
+    model_calls.record_calls_txn(
         conn,
+        [r.row() for r in records],
         [event_row(r.run_id, r.task_id, MODEL_CALL_EVENT, r.created_at, r.event_data()) for r in records],
     )
-
-
-def spent_usd(conn: Connection, run_id: str) -> float:
-    """What a run's model calls have cost so far."""
-    total = conn.execute(
-        select(func.sum(model_calls.c.cost_usd)).where(model_calls.c.run_id == run_id)
-    ).scalar()
-    return float(total or 0.0)
-
-
-@dataclass(frozen=True, slots=True)
-class RecordedAnswer:
-    id: int
-    provider: str
-    model: str
-    response: dict[str, Any]
-    tokens_in: int
-    tokens_out: int
-
-
-def asked_a_model(conn: Connection, run_id: str, step: str | None) -> bool:
-    """Whether ``run_id`` asked a model anything at ``step`` (answered or not)."""
-    query = select(model_calls.c.id).where(model_calls.c.run_id == run_id).limit(1)
-    query = query.where(model_calls.c.step.is_(None) if step is None else model_calls.c.step == step)
-    return conn.execute(query).first() is not None
-
-
-def recorded_answers(
-    conn: Connection, run_id: str, step: str | None, request_key: str
-) -> list[RecordedAnswer]:
-    """The answered calls of ``run_id`` at ``step`` for this request, oldest first."""
-    query = (
-        select(
-            model_calls.c.id,
-            model_calls.c.provider,
-            model_calls.c.model,
-            model_calls.c.response,
-            model_calls.c.tokens_in,
-            model_calls.c.tokens_out,
-        )
-        .where(
-            model_calls.c.run_id == run_id,
-            model_calls.c.request_key == request_key,
-            model_calls.c.response.is_not(None),
-        )
-        .order_by(model_calls.c.id)
-    )
-    query = query.where(model_calls.c.step.is_(None) if step is None else model_calls.c.step == step)
-    return [
-        RecordedAnswer(
-            row.id, row.provider, row.model, json.loads(row.response), row.tokens_in, row.tokens_out
-        )
-        for row in conn.execute(query)
-    ]
-
-
-def has_record(conn: Connection, run_id: str) -> bool:
-    found = conn.execute(select(model_calls.c.id).where(model_calls.c.run_id == run_id).limit(1)).first()
-    return found is not None

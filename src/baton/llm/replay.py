@@ -9,10 +9,9 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from sqlalchemy import Connection
-
 from baton.llm.errors import ReplayMissingError
 from baton.llm.records import RecordedAnswer, recorded_answers
+from baton.store.store import Connection
 
 
 class ReplayBook:

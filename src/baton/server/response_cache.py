@@ -8,7 +8,8 @@ page of ``GET /runs`` is versioned by the last event id of the store, the number
 newest run's creation time: a deletion lowers the count, and getting back to it takes new runs.
 
 A request reads the version (one small query), and only on a change the data, in the same read
-transaction and after the version, so a cached body is never older than its version.
+transaction and after the version, so a cached body is never older than its version. The versions are
+read by :func:`baton.store.runs.run_version` and :func:`baton.store.runs.runs_version`.
 """
 
 from __future__ import annotations
@@ -16,22 +17,6 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from collections.abc import Hashable
-
-from sqlalchemy import bindparam, func, select
-
-from baton.store.schema import events, runs
-
-# The id of a run (given in full) with the last event id of that run; no row for a prefix or unknown id.
-RUN_VERSION = select(
-    runs.c.id,
-    select(func.max(events.c.id)).where(events.c.run_id == runs.c.id).scalar_subquery(),
-).where(runs.c.id == bindparam("run"))
-# The last event id of the store, the number of runs and the newest run's creation time.
-RUNS_VERSION = select(
-    select(func.max(events.c.id)).scalar_subquery(),
-    func.count(),
-    func.max(runs.c.created_at),
-).select_from(runs)
 
 
 class ResponseCache:

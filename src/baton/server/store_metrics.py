@@ -7,12 +7,12 @@ from collections.abc import Iterator
 
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
-from sqlalchemy import func, select
 
 from baton.core.states import RunState, TaskState
 from baton.observability import get_logger
-from baton.store.schema import runs, tasks, workers
+from baton.store.runs import store_state_counts
 from baton.store.store import Store
+from baton.store.workers import worker_heartbeats
 
 _log = get_logger("baton.server.metrics")
 
@@ -26,13 +26,8 @@ class StoreCollector(Collector):
     def collect(self) -> Iterator[Metric]:
         try:
             with self.store.read() as conn:
-                run_counts: dict[str, int] = dict(
-                    conn.execute(select(runs.c.state, func.count()).group_by(runs.c.state)).all()
-                )
-                task_counts: dict[str, int] = dict(
-                    conn.execute(select(tasks.c.state, func.count()).group_by(tasks.c.state)).all()
-                )
-                beats = conn.execute(select(workers.c.id, workers.c.heartbeat_at)).all()
+                run_counts, task_counts = store_state_counts(conn)
+                beats = worker_heartbeats(conn)
         except Exception:
             _log.exception("metrics_store_unreadable")
             return

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event, text
-from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError
+from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError, SQLAlchemyError
 
 from baton.core.durations import parse_duration
 from baton.core.errors import (
@@ -29,6 +29,10 @@ from baton.store.driver import execute_txn
 DEFAULT_PATH = Path(".baton") / "baton.db"
 # The newest migration; a test checks it is Alembic's head, so a new migration cannot forget it.
 HEAD_REVISION = "0003"
+# Whatever the database layer raises that :func:`translated` did not turn into a StoreError: the
+# command line's last-resort handler catches it without importing the driver.
+UnexpectedDatabaseError = SQLAlchemyError
+_SCHEMA_REVISION = text("SELECT version_num FROM alembic_version")
 KNOWN_REVISIONS = frozenset({"0001", "0002", "0003"})
 
 
@@ -280,7 +284,7 @@ def _schema_version(conn: Connection, url: str) -> str | None:
     tables = _table_names(conn)
     version: str | None = None
     if "alembic_version" in tables:
-        version = conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+        version = conn.execute(_SCHEMA_REVISION).scalar()
     elif tables - {"sqlite_sequence"}:
         raise NotABatonDatabaseError(
             f"{_where(url)} holds tables that are not baton's ({', '.join(sorted(tables)[:5])})",
@@ -292,6 +296,11 @@ def _schema_version(conn: Connection, url: str) -> str | None:
             hint="upgrade baton (pip install -U baton) or use another database",
         )
     return version
+
+
+def schema_revision(conn: Connection) -> Any:
+    """The revision the store's schema is at; raises when it has no ``alembic_version`` table."""
+    return conn.execute(_SCHEMA_REVISION).scalar()
 
 
 def _table_names(conn: Connection) -> set[str]:

@@ -14,7 +14,16 @@ from baton.core.errors import AmbiguousRunIdError, RunNotFoundError
 from baton.core.events import EventType
 from baton.core.states import RunState, TaskKind, TaskState
 from baton.store.events import append_events_txn, event_row
-from baton.store.schema import attempts, checkpoints, runs, task_dependencies, tasks, workers, workstreams
+from baton.store.schema import (
+    attempts,
+    checkpoints,
+    events,
+    runs,
+    task_dependencies,
+    tasks,
+    workers,
+    workstreams,
+)
 from baton.store.transitions import transition_run_txn, transition_tasks_txn
 
 
@@ -171,6 +180,47 @@ _STATE_COUNTS = (
     select(tasks.c.state, func.count()).where(tasks.c.run_id == bindparam("run")).group_by(tasks.c.state)
 )
 _RUN = select(runs).where(runs.c.id == bindparam("run"))
+_ATTEMPTS_OF_TASK = (
+    select(attempts).where(attempts.c.task_id == bindparam("task")).order_by(attempts.c.number)
+)
+
+# Versions of what the API caches (see baton.server.response_cache for why these are versions).
+# The id of a run (given in full) with the last event id of that run; no row for a prefix or unknown id.
+_RUN_VERSION = select(
+    runs.c.id,
+    select(func.max(events.c.id)).where(events.c.run_id == runs.c.id).scalar_subquery(),
+).where(runs.c.id == bindparam("run"))
+# The last event id of the store, the number of runs and the newest run's creation time.
+_RUNS_VERSION = select(
+    select(func.max(events.c.id)).scalar_subquery(),
+    func.count(),
+    func.max(runs.c.created_at),
+).select_from(runs)
+_RUN_STATE_COUNTS = select(runs.c.state, func.count()).group_by(runs.c.state)
+_TASK_STATE_COUNTS = select(tasks.c.state, func.count()).group_by(tasks.c.state)
+
+
+def run_version(conn: Connection, run_id: str) -> tuple[str, int | None] | None:
+    """The full id of a run and the last event id of that run; None for a prefix or an unknown id."""
+    row = conn.execute(_RUN_VERSION, {"run": run_id}).first()
+    return None if row is None else (str(row[0]), row[1])
+
+
+def runs_version(conn: Connection) -> tuple[Any, ...]:
+    """The last event id of the store, the number of runs and the newest run's creation time."""
+    return tuple(conn.execute(_RUNS_VERSION).one())
+
+
+def store_state_counts(conn: Connection) -> tuple[dict[str, int], dict[str, int]]:
+    """Runs by state and tasks by state, over the whole store (states as stored)."""
+    by_run = {str(state): int(n) for state, n in conn.execute(_RUN_STATE_COUNTS)}
+    by_task = {str(state): int(n) for state, n in conn.execute(_TASK_STATE_COUNTS)}
+    return by_run, by_task
+
+
+def list_attempts(conn: Connection, task_id: int) -> list[Any]:
+    """A task's attempt rows, first attempt first."""
+    return list(conn.execute(_ATTEMPTS_OF_TASK, {"task": task_id}))
 
 
 def _to_run(row: Any) -> RunRecord:

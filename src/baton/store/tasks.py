@@ -1,4 +1,8 @@
-"""The scheduler's hot path in the store: claiming tasks under leases and recording their outcomes.
+"""The statements of the worker's hot path: ready candidates in claim order, leases, outcomes, lost tasks.
+
+What to claim, how many, what waits for an approval and when a lost task fails for good is decided in
+:mod:`baton.engine.scheduler`, which runs these statements. Releasing dependents and failing downstream
+still run here, inside :func:`record_outcomes_txn`.
 
 One worker "tick" is one transaction: it records the outcomes that finished since the last tick
 (checkpoints and states together), releases the dependents that became ready, and claims the next
@@ -39,7 +43,6 @@ from baton.store.transitions import (
 )
 
 NOT_SUCCEEDED = [s.value for s in TaskState if s is not TaskState.SUCCEEDED]
-_EXPANSION_ROUNDS = 4
 
 
 @dataclass
@@ -57,7 +60,7 @@ class ClaimedTask:
     upstream: dict[str, str]  # dependency step name -> its checkpoint (JSON)
 
 
-class _Candidate(NamedTuple):
+class Candidate(NamedTuple):
     """A ready task that may be claimed, as the claiming query returns it."""
 
     id: int
@@ -589,46 +592,33 @@ def _expand(conn: Connection, parent_id: int, *, now: float) -> None:
     )
 
 
-def claim_tasks_txn(
-    conn: Connection,
-    *,
-    worker_id: str,
-    now: float,
-    lease_seconds: float,
-    limit: int,
-    run_id: str | None = None,
-    global_limit: int | None = None,
-) -> list[ClaimedTask]:
-    """Lease up to ``limit`` ready tasks to ``worker_id``: critical path first, then priority, then age.
+def running_count_txn(conn: Connection, *, run_id: str | None = None) -> int:
+    """Tasks running under a lease, in one run or everywhere."""
+    if run_id is None:
+        return int(conn.execute(_RUNNING_EVERYWHERE).scalar_one())
+    return int(conn.execute(_RUNNING_IN_RUN, {"run": run_id}).scalar_one())
 
-    Ready mapped steps expand into items on the way; tasks that need an approval go to ``waiting``.
-    On PostgreSQL the candidates are locked with ``FOR UPDATE SKIP LOCKED`` so that many workers
-    claim disjoint sets; on SQLite the write transaction already serialises claimers.
-    """
-    if global_limit is not None:
-        limit = min(limit, max(global_limit - conn.execute(_RUNNING_EVERYWHERE).scalar_one(), 0))
-    if limit <= 0:
-        return []
+
+def ready_candidates_txn(conn: Connection, *, limit: int, run_id: str | None = None) -> list[Candidate]:
+    """Up to ``limit`` ready tasks of running runs, in claim order: critical path first, then priority,
+    then age. On PostgreSQL they are locked with ``FOR UPDATE SKIP LOCKED`` so that many workers see
+    disjoint sets; on SQLite the write transaction already serialises claimers."""
     query = _CANDIDATES[run_id is not None, conn.dialect.name == "postgresql"]
     parameters: list[Any] = [TaskState.READY.value, RunState.RUNNING.value, TaskState.RUNNING.value]
     parameters += [limit] if run_id is None else [run_id, limit]
-    candidates = [_Candidate(*row) for row in fetch_txn(conn, query, parameters)]
-    # Mapped steps expand into items, which are candidates in turn; expanding one may make another
-    # mapped step ready (a map over an empty map), hence the loop. A mapped step is never claimed
-    # itself: one still left (beyond the last round) is expanded by the next tick.
-    for _ in range(_EXPANSION_ROUNDS):
-        maps = [int(row.id) for row in candidates if row.kind == TaskKind.MAP.value]
-        if not maps:
-            break
-        for map_id in maps:
-            _expand(conn, map_id, now=now)
-        candidates = [_Candidate(*row) for row in fetch_txn(conn, query, parameters)]
-    candidates = [r for r in candidates if r.kind != TaskKind.MAP.value]
-    held = [int(r.id) for r in candidates if r.approval and not r.approved]
-    transition_tasks_txn(conn, held, TaskState.READY, TaskState.WAITING, now=now, strict=False)
-    ids = _within_run_limits(conn, [r for r in candidates if not (r.approval and not r.approved)])
-    if not ids:
-        return []
+    return [Candidate(*row) for row in fetch_txn(conn, query, parameters)]
+
+
+def expand_map_txn(conn: Connection, map_id: int, *, now: float) -> None:
+    """Create the items of a ready mapped step from its input and start it."""
+    _expand(conn, map_id, now=now)
+
+
+def lease_tasks_txn(
+    conn: Connection, ids: Sequence[int], *, worker_id: str, now: float, lease_seconds: float
+) -> list[ClaimedTask]:
+    """Move ready tasks to running under a lease held by ``worker_id``, open their attempts and load
+    what they need to run. A task another transaction moved meanwhile is left out."""
     moved = transition_tasks_txn(
         conn,
         ids,
@@ -640,21 +630,6 @@ def claim_tasks_txn(
         strict=False,
     )
     return _claimed(conn, moved, worker_id=worker_id, now=now)
-
-
-def _within_run_limits(conn: Connection, candidates: Sequence[_Candidate]) -> list[int]:
-    limits = {r.run_id: r.max_concurrency for r in candidates if r.max_concurrency}
-    room = {
-        run: limit - conn.execute(_RUNNING_IN_RUN, {"run": run}).scalar_one() for run, limit in limits.items()
-    }
-    chosen: list[int] = []
-    for row in candidates:
-        if row.run_id in room:
-            if room[row.run_id] <= 0:
-                continue
-            room[row.run_id] -= 1
-        chosen.append(int(row.id))
-    return chosen
 
 
 def _claimed(
@@ -784,11 +759,6 @@ def extend_leases_txn(
     return held
 
 
-# A task whose worker was lost this many times is failed: its step is probably what kills the process.
-# The default of the worker setting `lost_attempts_limit` (`baton worker --max-lost`).
-LOST_ATTEMPTS_LIMIT = 10
-
-
 def _lost_sql(*, dead: int, of_run: bool, locking: bool) -> str:
     owners = f" OR tasks.lease_owner IN ({markers(dead)})" if dead else ""
     return (
@@ -801,58 +771,27 @@ def _lost_sql(*, dead: int, of_run: bool, locking: bool) -> str:
     )
 
 
-def recover_lost_tasks_txn(
-    conn: Connection,
-    *,
-    now: float,
-    dead_workers: Iterable[str] = (),
-    run_id: str | None = None,
-    limit: int = LOST_ATTEMPTS_LIMIT,
-    reason: str = "worker lost or lease expired",
-) -> list[MovedTask]:
-    """Tasks whose worker died or whose lease expired are retried as a new attempt, not counted as a
-    failure (the step did not fail, its process did) — until they have lost ``limit`` workers, when
-    they fail for good. A worker that shuts down gives its unfinished attempts back the same way."""
-    dead = sorted(set(dead_workers))
-    sql = _lost_sql(dead=len(dead), of_run=run_id is not None, locking=conn.dialect.name == "postgresql")
-    parameters: list[Any] = [TaskState.RUNNING.value, now, *dead] + ([run_id] if run_id is not None else [])
-    rows = fetch_txn(conn, sql, parameters)
-    if not rows:
-        return []
-    ids = [int(task_id) for task_id, _, _ in rows]
-    for chunk in _chunks(ids):
+def lost_tasks_txn(
+    conn: Connection, *, now: float, dead_workers: Sequence[str] = (), run_id: str | None = None
+) -> list[tuple[int, int, int]]:
+    """Running tasks whose lease expired or whose worker is among ``dead_workers`` (locked on
+    PostgreSQL, skipping those another transaction holds), in id order: id, attempts, failures."""
+    sql = _lost_sql(
+        dead=len(dead_workers), of_run=run_id is not None, locking=conn.dialect.name == "postgresql"
+    )
+    parameters: list[Any] = [TaskState.RUNNING.value, now, *dead_workers]
+    parameters += [run_id] if run_id is not None else []
+    return [(int(i), int(tried), int(failed)) for i, tried, failed in fetch_txn(conn, sql, parameters)]
+
+
+def close_lost_attempts_txn(conn: Connection, task_ids: Sequence[int], *, now: float, reason: str) -> None:
+    """The running attempts of these tasks end as lost."""
+    for chunk in _chunks(task_ids):
         conn.execute(
             update(attempts)
             .where(attempts.c.task_id.in_(chunk), attempts.c.outcome == AttemptOutcome.RUNNING.value)
             .values(outcome=AttemptOutcome.LOST.value, finished_at=now, error=reason)
         )
-    hopeless = [int(task_id) for task_id, tried, failures in rows if tried - failures >= limit]
-    if hopeless:
-        failed = transition_tasks_txn(
-            conn,
-            hopeless,
-            TaskState.RUNNING,
-            TaskState.FAILED,
-            now=now,
-            values={
-                "lease_owner": None,
-                "lease_expires_at": None,
-                "finished_at": now,
-                "error": f"lost its worker {limit} times: the step may be killing its process",
-            },
-            strict=False,
-        )
-        fail_downstream_txn(conn, failed, now=now)
-    return transition_tasks_txn(
-        conn,
-        [i for i in ids if i not in hopeless],
-        TaskState.RUNNING,
-        TaskState.RETRYING,
-        now=now,
-        values={"lease_owner": None, "lease_expires_at": None, "not_before": now},
-        data={"reason": reason},
-        strict=False,
-    )
 
 
 def runs_without_work_txn(conn: Connection, *, run_id: str | None = None) -> list[str]:

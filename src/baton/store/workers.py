@@ -23,6 +23,11 @@ class WorkerRecord:
     heartbeat_at: float
 
 
+def worker_heartbeats(conn: Connection) -> list[tuple[str, float]]:
+    """Every registered worker with the time of its last heartbeat."""
+    return [(str(w), float(at)) for w, at in conn.execute(select(workers.c.id, workers.c.heartbeat_at))]
+
+
 def _insert_worker_txn(conn: Connection, worker_id: str, *, run_id: str | None, now: float) -> None:
     conn.execute(
         insert(workers).values(

@@ -6,7 +6,6 @@ import json
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response, status
-from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
 from baton.core.states import AttemptOutcome, RunState, TaskKind, TaskState
@@ -27,7 +26,6 @@ from baton.server.models import (
     TaskOut,
     page_of,
 )
-from baton.server.response_cache import RUN_VERSION, RUNS_VERSION
 from baton.server.run_request import read_start_run, start_run_openapi
 from baton.server.state import ServerState, in_store, server_state
 from baton.server.workspace import Upload, prepare_inputs, remove_run_folder, write_uploads
@@ -38,12 +36,14 @@ from baton.store.runs import (
     find_run_id,
     get_checkpoint,
     get_run,
+    list_attempts,
     list_runs,
     list_tasks,
     run_outputs,
+    run_version,
+    runs_version,
     task_state_counts,
 )
-from baton.store.schema import attempts
 from baton.store.transitions import find_task_txn
 
 router = APIRouter(tags=["runs"])
@@ -106,7 +106,7 @@ async def list_runs_route(
 
     def read() -> bytes:
         with state.store.read() as conn:
-            version = tuple(conn.execute(RUNS_VERSION).one())
+            version = runs_version(conn)
             body = state.responses.get(key, version)
             if body is None:
                 found = list_runs(conn, state=run_state, workflow=workflow, limit=limit + 1, offset=offset)
@@ -168,9 +168,9 @@ def _start(state: ServerState, principal: Principal, body: StartRun, uploads: li
 async def get_run_route(run_id: RunId, state: State, _: Annotated[Principal, Depends(viewer)]) -> Response:
     def read() -> bytes:
         with state.store.read() as conn:
-            row = conn.execute(RUN_VERSION, {"run": run_id}).first()
-            if row is not None:
-                full, version = str(row[0]), row[1]
+            found = run_version(conn, run_id)
+            if found is not None:
+                full, version = found
             else:  # a prefix, or no such run (find_run_id says which)
                 full = find_run_id(conn, run_id)
                 version = last_event_id(conn, full)
@@ -225,7 +225,7 @@ def get_task_route(
         full = find_run_id(conn, run_id)
         task_id, _current = find_task_txn(conn, full, task)
         record = next(t for t in list_tasks(conn, full) if t.id == task_id)
-        rows = conn.execute(select(attempts).where(attempts.c.task_id == task_id).order_by(attempts.c.number))
+        rows = list_attempts(conn, task_id)
         history = [
             AttemptOut(
                 number=r.number,

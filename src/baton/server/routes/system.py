@@ -5,13 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Response
-from sqlalchemy import text
 
 from baton.core.errors import StoreError
 from baton.observability import CONTENT_TYPE
 from baton.server.models import ErrorBody, Status
 from baton.server.routes.runs import State
-from baton.store.database import HEAD_REVISION
+from baton.store.database import HEAD_REVISION, schema_revision
 
 router = APIRouter(tags=["system"])
 
@@ -30,7 +29,7 @@ def health() -> Status:
 def ready(state: State) -> Status:
     try:
         with state.store.read() as conn:
-            revision = conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+            revision = schema_revision(conn)
     except StoreError:
         raise
     except Exception as error:
