@@ -109,8 +109,9 @@ def image(docker: Docker) -> str:
     return IMAGE
 
 
-def wait_http(url: str, timeout: float = 90, *, alive: object = None) -> None:
-    """Until ``url`` answers 200; ``alive`` (a callable) is checked in between to fail early."""
+def wait_http(url: str, timeout: float = 90, *, alive: object = None, logs: object = None) -> None:
+    """Until ``url`` answers 200; ``alive`` (a callable) is checked in between to fail early, and the
+    text of ``logs`` (a callable: the container's logs) is in the failure."""
     deadline = time.monotonic() + timeout
     last = ""
     while time.monotonic() < deadline:
@@ -122,9 +123,11 @@ def wait_http(url: str, timeout: float = 90, *, alive: object = None) -> None:
         except httpx.HTTPError as error:
             last = repr(error)
         if callable(alive) and not alive():
-            raise AssertionError(f"{url}: the container stopped ({last})")
+            said = logs() if callable(logs) else ""
+            raise AssertionError(f"{url}: the container stopped ({last})\n{said}")
         time.sleep(0.3)
-    raise AssertionError(f"{url} did not answer 200 in {timeout} s: {last}")
+    said = logs() if callable(logs) else ""
+    raise AssertionError(f"{url} did not answer 200 in {timeout} s: {last}\n{said}")
 
 
 def wait_exit(docker: Docker, name: str, timeout: float = 120) -> int:

@@ -99,8 +99,16 @@ def test_containers_serve_and_drain_on_sigterm_without_losing_a_task(
     )  # fmt: skip
     second = ""
     try:
-        wait_http(f"http://127.0.0.1:{port}/ready", alive=lambda: docker.running(server))
-        wait_http(f"http://127.0.0.1:{quick}/health", alive=lambda: docker.running(first))
+        wait_http(
+            f"http://127.0.0.1:{port}/ready",
+            alive=lambda: docker.running(server),
+            logs=lambda: docker.logs(server),
+        )
+        wait_http(
+            f"http://127.0.0.1:{quick}/health",
+            alive=lambda: docker.running(first),
+            logs=lambda: docker.logs(first),
+        )
         api = httpx.Client(base_url=f"http://127.0.0.1:{port}", headers={"Authorization": f"Bearer {secret}"})
         created = api.post("/runs", json={"workflow": "slow", "inputs": {"tasks": 4, "seconds": 30}})
         assert created.status_code in (200, 201, 202), created.text
@@ -112,7 +120,11 @@ def test_containers_serve_and_drain_on_sigterm_without_losing_a_task(
             _name("worker"), "worker", "--concurrency", "8", "--poll", "100ms",
             env={**common, "BATON_WORKER_HEALTH_PORT": str(patient)}, mount=FLOWS,
         )  # fmt: skip
-        wait_http(f"http://127.0.0.1:{patient}/health", alive=lambda: docker.running(second))
+        wait_http(
+            f"http://127.0.0.1:{patient}/health",
+            alive=lambda: docker.running(second),
+            logs=lambda: docker.logs(second),
+        )
         _running_workers(store, count=4)  # the second took the other two
         docker.run("stop", "--time", "30", first)  # SIGTERM; SIGKILL only after 30 s
         assert docker.exit_code(first) == 0, docker.logs(first)

@@ -174,8 +174,16 @@ def test_the_compose_services_migrate_serve_and_stop_cleanly(
         }
         assert all(containers.values()), containers
         assert docker.exit_code(containers["migrate"]) == 0, docker.logs(containers["migrate"])
-        wait_http(f"http://127.0.0.1:{port}/ready", alive=lambda: docker.running(containers["server"]))
-        wait_http(f"http://127.0.0.1:{health}/health", alive=lambda: docker.running(containers["worker"]))
+        wait_http(
+            f"http://127.0.0.1:{port}/ready",
+            alive=lambda: docker.running(containers["server"]),
+            logs=lambda: docker.logs(containers["server"]),
+        )
+        wait_http(
+            f"http://127.0.0.1:{health}/health",
+            alive=lambda: docker.running(containers["worker"]),
+            logs=lambda: docker.logs(containers["worker"]),
+        )
         _check(*compose, "stop", "-t", "30", cwd=folder, env=docker.env)
         for service in ("server", "worker"):
             assert docker.exit_code(containers[service]) == 0, docker.logs(containers[service])
@@ -275,6 +283,7 @@ def test_every_rendered_container_starts_in_the_image_and_answers_its_probes(
                     wait_http(
                         f"http://127.0.0.1:{port}{probe['httpGet']['path']}",
                         alive=functools.partial(docker.running, name),
+                        logs=functools.partial(docker.logs, name),
                     )
                 docker.run("stop", "--time", str(spec["terminationGracePeriodSeconds"]), name)
                 assert docker.exit_code(name) == 0, docker.logs(name)
