@@ -212,7 +212,9 @@ def _docker_flags(container: dict[str, Any], spec: dict[str, Any], env: dict[str
     if security.get("readOnlyRootFilesystem"):
         flags.append("--read-only")
     flags += [f"--cap-drop={cap}" for cap in security["capabilities"]["drop"]]
-    flags += [f"--tmpfs={mount['mountPath']}" for mount in container.get("volumeMounts", [])]
+    # each emptyDir as a fresh anonymous volume: writable by the pod's user, like the emptyDir (a --tmpfs
+    # over a path the image declares a VOLUME is root's, and its mode option is not applied)
+    flags += [f"--mount=type=volume,destination={m['mountPath']}" for m in container.get("volumeMounts", [])]
     flags += [f"--env={key}={value}" for key, value in env.items()]
     return flags
 
