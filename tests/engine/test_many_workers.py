@@ -169,6 +169,19 @@ def test_cancel_wins_over_a_busy_run_on_sqlite(tmp_path: Path) -> None:
 # -- the database goes away ---------------------------------------------------------------------------
 
 
+def _finishes_like_one_worker(
+    store: Store, run_id: str, fleet: Fleet, path: Path, reference: dict[str, object]
+) -> None:
+    """The run succeeds with the single-worker outputs, no committed success ran again, and every worker
+    lived and exits 0."""
+    assert wait_finished(store, run_id, timeout=120, fleet=fleet) is RunState.SUCCEEDED
+    with store.read() as conn:
+        assert run_outputs(conn, run_id) == reference
+    assert reexecuted_successes(store, run_id, path) == []
+    assert fleet.deaths() == []
+    assert fleet.stop() == [0] * WORKERS
+
+
 def _restart(server, how: str) -> None:  # type: ignore[no-untyped-def]
     server._run("pg_ctl", "-D", str(server.data), "-m", how, "-w", "stop")
     time.sleep(1.0)
@@ -210,12 +223,7 @@ def test_a_postgresql_restart_mid_run_is_waited_out(
             time.sleep(0.05)
         _restart(own_postgres, "fast")  # every connection dropped, the server away for a second or more
         store.engine.dispose()
-        assert wait_finished(store, run_id, timeout=120, fleet=fleet) is RunState.SUCCEEDED
-        with store.read() as conn:
-            assert run_outputs(conn, run_id) == reference
-        assert reexecuted_successes(store, run_id, path) == []
-        assert fleet.deaths() == []
-        assert fleet.stop() == [0] * WORKERS
+        _finishes_like_one_worker(store, run_id, fleet, path, reference)
     finally:
         fleet.stop()
         store.close()
@@ -289,12 +297,7 @@ def test_a_worker_frozen_inside_a_transaction_blocks_the_others_only_for_a_bound
         during = len(successes_per_task(path))
         assert during > before + 20, f"the others stalled behind the frozen worker ({before} -> {during})"
         victim.send_signal(signal.SIGCONT)
-        assert wait_finished(store, run_id, timeout=120, fleet=fleet) is RunState.SUCCEEDED
-        with store.read() as conn:
-            assert run_outputs(conn, run_id) == reference
-        assert reexecuted_successes(store, run_id, path) == []
-        assert fleet.deaths() == []
-        assert fleet.stop() == [0] * WORKERS
+        _finishes_like_one_worker(store, run_id, fleet, path, reference)
     finally:
         fleet.stop()
         store.close()
