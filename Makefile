@@ -48,6 +48,7 @@ bench: $(STAMP) $(CHECKOV)
 	$(PY) benchmarks/season.py
 	$(PY) benchmarks/build_time.py
 	$(PY) benchmarks/build_fidelity.py
+	$(PY) benchmarks/build_crew.py
 	$(PY) benchmarks/api_load.py
 	$(PY) benchmarks/scale_out.py
 	$(PY) benchmarks/auth_check.py
