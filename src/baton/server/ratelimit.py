@@ -31,6 +31,10 @@ class RateLimiter:
     def enabled(self) -> bool:
         return self.rate > 0
 
+    def _refilled(self, bucket: _Bucket, now: float) -> float:
+        """The bucket's tokens at ``now``: what it held, plus what ``rate`` added since, up to ``burst``."""
+        return min(self.burst, bucket.tokens + (now - bucket.updated) * self.rate)
+
     def waiting(self, key: str, route: str, *, now: float | None = None) -> float:
         """The seconds until :meth:`take` would pass, without taking anything (0: it would pass now)."""
         if not self.enabled:
@@ -40,7 +44,7 @@ class RateLimiter:
             bucket = self._buckets.get((key, route))
             if bucket is None:
                 return 0.0
-            tokens = min(self.burst, bucket.tokens + (now - bucket.updated) * self.rate)
+            tokens = self._refilled(bucket, now)
             return 0.0 if tokens >= 1.0 else (1.0 - tokens) / self.rate
 
     def take(self, key: str, route: str, *, now: float | None = None) -> float:
@@ -53,7 +57,7 @@ class RateLimiter:
                 if len(self._buckets) >= self.max_buckets:
                     self._buckets.clear()  # a bound on memory; forgetting buckets only forgives
                 bucket = self._buckets[(key, route)] = _Bucket(self.burst, now)
-            bucket.tokens = min(self.burst, bucket.tokens + (now - bucket.updated) * self.rate)
+            bucket.tokens = self._refilled(bucket, now)
             bucket.updated = now
             if bucket.tokens >= 1.0:
                 bucket.tokens -= 1.0

@@ -238,3 +238,12 @@ def test_belongs_after_and_is_no_entity() -> None:
     )
     assert "belong" not in _names(spec)
     assert ("vehicle", "trip") in _relations(spec)
+
+
+def test_the_verb_of_a_relative_clause_is_no_entity() -> None:
+    spec = extract_spec(
+        "A small service that converts temperatures between Celsius and Fahrenheit and keeps a history of "
+        "conversions per user"
+    )
+    assert "convert" not in _names(spec) and {"conversion", "user"} <= _names(spec)
+    assert "order" not in _names(extract_spec("A shop API: customers who orders books get invoices"))

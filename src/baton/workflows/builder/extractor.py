@@ -111,6 +111,7 @@ _PREPOSITIONS = frozenset(
 )
 # verbs that look plural: "… and belongs to a vehicle", "a match ends after it starts"
 _NEVER_ENTITIES = frozenset({"starts", "ends", "begins", "belongs", "belong"})
+_RELATIVE_PRONOUNS = frozenset({"that", "which", "who"})
 _VERB_LEADS = frozenset({"who", "to", "can", "may", "will", "must", "also", "then", "should"})
 _SUBJECT_WORDS = frozenset(
     {"who", "that", "which", "it", "also", "then", "automatically", "nightly", "daily"}
@@ -169,6 +170,8 @@ def _noun(word: str) -> str | None:
 
 def _is_verb(words: list[str], i: int) -> bool:
     """ "a nightly job collects rates": a third-person verb after a singular subject is no entity."""
+    if i > 0 and words[i - 1] in _RELATIVE_PRONOUNS and words[i].endswith("s") and words[i] not in _HAS:
+        return True  # "a service that converts temperatures": a relative clause starts with its verb
     if words[i] not in vocab.VERBS_3RD or i == 0:
         return False
     before = words[i - 1]
