@@ -162,3 +162,22 @@ def test_an_output_path_without_permission_is_refused(tmp_path: Path) -> None:
             check_output_dir(target, force=False)
     finally:
         locked.chmod(0o700)
+
+
+@pytest.mark.parametrize("stack", list(Stack))
+def test_an_emoji_in_the_idea_is_written_as_itself_in_the_generated_code(stack: Stack) -> None:
+    # JSON's ASCII escapes would write 🍕 as a surrogate pair: the generated app then fails to encode its
+    # own OpenAPI description.
+    from baton.workflows.builder.codegen import render_code_files, render_project_files
+
+    spec = extract_spec(LIBRARY).model_copy(
+        update={"stack": stack, "title": "🍕 Pizza ≥ 1", "description": "🍕 Pizza shop API ≥ 1 😀"}
+    )
+    files = render_code_files(spec) | render_project_files(spec, dump_spec(spec))
+    written = [text for path, text in files.items() if path.endswith((".py", ".toml")) and "🍕" in text]
+    assert written, "the description is in no generated file"
+    for path, text in files.items():
+        if path.endswith(".py"):
+            compile(text, path, "exec")
+        assert "\\ud83c" not in text, path
+    assert all(text.encode("utf-8") for text in written)

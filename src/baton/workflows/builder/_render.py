@@ -22,7 +22,7 @@ _ENTITY = "__entity__"
 
 @functools.cache
 def environment() -> jinja2.Environment:
-    return jinja2.Environment(
+    env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(TEMPLATES),
         undefined=jinja2.StrictUndefined,
         keep_trailing_newline=True,
@@ -30,6 +30,11 @@ def environment() -> jinja2.Environment:
         lstrip_blocks=True,
         autoescape=False,
     )
+    # `tojson` writes string literals into Python and TOML files. JSON's ASCII escapes would write a
+    # character outside the BMP (an emoji in the idea) as a surrogate pair, which Python reads as two lone
+    # surrogates that cannot be encoded; the characters themselves are valid in both languages.
+    env.policies["json.dumps_kwargs"] = {"sort_keys": True, "ensure_ascii": False}
+    return env
 
 
 def render(template: str, context: Mapping[str, Any]) -> str:
