@@ -150,6 +150,7 @@ def test_a_failing_generated_test_fails_the_gate_and_says_so(timer_build: LocalB
     build_md = (copy / "BUILD.md").read_text()
     assert "The build FAILED at the gate stage" in build_md
     assert "| pytest | FAILED |" in build_md
+    assert "| architecture | succeeded |" in build_md  # it ran before the repository held a ledger
     assert json.loads((copy / ".baton-build" / "gate.json").read_text())["passed"] is False
 
 

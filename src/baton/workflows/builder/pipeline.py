@@ -100,6 +100,14 @@ def repository(inputs: BuildInputs, architecture: ArchitectureResult, ctx: TaskC
             github_owner=inputs.github_owner,
             date=architecture.clock,
         )
+        # The architecture stage ran before there was a repository to keep its ledger in.
+        report.record(
+            Path(architecture.out_dir),
+            Stage.ARCHITECTURE,
+            "succeeded",
+            architecture.duration_s,
+            produced_by=architecture.produced_by,
+        )
         result.duration_s = _done(Stage.REPOSITORY, architecture, started, "template")
     ctx.log(f"repository {result.path} at {result.commit[:10]}")
     return result
