@@ -8,7 +8,9 @@ against the running service."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -261,3 +263,20 @@ def test_offline_the_refusal_says_a_model_builds_such_ideas(tmp_path: Path) -> N
     said = " ".join((result.stdout + result.stderr).split())
     assert "names no entities" in said and "BATON_CONFIG" in said and "--spec" in said
     assert not (tmp_path / "converter").exists()
+
+
+def test_the_real_crew_benchmark_stops_saying_how_to_configure_a_model_when_none_is(tmp_path: Path) -> None:
+    script = Path(__file__).parents[3] / "benchmarks" / "build_crew.py"
+    (tmp_path / "baton.toml").write_text("[llm]\n", encoding="utf-8")
+    env = {k: v for k, v in os.environ.items() if k != "BATON_CONFIG"}
+    ran = subprocess.run(
+        [sys.executable, str(script), "--real"],
+        env={**env, "BATON_CONFIG": str(tmp_path / "baton.toml")},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=tmp_path,
+    )
+    assert ran.returncode == 1 and "Traceback" not in ran.stderr
+    assert "--real needs a model endpoint" in ran.stderr and "configures no model" in ran.stderr
+    assert "[[llm.models]]" in ran.stderr and "BATON_CONFIG=baton.toml" in ran.stderr
