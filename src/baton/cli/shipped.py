@@ -148,10 +148,9 @@ def _build_summary(outputs: dict[str, Any], elapsed: float) -> int:
     architecture, gate, infra = outputs["architecture"], outputs["gate"], outputs["infrastructure"]
     deploy, docs = outputs["deploy"], outputs["docs"]
     table.add_row("repository", str(outputs["repository"]["path"]))
-    table.add_row(
-        "stack",
-        f"{architecture['spec'].get('stack')} · {len(architecture['spec'].get('entities', []))} entities",
-    )
+    entities = len(architecture["spec"].get("entities", []))
+    kept = f"{entities} entities" if entities else "no entities (its endpoints are its requirements')"
+    table.add_row("stack", f"{architecture['spec'].get('stack')} · {kept}")
     line, left_over, count = _requirement_rows(docs)
     table.add_row("requirements", line)
     for row in left_over:

@@ -142,6 +142,7 @@ def test_a_converter_idea_is_designed_by_the_architect_coded_by_the_crew_and_che
     # The architect's spec, as validated and written: no entities, the requirement with its checks.
     written = yaml.safe_load((out / "spec.yaml").read_text(encoding="utf-8"))
     assert written["entities"] == [] and written["name"] == "temperature-converter"
+    assert any("the rules could not read the idea" in a for a in written["assumptions"])
     assert [c["params"] for c in written["requirements"][0]["checks"]] == [
         {"celsius": 100},
         {"celsius": -40},

@@ -262,6 +262,8 @@ def with_architect(rules_step: Callable[..., ArchitectureResult]) -> Callable[..
             if spec is None or refused is not None:
                 raise ArchitectRefusedError(rules_said, refused or "the model gave no spec")
             ctx.log(f"architect: the spec is the model's ({produced_by})")
+            said = f"the rules could not read the idea ({rules_said[:200]}); this spec is the model's"
+            spec = spec.model_copy(update={"assumptions": [*spec.assumptions, said]})
             designed_result = await asyncio.to_thread(rules_step, inputs, ctx, spec)
             return designed_result.model_copy(update={"produced_by": produced_by})
         if refused is not None or spec is None:
