@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
 import tempfile
 import time
@@ -138,7 +139,42 @@ def scripted() -> None:
     )
 
 
+NO_MODEL = """--real needs a model endpoint, and {why}.
+Put a provider and its models in a baton.toml (README: Configuration), for example
+
+    [llm.providers.cloud]
+    kind = "openai"                      # or "anthropic"
+    base_url = "https://api.openai.com/v1"
+    api_key_env = "OPENAI_API_KEY"
+
+    [[llm.models]]
+    name = "gpt-4o-mini"
+    provider = "cloud"
+    tier = "moderate"                    # the architect and the reviewer
+
+    [[llm.models]]
+    name = "gpt-4o"
+    provider = "cloud"
+    tier = "complex"                     # the coder
+
+and run: BATON_CONFIG=baton.toml .venv/bin/python benchmarks/build_crew.py --real --budget 1"""
+
+
+def _need_a_model() -> None:
+    """Stop with what to do when BATON_CONFIG names no usable model (nothing is built, nothing spent)."""
+    from baton.core.errors import BatonError
+
+    try:
+        config = load_config()
+    except BatonError as error:
+        raise SystemExit(NO_MODEL.format(why=f"its configuration is refused: {error.message}")) from None
+    if not config.enabled:
+        where = os.environ.get("BATON_CONFIG") or "./baton.toml (BATON_CONFIG is not set)"
+        raise SystemExit(NO_MODEL.format(why=f"{where} configures no model"))
+
+
 def real(ideas_file: Path, budget: float) -> None:
+    _need_a_model()
     raw = yaml.safe_load(ideas_file.read_text(encoding="utf-8"))
     items = raw.get("ideas", raw) if isinstance(raw, dict) else raw
     ideas = [i["idea"] if isinstance(i, dict) else str(i) for i in items]

@@ -61,7 +61,8 @@ def build(
     """
     from pydantic import ValidationError
 
-    from baton.workflows.builder import check_output_dir, extract_spec, load_spec
+    from baton.workflows.builder import check_output_dir, load_spec
+    from baton.workflows.builder.architecture import RulesRefusedError, idea_slug, rules_spec
     from baton.workflows.builder.crew.models import CrewSettings
 
     if not idea.strip() and spec is None:
@@ -81,9 +82,19 @@ def build(
         if budget <= 0:
             raise InvalidInputError(f"--budget must be positive, not {budget}", hint="e.g. --budget 0.50")
         options["budget_usd"] = budget
-    load_config()  # a bad BATON_CONFIG is refused now, not after the run is stored
-    parsed = load_spec(spec) if spec is not None else extract_spec(idea)
-    directory = (out or Path(parsed.name.replace("_", "-"))).expanduser().resolve()
+    with_model = load_config().enabled  # a bad BATON_CONFIG is refused now, not after the run is stored
+    try:
+        parsed = load_spec(spec) if spec is not None else rules_spec(idea)
+    except RulesRefusedError as refusal:
+        if not with_model:
+            raise
+        # With a model, the rules' refusal is not the last word: the run's architect is asked.
+        console.print(
+            f"[dim]the rules could not read the idea ({refusal.message}); the model's architect is asked[/]"
+        )
+        parsed = None
+    name = parsed.name if parsed is not None else idea_slug(idea)
+    directory = (out or Path(name.replace("_", "-"))).expanduser().resolve()
     check_output_dir(directory, force=force)
     inputs: dict[str, Any] = {
         "idea": idea,
@@ -99,11 +110,14 @@ def build(
     store = open_store()
     started = time.time()
     run_id = start_run(store, BUILD, {k: v for k, v in inputs.items() if v is not None}, options=options)
-    console.print(f"build [bold]{run_id}[/] of {parsed.name!r} → {directory}")
+    console.print(f"build [bold]{run_id}[/] of {name!r} → {directory}")
     try:
         state = drive(store, run_id, quiet=quiet, concurrency=8)
     except typer.Exit:
-        console.print(f"  the build report is in {directory / 'BUILD.md'}")
+        if (directory / "BUILD.md").exists():
+            console.print(f"  the build report is in {directory / 'BUILD.md'}")
+        else:
+            console.print(f"  nothing was written to {directory}")
         raise
     if state is RunState.SUCCEEDED:
         with store.read() as conn:
@@ -134,10 +148,9 @@ def _build_summary(outputs: dict[str, Any], elapsed: float) -> int:
     architecture, gate, infra = outputs["architecture"], outputs["gate"], outputs["infrastructure"]
     deploy, docs = outputs["deploy"], outputs["docs"]
     table.add_row("repository", str(outputs["repository"]["path"]))
-    table.add_row(
-        "stack",
-        f"{architecture['spec'].get('stack')} · {len(architecture['spec'].get('entities', []))} entities",
-    )
+    entities = len(architecture["spec"].get("entities", []))
+    kept = f"{entities} entities" if entities else "no entities (its endpoints are its requirements')"
+    table.add_row("stack", f"{architecture['spec'].get('stack')} · {kept}")
     line, left_over, count = _requirement_rows(docs)
     table.add_row("requirements", line)
     for row in left_over:

@@ -292,3 +292,54 @@ def test_checks_run_against_a_service_honour_or_fail_with_the_reason() -> None:
         bounded.reason or ""
     )
     assert teleport.status is RequirementStatus.NOT_IMPLEMENTED and teleport.reason == "no rule for it"
+
+
+def test_a_failed_checks_reason_is_the_same_on_every_run_though_its_values_are_fresh() -> None:
+    """The reason quotes the answer, but as `{uniq}` where a fresh token was sent and `…` where the service
+    stamped its own time or request id: a replayed build writes the same BUILD.md."""
+
+    class Stamping(_Rooms):
+        def do_POST(self) -> None:
+            body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+            stamp = {
+                "created_at": f"2026-12-04T09:{len(self.rooms):02d}:00Z",
+                "request_id": f"{id(body):032x}",
+            }
+            self._send(201, {"id": 1, **body, **stamp})
+
+    long_label = {"label": "room {uniq}"}
+    checks = [
+        {
+            "name": "refuse a long label",
+            "method": "POST",
+            "path": "/rooms",
+            "body": long_label,
+            "expect_status": 422,
+        }
+    ]
+    spec = validate_spec(
+        {
+            "name": "rooms-api",
+            "title": "Rooms",
+            "entities": [{"name": "room", "fields": [{"name": "label", "max_length": 5}]}],
+            "requirements": [
+                {"id": "R1", "text": "labels are short", "implemented_by": "entity:room", "checks": checks}
+            ],
+        }
+    )
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Stamping)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    sent: list[str] = []
+    try:
+        with httpx.Client(
+            base_url=f"http://127.0.0.1:{server.server_port}",
+            event_hooks={"request": [lambda request: sent.append(request.content.decode())]},
+        ) as client:
+            reasons = [check_requirements(client, spec)[0].reason for _ in range(2)]
+    finally:
+        server.shutdown()
+    assert sent[0] != sent[1]  # fresh tokens on each run
+    assert reasons[0] == reasons[1]
+    assert reasons[0] is not None and '"label": "room {uniq}"' in reasons[0]
+    assert '"created_at": "…"' in reasons[0] and '"request_id": "…"' in reasons[0]
+    assert reasons[0].startswith("check 1 (refuse a long label: POST /rooms): status 201, expected 422")

@@ -279,3 +279,55 @@ def test_a_provider_outage_mid_loop_falls_back_or_ends_cleanly(
         assert blocks[0]["type"] == "tool_result" and "app/main.py" in blocks[0]["content"]
     else:
         assert "the model was unavailable" in requirement["note"]
+
+
+def test_a_replay_of_a_build_with_a_failed_requirement_makes_the_same_commits(tmp_path: Path) -> None:
+    """A check that fails only against the deployed service quotes a request holding a fresh `{uniq}`
+    token; BUILD.md and README.md carry the reason, and a replay still makes the same commits."""
+    # The project's tests follow FastAPI's redirect from /books/ to /books (the gate is green); the
+    # deploy stage's client does not, so the check fails there, with the token in the path it quotes.
+    through_slash = {"name": "add through the slash", "method": "POST", "path": "/books/?ref={uniq}"}
+    check = {**through_slash, "body": {"title": "t {uniq}"}, "expect_status": 201}
+    spec = {
+        "name": "shelf-api",
+        "title": "Shelf",
+        "entities": [{"name": "book", "fields": [{"name": "title"}]}],
+        "requirements": [
+            {"id": "R1", "text": "keep books", "implemented_by": "entity:book"},
+            {
+                "id": "R2",
+                "text": "add a book with a reference",
+                "implemented_by": "entity:book",
+                "checks": [check],
+            },
+        ],
+    }
+    (tmp_path / "spec.yaml").write_text(json.dumps(spec), encoding="utf-8")
+    out = tmp_path / "shelf"
+    try:
+        built = baton(tmp_path, "build", "--spec", str(tmp_path / "spec.yaml"), "--out", str(out), "-q")
+        assert built.returncode == 0, built.stdout + built.stderr
+        failed = next(r for r in run_outputs_of(tmp_path)["deploy"]["requirements"] if r["id"] == "R2")
+        assert failed["status"] == "failed"
+        assert failed["reason"].startswith(
+            "check 1 (add through the slash: POST /books/?ref={uniq}): status 307, expected 201"
+        )
+        assert "POST /books/?ref={uniq}" in (out / "BUILD.md").read_text(encoding="utf-8")
+        before, tree_before = commits(out), git(out, "ls-tree", "-r", "HEAD")
+        stop_service(out)
+        shutil.move(out, tmp_path / "first-build")
+        _, run_id = the_run(tmp_path)
+        again = baton(tmp_path, "rerun", run_id, "--replay", "-q")
+        assert again.returncode == 0, again.stdout + again.stderr
+        assert commits(out) == before and git(out, "ls-tree", "-r", "HEAD") == tree_before
+    finally:
+        stop_service(out)
+
+
+def run_outputs_of(tmp_path: Path) -> dict[str, Any]:
+    store, run_id = the_run(tmp_path)
+    try:
+        with store.read() as conn:
+            return run_outputs(conn, run_id)
+    finally:
+        store.close()

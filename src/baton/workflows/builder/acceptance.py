@@ -35,6 +35,10 @@ from baton.workflows.builder.spec import (
 )
 
 MISSING_ID = 999999999
+UNWRITTEN = (
+    "no template renders it, so nothing implements its acceptance checks; with a model configured "
+    "(BATON_CONFIG) the build's crew writes the code for it"
+)
 # Features each stack renders; anything else is reported as not implemented on that stack.
 FASTAPI_ONLY = ("query:", "nested")
 
@@ -495,7 +499,19 @@ def attach_checks(spec: BuildSpec) -> BuildSpec:
     requirements = spec.requirements or derive_requirements(spec)
     done: list[Requirement] = []
     for requirement in requirements:
-        if requirement.status is RequirementStatus.NOT_IMPLEMENTED or requirement.checks:
+        if requirement.status is RequirementStatus.NOT_IMPLEMENTED:
+            done.append(requirement)
+            continue
+        if requirement.checks and not requirement.implemented_by:
+            # Checks stated for something no template renders (a conversion, a relay): code must be
+            # written for them first — by the crew, with a model — so they are not run against the skeleton.
+            done.append(
+                requirement.model_copy(
+                    update={"status": RequirementStatus.NOT_IMPLEMENTED, "reason": UNWRITTEN}
+                )
+            )
+            continue
+        if requirement.checks:
             done.append(requirement)
             continue
         feature = requirement.implemented_by or ""

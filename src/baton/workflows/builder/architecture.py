@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import os
+import re
 import uuid
 from pathlib import Path
 
 from pydantic import BaseModel, Field, model_validator
 
 from baton.core.errors import InvalidInputError
+from baton.workflows.builder._naming import slug
 from baton.workflows.builder.acceptance import attach_checks
 from baton.workflows.builder.extractor import extract_spec
 from baton.workflows.builder.results import ArchitectureResult, DeployTarget
@@ -83,15 +85,55 @@ def _override(spec: BuildSpec, inputs: BuildInputs) -> BuildSpec:
     return BuildSpec.model_validate(data)
 
 
-def design(inputs: BuildInputs) -> ArchitectureResult:
-    """The spec of the build, by rules (no model configured), and the output directory, checked."""
+MODEL_HINT = (
+    "or configure a model (BATON_CONFIG; see the README's section on a model for the build): its architect "
+    "designs ideas the rules cannot read, such as converters, calculators and relays, and its crew writes "
+    "their code"
+)
+
+
+class RulesRefusedError(InvalidInputError):
+    """The rules extractor could not make a spec of the idea (it names nothing to keep, or its words
+    contradict each other). With a model configured the architect is asked instead; without, this is
+    the build's answer, and its hint says how to build such an idea."""
+
+
+def rules_spec(idea: str, *, stack: Stack | None = None, env: Environment | None = None) -> BuildSpec:
+    """The idea's spec by rules; :class:`RulesRefusedError` when the rules cannot read it (an empty or
+    meaningless idea stays a plain :class:`InvalidInputError`: no model is asked about it either)."""
+    try:
+        return extract_spec(idea, stack=stack, environment=env or Environment.DEV)
+    except InvalidInputError as error:
+        if error.fields.get("idea") in ("empty", "meaningless"):
+            raise
+        raise RulesRefusedError(
+            error.message, fields=error.fields, hint=f"{error.hint.rstrip('.')}; {MODEL_HINT}"
+        ) from None
+
+
+_FILLERS = frozenset(
+    {"a", "an", "the", "to", "from", "of", "for", "and", "or", "that", "which", "with", "in", "on"}
+)
+
+
+def idea_slug(idea: str) -> str:
+    """A directory name for an idea the rules could not read (its spec, and name, come later)."""
+    words = [w for w in re.findall(r"[a-z0-9]+", idea.lower()) if w not in _FILLERS]
+    return slug(" ".join(words))
+
+
+def design(inputs: BuildInputs, spec: BuildSpec | None = None) -> ArchitectureResult:
+    """The spec of the build — ``spec`` when given (the model's), else from the spec file or by rules —
+    and the output directory, checked."""
     out = Path(inputs.out).expanduser().resolve()
-    if inputs.spec_path:
+    source = "idea"
+    if spec is not None:
+        spec = _override(spec, inputs)
+    elif inputs.spec_path:
         spec = _override(load_spec(Path(inputs.spec_path).expanduser()), inputs)
         source = f"spec file {inputs.spec_path}"
     else:
-        spec = extract_spec(inputs.idea, stack=inputs.stack, environment=inputs.env or Environment.DEV)
-        source = "idea"
+        spec = rules_spec(inputs.idea, stack=inputs.stack, env=inputs.env)
     check_output_dir(out, force=inputs.force)
     spec = attach_checks(spec)
     return ArchitectureResult(spec=spec, source=source, out_dir=str(out), build_id=uuid.uuid4().hex)

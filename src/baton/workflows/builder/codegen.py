@@ -14,7 +14,7 @@ import subprocess
 from pathlib import Path
 
 from baton.core.errors import PermanentError
-from baton.workflows.builder._render import render_tree
+from baton.workflows.builder._render import TEMPLATES, render_tree
 from baton.workflows.builder._views import template_context
 from baton.workflows.builder.results import Artifact
 from baton.workflows.builder.spec import BuildSpec, Stack
@@ -28,6 +28,17 @@ STACK_RUNTIME: dict[Stack, list[str]] = {
     Stack.FUNCTIONS: ["azure-functions==1.26.0"],
 }
 DEV_REQUIREMENTS = ["pytest==9.2.0", "pytest-cov==7.1.0", "ruff==0.17.6", "mypy==2.4.1", "httpx2==2.16.2"]
+# The data layer of the entities: a service that keeps nothing (a calculator, a converter) has none; its
+# skeleton is the app, its health endpoint (database included, for what the crew may keep), tests, infra.
+ENTITY_ONLY = frozenset(
+    {
+        "app/repositories.py",
+        "app/schemas.py",
+        "app/services.py",
+        "tests/factories.py",
+        "tests/test_services.py",
+    }
+)
 STACK_FOLDERS: dict[Stack, str] = {
     Stack.FASTAPI: "fastapi",
     Stack.FLASK: "flask",
@@ -66,7 +77,12 @@ def render_code_files(spec: BuildSpec) -> dict[str, str]:
     context = template_context(spec)
     entities = context["entities"]
     files = render_tree("core", context, entities=entities)
+    if not entities:
+        files = {path: text for path, text in files.items() if path not in ENTITY_ONLY}
     files.update(render_tree(STACK_FOLDERS[spec.stack], context, entities=entities))
+    if not entities and (TEMPLATES / "service" / STACK_FOLDERS[spec.stack]).is_dir():
+        # Tests of the request plumbing the CRUD routes would otherwise exercise (and the crew's code uses).
+        files.update(render_tree(f"service/{STACK_FOLDERS[spec.stack]}", context))
     files.update(requirement_files(spec))
     files["tests/acceptance.py"] = (Path(__file__).parent / "_checks.py").read_text(encoding="utf-8")
     requirements = [r.model_dump(mode="json", exclude_none=True) for r in spec.requirements]

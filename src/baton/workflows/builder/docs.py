@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import shlex
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 from baton.workflows.builder import costs
 from baton.workflows.builder._render import render
@@ -56,9 +58,25 @@ EXAMPLE_TOKEN = "a1b2c3d4"  # in the README's example body, where a check puts a
 
 def example_body(spec: BuildSpec) -> str:
     """A valid create body of the first entity, for the README: the same on every build of the spec (the
-    smoke test and the checks send fresh unique values instead)."""
+    smoke test and the checks send fresh unique values instead); empty for a spec without entities."""
+    if not spec.entities:
+        return ""
     body = json.dumps(sample_body(spec, spec.ordered_entities()[0]))
     return body.replace("{uniq}", EXAMPLE_TOKEN)
+
+
+def example_request(requirements: list[Requirement]) -> str:
+    """curl's URL for the first GET acceptance check, without a placeholder, of a requirement the service
+    honours (the README's example of a service that keeps no resources); empty when there is none."""
+    for requirement in requirements:
+        if requirement.status is not RequirementStatus.HONOURED:
+            continue
+        for check in requirement.checks:
+            query = urlencode(check.params)
+            target = check.path + (("&" if "?" in check.path else "?") + query if query else "")
+            if check.method.upper() == "GET" and "{" not in target:
+                return shlex.quote(f"http://127.0.0.1:8000{target}")
+    return ""
 
 
 def readme(
@@ -84,6 +102,7 @@ def readme(
         "layers": LAYERS[spec.stack],
         "layer_rows": _EDGE[spec.stack] + _CORE,
         "sample_body": example_body(spec),
+        "example_request": example_request(table),
         "deployed_locally": deploy_url is not None,
         "release": release,
         "bicep_file": bicep_file(spec),

@@ -42,7 +42,7 @@ from baton.workflows.builder.results import (
     Stage,
     requirement_counts,
 )
-from baton.workflows.builder.spec import Environment, load_spec
+from baton.workflows.builder.spec import BuildSpec, Environment, load_spec
 from baton.workflows.builder.venvs import requirements_hash
 
 RETRY = RetryPolicy(attempts=3, backoff=1.0, permanent=(BatonError,))
@@ -77,16 +77,21 @@ def _done(stage: Stage, architecture: ArchitectureResult, started: float, produc
     return duration
 
 
-def architecture(inputs: BuildInputs, ctx: TaskContext) -> ArchitectureResult:
-    """Turn the idea (or spec file) into a validated spec."""
+def architecture(inputs: BuildInputs, ctx: TaskContext, spec: BuildSpec | None = None) -> ArchitectureResult:
+    """Turn the idea (or spec file) into a validated spec (``spec``: the model's, when the rules had none)."""
     started = time.perf_counter()
     ctx.progress(10, "reading the idea" if inputs.idea else f"reading {inputs.spec_path}")
-    result = design(inputs)
+    result = design(inputs, spec)
     # The date of the build's commits: the run's clock (a replay's is its source's), not the wall clock.
     result.clock = int(ctx.clock if ctx.clock is not None else time.time())
     result.duration_s = round(time.perf_counter() - started, 3)
     entities = ", ".join(e.name for e in result.spec.entities)
-    ctx.log(f"spec: {result.spec.stack.value} service with {entities}", assumptions=result.spec.assumptions)
+    kept = (
+        f"with {entities}"
+        if entities
+        else f"keeping no entities, {len(result.spec.requirements)} requirement(s)"
+    )
+    ctx.log(f"spec: {result.spec.stack.value} service {kept}", assumptions=result.spec.assumptions)
     return result
 
 

@@ -278,7 +278,11 @@ class BuildSpec(BaseModel):
     stack: Stack = Stack.FASTAPI
     environment: Environment = Environment.DEV
     auth: AuthScheme = AuthScheme.API_KEY
-    entities: list[EntitySpec]
+    entities: list[EntitySpec] = Field(
+        default_factory=list,
+        description="the things the service keeps; none for a computation service (then `requirements` "
+        "say what it computes, each with its acceptance checks)",
+    )
     relations: list[RelationSpec] = Field(default_factory=list)
     rules: list[RuleSpec] = Field(default_factory=list)
     queries: list[QuerySpec] = Field(default_factory=list)
@@ -339,8 +343,13 @@ def _fail(field: str, message: str, hint: str = "fix it in spec.yaml and build a
 
 
 def _check_entities(spec: BuildSpec) -> None:
-    if not spec.entities:
-        raise _fail("entities", "the spec has no entities", "add at least one entity with its fields")
+    if not spec.entities and not spec.requirements:
+        raise _fail(
+            "entities",
+            "the spec has no entities and no requirements",
+            "add at least one entity with its fields, or the requirements of a service that keeps nothing "
+            "(a calculator, a converter, a relay) with their acceptance checks",
+        )
     if len(spec.entities) > 20:
         raise _fail("entities", f"the spec has {len(spec.entities)} entities; at most 20 are supported")
     seen: set[str] = set()

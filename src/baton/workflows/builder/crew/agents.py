@@ -20,11 +20,13 @@ from baton.workflows.builder.spec import BuildSpec
 
 class ArchitectInput(BaseModel):
     inputs: BuildInputs
-    rules: BuildSpec = Field(description="the rules extractor's spec: the fallback")
+    rules: BuildSpec | None = Field(
+        default=None, description="the rules extractor's spec: the fallback (none when the rules refused)"
+    )
 
 
 class ArchitectOutput(BaseModel):
-    spec: BuildSpec
+    spec: BuildSpec | None  # the model's, else the rules' (None when neither made one)
     refused: str | None = None  # why the model's spec was not used
 
 

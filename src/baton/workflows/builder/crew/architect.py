@@ -16,7 +16,7 @@ from baton.core.errors import InvalidInputError
 from baton.llm import AllModelsFailedError, BudgetExceededError, Complexity, Message, ModelRequest, Role
 from baton.workflows.builder.acceptance import attach_checks
 from baton.workflows.builder.architecture import BuildInputs
-from baton.workflows.builder.spec import BuildSpec, Stack, default_azure_plan, validate_spec
+from baton.workflows.builder.spec import BuildSpec, Environment, Stack, default_azure_plan, validate_spec
 
 MAX_ANSWER_CHARS = 200_000
 _FENCE = re.compile(r"```(?:json|JSON)?\s*\n(.*?)\n?```", re.DOTALL)
@@ -24,9 +24,16 @@ _FENCE = re.compile(r"```(?:json|JSON)?\s*\n(.*?)\n?```", re.DOTALL)
 SYSTEM = """You are the architect of a web service. Turn the idea into a build spec: one JSON object \
 that follows the JSON schema given. Keep the user's own words for names; entities are things stored \
 (nouns), never verbs; give each entity its fields with types; relations between entities; jobs for \
-anything scheduled. For ideas that are not about storing things (a calculator, a converter, a webhook \
-relay), model what they keep or log, and say in `assumptions` what the templates cannot express. \
-Answer with the JSON object only."""
+anything scheduled. State what the service must do as `requirements` (R1, R2, …): a requirement the \
+spec's features implement names them in `implemented_by` (entity:<e>, relation:<p>><c>, field:<e>.<f>, \
+rule:<kind>:<e>, query:<kind>:<e>, job:<name>). Ideas that are not about storing things — a calculator, \
+a converter, a webhook relay — need no entities (or only what they must keep, e.g. a log of relayed \
+calls): give each of their behaviours as a requirement WITHOUT `implemented_by`, with `checks` you \
+state — HTTP requests against the running service (API key added) and what must come back, e.g. \
+{"method": "GET", "path": "/convert", "params": {"celsius": 100}, "expect_status": 200, \
+"expect_fields": {"fahrenheit": 212}}, and a refused input with its 4xx status. Code is written for \
+those requirements afterwards; their checks decide whether they are honoured. Say in `assumptions` \
+what you assumed. Answer with the JSON object only."""
 
 
 def parse_answer(text: str, structured: Any = None) -> dict[str, Any]:
@@ -53,23 +60,26 @@ def parse_answer(text: str, structured: Any = None) -> dict[str, Any]:
     raise ValueError(problem)
 
 
-def _apply_inputs(raw: dict[str, Any], inputs: BuildInputs, rules: BuildSpec) -> dict[str, Any]:
+def _apply_inputs(raw: dict[str, Any], inputs: BuildInputs, rules: BuildSpec | None) -> dict[str, Any]:
     """The run's own choices win over the model's (stack, environment); the Azure plan is baton's
     (priced and checked by the infrastructure stage), not the model's to invent."""
     raw = dict(raw)
     if inputs.stack is not None:
         raw["stack"] = inputs.stack.value
-    raw.setdefault("stack", rules.stack.value)
-    raw["environment"] = (inputs.env or rules.environment).value
+    raw.setdefault("stack", (rules.stack if rules is not None else Stack.FASTAPI).value)
+    environment = inputs.env or (rules.environment if rules is not None else Environment.DEV)
+    raw["environment"] = environment.value
     with contextlib.suppress(ValueError):  # an unknown stack: the validator names it
         raw["azure"] = default_azure_plan(Stack(raw["stack"])).model_dump(mode="json")
     return raw
 
 
 async def design_with_model(
-    agents: AgentContext, inputs: BuildInputs, rules: BuildSpec
-) -> tuple[BuildSpec, str, str | None]:
-    """The spec, who produced it (``model:<name>`` or ``rules``), and why the model's was not used."""
+    agents: AgentContext, inputs: BuildInputs, rules: BuildSpec | None
+) -> tuple[BuildSpec | None, str, str | None]:
+    """The spec, who produced it (``model:<name>`` or ``rules``), and why the model's was not used.
+    ``rules`` is the fallback; when the rules made no spec either, the spec is None and the reason says
+    why the model's was not used."""
     ctx = agents
     request = ModelRequest.of(
         f"The idea:\n{inputs.idea.strip()}",

@@ -12,6 +12,7 @@ way, the requirements left becoming ``not implemented`` with the reason — the 
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 from collections.abc import Callable
 from pathlib import Path
@@ -133,8 +134,17 @@ requirement id: status "implemented" or "not implemented", and a note saying how
 
 
 def _prompt(requirements: list[CrewRequirement]) -> str:
-    lines = "\n".join(f"- {r.id}: {r.text}" for r in requirements)
-    return f"Requirements to implement:\n{lines}\n\nStart by listing the files."
+    lines = []
+    for r in requirements:
+        lines.append(f"- {r.id}: {r.text}")
+        if r.checks:
+            lines.append(
+                "  its acceptance checks (run against the service; they decide whether it is honoured; "
+                "`params` is the query string, the API key is sent for you):"
+            )
+            lines += [f"  {json.dumps(check, sort_keys=True)}" for check in r.checks]
+    listed = "\n".join(lines)
+    return f"Requirements to implement:\n{listed}\n\nStart by listing the files."
 
 
 _TIMINGS = re.compile(r"\b(in|took) \d+(\.\d+)?\s?(s|ms|seconds)\b")
@@ -221,12 +231,16 @@ class CoderSession:
         self.claims = {r["id"]: r for r in requirements}
         return "recorded; the checks run now"
 
+    def checks_of(self, requirement: CrewRequirement) -> list[dict[str, Any]]:
+        """The spec's stated checks of a requirement the coder claims, then the coder's own."""
+        claim = self.claims.get(requirement.id, {})
+        if claim.get("status") != Outcome.IMPLEMENTED:
+            return []
+        return [*requirement.checks, *(claim.get("checks") or [])]
+
     def claimed_checks(self) -> list[tuple[str, list[dict[str, Any]]]]:
-        return [
-            (rid, list(claim.get("checks") or []))
-            for rid, claim in sorted(self.claims.items())
-            if claim.get("status") == Outcome.IMPLEMENTED and claim.get("checks")
-        ]
+        chosen = [(r.id, self.checks_of(r)) for r in sorted(self.requirements, key=lambda r: r.id)]
+        return [(rid, checks) for rid, checks in chosen if checks]
 
     def _acceptance(self, repo: Path) -> list[str]:
         """The claimed requirements' checks against the service started from the working tree."""
@@ -400,7 +414,7 @@ class CoderSession:
                 status, note = Outcome.NOT_IMPLEMENTED, note or "the coder did not implement it"
             elif failed_reason is not None:
                 status, note = Outcome.FAILED, f"{failed_reason}; reset to the last green commit"
-            checks = list(claim.get("checks") or []) if status is Outcome.IMPLEMENTED else []
+            checks = self.checks_of(requirement) if status is Outcome.IMPLEMENTED else []
             outcomes.append(
                 RequirementOutcome(
                     id=requirement.id, text=requirement.text, status=status, note=note, checks=checks

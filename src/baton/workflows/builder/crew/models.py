@@ -24,6 +24,9 @@ CREW_REPORT = "crew.json"  # in the repository's .baton-build/
 class CrewRequirement(BaseModel):
     id: str
     text: str
+    # The acceptance checks the spec states for it (the architect's): they run against the working
+    # tree's service in `run_checks` and against the deployed one; the coder may add its own.
+    checks: list[dict[str, Any]] = Field(default_factory=list)
 
 
 class RequirementOutcome(BaseModel):

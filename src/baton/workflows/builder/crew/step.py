@@ -13,8 +13,9 @@ from pathlib import Path
 from typing import Any
 
 from baton.agents import AgentContext, call
+from baton.core.errors import InvalidInputError
 from baton.core.workflow import TaskContext
-from baton.workflows.builder.architecture import BuildInputs
+from baton.workflows.builder.architecture import BuildInputs, RulesRefusedError
 from baton.workflows.builder.crew.agents import (
     ARCHITECT,
     REVIEWER,
@@ -37,12 +38,29 @@ from baton.workflows.builder.spec import AcceptanceCheck, BuildSpec, Requirement
 CREW_EVENT = "crew.report"
 
 
+class ArchitectRefusedError(InvalidInputError):
+    """Neither the rules nor the model made a spec of the idea: the build stops before writing anything."""
+
+    def __init__(self, rules_said: str, model_said: str) -> None:
+        super().__init__(
+            f"no spec could be made of the idea: the rules could not read it ({rules_said[:300]}), and "
+            f"{model_said[:400]}",
+            fields={"idea": "no spec"},
+            hint="nothing was written. Reword the idea (what it takes, what it answers), write spec.yaml "
+            "and pass --spec, or configure another model in BATON_CONFIG and build again",
+        )
+
+
 def crew_requirements(spec: BuildSpec, idea: str) -> list[CrewRequirement]:
     """The requirements the templates could not implement: the spec's ``not implemented`` ones (with the
     reason the rules gave), else — a spec without requirements — the idea itself as one."""
     if spec.requirements:
         return [
-            CrewRequirement(id=r.id, text=r.text + (f" (templates: {r.reason})" if r.reason else ""))
+            CrewRequirement(
+                id=r.id,
+                text=r.text + (f" (templates: {r.reason})" if r.reason else ""),
+                checks=[c.model_dump(mode="json", exclude_defaults=True) for c in r.checks],
+            )
             for r in spec.requirements
             if r.status is RequirementStatus.NOT_IMPLEMENTED
         ]
@@ -219,16 +237,36 @@ def crew_summary(repo: Path) -> dict[str, Any] | None:
 
 
 def with_architect(rules_step: Callable[..., ArchitectureResult]) -> Callable[..., Any]:
-    """The ``architecture`` step: the rules (always, in a thread), then the model's spec when one can answer."""
+    """The ``architecture`` step: the rules (always, in a thread), then the model's spec when one can answer.
+
+    When the rules refuse the idea (a converter, a relay: nothing to keep) and a model is configured, the
+    architect is asked all the same; when its answer fails too, the build ends here with
+    :class:`ArchitectRefusedError` — before any file is written."""
 
     async def architecture(inputs: BuildInputs, ctx: TaskContext) -> ArchitectureResult:
-        result = await asyncio.to_thread(rules_step, inputs, ctx)
         agents = AgentContext.for_task(ctx)
-        if not inputs.idea.strip() or not agents.model_available:
+        asks_model = bool(inputs.idea.strip()) and agents.model_available
+        try:
+            result: ArchitectureResult | None = await asyncio.to_thread(rules_step, inputs, ctx)
+        except RulesRefusedError as refusal:
+            if not asks_model:
+                raise
+            result, rules_said = None, refusal.message
+            ctx.log(f"architect: the rules could not read the idea ({rules_said}); the model is asked")
+        if result is not None and not asks_model:
             return result
-        designed = await call(ARCHITECT, ArchitectInput(inputs=inputs, rules=result.spec), agents)
+        rules = result.spec if result is not None else None
+        designed = await call(ARCHITECT, ArchitectInput(inputs=inputs, rules=rules), agents)
         spec, produced_by, refused = designed.output.spec, designed.produced_by, designed.output.refused
-        if refused is not None:
+        if result is None:
+            if spec is None or refused is not None:
+                raise ArchitectRefusedError(rules_said, refused or "the model gave no spec")
+            ctx.log(f"architect: the spec is the model's ({produced_by})")
+            said = f"the rules could not read the idea ({rules_said[:200]}); this spec is the model's"
+            spec = spec.model_copy(update={"assumptions": [*spec.assumptions, said]})
+            designed_result = await asyncio.to_thread(rules_step, inputs, ctx, spec)
+            return designed_result.model_copy(update={"produced_by": produced_by})
+        if refused is not None or spec is None:
             note = f"{refused}: the rules' spec is used"
             ctx.log(f"architect: {note}")
             spec = result.spec.model_copy(update={"assumptions": [*result.spec.assumptions, note]})
