@@ -35,27 +35,27 @@ from baton.core.workflow import TaskContext, Workflow
 from baton.engine.compensation import abandon_compensation, compensable_tasks_txn, compensate_run
 from baton.engine.executor import execute
 from baton.engine.loading import load_workflow
-from baton.engine.scheduler import LOST_ATTEMPTS_LIMIT, claim_tasks_txn, recover_lost_tasks_txn
+from baton.engine.scheduler import (
+    LOST_ATTEMPTS_LIMIT,
+    claim_tasks_txn,
+    promote_due_retries_txn,
+    record_outcomes_txn,
+    recover_lost_tasks_txn,
+)
 from baton.store.events import append_events_txn, event_row
+from baton.store.outcomes import Outcome
 from baton.store.retry import Patience, call_with_retry
+from baton.store.rows import ClaimedTask, RunRecord
 from baton.store.runs import (
-    RunRecord,
     claim_orphaned_compensations_txn,
     failure_reason_txn,
     get_run,
     run_states_txn,
-    task_state_counts,
-)
-from baton.store.store import Connection, Store
-from baton.store.tasks import (
-    ClaimedTask,
-    Outcome,
-    extend_leases_txn,
-    promote_due_retries_txn,
-    record_outcomes_txn,
     runs_without_work_txn,
     start_pending_runs_txn,
 )
+from baton.store.store import Connection, Store
+from baton.store.tasks import extend_leases_txn, task_state_counts
 from baton.store.transitions import run_state_txn, transition_run_txn
 from baton.store.workers import dead_workers_txn, heartbeat_txn, register_worker_txn, unregister_worker_txn
 
