@@ -1,6 +1,7 @@
 """Every scheduling decision: what a worker claims, what waits for an approval, how a mapped step expands
 and when it completes, which dependents become ready, which tasks fail or are skipped downstream of a
-failure, when a retry is due, what a cancel stops, and when a task that keeps losing its worker fails.
+failure, when a retry is due, what a cancel stops, when a task that keeps losing its worker fails, and
+what a run has come to (its verdict, and whether it is rolled back).
 
 The statements these decisions run live in :mod:`baton.store` (tasks, attempts, checkpoints, outcomes);
 nothing there decides. Claim order is the ``ORDER BY`` of the store's candidate query: critical path
@@ -20,10 +21,11 @@ it alone: losing a race to another worker, or to a user who cancelled the run, i
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
 
 from baton.core.events import EventType
-from baton.core.states import AttemptOutcome, TaskKind, TaskState
+from baton.core.states import AttemptOutcome, RunState, TaskKind, TaskState, run_verdict
 from baton.store.attempts import close_running_attempts_txn
 from baton.store.checkpoints import insert_checkpoints_txn, item_outputs_txn, step_output_txn
 from baton.store.events import append_events_txn, event_row
@@ -34,6 +36,7 @@ from baton.store.outcomes import (
     store_successes_txn,
 )
 from baton.store.rows import Candidate, ClaimedTask, MovedTask
+from baton.store.runs import failure_reason_txn
 from baton.store.store import Connection
 from baton.store.tasks import (
     due_retries_txn,
@@ -50,15 +53,17 @@ from baton.store.tasks import (
     pending_dependents_txn,
     ready_candidates_txn,
     running_count_txn,
+    task_state_counts,
     tasks_in_state_txn,
 )
-from baton.store.transitions import lock_runs_txn, transition_tasks_txn
+from baton.store.transitions import lock_runs_txn, run_state_txn, transition_run_txn, transition_tasks_txn
 
 __all__ = [
     "EXPANSION_ROUNDS",
     "LOST_ATTEMPTS_LIMIT",
     "cancel_open_tasks_txn",
     "claim_tasks_txn",
+    "conclude_run_txn",
     "fail_downstream_txn",
     "promote_due_retries_txn",
     "record_outcomes_txn",
@@ -312,6 +317,44 @@ def promote_due_retries_txn(conn: Connection, *, now: float, run_id: str | None 
     due = due_retries_txn(conn, now=now, run_id=run_id)
     transition_tasks_txn(conn, due, TaskState.RETRYING, TaskState.READY, now=now, strict=False)
     return next_retry_txn(conn, now=now, run_id=run_id)
+
+
+# -- a run's verdict ------------------------------------------------------------------------------
+
+
+def conclude_run_txn(
+    conn: Connection,
+    run_id: str,
+    *,
+    now: float,
+    worker_id: str,
+    has_compensations: Callable[[], bool],
+) -> tuple[RunState | None, bool]:
+    """Judge a running or waiting run by its tasks' states and move it to its verdict, in the caller's
+    transaction with the run's row locked, so that an approval or a retry that lands meanwhile is never
+    overwritten. Returns the new state (None if the run did not move) and whether to compensate now.
+
+    A failed run that has compensations to make (``has_compensations``) becomes ``compensating`` instead,
+    with ``worker_id`` as its compensator: only that worker compensates, and the run becomes ``failed``
+    when it is done. If that worker goes away first, another takes it over (see
+    :func:`~baton.store.runs.claim_orphaned_compensations_txn`).
+    """
+    current = run_state_txn(conn, run_id, lock=True)
+    if current not in (RunState.RUNNING, RunState.WAITING):
+        return None, False
+    verdict = run_verdict(task_state_counts(conn, run_id))
+    if verdict is None or verdict is current:
+        return None, False
+    values: dict[str, Any] = {} if verdict is RunState.WAITING else {"finished_at": now}
+    compensate = False
+    if verdict is RunState.FAILED:
+        values["error"] = failure_reason_txn(conn, run_id)
+        compensate = has_compensations()
+        if compensate:
+            verdict = RunState.COMPENSATING
+            values = {"error": values["error"], "compensator": worker_id}
+    transition_run_txn(conn, run_id, verdict, now=now, values=values)
+    return verdict, compensate
 
 
 # -- cancelling and losing workers -----------------------------------------------------------------

@@ -30,7 +30,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel
 
 from baton.core.errors import BatonError, InvalidInputError
-from baton.core.states import RunState, run_verdict
+from baton.core.states import RunState
 from baton.core.workflow import TaskContext, Workflow
 from baton.engine.compensation import abandon_compensation, compensable_tasks_txn, compensate_run
 from baton.engine.executor import execute
@@ -38,6 +38,7 @@ from baton.engine.loading import load_workflow
 from baton.engine.scheduler import (
     LOST_ATTEMPTS_LIMIT,
     claim_tasks_txn,
+    conclude_run_txn,
     promote_due_retries_txn,
     record_outcomes_txn,
     recover_lost_tasks_txn,
@@ -48,15 +49,14 @@ from baton.store.retry import Patience, call_with_retry
 from baton.store.rows import ClaimedTask, RunRecord
 from baton.store.runs import (
     claim_orphaned_compensations_txn,
-    failure_reason_txn,
     get_run,
     run_states_txn,
     runs_without_work_txn,
     start_pending_runs_txn,
 )
 from baton.store.store import Connection, Store
-from baton.store.tasks import extend_leases_txn, task_state_counts
-from baton.store.transitions import run_state_txn, transition_run_txn
+from baton.store.tasks import extend_leases_txn
+from baton.store.transitions import run_state_txn
 from baton.store.workers import dead_workers_txn, heartbeat_txn, register_worker_txn, unregister_worker_txn
 
 T = TypeVar("T")
@@ -431,33 +431,18 @@ class Worker:
             return run_state_txn(conn, run_id)
 
     def _conclude_if_done(self, run_id: str) -> tuple[RunState | None, bool]:
-        """Judge a run and move it to its verdict in ONE transaction, so that an approval or a retry
-        that lands meanwhile is never overwritten. Returns the new state if this call moved the run.
-
-        A failed run that has compensations to make becomes ``compensating`` instead, with this worker as
-        its compensator, in the same transaction: only that worker compensates, and the run becomes
-        ``failed`` when it is done. If that worker goes away first, another takes it over (see
-        :func:`~baton.store.runs.claim_orphaned_compensations_txn`).
-        Returns the new state (None if the run did not move) and whether to compensate now.
-        """
-        now = time.time()
-        compensate = False
+        """Judge a run and move it to its verdict in ONE transaction (see
+        :func:`~baton.engine.scheduler.conclude_run_txn`); a failed run with compensations to make becomes
+        this worker's to roll back. Returns the new state (None if the run did not move) and whether to
+        compensate now."""
         with self.store.begin() as conn:
-            current = run_state_txn(conn, run_id, lock=True)
-            if current not in (RunState.RUNNING, RunState.WAITING):
-                return None, False
-            verdict = run_verdict(task_state_counts(conn, run_id))
-            if verdict is None or verdict is current:
-                return None, False
-            values: dict[str, Any] = {} if verdict is RunState.WAITING else {"finished_at": now}
-            if verdict is RunState.FAILED:
-                values["error"] = failure_reason_txn(conn, run_id)
-                compensate = self._has_compensations(conn, run_id)
-                if compensate:
-                    verdict = RunState.COMPENSATING
-                    values = {"error": values["error"], "compensator": self.id}
-            transition_run_txn(conn, run_id, verdict, now=now, values=values)
-        return verdict, compensate
+            return conclude_run_txn(
+                conn,
+                run_id,
+                now=time.time(),
+                worker_id=self.id,
+                has_compensations=functools.partial(self._has_compensations, conn, run_id),
+            )
 
     def _has_compensations(self, conn: Connection, run_id: str) -> bool:
         try:
