@@ -149,6 +149,7 @@ class Worker:
         self.settings = settings or WorkerSettings()
         self.id = f"{socket.gethostname()}:{uuid.uuid4().hex[:8]}"
         self._store_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="baton-store")
+        self._ticks = store.writer()  # the ticks' transactions (one thread: the store thread, or inline)
         self._inline_store = store.dialect == "sqlite"
         self._process_pool: ProcessPoolExecutor | None = None
         self._inflight: dict[int, tuple[ClaimedTask, asyncio.Task[Outcome]]] = {}
@@ -259,7 +260,7 @@ class Worker:
         tick = _Tick()
         settings = self.settings
         watched = set(running.values())
-        with self.store.begin() as conn:
+        with self._ticks.begin() as conn:
             append_events_txn(conn, events)
             tick.touched_runs = record_outcomes_txn(conn, outcomes, worker_id=self.id, now=now)
             if now - self._last_heartbeat >= settings.heartbeat_every:
@@ -547,6 +548,7 @@ class Worker:
             await self._in_store_patiently(patience, finish)
         finally:
             self._store_thread.shutdown(wait=True)
+            self._ticks.close()
             if self._process_pool is not None:
                 self._process_pool.shutdown(wait=False, cancel_futures=True)
 
