@@ -317,8 +317,10 @@ class Worker:
             timeout = min(timeout, self.settings.heartbeat_every)
         if self._drain_until is not None:
             timeout = min(timeout, max(self._drain_until - time.monotonic(), 0.0))
+        # asyncio.timeout rather than wait_for: no task of its own for each wait (one or two a tick).
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._wake.wait(), timeout)
+            async with asyncio.timeout(timeout):
+                await self._wake.wait()
 
     # -- tasks -----------------------------------------------------------------------------------
 
