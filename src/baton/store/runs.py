@@ -1,5 +1,6 @@
-"""Every statement about ``runs``: creating a run with its task graph, reading runs back, starting,
-judging and handing over their compensation. (Their tasks: :mod:`baton.store.tasks`.)"""
+"""Every statement about ``runs``: creating a run with its task graph, reading runs back, starting them,
+why one failed, and handing its compensation over. (Their tasks: :mod:`baton.store.tasks`; what a run's
+verdict is: :func:`baton.engine.scheduler.conclude_run_txn`.)"""
 
 from __future__ import annotations
 

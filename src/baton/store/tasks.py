@@ -16,7 +16,7 @@ transaction holds.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from sqlalchemy import Connection, bindparam, func, select
@@ -49,7 +49,7 @@ def _chunks(ids: Sequence[int]) -> Iterable[Sequence[int]]:
 SKIP_LOCKED_WITH_RUN = " FOR UPDATE OF tasks SKIP LOCKED FOR KEY SHARE OF runs SKIP LOCKED"
 
 
-def _variants(name: str, build: Any) -> dict[tuple[bool, bool], Query]:
+def _variants(name: str, build: Callable[..., str]) -> dict[tuple[bool, bool], Query]:
     """A query in its four shapes: of one run or of all, locking (PostgreSQL) or not."""
     return {
         (of_run, locking): Query(name, build(of_run=of_run, locking=locking))
