@@ -9,6 +9,11 @@ plus a big fan-out for memory and storage growth and the time a resumed run take
 With ``--baseline REV`` the wide DAG and the chain also run on the engine of git revision REV (its ``src``
 extracted to a temporary folder), alternating with this one ``--repeat`` times: before and after side by
 side, best of each, in one run on the same (noisy) machine.
+
+Then what each statement costs: the chain and the wide DAG run once more with the store's query timing on
+(:func:`baton.store.driver.timing_queries`: count and time of every named query, by name) and with
+SQLAlchemy's cursor events timing the statements that still go through SQLAlchemy; printed per task,
+beside the wall time per task (the rest is the commit, the engine's Python and the asyncio loop).
 """
 
 from __future__ import annotations
@@ -24,7 +29,9 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from pydantic import BaseModel
 
@@ -77,35 +84,93 @@ def peak_rss_mb() -> float:
 
 # Set by --url: the scenarios (a) and (b) run on that store (PostgreSQL) instead of a SQLite file.
 STORE_URL: str | None = None
+# Set by --timing: the scenarios (a) and (b) count and time every statement (see timed()).
+TIMING = False
+
+
+def timed(store: Store, run: Callable[[], Any]) -> tuple[Any, float, dict[str, list[float]]]:
+    """Run ``run``; returns its result, its wall time and (with --timing) the statements' figures by name:
+    the store's named queries from its driver hook, the rest from SQLAlchemy's cursor events (their
+    driver time only, not SQLAlchemy's own work around them)."""
+    if not TIMING:
+        started = time.perf_counter()
+        result = run()
+        return result, time.perf_counter() - started, {}
+    from sqlalchemy import event
+
+    from baton.store.driver import timing_queries  # not in engines before the named queries
+
+    figures: dict[str, list[float]] = {}
+    starts: list[float] = []
+
+    def before(*_: Any) -> None:
+        starts.append(time.perf_counter())
+
+    def after(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        name = "sqlalchemy: " + " ".join(statement.split()[:4])[:30]
+        entry = figures.setdefault(name, [0, 0.0])
+        entry[0] += 1
+        entry[1] += time.perf_counter() - starts.pop()
+
+    event.listen(store.engine, "before_cursor_execute", before)
+    event.listen(store.engine, "after_cursor_execute", after)
+    commit = store.engine.dialect.do_commit
+
+    def timed_commit(dbapi_connection: Any) -> None:
+        started = time.perf_counter()
+        commit(dbapi_connection)
+        entry = figures.setdefault("(commit)", [0, 0.0])
+        entry[0] += 1
+        entry[1] += time.perf_counter() - started
+
+    store.engine.dialect.do_commit = timed_commit  # type: ignore[method-assign]
+    with timing_queries() as named:
+        started = time.perf_counter()
+        result = run()
+        elapsed = time.perf_counter() - started
+    figures.update(named)
+    return result, elapsed, figures
 
 
 def _size(db: Path) -> float:
     return float(db.stat().st_size) if STORE_URL is None else 0.0
 
 
-def scenario_wide(db: Path, n: int) -> dict[str, float]:
+def scenario_wide(db: Path, n: int) -> dict[str, Any]:
     store = Store.open(STORE_URL or f"sqlite:///{db}")
     register_workflow(wide, "bench:wide")
     run_id = start_run(store, "bench:wide", {"n": n})
-    started = time.perf_counter()
-    state = asyncio.run(run_to_end(store, run_id, WorkerSettings(concurrency=512)))
-    elapsed = time.perf_counter() - started
+    state, elapsed, queries = timed(
+        store, lambda: asyncio.run(run_to_end(store, run_id, WorkerSettings(concurrency=512)))
+    )
     if state.value != "succeeded":
         raise SystemExit(f"wide run ended {state}")
-    return {"tasks": n, "seconds": elapsed, "rss_mb": peak_rss_mb(), "db_bytes": _size(db)}
+    return {
+        "tasks": n,
+        "seconds": elapsed,
+        "rss_mb": peak_rss_mb(),
+        "db_bytes": _size(db),
+        "queries": queries,
+    }
 
 
-def scenario_chain(db: Path, n: int) -> dict[str, float]:
+def scenario_chain(db: Path, n: int) -> dict[str, Any]:
     store = Store.open(STORE_URL or f"sqlite:///{db}")
     flow = chain(n)
     register_workflow(flow, "bench:chain")
     run_id = start_run(store, "bench:chain", workflow=flow)
-    started = time.perf_counter()
-    state = asyncio.run(run_to_end(store, run_id, WorkerSettings(concurrency=8)))
-    elapsed = time.perf_counter() - started
+    state, elapsed, queries = timed(
+        store, lambda: asyncio.run(run_to_end(store, run_id, WorkerSettings(concurrency=8)))
+    )
     if state.value != "succeeded":
         raise SystemExit(f"chain run ended {state}")
-    return {"tasks": n, "seconds": elapsed, "rss_mb": peak_rss_mb(), "db_bytes": _size(db)}
+    return {
+        "tasks": n,
+        "seconds": elapsed,
+        "rss_mb": peak_rss_mb(),
+        "db_bytes": _size(db),
+        "queries": queries,
+    }
 
 
 def scenario_raw(db: Path, n: int) -> dict[str, float]:
@@ -192,7 +257,9 @@ def scenario_wide_forever(db: Path, n: int) -> None:
 SCENARIOS = {"wide": scenario_wide, "chain": scenario_chain, "raw": scenario_raw, "resume": scenario_resume}
 
 
-def run_scenario(name: str, n: int, src: Path | None = None, url: str | None = None) -> dict[str, float]:
+def run_scenario(
+    name: str, n: int, src: Path | None = None, url: str | None = None, *, timing: bool = False
+) -> dict[str, Any]:
     """One scenario in a process of its own; on the engine in ``src`` (another version's sources) if given,
     on the store at ``url`` if given."""
     env = dict(os.environ)
@@ -202,7 +269,8 @@ def run_scenario(name: str, n: int, src: Path | None = None, url: str | None = N
         db = Path(tmp) / "bench.db"
         output = subprocess.run(
             [sys.executable, __file__, "--scenario", name, "--db", str(db), "--n", str(n)]
-            + (["--url", url] if url else []),
+            + (["--url", url] if url else [])
+            + (["--timing"] if timing else []),
             check=True,
             capture_output=True,
             text=True,
@@ -269,6 +337,48 @@ class ThrowawayPostgres:
         return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/{name}"
 
 
+def query_costs(
+    backends: dict[str, Callable[[], str | None]], wide_n: int, chain_n: int, repeat: int
+) -> None:
+    """What each statement costs: per task, how often it runs and how long it takes, during a chain and a
+    wide DAG on each backend (best of ``repeat`` timed runs, by wall time), beside the wall time per task."""
+    columns: dict[str, dict[str, Any]] = {}
+    for backend, url in backends.items():
+        for name, n in (("chain", chain_n), ("wide", wide_n)):
+            runs = [run_scenario(name, n, None, url(), timing=True) for _ in range(repeat)]
+            columns[f"{name}, {backend}"] = min(runs, key=lambda r: float(r["seconds"]))
+    names = sorted(
+        {q for r in columns.values() for q in r["queries"]},
+        key=lambda q: -max(r["queries"].get(q, [0, 0.0])[1] / r["tasks"] for r in columns.values()),
+    )
+    print(f"\nwhat each statement costs, per task (runs per task / microseconds per task), best of {repeat}:")
+    print(f"{'statement':<44}" + "".join(f"{label:>22}" for label in columns))
+    for q in names:
+        cells = []
+        for r in columns.values():
+            count, seconds = r["queries"].get(q, [0, 0.0])
+            cells.append(
+                f"{count / r['tasks']:>9.3f} /{1e6 * seconds / r['tasks']:>8.1f} us"
+                if count
+                else f"{'-':>22}"
+            )
+        print(f"{q:<44}" + "".join(cells))
+    totals = [sum(s for q, (_, s) in r["queries"].items() if q != "(commit)") for r in columns.values()]
+    print(
+        f"{'all statements':<44}"
+        + "".join(f"{1e6 * t / r['tasks']:>19.1f} us" for t, r in zip(totals, columns.values(), strict=True))
+    )
+    print(
+        f"{'wall time (with the timing on)':<44}"
+        + "".join(f"{1e6 * r['seconds'] / r['tasks']:>19.1f} us" for r in columns.values())
+    )
+    print(
+        "(the rest of the wall time, beside the statements and the (commit)s, is the engine's Python and the\n"
+        " asyncio loop; statements run through SQLAlchemy are timed at the driver only;\n"
+        " the machine is shared: figures vary from run to run)"
+    )
+
+
 def compare_with(revision: str, wide_n: int, chain_n: int, repeat: int) -> None:
     """The wide DAG and the chain on ``revision``'s engine and on this one, alternating; best of each;
     on SQLite, and on PostgreSQL (fully durable: fsync on) when its server binaries are installed."""
@@ -294,17 +404,37 @@ def compare_with(revision: str, wide_n: int, chain_n: int, repeat: int) -> None:
                             r = run_scenario(name, n, src, url)
                             key = (backend, name, label)
                             best[key] = min(best.get(key, float("inf")), r["seconds"] / r["tasks"])
+            urls: dict[str, Callable[[], str | None]] = {"sqlite": lambda: None}
+            if "postgresql" in backends:
+                urls["postgresql"] = postgres.new_database
+            report_before_after(revision, best, backends, wide_n, chain_n, repeat)
+            query_costs(urls, wide_n, chain_n, repeat)
         finally:
             postgres.stop()
+
+
+def report_before_after(
+    revision: str,
+    best: dict[tuple[str, str, str], float],
+    backends: list[str],
+    wide_n: int,
+    chain_n: int,
+    repeat: int,
+) -> None:
     raw = run_scenario("raw", wide_n)
     raw_ms = 1000 * raw["seconds"] / raw["tasks"]
     print(f"before ({revision}) / after (this tree), best of {repeat} alternating runs, ms per task:")
-    print(f"{'scenario':<34}{'before':>10}{'after':>10}{'after/before':>14}{'raw floor':>11}")
+    print(
+        f"{'scenario':<34}{'before':>10}{'after':>10}{'after/before':>14}{'raw floor':>11}{'tasks/s after':>15}"
+    )
     for backend in backends:
         for name, label in (("wide", f"(a) wide DAG x{wide_n:,}"), ("chain", f"(b) chain x{chain_n:,}")):
             before, after = 1000 * best[backend, name, "before"], 1000 * best[backend, name, "after"]
             floor = f"{raw_ms:>11.3f}" if backend == "sqlite" else f"{'-':>11}"
-            print(f"{label + ', ' + backend:<34}{before:>10.3f}{after:>10.3f}{after / before:>14.2f}{floor}")
+            print(
+                f"{label + ', ' + backend:<34}{before:>10.3f}{after:>10.3f}{after / before:>14.2f}{floor}"
+                f"{1000 / after:>15,.0f}"
+            )
     if "postgresql" not in backends:
         print("(PostgreSQL left out: its server binaries are not installed — apt-get install postgresql)")
 
@@ -320,9 +450,10 @@ def main() -> None:
     parser.add_argument("--db")
     parser.add_argument("--url", help="run the scenario on this store instead of a SQLite file")
     parser.add_argument("--n", type=int, default=0)
+    parser.add_argument("--timing", action="store_true", help="with --scenario: time every statement")
     args = parser.parse_args()
-    global STORE_URL
-    STORE_URL = args.url
+    global STORE_URL, TIMING
+    STORE_URL, TIMING = args.url, args.timing
     if args.scenario == "wide-forever":
         scenario_wide_forever(Path(args.db), args.n)
         return

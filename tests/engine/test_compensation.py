@@ -18,9 +18,10 @@ from baton.core.errors import IllegalTransitionError
 from baton.core.states import RunState, TaskState
 from baton.engine import Worker, WorkerSettings, prepare_resume, retry_task, run_to_end, start_run
 from baton.store.events import query_events
-from baton.store.runs import claim_orphaned_compensations_txn, get_run, list_tasks
+from baton.store.runs import claim_orphaned_compensations_txn, get_run
 from baton.store.schema import runs
 from baton.store.store import Store
+from baton.store.tasks import list_tasks
 from baton.store.workers import register_worker_txn
 
 FAST = WorkerSettings(poll_interval=0.05, heartbeat_every=0.5, lease_seconds=5)

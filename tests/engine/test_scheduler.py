@@ -24,9 +24,10 @@ from baton.engine import (
     start_run,
 )
 from baton.store.events import query_events
-from baton.store.runs import get_run, list_tasks, run_outputs
+from baton.store.runs import get_run, run_outputs
 from baton.store.schema import attempts, runs, tasks
 from baton.store.store import Store
+from baton.store.tasks import list_tasks
 
 FAST = WorkerSettings(poll_interval=0.05, heartbeat_every=0.5, lease_seconds=5)
 

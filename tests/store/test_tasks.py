@@ -10,17 +10,18 @@ from sqlalchemy import select
 from baton.core.states import AttemptOutcome, TaskState
 from baton.core.workflow import Workflow
 from baton.engine import start_run
-from baton.engine.scheduler import claim_tasks_txn, recover_lost_tasks_txn
-from baton.store.events import query_events
-from baton.store.schema import attempts, checkpoints, tasks
-from baton.store.store import Store
-from baton.store.tasks import (
-    ClaimedTask,
-    Outcome,
+from baton.engine.scheduler import (
+    claim_tasks_txn,
     promote_due_retries_txn,
     record_outcomes_txn,
-    start_pending_runs_txn,
+    recover_lost_tasks_txn,
 )
+from baton.store.events import query_events
+from baton.store.outcomes import Outcome
+from baton.store.rows import ClaimedTask
+from baton.store.runs import start_pending_runs_txn
+from baton.store.schema import attempts, checkpoints, tasks
+from baton.store.store import Store
 
 single = Workflow("single-step")
 

@@ -37,17 +37,11 @@ from baton.engine import (
 from baton.engine.scheduler import LOST_ATTEMPTS_LIMIT
 from baton.engine.worker import Worker
 from baton.llm import Gateway
+from baton.store.attempts import median_step_durations, step_durations
 from baton.store.events import count_by_type, query_events, summarize_durations
-from baton.store.runs import (
-    find_run_id,
-    get_run,
-    list_runs,
-    list_tasks,
-    median_step_durations,
-    step_durations,
-    task_state_counts,
-)
+from baton.store.runs import find_run_id, get_run, list_runs
 from baton.store.store import Store
+from baton.store.tasks import list_tasks, task_state_counts
 from baton.store.transitions import find_task_txn
 
 app = typer.Typer(

@@ -15,8 +15,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextC
 from baton.core.events import EventType
 from baton.core.states import FINISHED_TASK_STATES, TaskState
 from baton.store.events import query_events
-from baton.store.runs import task_state_counts
 from baton.store.store import Store
+from baton.store.tasks import task_state_counts
 
 
 def _snapshot(

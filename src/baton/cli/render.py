@@ -11,7 +11,7 @@ from rich.tree import Tree
 from baton.core.events import EventType
 from baton.core.states import RunState, TaskKind, TaskState
 from baton.store.events import DurationStats, Event
-from baton.store.runs import RunRecord, TaskRecord
+from baton.store.rows import RunRecord, TaskRecord
 
 STATE_STYLE: Mapping[str, str] = {
     "pending": "dim",

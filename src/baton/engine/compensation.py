@@ -11,9 +11,11 @@ from typing import Any
 from baton.core.events import EventType
 from baton.core.states import TaskState
 from baton.core.workflow import Step, Workflow
+from baton.store.checkpoints import succeeded_steps_txn
 from baton.store.events import append_events_txn, event_row
-from baton.store.runs import finish_compensation_txn, get_run, succeeded_steps_txn, task_state_txn
+from baton.store.runs import finish_compensation_txn, get_run
 from baton.store.store import Connection, Store
+from baton.store.tasks import task_state_txn
 from baton.store.transitions import lock_runs_txn, transition_tasks_txn
 
 InStore = Callable[..., Awaitable[Any]]

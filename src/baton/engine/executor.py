@@ -17,7 +17,8 @@ from pydantic import BaseModel, ValidationError
 
 from baton.core.errors import MissingContextError, PermanentError, TaskTimeoutError
 from baton.core.workflow import Executor, Step, TaskContext
-from baton.store.tasks import ClaimedTask, Outcome
+from baton.store.outcomes import Outcome
+from baton.store.rows import ClaimedTask
 
 
 def assemble_arguments(

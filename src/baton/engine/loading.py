@@ -11,7 +11,7 @@ from pydantic import BaseModel
 from baton.core.errors import WorkflowNotFoundError
 from baton.core.states import TaskKind
 from baton.core.workflow import Workflow
-from baton.store.runs import TaskPlan
+from baton.store.rows import TaskPlan
 
 _registry: dict[str, Workflow] = {}
 

@@ -16,20 +16,14 @@ from baton.core.events import EventType
 from baton.core.states import FINISHED_RUN_STATES, RunState, TaskKind, TaskState
 from baton.core.workflow import Workflow
 from baton.engine.loading import load_workflow, plan_tasks, register_workflow
+from baton.engine.scheduler import cancel_open_tasks_txn, fail_downstream_txn, reopen_skipped_txn
+from baton.store.attempts import median_step_durations
 from baton.store.events import append_events_txn, event_row
 from baton.store.retention import prune_txn
 from baton.store.retry import Patience, call_with_retry
-from baton.store.runs import (
-    create_run_txn,
-    find_run_id,
-    first_unmet_dependency_txn,
-    get_run,
-    median_step_durations,
-    task_kind_txn,
-    task_state_counts,
-)
+from baton.store.runs import create_run_txn, find_run_id, get_run
 from baton.store.store import Store
-from baton.store.tasks import cancel_open_tasks_txn, fail_downstream_txn, reopen_skipped_txn
+from baton.store.tasks import first_unmet_dependency_txn, task_kind_txn, task_state_counts
 from baton.store.transitions import (
     find_task_txn,
     run_state_txn,

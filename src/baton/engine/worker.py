@@ -30,33 +30,33 @@ from typing import Any, TypeVar
 from pydantic import BaseModel
 
 from baton.core.errors import BatonError, InvalidInputError
-from baton.core.states import RunState, run_verdict
+from baton.core.states import RunState
 from baton.core.workflow import TaskContext, Workflow
 from baton.engine.compensation import abandon_compensation, compensable_tasks_txn, compensate_run
 from baton.engine.executor import execute
 from baton.engine.loading import load_workflow
-from baton.engine.scheduler import LOST_ATTEMPTS_LIMIT, claim_tasks_txn, recover_lost_tasks_txn
-from baton.store.events import append_events_txn, event_row
-from baton.store.retry import Patience, call_with_retry
-from baton.store.runs import (
-    RunRecord,
-    claim_orphaned_compensations_txn,
-    failure_reason_txn,
-    get_run,
-    run_states_txn,
-    task_state_counts,
-)
-from baton.store.store import Connection, Store
-from baton.store.tasks import (
-    ClaimedTask,
-    Outcome,
-    extend_leases_txn,
+from baton.engine.scheduler import (
+    LOST_ATTEMPTS_LIMIT,
+    claim_tasks_txn,
+    conclude_run_txn,
     promote_due_retries_txn,
     record_outcomes_txn,
+    recover_lost_tasks_txn,
+)
+from baton.store.events import append_events_txn, event_row
+from baton.store.outcomes import Outcome
+from baton.store.retry import Patience, call_with_retry
+from baton.store.rows import ClaimedTask, RunRecord
+from baton.store.runs import (
+    claim_orphaned_compensations_txn,
+    get_run,
+    run_states_txn,
     runs_without_work_txn,
     start_pending_runs_txn,
 )
-from baton.store.transitions import run_state_txn, transition_run_txn
+from baton.store.store import Connection, Store
+from baton.store.tasks import extend_leases_txn
+from baton.store.transitions import run_state_txn
 from baton.store.workers import dead_workers_txn, heartbeat_txn, register_worker_txn, unregister_worker_txn
 
 T = TypeVar("T")
@@ -149,6 +149,7 @@ class Worker:
         self.settings = settings or WorkerSettings()
         self.id = f"{socket.gethostname()}:{uuid.uuid4().hex[:8]}"
         self._store_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="baton-store")
+        self._ticks = store.writer()  # the ticks' transactions (one thread: the store thread, or inline)
         self._inline_store = store.dialect == "sqlite"
         self._process_pool: ProcessPoolExecutor | None = None
         self._inflight: dict[int, tuple[ClaimedTask, asyncio.Task[Outcome]]] = {}
@@ -259,7 +260,7 @@ class Worker:
         tick = _Tick()
         settings = self.settings
         watched = set(running.values())
-        with self.store.begin() as conn:
+        with self._ticks.begin() as conn:
             append_events_txn(conn, events)
             tick.touched_runs = record_outcomes_txn(conn, outcomes, worker_id=self.id, now=now)
             if now - self._last_heartbeat >= settings.heartbeat_every:
@@ -316,8 +317,10 @@ class Worker:
             timeout = min(timeout, self.settings.heartbeat_every)
         if self._drain_until is not None:
             timeout = min(timeout, max(self._drain_until - time.monotonic(), 0.0))
+        # asyncio.timeout rather than wait_for: no task of its own for each wait (one or two a tick).
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._wake.wait(), timeout)
+            async with asyncio.timeout(timeout):
+                await self._wake.wait()
 
     # -- tasks -----------------------------------------------------------------------------------
 
@@ -431,33 +434,18 @@ class Worker:
             return run_state_txn(conn, run_id)
 
     def _conclude_if_done(self, run_id: str) -> tuple[RunState | None, bool]:
-        """Judge a run and move it to its verdict in ONE transaction, so that an approval or a retry
-        that lands meanwhile is never overwritten. Returns the new state if this call moved the run.
-
-        A failed run that has compensations to make becomes ``compensating`` instead, with this worker as
-        its compensator, in the same transaction: only that worker compensates, and the run becomes
-        ``failed`` when it is done. If that worker goes away first, another takes it over (see
-        :func:`~baton.store.runs.claim_orphaned_compensations_txn`).
-        Returns the new state (None if the run did not move) and whether to compensate now.
-        """
-        now = time.time()
-        compensate = False
+        """Judge a run and move it to its verdict in ONE transaction (see
+        :func:`~baton.engine.scheduler.conclude_run_txn`); a failed run with compensations to make becomes
+        this worker's to roll back. Returns the new state (None if the run did not move) and whether to
+        compensate now."""
         with self.store.begin() as conn:
-            current = run_state_txn(conn, run_id, lock=True)
-            if current not in (RunState.RUNNING, RunState.WAITING):
-                return None, False
-            verdict = run_verdict(task_state_counts(conn, run_id))
-            if verdict is None or verdict is current:
-                return None, False
-            values: dict[str, Any] = {} if verdict is RunState.WAITING else {"finished_at": now}
-            if verdict is RunState.FAILED:
-                values["error"] = failure_reason_txn(conn, run_id)
-                compensate = self._has_compensations(conn, run_id)
-                if compensate:
-                    verdict = RunState.COMPENSATING
-                    values = {"error": values["error"], "compensator": self.id}
-            transition_run_txn(conn, run_id, verdict, now=now, values=values)
-        return verdict, compensate
+            return conclude_run_txn(
+                conn,
+                run_id,
+                now=time.time(),
+                worker_id=self.id,
+                has_compensations=functools.partial(self._has_compensations, conn, run_id),
+            )
 
     def _has_compensations(self, conn: Connection, run_id: str) -> bool:
         try:
@@ -562,6 +550,7 @@ class Worker:
             await self._in_store_patiently(patience, finish)
         finally:
             self._store_thread.shutdown(wait=True)
+            self._ticks.close()
             if self._process_pool is not None:
                 self._process_pool.shutdown(wait=False, cancel_futures=True)
 

@@ -13,9 +13,9 @@ from typing import Any
 
 from sqlalchemy import Connection, Table
 
-from baton.store.driver import execute_many_txn
+from baton.store.driver import Query, execute_many_txn
 
-_SQL: dict[tuple[str, tuple[str, ...]], str] = {}
+_SQL: dict[tuple[str, tuple[str, ...]], Query] = {}
 
 
 def bulk_insert_txn(conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
@@ -26,6 +26,6 @@ def bulk_insert_txn(conn: Connection, table: Table, rows: Sequence[Mapping[str, 
     key = (table.name, columns)
     sql = _SQL.get(key)
     if sql is None:
-        sql = f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({', '.join(['?'] * len(columns))})"
-        _SQL[key] = sql
+        text = f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({', '.join(['?'] * len(columns))})"
+        sql = _SQL[key] = Query(f"{table.name}.insert", text)
     execute_many_txn(conn, sql, [tuple(row[c] for c in columns) for row in rows])

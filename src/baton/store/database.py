@@ -24,7 +24,7 @@ from baton.core.errors import (
     SchemaTooNewError,
     StoreError,
 )
-from baton.store.driver import execute_txn
+from baton.store.driver import Query, execute_txn
 
 DEFAULT_PATH = Path(".baton") / "baton.db"
 # The newest migration; a test checks it is Alembic's head, so a new migration cannot forget it.
@@ -78,7 +78,9 @@ def _configure_sqlite(engine: Engine) -> None:
         # Writers take the lock up front so that two writers wait on busy_timeout instead of
         # deadlocking on a lock upgrade; readers ask for a deferred transaction.
         mode = conn.get_execution_options().get("sqlite_begin", "IMMEDIATE")
-        execute_txn(conn, f"BEGIN {mode}")  # on the driver: every tick of a worker begins here
+        execute_txn(
+            conn, Query("transaction.begin", f"BEGIN {mode}")
+        )  # on the driver: every tick of a worker begins here
 
 
 # Per-session limits on PostgreSQL, so that a frozen or partitioned process never blocks the others for

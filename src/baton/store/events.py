@@ -13,7 +13,7 @@ from sqlalchemy import ColumnElement, Connection, delete, func, or_, select, tex
 
 from baton.observability.logging import might_hold_secrets, redact_value
 from baton.store.bulk import bulk_insert_txn
-from baton.store.driver import fetch_txn
+from baton.store.driver import Query, fetch_txn
 from baton.store.schema import events
 
 
@@ -164,8 +164,8 @@ def event_rows_after(conn: Connection, after: int, limit: int, run_id: str | Non
 
 
 _COLUMNS = "SELECT id, run_id, task_id, type, ts, data FROM events"
-_ROWS_AFTER = f"{_COLUMNS} WHERE id > ? ORDER BY id LIMIT ?"
-_RUN_ROWS_AFTER = f"{_COLUMNS} WHERE id > ? AND run_id = ? ORDER BY id LIMIT ?"
+_ROWS_AFTER = Query("events.after", f"{_COLUMNS} WHERE id > ? ORDER BY id LIMIT ?")
+_RUN_ROWS_AFTER = Query("events.after_of_run", f"{_COLUMNS} WHERE id > ? AND run_id = ? ORDER BY id LIMIT ?")
 
 
 def last_event_id(conn: Connection, run_id: str | None = None) -> int:

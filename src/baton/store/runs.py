@@ -1,103 +1,22 @@
-"""Runs and their tasks as stored: creating a run with its task graph, reading runs back."""
+"""Every statement about ``runs``: creating a run with its task graph, reading runs back, starting them,
+why one failed, and handing its compensation over. (Their tasks: :mod:`baton.store.tasks`; what a run's
+verdict is: :func:`baton.engine.scheduler.conclude_run_txn`.)"""
 
 from __future__ import annotations
 
 import json
-import statistics
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, func, insert, select, update
+from sqlalchemy import Connection, bindparam, exists, func, insert, select, update
 
 from baton.core.errors import AmbiguousRunIdError, RunNotFoundError
 from baton.core.events import EventType
 from baton.core.states import RunState, TaskKind, TaskState
 from baton.store.events import append_events_txn, event_row
-from baton.store.schema import (
-    attempts,
-    checkpoints,
-    events,
-    runs,
-    task_dependencies,
-    tasks,
-    workers,
-    workstreams,
-)
+from baton.store.rows import RunRecord, TaskPlan
+from baton.store.schema import checkpoints, events, runs, task_dependencies, tasks, workers, workstreams
 from baton.store.transitions import transition_run_txn, transition_tasks_txn
-
-
-@dataclass(frozen=True)
-class TaskPlan:
-    """One task to create with a run: a step of its workflow."""
-
-    name: str
-    step: str
-    kind: TaskKind
-    dependencies: tuple[str, ...] = ()
-    priority: int = 0
-    critical: bool = False
-    approval: bool = False
-    max_attempts: int = 1
-    workstream: str = "main"
-    map_over: str | None = None  # for a MAP task: the step whose output list it expands over
-
-
-@dataclass(frozen=True)
-class RunRecord:
-    id: str
-    workflow: str
-    workflow_name: str
-    state: RunState
-    inputs: dict[str, Any]
-    critical_path: list[str]
-    options: dict[str, Any]
-    error: str | None
-    created_at: float
-    started_at: float | None
-    finished_at: float | None
-    max_concurrency: int | None = None
-    compensator: str | None = None  # in state compensating: the worker rolling the run back
-
-    @property
-    def clock(self) -> float:
-        """The run's reference time: its ``clock`` option (a replay carries its source's), else its creation."""
-        value = self.options.get("clock")
-        return (
-            float(value)
-            if isinstance(value, int | float) and not isinstance(value, bool)
-            else self.created_at
-        )
-
-    @property
-    def duration(self) -> float | None:
-        """Seconds from start to finish, once finished."""
-        if self.started_at is None or self.finished_at is None:
-            return None
-        return self.finished_at - self.started_at
-
-
-@dataclass(frozen=True)
-class TaskRecord:
-    id: int
-    name: str
-    step: str
-    kind: TaskKind
-    state: TaskState
-    workstream: str
-    parent_id: int | None
-    map_index: int | None
-    priority: int
-    critical: bool
-    approval: bool
-    attempts: int
-    failures: int
-    max_attempts: int
-    error: str | None
-    created_at: float
-    started_at: float | None
-    finished_at: float | None
-    dependencies: list[str] = field(default_factory=list)
 
 
 def create_run_txn(
@@ -167,22 +86,7 @@ def create_run_txn(
     transition_tasks_txn(conn, roots, TaskState.PENDING, TaskState.READY, now=now)
 
 
-# Built once: the API reads these on every request for a run.
-_upstream = tasks.alias("upstream")
-_EDGES_OF_RUN = (
-    select(task_dependencies.c.task_id, _upstream.c.name)
-    .join(_upstream, _upstream.c.id == task_dependencies.c.depends_on_id)
-    .where(_upstream.c.run_id == bindparam("run"))
-)
-_TASKS_OF_RUN = select(tasks).where(tasks.c.run_id == bindparam("run")).order_by(tasks.c.id)
-_STEP_TASKS_OF_RUN = _TASKS_OF_RUN.where(tasks.c.kind != TaskKind.ITEM.value)
-_STATE_COUNTS = (
-    select(tasks.c.state, func.count()).where(tasks.c.run_id == bindparam("run")).group_by(tasks.c.state)
-)
 _RUN = select(runs).where(runs.c.id == bindparam("run"))
-_ATTEMPTS_OF_TASK = (
-    select(attempts).where(attempts.c.task_id == bindparam("task")).order_by(attempts.c.number)
-)
 
 # Versions of what the API caches (see baton.server.response_cache for why these are versions).
 # The id of a run (given in full) with the last event id of that run; no row for a prefix or unknown id.
@@ -216,11 +120,6 @@ def store_state_counts(conn: Connection) -> tuple[dict[str, int], dict[str, int]
     by_run = {str(state): int(n) for state, n in conn.execute(_RUN_STATE_COUNTS)}
     by_task = {str(state): int(n) for state, n in conn.execute(_TASK_STATE_COUNTS)}
     return by_run, by_task
-
-
-def list_attempts(conn: Connection, task_id: int) -> list[Any]:
-    """A task's attempt rows, first attempt first."""
-    return list(conn.execute(_ATTEMPTS_OF_TASK, {"task": task_id}))
 
 
 def _to_run(row: Any) -> RunRecord:
@@ -285,46 +184,6 @@ def list_runs(
     return [_to_run(row) for row in conn.execute(query)]
 
 
-def list_tasks(conn: Connection, run_id: str, *, include_items: bool = True) -> list[TaskRecord]:
-    """The tasks of a run in creation order, each with the names of the tasks it depends on."""
-    deps: dict[int, list[str]] = {}
-    for edge in conn.execute(_EDGES_OF_RUN, {"run": run_id}):
-        deps.setdefault(int(edge.task_id), []).append(edge.name)
-    query = _TASKS_OF_RUN if include_items else _STEP_TASKS_OF_RUN
-    return [
-        TaskRecord(
-            id=int(r.id),
-            name=r.name,
-            step=r.step,
-            kind=TaskKind(r.kind),
-            state=TaskState(r.state),
-            workstream=r.workstream,
-            parent_id=r.parent_id,
-            map_index=r.map_index,
-            priority=r.priority,
-            critical=bool(r.critical),
-            approval=bool(r.approval),
-            attempts=r.attempts,
-            failures=r.failures,
-            max_attempts=r.max_attempts,
-            error=r.error,
-            created_at=r.created_at,
-            started_at=r.started_at,
-            finished_at=r.finished_at,
-            dependencies=deps.get(int(r.id), []),
-        )
-        for r in conn.execute(query, {"run": run_id})
-    ]
-
-
-def task_state_counts(conn: Connection, run_id: str) -> dict[TaskState, int]:
-    return {TaskState(state): int(n) for state, n in conn.execute(_STATE_COUNTS, {"run": run_id})}
-
-
-def get_checkpoint(conn: Connection, task_id: int) -> str | None:
-    return conn.execute(select(checkpoints.c.data).where(checkpoints.c.task_id == task_id)).scalar()
-
-
 def run_outputs(conn: Connection, run_id: str) -> dict[str, Any]:
     """The checkpointed output of every succeeded step-level task of a run, by task name."""
     query = (
@@ -333,25 +192,6 @@ def run_outputs(conn: Connection, run_id: str) -> dict[str, Any]:
         .where(tasks.c.run_id == run_id, tasks.c.kind != TaskKind.ITEM.value)
     )
     return {row.name: json.loads(row.data) for row in conn.execute(query)}
-
-
-def step_durations(
-    conn: Connection, *, workflow_name: str | None = None, run_id: str | None = None
-) -> dict[str, list[float]]:
-    """Durations of succeeded attempts, by step — for statistics and the critical path."""
-    query = (
-        select(tasks.c.step, attempts.c.started_at, attempts.c.finished_at)
-        .join(tasks, tasks.c.id == attempts.c.task_id)
-        .where(attempts.c.outcome == "succeeded", attempts.c.finished_at.is_not(None))
-    )
-    if run_id is not None:
-        query = query.where(attempts.c.run_id == run_id)
-    if workflow_name is not None:
-        query = query.join(runs, runs.c.id == tasks.c.run_id).where(runs.c.workflow_name == workflow_name)
-    durations: dict[str, list[float]] = {}
-    for row in conn.execute(query):
-        durations.setdefault(row.step, []).append(row.finished_at - row.started_at)
-    return durations
 
 
 def failure_reason_txn(conn: Connection, run_id: str) -> str:
@@ -416,14 +256,6 @@ def finish_compensation_txn(conn: Connection, run_id: str, *, worker_id: str, no
     return True
 
 
-def median_step_durations(conn: Connection, workflow_name: str) -> dict[str, float]:
-    """The median duration of each step of a workflow over its succeeded attempts (for the critical path)."""
-    return {
-        step: statistics.median(values)
-        for step, values in step_durations(conn, workflow_name=workflow_name).items()
-    }
-
-
 def run_states_txn(conn: Connection, run_ids: Iterable[str]) -> dict[str, RunState]:
     """The state of each of these runs (those that exist)."""
     ids = sorted(set(run_ids))
@@ -433,44 +265,25 @@ def run_states_txn(conn: Connection, run_ids: Iterable[str]) -> dict[str, RunSta
     return {row.id: RunState(row.state) for row in rows}
 
 
-def task_state_txn(conn: Connection, task_id: int) -> TaskState:
-    return TaskState(conn.execute(select(tasks.c.state).where(tasks.c.id == task_id)).scalar_one())
+def start_pending_runs_txn(conn: Connection, *, now: float, run_id: str | None = None) -> None:
+    """Pending runs (all, or ``run_id``) become running."""
+    query = select(runs.c.id).where(runs.c.state == RunState.PENDING.value)
+    if run_id is not None:
+        query = query.where(runs.c.id == run_id)
+    if conn.dialect.name == "postgresql":  # two workers must not both start the same run
+        query = query.with_for_update(skip_locked=True)
+    for pending in conn.execute(query).scalars().all():
+        transition_run_txn(conn, pending, RunState.RUNNING, now=now, values={"started_at": now})
 
 
-def task_kind_txn(conn: Connection, task_id: int) -> TaskKind:
-    return TaskKind(conn.execute(select(tasks.c.kind).where(tasks.c.id == task_id)).scalar_one())
+_BUSY_STATES = [TaskState.READY.value, TaskState.RUNNING.value, TaskState.RETRYING.value]
 
 
-def first_unmet_dependency_txn(conn: Connection, task_id: int) -> tuple[str, TaskState] | None:
-    """A task this one depends on that has not succeeded (its name and state), if there is one."""
-    upstream = tasks.alias("upstream")
-    row = conn.execute(
-        select(upstream.c.name, upstream.c.state)
-        .join(task_dependencies, task_dependencies.c.depends_on_id == upstream.c.id)
-        .where(task_dependencies.c.task_id == task_id, upstream.c.state != TaskState.SUCCEEDED.value)
-        .order_by(upstream.c.id)
-        .limit(1)
-    ).first()
-    return None if row is None else (str(row.name), TaskState(row.state))
-
-
-def succeeded_steps_txn(
-    conn: Connection, run_id: str, steps: Iterable[str]
-) -> list[tuple[int, str, str, str]]:
-    """The succeeded step-level tasks of a run among ``steps``, newest first, with their checkpoints:
-    (id, name, step, output JSON)."""
-    names = sorted(set(steps))
-    if not names:
-        return []
-    rows = conn.execute(
-        select(tasks.c.id, tasks.c.name, tasks.c.step, checkpoints.c.data)
-        .join(checkpoints, checkpoints.c.task_id == tasks.c.id)
-        .where(
-            tasks.c.run_id == run_id,
-            tasks.c.state == TaskState.SUCCEEDED.value,
-            tasks.c.kind != TaskKind.ITEM.value,
-            tasks.c.step.in_(names),
-        )
-        .order_by(tasks.c.finished_at.desc(), tasks.c.id.desc())
-    ).all()
-    return [(int(r.id), r.name, r.step, r.data) for r in rows]
+def runs_without_work_txn(conn: Connection, *, run_id: str | None = None) -> list[str]:
+    """Running runs with no task ready, running or retrying: they only wait to be judged (their last
+    task was finished, rejected or cancelled by some other process)."""
+    busy = exists(select(1).where(tasks.c.run_id == runs.c.id, tasks.c.state.in_(_BUSY_STATES)))
+    query = select(runs.c.id).where(runs.c.state == RunState.RUNNING.value, ~busy)
+    if run_id is not None:
+        query = query.where(runs.c.id == run_id)
+    return list(conn.execute(query).scalars())

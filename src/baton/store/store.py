@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 from sqlalchemy import Connection, Engine
+from sqlalchemy.exc import SQLAlchemyError
 
-__all__ = ["Connection", "Store"]  # Connection: the transaction handle the store's *_txn functions take
+__all__ = [
+    "Connection",
+    "Store",
+    "Writer",
+]  # Connection: the transaction handle the store's *_txn functions take
 
 from baton.store.database import (
     auto_migrate,
@@ -60,6 +66,10 @@ class Store:
         with translated(self.url), self.engine.begin() as conn, event_batch(conn):
             yield conn
 
+    def writer(self) -> Writer:
+        """A :class:`Writer`: write transactions one after another, as a worker's ticks are."""
+        return Writer(self)
+
     @contextmanager
     def read(self) -> Iterator[Connection]:
         with (
@@ -70,3 +80,44 @@ class Store:
 
     def close(self) -> None:
         self.engine.dispose()
+
+
+class Writer:
+    """Write transactions one after another (a worker's ticks), each like :meth:`Store.begin`.
+
+    On SQLite they run on one connection held between them: taking a connection from SQLAlchemy's pool
+    and giving it back costs about 40 µs of the 60 µs an empty transaction takes through SQLAlchemy
+    (measured), a tenth of a chained task. A connection whose transaction failed is closed, and the next
+    transaction takes a fresh one. On PostgreSQL each transaction takes its connection from the pool, so
+    that one the server dropped is replaced as it is for every other caller. Not thread-safe: one per
+    thread of work. :meth:`close` it when done.
+    """
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self._hold = store.dialect == "sqlite"
+        self._conn: Connection | None = None
+
+    @contextmanager
+    def begin(self) -> Iterator[Connection]:
+        if not self._hold:
+            with self.store.begin() as conn:
+                yield conn
+            return
+        with translated(self.store.url):
+            if self._conn is None:
+                self._conn = self.store.engine.connect()
+            conn = self._conn
+            try:
+                # Events are written last, just before the commit, as in Store.begin.
+                with conn.begin(), event_batch(conn):
+                    yield conn
+            except BaseException:
+                self.close()
+                raise
+
+    def close(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            with contextlib.suppress(SQLAlchemyError):
+                conn.close()

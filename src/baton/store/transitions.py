@@ -23,7 +23,6 @@ loser's transaction is done again (see :mod:`baton.store.retry`).
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Connection, select, update
@@ -31,45 +30,22 @@ from sqlalchemy import Connection, select, update
 from baton.core.errors import IllegalTransitionError, RunNotFoundError, TaskNotFoundError
 from baton.core.events import EventType
 from baton.core.states import RUN_TRANSITIONS, TASK_TRANSITIONS, RunState, TaskState
-from baton.store.driver import fetch_txn, markers
+from baton.store.driver import Query, fetch_txn, markers
 from baton.store.events import append_events_txn, event_row
+from baton.store.rows import MOVED_COLUMNS, MovedTask, moved_task
 from baton.store.schema import runs, tasks
 
 # Keeps IN (...) lists under every backend's bound-parameter limit.
 CHUNK = 2000
 
 
-@dataclass(frozen=True)
-class MovedTask:
-    id: int
-    run_id: str
-    name: str
-    step: str
-    kind: str
-    parent_id: int | None
-    attempts: int
-    failures: int
-    input: str | None
-
-
-MOVED_COLUMNS = (
-    tasks.c.id,
-    tasks.c.run_id,
-    tasks.c.name,
-    tasks.c.step,
-    tasks.c.kind,
-    tasks.c.parent_id,
-    tasks.c.attempts,
-    tasks.c.failures,
-    tasks.c.input,
-)
-_RETURNING = ", ".join(c.name for c in MOVED_COLUMNS)
-_MOVES: dict[tuple[tuple[str, ...], tuple[str, ...], bool, bool, bool], str] = {}
+_RETURNING = ", ".join(tasks.c[name].name for name in MOVED_COLUMNS)
+_MOVES: dict[tuple[tuple[str, ...], tuple[str, ...], bool, bool, bool], Query] = {}
 
 
 def _move_sql(
     columns: tuple[str, ...], increment: tuple[str, ...], owned: bool, attempt: bool, lock_runs: bool = False
-) -> str:
+) -> Query:
     """The UPDATE for one shape of transition, written once, its ``IN`` list left as ``{ids}``.
 
     It runs on the driver (see :mod:`baton.store.driver`): this is the statement of every claim and
@@ -93,9 +69,8 @@ def _move_sql(
             conditions.append(
                 "run_id IN (SELECT id FROM runs WHERE id IN ({runs}) ORDER BY id FOR KEY SHARE)"
             )
-        sql = f"UPDATE tasks SET {', '.join(assignments)} WHERE {' AND '.join(conditions)}"
-        sql += f" RETURNING {_RETURNING}"
-        _MOVES[key] = sql
+        text = f"UPDATE tasks SET {', '.join(assignments)} WHERE {' AND '.join(conditions)}"
+        sql = _MOVES[key] = Query("tasks.move", f"{text} RETURNING {_RETURNING}")
     return sql
 
 
@@ -143,7 +118,7 @@ def transition_tasks_txn(
         chunk = task_ids[start : start + CHUNK]
         statement = sql.format(ids=markers(len(chunk)), runs=markers(len(run_ids)))
         rows = fetch_txn(conn, statement, [*before, *chunk, *after, *run_ids])
-        moved += [MovedTask(*row) for row in rows]
+        moved += [moved_task(row) for row in rows]
     if strict and len(moved) != len(task_ids):
         _raise_for_missing(conn, task_ids, {m.id for m in moved}, target)
     extra = dict(data or {})
@@ -186,7 +161,9 @@ def find_task_txn(conn: Connection, run_id: str, name: str) -> tuple[int, TaskSt
     return int(row.id), TaskState(row.state)
 
 
-_LOCK_RUNS_SHARED = "SELECT id FROM runs WHERE id IN ({ids}) ORDER BY id FOR KEY SHARE"
+_LOCK_RUNS_SHARED = Query(
+    "runs.lock_shared", "SELECT id FROM runs WHERE id IN ({ids}) ORDER BY id FOR KEY SHARE"
+)
 
 
 def lock_runs_txn(conn: Connection, run_ids: Iterable[str]) -> None:

@@ -12,8 +12,10 @@ from baton.observability import redact_value
 from baton.server.auth import Principal, viewer
 from baton.server.models import DurationOut, EventAggregate, EventOut, EventPage
 from baton.server.routes.runs import RunId, State
+from baton.store.attempts import step_durations
 from baton.store.events import Event, count_by_type, query_events, summarize_durations
-from baton.store.runs import find_run_id, step_durations, task_state_counts
+from baton.store.runs import find_run_id
+from baton.store.tasks import task_state_counts
 
 router = APIRouter(tags=["events"])
 

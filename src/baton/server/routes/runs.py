@@ -29,21 +29,12 @@ from baton.server.models import (
 from baton.server.run_request import read_start_run, start_run_openapi
 from baton.server.state import ServerState, in_store, server_state
 from baton.server.workspace import Upload, prepare_inputs, remove_run_folder, write_uploads
+from baton.store.attempts import list_attempts
+from baton.store.checkpoints import get_checkpoint
 from baton.store.events import last_event_id
-from baton.store.runs import (
-    RunRecord,
-    TaskRecord,
-    find_run_id,
-    get_checkpoint,
-    get_run,
-    list_attempts,
-    list_runs,
-    list_tasks,
-    run_outputs,
-    run_version,
-    runs_version,
-    task_state_counts,
-)
+from baton.store.rows import RunRecord, TaskRecord
+from baton.store.runs import find_run_id, get_run, list_runs, run_outputs, run_version, runs_version
+from baton.store.tasks import list_tasks, task_state_counts
 from baton.store.transitions import find_task_txn
 
 router = APIRouter(tags=["runs"])

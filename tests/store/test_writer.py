@@ -1,0 +1,58 @@
+"""A Writer (the worker's ticks) commits like Store.begin, rolls a failed transaction back, and carries on."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import func, select
+
+from baton.core.errors import DatabaseLockedError
+from baton.store.events import append_events_txn, event_row
+from baton.store.schema import events
+from baton.store.store import Store
+
+
+def _count(store: Store) -> int:
+    with store.read() as conn:
+        return int(conn.execute(select(func.count()).select_from(events)).scalar_one())
+
+
+def test_a_writer_commits_each_transaction_and_rolls_back_a_failed_one(store: Store) -> None:
+    writer = store.writer()
+    try:
+        with writer.begin() as conn:
+            append_events_txn(conn, [event_row(None, None, "test.one", 1.0, {})])
+        assert _count(store) == 1
+        with pytest.raises(RuntimeError), writer.begin() as conn:
+            append_events_txn(conn, [event_row(None, None, "test.two", 2.0, {})])
+            conn.execute(select(1))
+            raise RuntimeError("the tick failed")
+        assert _count(store) == 1  # nothing of the failed transaction stayed
+        with writer.begin() as conn:  # and the next one works, on a fresh connection
+            append_events_txn(conn, [event_row(None, None, "test.three", 3.0, {})])
+        assert _count(store) == 2
+    finally:
+        writer.close()
+
+
+def test_a_writer_waiting_for_a_lock_gets_the_store_s_message_and_then_carries_on(
+    sqlite_store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    writer = sqlite_store.writer()
+    other = Store.open(sqlite_store.url)
+    try:
+        with writer.begin():
+            pass  # the writer holds its connection between transactions
+        with other.begin():
+            monkeypatch.setenv("BATON_BUSY_TIMEOUT", "0.05")
+            short = Store.open(sqlite_store.url)
+            try:
+                with pytest.raises(DatabaseLockedError), short.writer().begin():
+                    pass
+            finally:
+                short.close()
+        with writer.begin() as conn:
+            append_events_txn(conn, [event_row(None, None, "test.after", 1.0, {})])
+        assert _count(sqlite_store) == 1
+    finally:
+        writer.close()
+        other.close()
