@@ -9,12 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import Connection
-
 from baton.core.report import RunReport
 from baton.core.states import TaskKind, TaskState
 from baton.core.workflow import Workflow
 from baton.store.runs import TaskRecord, get_checkpoint
+from baton.store.store import Connection
 
 __all__ = ["read_report"]
 

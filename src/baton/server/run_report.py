@@ -11,14 +11,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Connection
-
 from baton.core.errors import BatonError
 from baton.engine.reports import read_report
 from baton.observability import get_logger, redact_value
 from baton.server.catalog import load_offered
 from baton.server.state import ServerState
 from baton.store.runs import RunRecord, TaskRecord
+from baton.store.store import Connection
 
 _log = get_logger("baton.server.reports")
 
