@@ -1,4 +1,4 @@
-"""Runs and their tasks: start, list, read, cancel, resume; retry, approve and reject a task."""
+"""Runs and their tasks: start, list, read (with the run's report), cancel, resume; retry, approve and reject a task."""
 
 from __future__ import annotations
 

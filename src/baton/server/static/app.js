@@ -1,6 +1,7 @@
 // The baton dashboard: plain JS over the REST API and the WebSocket streams. Text is always set with
 // textContent (never parsed as HTML). The API key is exchanged for a short-lived token at once; only the
-// token is kept (sessionStorage), never the key.
+// token is kept (sessionStorage), never the key. A run's report is drawn from its generic shape (GET
+// /runs/{id} `report`): the page knows no workflow's steps.
 "use strict";
 
 const $ = (id) => document.getElementById(id);
