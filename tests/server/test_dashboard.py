@@ -314,7 +314,7 @@ def test_a_builds_report_shows_its_requirements_table(browser: object, build_run
     page.evaluate(f"location.hash = '{build_run.run_id}'")
     playwright_api.expect(page.locator("#run-title")).to_contain_text(build_run.run_id)
     with build_run.server.client(Role.VIEWER) as client:
-        run = wait_for_state(client, build_run.run_id, {"succeeded", "failed", "cancelled"}, timeout=600)
+        run = wait_for_state(client, build_run.run_id, {"succeeded", "failed", "cancelled"}, timeout=280)
         assert run["state"] == "succeeded", run["error"]
         requirements = client.get(f"/runs/{build_run.run_id}/outputs").json()["deploy"]["requirements"]
     table = page.get_by_test_id("report-table")

@@ -31,7 +31,7 @@ OUTCOME_OF_STATUS = {  # a requirement's status → the row's outcome every clie
 
 def _finished_build(build_run: BuildRun) -> tuple[dict[str, Any], dict[str, Any]]:
     with build_run.server.client(Role.VIEWER) as client:
-        run = wait_for_state(client, build_run.run_id, {"succeeded", "failed", "cancelled"}, timeout=600)
+        run = wait_for_state(client, build_run.run_id, {"succeeded", "failed", "cancelled"}, timeout=280)
         assert run["state"] == "succeeded", run["error"]
         outputs: dict[str, Any] = client.get(f"/runs/{build_run.run_id}/outputs").json()
     return run, outputs
