@@ -6,12 +6,16 @@ packages (see DESIGN.md): ``core``, ``observability``, ``store``, ``engine``, ``
 """
 
 from baton.core.errors import BatonError, PermanentError, TransientError
+from baton.core.report import ReportRow, RowOutcome, RunReport
 from baton.core.workflow import RetryPolicy, Step, TaskContext, Workflow
 
 __all__ = [
     "BatonError",
     "PermanentError",
+    "ReportRow",
     "RetryPolicy",
+    "RowOutcome",
+    "RunReport",
     "Step",
     "TaskContext",
     "TransientError",

@@ -88,6 +88,26 @@ def test_approve_then_resume_finishes_the_run(tmp_path: Path, started: str) -> N
     assert result.returncode == 0 and "succeeded" in result.stdout
 
 
+def test_status_shows_the_report_once_its_steps_succeeded(tmp_path: Path, started: str) -> None:
+    assert "report: none — this workflow names no report" in baton(tmp_path, "status", started).stdout
+    result = baton(tmp_path, "run", "baton_test_flows:graded", "-q")
+    assert "waiting for an approval" in result.stdout, result.stdout + result.stderr
+    run_id = result.stdout.split("run ", 1)[1].split()[0]
+    waiting = baton(tmp_path, "status", run_id).stdout
+    assert "report: not yet — it is made once mark, publish succeeded" in waiting
+    assert baton(tmp_path, "approve", run_id, "publish").returncode == 0
+    assert baton(tmp_path, "resume", run_id, "-q").returncode == 0
+    done = baton(tmp_path, "status", run_id)
+    assert done.returncode == 0, done.stderr
+    assert (
+        "1/3 subjects reach the pass mark" in done.stdout and "failed (1 met, 1 failed, 1 not" in done.stdout
+    )
+    rows = {line.split("│")[2].strip(): line for line in done.stdout.splitlines() if line.count("│") > 5}
+    assert "⊘" in rows["music"] and "not taken" in rows["music"] and "music was not taken" in rows["music"]
+    assert "✘" in rows["art"] and "4 < 5" in rows["art"] and "✔" in rows["maths"]
+    assert "note: music is optional" in done.stdout
+
+
 def test_cyclic_workflow(tmp_path: Path) -> None:
     assert_refused(baton(tmp_path, "run", "cli_flows:cyclic"), 2, "has a cycle:", "fetch", "pack", "clean")
     assert not (tmp_path / "baton.db").exists()

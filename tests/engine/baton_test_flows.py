@@ -11,7 +11,16 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
-from baton import PermanentError, RetryPolicy, TaskContext, TransientError, Workflow
+from baton import (
+    PermanentError,
+    ReportRow,
+    RetryPolicy,
+    RowOutcome,
+    RunReport,
+    TaskContext,
+    TransientError,
+    Workflow,
+)
 
 
 class Count(BaseModel):
@@ -405,3 +414,59 @@ def gated_release(gated_flap: list[int]) -> int:
 @gated_fleet.step()
 def gated_after(gated_release: int) -> int:
     return gated_release + 1
+
+
+# -- a report: made from two steps' checkpoints, the second behind an approval --------------------------
+
+
+class Marks(BaseModel):
+    marks: dict[str, int] = {"maths": 9, "art": 4, "music": -1}  # -1: the subject was not taken
+    pass_mark: int = 5
+    broken: bool = False  # the report function fails (as a buggy one would)
+
+
+graded = Workflow("graded", inputs=Marks)
+
+
+@graded.step()
+def mark(inputs: Marks) -> Marks:
+    return inputs
+
+
+@graded.step(approval=True)
+def publish(mark: Marks) -> int:
+    return len(mark.marks)
+
+
+@graded.report
+def grade_report(mark: Marks, publish: int) -> RunReport:
+    if mark.broken:
+        raise ValueError("the grade book is torn")
+    rows = []
+    for subject, score in mark.marks.items():
+        if score < 0:
+            outcome, status, reason = RowOutcome.NOT_IMPLEMENTED, "not taken", f"{subject} was not taken"
+        elif score >= mark.pass_mark:
+            outcome, status, reason = RowOutcome.MET, "passed", None
+        else:
+            outcome, status, reason = RowOutcome.FAILED, "below the pass mark", f"{score} < {mark.pass_mark}"
+        rows.append(
+            ReportRow(
+                id=subject,
+                subject=f"{subject} reaches {mark.pass_mark}",
+                status=status,
+                outcome=outcome,
+                reason=reason,
+                cells={"score": str(score)},
+            )
+        )
+    met = sum(1 for row in rows if row.outcome is RowOutcome.MET)
+    return RunReport(
+        title="grades",
+        headline=f"{met}/{len(rows)} subjects reach the pass mark",
+        subject_label="subject",
+        columns=["score"],
+        rows=rows,
+        facts={"published": str(publish)},
+        notes=["music is optional"],
+    )

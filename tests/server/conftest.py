@@ -36,7 +36,13 @@ TEST_WORKFLOWS = {
     "season": "baton.workflows.season:workflow",
     "gated": "baton_test_flows:gated",
     "fanout": "baton_test_flows:fanout",
+    "graded": "baton_test_flows:graded",  # names a report, made from a step behind an approval
 }
+# An idea whose build honours some requirements and leaves one not implemented (fetching from outside).
+BUILD_IDEA = (
+    "A book club API where members rate books from 1 to 5; "
+    "every night it collects bestseller lists from the New York Times"
+)
 
 
 @dataclass
@@ -139,3 +145,37 @@ def wait_for_state(
             return run
         time.sleep(0.05)
     raise AssertionError(f"run {run_id} did not reach {states} in {timeout} s")
+
+
+@dataclass
+class BuildRun:
+    server: RunningServer
+    run_id: str
+
+
+@pytest.fixture(scope="session")
+def build_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BuildRun]:
+    """One build started over the API of a real server (its worker runs it), shared by the report tests of
+    the API, the CLI and the dashboard. Not waited for: a test that needs it finished waits."""
+    from baton.workflows.builder import stop_service
+
+    folder = tmp_path_factory.mktemp("build-run")
+    store = Store.open(f"sqlite:///{folder / 'serve.db'}")
+    workflows = {**TEST_WORKFLOWS, "build": "baton.workflows.builder:workflow"}
+    try:
+        with running_server(store, workflows=workflows, workspace=str(folder / "ws")) as running:
+            with running.client(Role.OPERATOR) as client:
+                response = client.post(
+                    "/runs", json={"workflow": "build", "inputs": {"idea": BUILD_IDEA, "stack": "fastapi"}}
+                )
+                assert response.status_code == 201, response.text
+                started = response.json()
+            try:
+                yield BuildRun(running, started["id"])
+            finally:
+                with running.client(Role.OPERATOR) as client:
+                    if client.get(f"/runs/{started['id']}").json()["state"] not in ("succeeded", "failed"):
+                        client.post(f"/runs/{started['id']}/cancel")
+                stop_service(Path(started["inputs"]["out"]))
+    finally:
+        store.close()

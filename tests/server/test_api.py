@@ -152,7 +152,10 @@ def test_bad_input_gets_the_right_4xx_with_the_standard_body(server_with: Any, t
 def test_catalog_and_season_extraction(sqlite_server: RunningServer) -> None:
     client = sqlite_server.client(Role.VIEWER)
     workflows = {w["name"]: w for w in client.get("/workflows").json()["items"]}
-    assert set(workflows) == {"demo", "season", "gated", "fanout"}
+    assert set(workflows) == {"demo", "season", "gated", "fanout", "graded"}
+    assert (
+        workflows["graded"]["report_from"] == ["mark", "publish"] and workflows["demo"]["report_from"] is None
+    )
     assert workflows["demo"]["input_schema"]["properties"]["documents"]["type"] == "integer"
     assert [s["name"] for s in workflows["gated"]["steps"] if s["approval"]] == ["release"]
     assert client.get("/workflows/fanout").json()["steps"][1]["mapped_over"] == "numbers"

@@ -15,7 +15,7 @@ from baton.engine import start_run
 from baton.store.keys import Role
 from baton.store.store import Store
 
-from .conftest import RunningServer, running_server, wait_for_state
+from .conftest import BuildRun, RunningServer, running_server, wait_for_state
 
 playwright_api = pytest.importorskip("playwright.sync_api")
 
@@ -254,4 +254,83 @@ def test_the_season_form_uploads_its_data_files(
     assert sorted(p.name for p in (folder / "data").iterdir()) == sorted(p.name for p in data.iterdir())
     assert any((folder / "out").rglob("*.md"))
     assert page.locator("#start-error").inner_text() == ""
+    # the plan's summary, as its workflow reports it: a row per category and one for the backtest
+    playwright_api.expect(page.get_by_test_id("report-headline")).to_have_text(run["report"]["headline"])
+    rows = page.locator("[data-testid=report-table] tbody tr")
+    assert rows.evaluate_all("rs => rs.map(r => r.dataset.row)") == [r["id"] for r in run["report"]["rows"]]
+    page.close()
+
+
+def _row_looks(page: Any, row_id: str) -> dict[str, str]:
+    return page.locator(f"[data-testid=report-table] tr[data-row='{row_id}']").evaluate(
+        """r => ({outcome: r.dataset.outcome, background: getComputedStyle(r).backgroundColor,
+                  status: getComputedStyle(r.querySelector('td.status')).fontWeight,
+                  mark: r.querySelector('td.mark').textContent,
+                  reason: r.querySelector('td.reason').textContent})"""
+    )
+
+
+def test_the_report_appears_live_and_rows_left_over_stand_out(
+    browser: object, sqlite_server: RunningServer
+) -> None:
+    page = browser.new_page(viewport={"width": 1400, "height": 900})  # type: ignore[attr-defined]
+    problems: list[str] = []
+    page.on("pageerror", lambda error: problems.append(str(error)))
+    _login(page, sqlite_server)
+    page.get_by_test_id("workflow").select_option("graded")
+    page.get_by_test_id("inputs").fill("{}")
+    page.get_by_test_id("start-button").click()
+    approve = page.get_by_test_id("approve-publish")
+    playwright_api.expect(approve).to_be_visible(timeout=30_000)
+    # `mark` succeeded, `publish` waits: no report yet, and the page says what it waits for
+    playwright_api.expect(page.get_by_test_id("report-pending")).to_have_text(
+        "the report appears once mark, publish succeeded"
+    )
+    page.evaluate("window.sameDocument = true")
+    approve.click()
+    table = page.get_by_test_id("report-table")
+    playwright_api.expect(table).to_be_visible(timeout=30_000)
+    assert page.evaluate("window.sameDocument === true")  # shown live, without reloading the page
+    playwright_api.expect(page.get_by_test_id("report-verdict")).to_have_text("failed")
+    playwright_api.expect(page.get_by_test_id("report-headline")).to_have_text(
+        "1/3 subjects reach the pass mark"
+    )
+    met, failed, left_out = (_row_looks(page, row) for row in ("maths", "art", "music"))
+    assert (met["outcome"], failed["outcome"], left_out["outcome"]) == ("met", "failed", "not_implemented")
+    assert left_out["reason"] == "music was not taken" and failed["reason"] == "4 < 5"
+    # rows left out or failed stand out: their own background, a bold status and a mark, not colour alone
+    assert len({met["background"], failed["background"], left_out["background"]}) == 3
+    assert int(failed["status"]) >= 700 and int(left_out["status"]) >= 700 and int(met["status"]) < 700
+    assert (met["mark"], failed["mark"], left_out["mark"]) == ("✔", "✘", "⊘")
+    assert problems == []
+    page.close()
+
+
+def test_a_builds_report_shows_its_requirements_table(browser: object, build_run: BuildRun) -> None:
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})  # type: ignore[attr-defined]
+    problems: list[str] = []
+    page.on("pageerror", lambda error: problems.append(str(error)))
+    _login(page, build_run.server)
+    page.evaluate(f"location.hash = '{build_run.run_id}'")
+    playwright_api.expect(page.locator("#run-title")).to_contain_text(build_run.run_id)
+    with build_run.server.client(Role.VIEWER) as client:
+        run = wait_for_state(client, build_run.run_id, {"succeeded", "failed", "cancelled"}, timeout=280)
+        assert run["state"] == "succeeded", run["error"]
+        requirements = client.get(f"/runs/{build_run.run_id}/outputs").json()["deploy"]["requirements"]
+    table = page.get_by_test_id("report-table")
+    playwright_api.expect(table).to_be_visible(timeout=30_000)
+    playwright_api.expect(page.get_by_test_id("report-headline")).to_have_text(run["report"]["headline"])
+    shown = table.locator("tbody tr").evaluate_all(
+        "rs => rs.map(r => [r.dataset.row, r.dataset.outcome, r.querySelector('td.reason').textContent])"
+    )
+    outcome = {"honoured": "met", "not_implemented": "not_implemented", "failed": "failed"}
+    assert shown == [
+        [q["id"], outcome.get(q["status"], "unchecked"), q["reason"] or ""] for q in requirements
+    ]
+    left_out = next(q["id"] for q in requirements if q["status"] == "not_implemented")
+    honoured = next(q["id"] for q in requirements if q["status"] == "honoured")
+    assert _row_looks(page, left_out)["background"] != _row_looks(page, honoured)["background"]
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "dashboard-build-report.png"), full_page=True)
+    assert problems == []
     page.close()

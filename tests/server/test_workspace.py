@@ -244,7 +244,39 @@ def test_a_season_planned_from_uploaded_files(server_with: Any, tmp_path: Path) 
         assert sorted(os.listdir(folder / "data")) == sorted(p.name for p in data.iterdir())
         finished = wait_for_state(client, run["id"], {"succeeded", "failed"}, timeout=240)
         assert finished["state"] == "succeeded", finished["error"]
+        outputs = client.get(f"/runs/{run['id']}/outputs").json()
     assert (folder / "out").is_dir() and any((folder / "out").rglob("*.md"))
+    _check_season_report(finished["report"], outputs)
+
+
+def _check_season_report(report: dict[str, Any], outputs: dict[str, Any]) -> None:
+    """The season's report says what its outputs say: a row per category, the backtest, the facts, the notes."""
+    pricing = outputs["pricing"]["summary"]["categories"]
+    stock = {c["category"]: c for c in outputs["inventory"]["summary"]["categories"]}
+    *categories, backtest = report["rows"]
+    assert [r["id"] for r in categories] == [c["category"] for c in pricing]
+    for row, planned in zip(categories, pricing, strict=True):
+        assert row["outcome"] == ("met" if planned["reaches_target"] else "failed")
+        assert f"{planned['projected_sell_through']:.0%}" in row["reason"]
+        assert row["cells"]["buy"] == f"{planned['initial_buy']:,}"
+        assert row["cells"]["to stores"] == f"{stock[planned['category']]['allocated_to_stores']:,}"
+    reaching = sum(1 for c in pricing if c["reaches_target"])
+    assert report["headline"].startswith(f"{reaching}/{len(pricing)} categories projected to reach")
+    scores = outputs["demand"]["summary"]["backtest"]
+    if scores["skipped"]:
+        assert backtest["outcome"] == "unchecked" and scores["skipped"] in backtest["reason"]
+    else:
+        beats = scores["weekly_wape"]["ensemble"] <= scores["weekly_wape"]["seasonal_naive"]
+        assert backtest["outcome"] == ("met" if beats else "failed")
+        assert f"{scores['weekly_wape']['ensemble']:.3f}" in backtest["reason"]
+    assert report["facts"]["stores planned"] == str(outputs["context"]["stores"])
+    assert report["facts"]["plan"] == outputs["report"]["plan"]
+    assert outputs["demand"]["summary"]["produced_by"] in report["facts"]["forecast"]
+    step_notes = [outputs[s]["notes"] for s in ("context",)] + [
+        outputs[s]["summary"]["notes"] for s in ("demand", "inventory", "pricing")
+    ]
+    assert report["notes"] == [note for notes in step_notes for note in notes]
+    assert report["verdict"] in ("all_met", "failed", "incomplete")  # never claimed: from the rows
 
 
 def test_json_uploads_land_in_the_run_folder(confined: RunningServer, layout: dict[str, Path]) -> None:

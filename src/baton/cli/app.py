@@ -14,7 +14,8 @@ from typing import Annotated, Any
 
 import typer
 import yaml
-from rich.console import Console
+from rich.console import Console, RenderableType
+from rich.text import Text
 
 from baton.cli import render
 from baton.cli.probe import health_endpoint
@@ -34,11 +35,13 @@ from baton.engine import (
     run_to_end,
     start_run,
 )
+from baton.engine.reports import read_report
 from baton.engine.scheduler import LOST_ATTEMPTS_LIMIT
 from baton.engine.worker import Worker
 from baton.llm import Gateway
 from baton.store.attempts import median_step_durations, step_durations
 from baton.store.events import count_by_type, query_events, summarize_durations
+from baton.store.rows import RunRecord, TaskRecord
 from baton.store.runs import find_run_id, get_run, list_runs
 from baton.store.store import Store
 from baton.store.tasks import list_tasks, task_state_counts
@@ -322,7 +325,7 @@ async def _serve(store: Store, settings: WorkerSettings, health_port: int | None
 def status(
     run_id: Annotated[str | None, typer.Argument(help="Run id; the latest run when omitted")] = None,
 ) -> None:
-    """A run's tasks as a table and its graph as a tree, with the critical path marked ★."""
+    """A run's tasks as a table, its graph as a tree (critical path marked ★) and its report."""
     store = open_store()
     with store.read() as conn:
         if run_id is None:
@@ -333,10 +336,27 @@ def status(
             run_id = latest[0].id
         record = get_run(conn, find_run_id(conn, run_id))
         tasks = list_tasks(conn, record.id)
+        report_text = _report_of(conn, record, tasks)
     console.print(render.tasks_table(record, tasks))
     console.print(render.run_tree(record, tasks))
     if record.error:
         console.print(f"[red]error:[/] {record.error}")
+    console.print(report_text)
+
+
+def _report_of(conn: Any, record: RunRecord, tasks: list[TaskRecord]) -> RenderableType:
+    """The run's report as the workflow makes it, or one line on why there is none."""
+    try:
+        workflow = load_workflow(record.workflow)
+        report = read_report(conn, workflow, tasks)
+    except BatonError as error:
+        return Text(f"report: none — {error}", style="yellow")
+    declared = workflow.report_declaration
+    if report is not None:
+        return render.report_view(report)
+    if declared is None:
+        return Text("report: none — this workflow names no report", style="dim")
+    return Text(f"report: not yet — it is made once {', '.join(declared.steps)} succeeded", style="dim")
 
 
 @app.command()

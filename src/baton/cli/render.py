@@ -5,10 +5,13 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping, Sequence
 
+from rich.console import Group
+from rich.markup import escape
 from rich.table import Table
 from rich.tree import Tree
 
 from baton.core.events import EventType
+from baton.core.report import RowOutcome, RunReport, Verdict
 from baton.core.states import RunState, TaskKind, TaskState
 from baton.store.events import DurationStats, Event
 from baton.store.rows import RunRecord, TaskRecord
@@ -169,6 +172,60 @@ def stats_tables(
     for d in durations:
         steps.add_row(d.step, str(d.count), seconds(d.min), seconds(d.median), seconds(d.p95), seconds(d.max))
     return [states, types, steps]
+
+
+OUTCOME_STYLE: Mapping[RowOutcome, str] = {
+    RowOutcome.MET: "green",
+    RowOutcome.FAILED: "bold red",
+    RowOutcome.NOT_IMPLEMENTED: "bold yellow",
+    RowOutcome.UNCHECKED: "yellow",
+    RowOutcome.INFO: "white",
+}
+OUTCOME_MARK: Mapping[RowOutcome, str] = {
+    RowOutcome.MET: "✔",
+    RowOutcome.FAILED: "✘",
+    RowOutcome.NOT_IMPLEMENTED: "⊘",
+    RowOutcome.UNCHECKED: "?",
+    RowOutcome.INFO: "·",
+}
+VERDICT_WORDS: Mapping[Verdict, str] = {
+    Verdict.ALL_MET: "[green]all met[/]",
+    Verdict.INCOMPLETE: "[yellow]incomplete[/]",
+    Verdict.FAILED: "[bold red]failed[/]",
+    Verdict.NOTHING_CHECKED: "[dim]nothing checked[/]",
+}
+
+
+def report_view(report: RunReport) -> Group:
+    """The run's report: title, headline and verdict, facts, the table (rows left out or failed stand
+    out, with their reason) and the notes. Every text is escaped: it may quote the user's words."""
+    counts = ", ".join(f"{n} {outcome.replace('_', ' ')}" for outcome, n in report.counts.items() if n)
+    head = Table.grid(padding=(0, 2))
+    head.add_row("[bold]report[/]", f"[bold]{escape(report.title)}[/]")
+    head.add_row("", escape(report.headline))
+    head.add_row("verdict", f"{VERDICT_WORDS[report.verdict]}" + (f" [dim]({counts})[/]" if counts else ""))
+    for name, value in report.facts.items():
+        head.add_row(escape(name), escape(value))
+    parts: list[Table | str] = [head]
+    if report.rows:
+        table = Table(show_lines=False, title_justify="left")
+        for column in ("", "id", report.subject_label, "status", *report.columns, "reason"):
+            table.add_column(escape(column), overflow="fold")
+        for row in report.rows:
+            style = OUTCOME_STYLE[row.outcome]
+            table.add_row(
+                f"[{style}]{OUTCOME_MARK[row.outcome]}[/]",
+                escape(row.id),
+                escape(row.subject),
+                f"[{style}]{escape(row.status)}[/]",
+                *(escape(row.cells.get(column, "")) for column in report.columns),
+                f"[{style}]{escape(row.reason or '')}[/]"
+                if row.outcome in (RowOutcome.FAILED, RowOutcome.NOT_IMPLEMENTED)
+                else escape(row.reason or ""),
+            )
+        parts.append(table)
+    parts.extend(f"[dim]note:[/] {escape(note)}" for note in report.notes)
+    return Group(*parts)
 
 
 def verdict_line(run_id: str, state: RunState, error: str | None) -> str:

@@ -9,6 +9,7 @@ BatonError                      one root; `hint` says what to do, `exit_code`/`h
 │   ├── UnknownDependencyError
 │   └── DuplicateStepError
 ├── WorkflowNotFoundError       MODULE:WORKFLOW that does not resolve
+├── ReportError                 a run's report could not be made from its checkpoints
 ├── InvalidInputError           inputs that fail validation; names the fields
 ├── NotFoundError
 │   ├── RunNotFoundError
@@ -100,6 +101,14 @@ class WorkflowNotFoundError(BatonError):
     exit_code = 2
     http_status = 404
     code = "workflow_not_found"
+
+
+class ReportError(BatonError):
+    """A workflow's report function failed on a run's checkpoints (a bug of the workflow, or checkpoints
+    of an older shape): the run itself is unaffected, only its summary is missing."""
+
+    http_status = 500
+    code = "report_failed"
 
 
 class InvalidInputError(BatonError):

@@ -19,6 +19,14 @@ in one place and checked before anything runs:
 
     @wf.step()
     def total(square: list[int]) -> int: ...
+
+A workflow may name its **report** — the run's user-facing result summary — with a pure function whose
+parameters name the steps whose checkpoints it reads (see :mod:`baton.core.report`). It is made when a
+run is read, once every step it names has succeeded (until then the run has none):
+
+    @wf.report
+    def summary(total: int) -> RunReport:
+        return RunReport(title="squares", headline=f"total {total}")
 """
 
 from __future__ import annotations
@@ -39,10 +47,12 @@ from baton.core.errors import (
     CycleError,
     DuplicateStepError,
     InvalidInputError,
+    ReportError,
     UnknownDependencyError,
     WorkflowDefinitionError,
 )
 from baton.core.events import EventType
+from baton.core.report import RunReport
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -203,6 +213,17 @@ def _adapter(tp: Any) -> TypeAdapter[Any]:
 
 
 @dataclass(frozen=True)
+class ReportDeclaration:
+    """How a workflow makes its runs' report: ``fn`` takes the checkpoints of ``steps``, one per parameter."""
+
+    fn: Callable[..., RunReport]
+    parameters: tuple[str, ...]
+    steps: tuple[str, ...]  # the step each parameter receives, in the same order
+    parameter_types: Mapping[str, Any]
+    description: str = ""
+
+
+@dataclass(frozen=True)
 class _StepOptions:
     name: str | None
     after: tuple[str | Step[Any], ...]
@@ -232,6 +253,7 @@ class Workflow:
         self.description = description
         self._steps: dict[str, Step[Any]] = {}
         self._duplicates: list[str] = []
+        self._report: ReportDeclaration | None = None
 
     # -- declaring -------------------------------------------------------------------------------
 
@@ -356,7 +378,94 @@ class Workflow:
         self._steps[step_name] = step
         return step
 
+    def report(
+        self,
+        fn: Callable[..., RunReport] | None = None,
+        *,
+        uses: Mapping[str, str | Step[Any]] | None = None,
+    ) -> Any:
+        """Decorator that names the run's report: a pure, quick function of some steps' checkpoints.
+
+        Its parameters name the steps it reads, like a step's (``uses`` maps a parameter to a step of
+        another name); it takes no ``inputs``, ``ctx`` or ``item``, and must return a
+        :class:`~baton.core.report.RunReport`. It runs whenever a run is read (API, CLI, dashboard), not
+        as a task: it must do no I/O. A workflow has at most one report.
+        """
+
+        def declare(function: Callable[..., RunReport]) -> Callable[..., RunReport]:
+            if self._report is not None:
+                raise WorkflowDefinitionError(
+                    f"workflow {self.name!r} names its report twice", hint="keep one @workflow.report"
+                )
+            parameters = tuple(inspect.signature(function).parameters)
+            reserved = sorted(RESERVED_PARAMETERS & set(parameters))
+            if reserved:
+                raise WorkflowDefinitionError(
+                    f"workflow {self.name!r}: its report takes {', '.join(reserved)}, but a report is made "
+                    "from checkpoints only",
+                    hint="take what you need from a step's output",
+                )
+            if not parameters:
+                raise WorkflowDefinitionError(
+                    f"workflow {self.name!r}: its report reads no step",
+                    hint="name the steps it is made from as its parameters",
+                )
+            try:
+                hints = typing.get_type_hints(function)
+            except NameError as error:
+                raise WorkflowDefinitionError(
+                    f"workflow {self.name!r}: cannot resolve the type hints of its report ({error})",
+                    hint="define the types it uses at module level",
+                ) from error
+            sources = {p: (s.name if isinstance(s, Step) else s) for p, s in (uses or {}).items()}
+            self._report = ReportDeclaration(
+                fn=function,
+                parameters=parameters,
+                steps=tuple(sources.get(p, p) for p in parameters),
+                parameter_types={p: t for p, t in hints.items() if p != "return"},
+                description=(inspect.getdoc(function) or "").split("\n", 1)[0],
+            )
+            return function
+
+        return declare(fn) if fn is not None else declare
+
     # -- reading ---------------------------------------------------------------------------------
+
+    @property
+    def report_declaration(self) -> ReportDeclaration | None:
+        """How this workflow's runs are reported, or None if it names no report."""
+        return self._report
+
+    def report_of(self, checkpoints: Mapping[str, str | bytes | None]) -> RunReport | None:
+        """The report made from the checkpoints (JSON, by step name) of the steps it reads.
+
+        None when the workflow names no report or one of those steps has no checkpoint yet. A report
+        function that fails, or returns anything but a :class:`RunReport`, is a :class:`ReportError`.
+        """
+        declared = self._report
+        if declared is None:
+            return None
+        raw = [checkpoints.get(step) for step in declared.steps]
+        if any(value is None for value in raw):
+            return None
+        try:
+            arguments = {
+                parameter: _adapter(declared.parameter_types.get(parameter, Any)).validate_json(value)  # type: ignore[arg-type]
+                for parameter, value in zip(declared.parameters, raw, strict=True)
+            }
+            report = declared.fn(**arguments)
+        except Exception as error:  # a bug of the workflow's, or an older checkpoint's shape
+            first = str(error).strip().splitlines()[0] if str(error).strip() else ""
+            raise ReportError(
+                f"workflow {self.name!r}: its report could not be made from the checkpoints of "
+                f"{', '.join(declared.steps)}: {type(error).__name__}: {first}",
+                hint="the run's outputs are intact (GET /runs/{id}/outputs); fix the workflow's report function",
+            ) from error
+        if not isinstance(report, RunReport):
+            raise ReportError(
+                f"workflow {self.name!r}: its report function returned {type(report).__name__}, not a RunReport"
+            )
+        return report.model_copy(update={"source": list(declared.steps)})
 
     @property
     def steps(self) -> Mapping[str, Step[Any]]:
@@ -385,6 +494,14 @@ class Workflow:
                     f"step {step.name!r} takes `item` but is not a mapped step",
                     hint="declare it with @workflow.map(over=...)",
                 )
+        if self._report is not None:
+            for step_name in self._report.steps:
+                if step_name not in self._steps:
+                    raise WorkflowDefinitionError(
+                        f"workflow {self.name!r}: its report reads {step_name!r}, which is not a step",
+                        hint="declare that step or fix the report's parameter name",
+                        details={"report": self._report.fn.__name__, "dependency": step_name},
+                    )
         cycle = find_cycle(self.dependencies())
         if cycle:
             raise CycleError(self.name, cycle)

@@ -6,6 +6,7 @@ from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from baton.core.report import RunReport
 from baton.core.states import AttemptOutcome, RunState, TaskKind, TaskState
 from baton.store.keys import Role
 
@@ -108,10 +109,21 @@ class TaskDetail(TaskOut):
 
 
 class RunDetail(RunOut):
-    """A run with its step-level tasks (mapped items are listed by ``/runs/{run_id}/tasks``)."""
+    """A run with its step-level tasks (mapped items are listed by ``/runs/{run_id}/tasks``) and its report."""
 
     tasks: list[TaskOut]
     task_counts: dict[str, int]
+    report: RunReport | None = Field(
+        default=None,
+        description="the run's result summary, made by its workflow from the checkpoints of the steps it "
+        "names (the workflow's `report_from`). **null** while the run has not reached those steps, when "
+        "one of them did not succeed, when the workflow names no report, or when its report could not be "
+        "made (`report_error` says why). `verdict` is computed from the rows, never claimed: `all_met` "
+        "only when every row with a verdict was checked and holds",
+    )
+    report_error: str | None = Field(
+        default=None, description="why the report could not be made, when it could not; null otherwise"
+    )
 
 
 class StartRun(_Strict):
@@ -186,6 +198,11 @@ class WorkflowOut(BaseModel):
     description: str
     input_schema: dict[str, Any] | None
     steps: list[StepOut]
+    report_from: list[str] | None = Field(
+        default=None,
+        description="the steps whose checkpoints make a run's report (GET /runs/{id} `report`); "
+        "null when the workflow names no report",
+    )
 
 
 class AgentOut(BaseModel):

@@ -21,6 +21,7 @@ def workflow_out(state: ServerState, name: str, workflow: Workflow) -> WorkflowO
     path, _ = workflow.critical_path()
     critical = set(path)
     steps = workflow.steps
+    declared = workflow.report_declaration
     return WorkflowOut(
         name=name,
         ref=state.settings.workflows[name],
@@ -37,6 +38,7 @@ def workflow_out(state: ServerState, name: str, workflow: Workflow) -> WorkflowO
             )
             for step_name in workflow.order()
         ],
+        report_from=list(declared.steps) if declared else None,
     )
 
 

@@ -1,4 +1,4 @@
-"""Runs and their tasks: start, list, read, cancel, resume; retry, approve and reject a task."""
+"""Runs and their tasks: start, list, read (with the run's report), cancel, resume; retry, approve and reject a task."""
 
 from __future__ import annotations
 
@@ -26,6 +26,7 @@ from baton.server.models import (
     TaskOut,
     page_of,
 )
+from baton.server.run_report import report_fields, unloaded_workflow
 from baton.server.run_request import read_start_run, start_run_openapi
 from baton.server.state import ServerState, in_store, server_state
 from baton.server.workspace import Upload, prepare_inputs, remove_run_folder, write_uploads
@@ -155,9 +156,17 @@ def _start(state: ServerState, principal: Principal, body: StartRun, uploads: li
         return run_out(get_run(conn, run_id))
 
 
-@router.get("/runs/{run_id}", response_model=RunDetail, summary="A run with its step-level tasks")
+@router.get(
+    "/runs/{run_id}",
+    response_model=RunDetail,
+    summary="A run with its step-level tasks and its report",
+    description=(
+        "`report` is the run's result summary, made by its workflow from the checkpoints of the steps its "
+        "report names (GET /workflows/{name} `report_from`): null until those steps have succeeded."
+    ),
+)
 async def get_run_route(run_id: RunId, state: State, _: Annotated[Principal, Depends(viewer)]) -> Response:
-    def read() -> bytes:
+    def read(may_import: bool) -> bytes | str:
         with state.store.read() as conn:
             found = run_version(conn, run_id)
             if found is not None:
@@ -168,16 +177,24 @@ async def get_run_route(run_id: RunId, state: State, _: Annotated[Principal, Dep
             body = state.responses.get(("run", full), version)
             if body is None:
                 record = get_run(conn, full)
+                to_load = unloaded_workflow(state, record)
+                if to_load is not None and not may_import:
+                    return to_load
+                tasks = list_tasks(conn, full, include_items=False)
                 detail = RunDetail(
                     **run_out(record).model_dump(),
-                    tasks=[task_out(t) for t in list_tasks(conn, full, include_items=False)],
+                    tasks=[task_out(t) for t in tasks],
                     task_counts={s.value: n for s, n in task_state_counts(conn, full).items()},
-                )
-                body = detail.model_dump_json().encode()
+                ).model_dump(mode="json")
+                detail.update(report_fields(state, conn, record, tasks))
+                body = json.dumps(detail, separators=(",", ":")).encode()
                 state.responses.put(("run", full), version, body)
         return body
 
-    return Response(await in_store(state, read), media_type="application/json")
+    answer = await in_store(state, read, False)
+    if isinstance(answer, str):  # the run's workflow makes its report: import it off the event loop, once
+        answer = await run_in_threadpool(read, True)
+    return Response(answer, media_type="application/json")
 
 
 @router.get(

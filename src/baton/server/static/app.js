@@ -1,11 +1,13 @@
 // The baton dashboard: plain JS over the REST API and the WebSocket streams. Text is always set with
 // textContent (never parsed as HTML). The API key is exchanged for a short-lived token at once; only the
-// token is kept (sessionStorage), never the key.
+// token is kept (sessionStorage), never the key. A run's report is drawn from its generic shape (GET
+// /runs/{id} `report`): the page knows no workflow's steps.
 "use strict";
 
 const $ = (id) => document.getElementById(id);
 const state = { token: null, role: null, workflows: {}, runs: new Map(), run: null, tasks: new Map(),
-                items: new Map(), runSocket: null, allSocket: null, lastEvent: 0, refreshTimer: null };
+                items: new Map(), runSocket: null, allSocket: null, lastEvent: 0, refreshTimer: null,
+                reportTimer: null, reportShown: null };
 const FINISHED = new Set(["succeeded", "failed", "cancelled"]);
 
 function el(tag, attrs = {}, ...children) {
@@ -245,6 +247,7 @@ async function openRun(runId) {
   state.tasks = new Map(run.tasks.map((t) => [t.name, t]));
   state.items = new Map();
   state.lastEvent = 0;
+  state.reportShown = null;
   $("run").hidden = false;
   $("events").replaceChildren();
   renderRun();
@@ -278,11 +281,13 @@ function onRunMessage(m) {
     const task = state.tasks.get(d.task);
     if (task) task.state = d.to;
     else if (d.task?.includes("[")) state.items.set(d.task, { step: d.step, state: d.to });
+    // a step the report is made from may just have succeeded (or been retried): ask the server again
+    if (task && (d.to === "succeeded" || state.run.report)) scheduleReportReload();
   } else if (m.event === "run.state") {
     state.run.state = d.to;
     const listed = state.runs.get(state.run.id);
     if (listed) { listed.state = d.to; renderRuns(); }
-    if (FINISHED.has(d.to)) loadCosts();
+    if (FINISHED.has(d.to)) { loadCosts(); scheduleReportReload(); }
   }
   appendEvent(m);
   scheduleRender();
@@ -326,7 +331,77 @@ function renderRun() {
   const started = new Date(run.created_at * 1000).toLocaleString();
   $("run-meta").textContent = `started ${started}${run.error ? ` — ${run.error}` : ""}`;
   renderApprovals();
+  renderReport();
   renderDag();
+}
+
+// -- the run's report: made by its workflow on the server; the page only knows its generic shape -----
+
+// Fetch the run again (only its report is taken: the live state comes from the stream), at most every 250 ms.
+function scheduleReportReload() {
+  if (state.reportTimer) return;
+  const runId = state.run.id;
+  state.reportTimer = setTimeout(async () => {
+    state.reportTimer = null;
+    try {
+      const run = await api(`/runs/${encodeURIComponent(runId)}`);
+      if (state.run?.id !== runId) return;
+      state.run.report = run.report;
+      state.run.report_error = run.report_error;
+      renderReport();
+    } catch (error) {
+      console.warn("report", error);
+    }
+  }, 250);
+}
+
+const VERDICT_WORDS = { all_met: "all met", incomplete: "incomplete", failed: "failed", nothing_checked: "nothing checked" };
+const MARKS = { met: "✔", failed: "✘", not_implemented: "⊘", unchecked: "?", info: "·" };
+
+function renderReport() {
+  const run = state.run, box = $("report");
+  const declared = state.workflows[run.workflow]?.report_from;
+  const key = JSON.stringify([run.report, run.report_error, declared, FINISHED.has(run.state)]);
+  if (key === state.reportShown) return;  // redrawn only when it changes (the page redraws on every event)
+  state.reportShown = key;
+  box.replaceChildren();
+  box.hidden = false;
+  const report = run.report;
+  if (!report) {
+    if (run.report_error) {
+      box.append(el("p", { class: "error", "data-testid": "report-error" }, `no report: ${run.report_error}`));
+    } else if (declared) {
+      const steps = declared.join(", ");
+      box.append(el("p", { class: "meta", "data-testid": "report-pending" }, FINISHED.has(run.state)
+        ? `no report: the run ended before ${steps} succeeded`
+        : `the report appears once ${steps} succeeded`));
+    } else {
+      box.hidden = true;  // this workflow names no report
+    }
+    return;
+  }
+  const counts = Object.entries(report.counts).filter(([, n]) => n).map(([k, n]) => `${n} ${k.replace("_", " ")}`).join(", ");
+  box.append(el("h3", { "data-testid": "report-title" }, report.title),
+    el("p", { class: "headline", "data-testid": "report-headline" }, report.headline),
+    el("p", {}, el("span", { class: `verdict ${report.verdict}`, "data-testid": "report-verdict" },
+      VERDICT_WORDS[report.verdict] || report.verdict), counts ? ` ${counts}` : ""));
+  const facts = Object.entries(report.facts);
+  if (facts.length) box.append(el("dl", { "data-testid": "report-facts" }, ...facts.flatMap(([k, v]) => [el("dt", {}, k), el("dd", {}, v)])));
+  if (report.rows.length) {
+    const heads = ["", "id", report.subject_label, "status", ...report.columns, "reason"];
+    const body = report.rows.map((row) => el("tr", { class: row.outcome, "data-row": row.id, "data-outcome": row.outcome },
+      el("td", { class: "mark", title: row.outcome.replace("_", " ") }, MARKS[row.outcome] || ""),
+      el("td", {}, row.id), el("td", {}, row.subject), el("td", { class: "status" }, row.status),
+      ...report.columns.map((c) => el("td", {}, row.cells[c] ?? "")),
+      el("td", { class: "reason" }, row.reason ?? "")));
+    box.append(el("table", { "data-testid": "report-table" },
+      el("thead", {}, el("tr", {}, ...heads.map((h) => el("th", {}, h)))), el("tbody", {}, ...body)));
+  }
+  if (report.notes.length) {
+    box.append(el("details", { class: "notes", "data-testid": "report-notes" },
+      el("summary", {}, `notes (${report.notes.length}): what it left out or assumed`),
+      el("ul", {}, ...report.notes.map((n) => el("li", {}, n)))));
+  }
 }
 
 function renderApprovals() {

@@ -4,6 +4,8 @@ Stages (tasks): architecture → repository → code → gate ∥ infrastructure
 Without a model, every stage uses deterministic skills (templates and rules) and each artifact says
 what produced it. The CLI starts :data:`workflow` through
 the engine; :func:`run_stages_locally` runs the same steps in-process, without the engine.
+The run's report (:mod:`.summary`, shown by `GET /runs/{id}`, `baton status` and the dashboard) is the
+requirements table.
 """
 
 from baton.workflows.builder.architecture import BuildInputs, check_output_dir

@@ -7,6 +7,8 @@ changed, a release already running and healthy is kept — so a retried task fin
 
 Production deploys wait for ``baton approve``: the deploy step's approval is a function of the run's
 inputs (:func:`needs_approval`), true for env prod.
+
+The run's report (:mod:`.summary`) is the requirements table, made from the deploy checkpoint.
 """
 
 from __future__ import annotations
@@ -43,6 +45,7 @@ from baton.workflows.builder.results import (
     requirement_counts,
 )
 from baton.workflows.builder.spec import BuildSpec, Environment, load_spec
+from baton.workflows.builder.summary import build_report
 from baton.workflows.builder.venvs import requirements_hash
 
 RETRY = RetryPolicy(attempts=3, backoff=1.0, permanent=(BatonError,))
@@ -350,6 +353,7 @@ def build_workflow() -> Workflow:
     )
     wf.step(name="docs", retry=RETRY, expected_duration=2)(documentation)
     wf.step(name="notify", retry=RETRY, expected_duration=0.1)(notification)
+    wf.report(build_report)  # the requirements table, once the deploy stage has checked them
     return wf
 
 

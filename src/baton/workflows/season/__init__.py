@@ -5,6 +5,8 @@
 (forecast, backtest, safety stock), inventory (buy, DC holdback, allocation, replenishment) and pricing
 (markdowns toward a target sell-through) — and ``PLAN.md`` sums it up with charts.
 ``baton season sample-data DIR`` writes realistic example files (:func:`write_sample_data`).
+The run's report (:mod:`.summary`, shown by `GET /runs/{id}`, `baton status` and the dashboard) is the
+plan summary: a row per category and one for the backtest, the key facts, and what the plan left out.
 """
 
 from baton.workflows.season.data import DataProblem, SeasonDataError

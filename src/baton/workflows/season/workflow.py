@@ -1,5 +1,7 @@
 """The season workflow: parameters → context → demand → inventory → pricing → report.
 
+The run's report (:mod:`.summary`) is the plan summary: a row per category and for the backtest.
+
 Each agent's result is a checkpoint that holds file paths, a summary and typed results; the tables
 themselves are files in the run's output directory, so a checkpoint stays small and a resumed run hands
 the next agent exactly what the last one wrote.
@@ -48,6 +50,7 @@ from baton.workflows.season.report import (
     draw_markdowns,
     write_plan,
 )
+from baton.workflows.season.summary import season_report
 
 __all__ = ["LocalRun", "SeasonInputs", "run_locally", "workflow"]
 
@@ -237,6 +240,10 @@ def report(
     )
     ctx.log("plan written", path=plan)
     return ReportResult(plan=plan, charts=charts)
+
+
+# The run's report (GET /runs/{id}, `baton status`, the dashboard): the plan summary, once PLAN.md is written.
+workflow.report(season_report)
 
 
 @dataclass
