@@ -61,11 +61,9 @@ IDEAS = [
     idea("An API that returns the weather for a city", None),
     idea("A URL shortener", "link", "url shortener"),
     idea("A todo API that also emails me a daily summary", "todo", "emails me a daily summary"),
+    # a fetch naming its URL is a fetch job (see test_build_fetch_jobs.py)
     idea(
-        "Every hour fetch exchange rates from https://api.example.com/rates and store them",
-        "exchange_rate",
-        "every hour fetch exchange rates from https://api.example.com/rates",
-        needs=FETCH,
+        "Every hour fetch exchange rates from https://api.example.com/rates and store them", "exchange_rate"
     ),
     idea("A service that validates email addresses", None),
     idea("An API that resizes images", None),
@@ -223,6 +221,7 @@ def test_nothing_the_service_does_picks_the_stack_or_makes_a_job() -> None:
 
 def test_a_url_in_the_idea_is_quoted_as_written() -> None:
     spec = extract_spec("Every hour fetch exchange rates from https://api.Example.com/v1/rates?base=EUR.")
-    [fetch] = [r for r in spec.requirements if r.status is RequirementStatus.NOT_IMPLEMENTED]
+    [fetch] = [r for r in spec.requirements if (r.implemented_by or "").startswith("job:")]
     assert "https://api.Example.com/v1/rates?base=EUR" in fetch.text
+    assert spec.jobs[0].source_url == "https://api.Example.com/v1/rates?base=EUR"
     assert {e.name for e in spec.entities} == {"exchange_rate"}

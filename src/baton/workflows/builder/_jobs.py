@@ -117,3 +117,58 @@ def read_jobs(clauses: list[Clause], text: str, words: set[str], draft: Draft, s
                 )
             )
         draft.jobs.clear()
+
+
+def fetch_sources(clauses: list[Clause]) -> list[Clause]:
+    """The fetches of the idea that name their source: "every hour fetch rates from https://…"."""
+    return [c for c in clauses if c.kind == "fetch" and any(w.startswith("sourceurl") for w in c.words)]
+
+
+def read_fetch_jobs(clauses: list[Clause], draft: Draft, stack: Stack, reason: str) -> None:
+    """A fetch job for each fetch that names its URL and what it brings in; the source's keys are taken to be
+    the field names (an assumption to correct in spec.yaml). Without a URL the fetch stays not implemented."""
+    for clause in fetch_sources(clauses):
+        named = [name for _, name in mentions(clause, draft)]
+        target = next(iter(named), None)
+        why = (
+            "it names nothing the service keeps"
+            if target is None
+            else f"fetch jobs are rendered on the fastapi stack only (this build: {stack.value})"
+            if stack is not Stack.FASTAPI
+            else f"a fetched {target} could not name its parent"
+            if any(c == target for _, c in draft.relations)
+            else ""
+        )
+        if why or target is None:
+            instead = (
+                f"the rules made no fetch job of it ({why}): write the `kind: fetch` job in spec.yaml "
+                "(source_url, mapping, key), or build with a model configured (BATON_CONFIG)"
+            )
+            draft.unsaid = [(t, instead if (t, r) == (clause.text, reason) else r) for t, r in draft.unsaid]
+            continue
+        url = draft.urls[next(w for w in clause.words if w.startswith("sourceurl"))]
+        fields = draft.entities[target]
+        mapping = {f["name"]: f["name"] for f in fields}
+        unique = [f["name"] for f in fields if f.get("unique")]
+        key = (
+            unique or [f["name"] for f in fields if f["name"] in ("code", "name", "key")] or list(mapping)
+        )[0]
+        name = f"fetch_{plural(target)}"
+        cron, said = _schedule(clause.text)
+        draft.jobs.append(
+            {
+                "name": name,
+                "kind": JobKind.FETCH,
+                "schedule": cron,
+                "entity": target,
+                "source_url": url,
+                "mapping": mapping,
+                "key": key,
+            }
+        )
+        draft.unsaid = [(t, r) for t, r in draft.unsaid if not (t == clause.text and r == reason)]
+        draft.said.append((clause.text, f"job:{name}"))
+        draft.assumptions.append(
+            f"a fetch job GETs {url} {said} and upserts {plural(target).replace('_', ' ')} by {key}; the source's "
+            f"rows are taken to use the field names as keys ({', '.join(mapping)}): correct `mapping` in spec.yaml"
+        )

@@ -67,6 +67,8 @@ def render_code_files(spec: BuildSpec) -> dict[str, str]:
     entities = context["entities"]
     files = render_tree("core", context, entities=entities)
     files.update(render_tree(STACK_FOLDERS[spec.stack], context, entities=entities))
+    if context["fetch_jobs"]:
+        files.update(render_tree("fastapi_fetch", context))
     files.update(requirement_files(spec))
     files["tests/acceptance.py"] = (Path(__file__).parent / "_checks.py").read_text(encoding="utf-8")
     requirements = [r.model_dump(mode="json", exclude_none=True) for r in spec.requirements]

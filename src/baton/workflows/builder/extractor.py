@@ -21,7 +21,14 @@ from baton.workflows.builder import _actions as actions
 from baton.workflows.builder import _reading as reading
 from baton.workflows.builder import _vocabulary as vocab
 from baton.workflows.builder._draft import WHO_FIELDS, Clause, Draft
-from baton.workflows.builder._jobs import FLASK_WORDS, FUNCTIONS_WORDS, infer_stack, read_jobs
+from baton.workflows.builder._jobs import (
+    FLASK_WORDS,
+    FUNCTIONS_WORDS,
+    fetch_sources,
+    infer_stack,
+    read_fetch_jobs,
+    read_jobs,
+)
 from baton.workflows.builder._leftovers import SERVICE_WORDS, leftovers
 from baton.workflows.builder._naming import looks_plural, name_problem, plural, safe_name, singular, slug
 from baton.workflows.builder._queries import read_queries, read_unique
@@ -533,10 +540,13 @@ def extract_spec(
     known_relations(draft)
     reading.read_capacity_limits(draft)
     _drop_who_fields(draft, listed)
-    chosen = stack or infer_stack(words, text)
+    # a fetch naming its URL is rendered on FastAPI: its schedule words pick no timer stack
+    fetched = {w for c in fetch_sources(clauses) for w in c.words}
+    chosen = stack or infer_stack(words - fetched if fetched else words, text)
     if stack is None:
         draft.assumptions.insert(0, f"stack {chosen.value}, chosen from the words of the idea")
     read_jobs([c for c in clauses if not c.role], text, words, draft, chosen)
+    read_fetch_jobs(clauses, draft, chosen, actions.REASONS["fetch"])
     for clause in [c for c in clauses if not c.role]:
         clause.use(*[k for k, w in enumerate(clause.words) if w in FUNCTIONS_WORDS or w in FLASK_WORDS])
         leftovers(clause, draft)
