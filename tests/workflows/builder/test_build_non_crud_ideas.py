@@ -180,6 +180,9 @@ IDEAS = [
         needs=FETCH,
     ),
     idea("Users can add books and authors", "user book author"),
+    # verbs that keep what they take: no relay, no compound 'upload_photo', no entity 'post'
+    idea("Users can upload photos and tag them", "user photo"),
+    idea("A forum where users can post messages in threads", "user message thread"),
 ]
 
 
@@ -188,7 +191,9 @@ def _unaccounted(text: str, spec: BuildSpec) -> set[str]:
     said = " ".join(r.text.lower() for r in spec.requirements)
     names = {e.name for e in spec.entities} | {f.name for e in spec.entities for f in e.fields}
     named = {part for name in names for part in name.split("_")}
-    text = re.sub(r"^an? ((?:[a-z]+ ){1,2})(?=api|system|service|app)", "", text.lower())  # "A blog API"
+    text = re.sub(
+        r"^an? ((?:[a-z]+ ){1,2})(?=api|system|service|app|where)", "", text.lower()
+    )  # "A blog API"
     words = set(re.findall(r"[a-z][a-z']+", text)) - FILLER
     return {w for w in words if w not in said and w.rstrip("s") not in named and w not in named}
 

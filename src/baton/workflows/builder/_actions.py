@@ -133,6 +133,11 @@ def action_at(words: list[str], i: int, *, after_action: bool = False) -> str | 
         return None
     if word in ("add", "adds") and not (after_action or set(words[i + 1 : i + 4]) & _OPERANDS):
         return None  # "users add books" keeps books; "adds two numbers" computes
+    if word in ("check", "checks") and i + 1 < len(words) and words[i + 1] in ("out", "in", "into"):
+        return None  # "members check out books": a loan
+    elsewhere = {"to", "into", "onto"} & set(words[i + 1 : i + 6])
+    if kind == "relay" and word in AMBIGUOUS_ACTIONS and word not in ("caches", "cache") and not elsewhere:
+        return None  # "users post messages", "upload photos" keep them; "posts them to Discord" relays
     before = words[i - 1] if i > 0 else ""
     after = words[i + 1] if i + 1 < len(words) else ""
     if before in _NOUN_LEADS and not (after_action and before in ("and", "or")):

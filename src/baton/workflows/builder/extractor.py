@@ -79,6 +79,8 @@ _PREPOSITIONS = frozenset(
 # verbs that look plural: "… and belongs to a vehicle", "a match ends after it starts"
 _NEVER_ENTITIES = frozenset({"starts", "ends", "begins", "belongs", "belong"})
 _RELATIVE_PRONOUNS = frozenset({"that", "which", "who"})
+# "users can post messages": the word after a modal is a verb
+_MODALS = frozenset({"can", "may", "will", "must", "should", "could", "would", "cannot"})
 # "users add books", "staff can list orders": verbs whose next word is their object
 # fmt: off
 _OBJECT_TAKERS = frozenset({
@@ -169,6 +171,8 @@ def _is_verb(words: list[str], i: int) -> bool:
     before = words[i - 1]
     if before in HAS or before in vocab.VERBS_3RD or before in ("can", "will", "to", "may", "must"):
         return False
+    if before in ("out", "up", "off", "back") and i > 1 and words[i - 2] not in vocab.DETERMINERS:
+        return False  # "members check out books": the object of a phrasal verb
     if before in _VERB_BASES or before in _OBJECT_TAKERS:
         return False  # "members borrow books", "users add books": the object of a verb, not a verb
     return before in _SUBJECT_WORDS or (before not in vocab.DETERMINERS and not looks_plural(before))
@@ -194,6 +198,8 @@ def _compound(words: list[str], i: int) -> str | None:
         return joined
     if (
         first in vocab.NOT_ENTITIES
+        or first in ACTION_VERBS
+        or first in _OBJECT_TAKERS
         or first in _PREPOSITIONS
         or first in vocab.DETERMINERS
         or first in ADJECTIVES
@@ -287,7 +293,8 @@ def _scan_entities(clauses: list[Clause], draft: Draft, listed: dict[str, list[s
             if compound is None and (verb or (words[i] in HAS and i > 0)):
                 i += 1
                 continue
-            name = compound or (None if _in_field_chain(words, i) else _noun(words[i]))
+            modal = i > 0 and words[i - 1] in _MODALS and not looks_plural(words[i])
+            name = compound or (None if _in_field_chain(words, i) or modal else _noun(words[i]))
             subject = (
                 i > 0
                 and words[i - 1] in ("each", "every", "one", "a", "an")
