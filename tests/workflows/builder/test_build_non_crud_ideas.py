@@ -180,6 +180,40 @@ IDEAS = [
         needs=FETCH,
     ),
     idea("Users can add books and authors", "user book author"),
+    # the third list, written after the second round; its first run got 8 of 10 right: "scales ingredient
+    # quantities for a number of servings" made an entity 'serving', and "attendees register" was dropped
+    idea("A service that sends a weekly report of new signups to the admins", None),
+    idea(
+        "An event API: organizers create events, attendees register; the API generates a QR code ticket for "
+        "each registration",
+        "event organizer attendee",
+        "the api generates a qr code ticket for each registration",
+        "attendees register",
+    ),
+    idea("An API that compresses uploaded images", None),
+    idea("A webhook receiver that stores GitHub events", "github_event"),
+    idea(
+        "A leaderboard API: players have scores and the API ranks players by score",
+        "player",
+        "the api ranks players by score",
+    ),
+    idea(
+        "Every morning, import orders from https://shop.example.com/orders.json into the orders table",
+        "order",
+    ),
+    idea(
+        "A flight tracker that polls an airline API every 5 minutes for delays",
+        "flight",
+        "polls an airline api every 5 minutes for delays",
+        needs=FETCH,
+    ),
+    idea(
+        "A recipe app that scales ingredient quantities for a number of servings",
+        "recipe",
+        "scales ingredient quantities for a number of servings",
+    ),
+    idea("An API that converts PDFs to text and keeps the results", "result", "converts pdfs to text"),
+    idea("A support desk where agents answer tickets", "agent ticket"),
     # verbs that keep what they take: no relay, no compound 'upload_photo', no entity 'post'
     idea("Users can upload photos and tag them", "user photo"),
     idea("A forum where users can post messages in threads", "user message thread"),

@@ -58,7 +58,7 @@ def leftovers(clause: Clause, draft: Draft) -> None:
         and not NUMBER.match(w)
         and len(w) > 2
         and singular(w) not in draft.entities
-        and w not in vocab.LINKING_VERBS
+        and not (w in vocab.LINKING_VERBS and k + 1 < len(clause.words))  # "attendees register" is said
         and w not in _KEEPING_VERBS
     ]
     if content:

@@ -108,7 +108,7 @@ _ACTION_BASES: dict[str, tuple[str, ...]] = {
         "recognize", "recommend", "generate", "randomize", "randomise", "hash", "encrypt", "decrypt",
         "encode", "decode", "compress", "decompress", "parse", "minify", "tokenize", "tokenise", "compare",
         "verify", "validate", "check", "answer", "reply", "respond", "echo", "round", "sign", "geocode",
-        "spellcheck", "lint", "diff", "score", "rank", "sort", "shuffle", "reverse",
+        "spellcheck", "lint", "diff", "score", "rank", "sort", "shuffle", "reverse", "scale",
     ),
     "convert": (
         "convert", "translate", "transform", "transcode", "resize", "crop", "rescale", "reformat",
@@ -146,7 +146,8 @@ AMBIGUOUS_ACTIONS = frozenset(
         "upload", "downloads", "download", "caches", "signs", "sign", "ranks", "rank", "echoes", "echo",
         "hashes", "hash", "looks", "look", "collects", "collect", "pipes", "pipe", "tunnels", "tunnel",
         "crops", "crop", "publishes", "publish", "syncs", "sync", "polls", "poll", "forwards", "forward",
-        "sort", "sorts", "add", "adds", "sms", "ping", "pings", "tweets", "tweet", "proxies", "proxy", "compare",
+        "sort", "sorts", "scale", "scales", "add", "adds", "sms", "ping", "pings", "tweets", "tweet",
+        "proxies", "proxy", "compare",
     }
 )  # fmt: skip
 # The service named by what it does: "a currency converter", "a URL shortener" — no entity either.
