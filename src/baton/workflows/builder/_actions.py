@@ -5,7 +5,8 @@ to Slack", "every hour fetch rates from …", "the API notifies members when loa
 span of words around an action verb (or a noun naming a service by what it does, "a currency converter").
 Such a span is no entity and no relation: it becomes a ``not implemented`` requirement quoting the user,
 with what it needs (a model, or a `kind: fetch` job in spec.yaml), and its words are not read as things
-the service keeps — except the object of a fetch ("fetch exchange rates … and store them"), which is.
+the service keeps — except what a fetch brings in ("fetch exchange rates … and store them") and what
+is sent ("users send messages to each other"), which are.
 """
 
 from __future__ import annotations
@@ -62,7 +63,7 @@ _VERB_LEADS = frozenset(
     {
         "that", "which", "who", "it", "also", "then", "to", "can", "will", "should", "must", "may", "please",
         "automatically", "we", "i", "you", "they", "api", "service", "app", "endpoint", "bot", "job",
-        "server", "function", "system", "backend", "script", "task", "and", "or", "just", "only",
+        "server", "function", "system", "backend", "script", "task", "just", "only",
     }
 ) | _SCHEDULE  # fmt: skip
 # The words of a span's subject: "the API notifies …", "a nightly job collects …", "an endpoint that adds …".
@@ -87,6 +88,7 @@ _SHORTEN = frozenset({"shortener", "shorteners", "shorten", "shortens", "shorten
 _FETCH_OBJECT_ENDS = frozenset(
     {"from", "at", "via", "using", "off", "out", "of", "into", "on", "every", "with", "for", "to", "in"}
 )
+_SENT_LINKS = frozenset({"of", "to", "for", "when", "about", "with", "in", "on", "if", "whenever"})
 _OPERANDS = frozenset(
     {
         "two",
@@ -144,8 +146,8 @@ def action_at(words: list[str], i: int, *, after_action: bool = False) -> str | 
         return None
     if after in _NOUN_FOLLOWERS:
         return None  # "posts have many comments", "alerts are sent": a noun, the subject of a verb
-    if word in FETCH_VERBS or (word in SEND_VERBS and after):
-        return kind  # as the rules always read them: "fetch …", "send a reminder …"
+    if not after and before in ("and", "or") and not after_action:
+        return None  # "subscribers, newsletters and sends": the last noun of a list
     context = (
         (i == 0 and not word.endswith("s"))
         or before in _VERB_LEADS
@@ -154,7 +156,9 @@ def action_at(words: list[str], i: int, *, after_action: bool = False) -> str | 
         or (before in _CHAIN_VERBS and i > 1 and words[i - 2] in _VERB_LEADS)
     )
     if word in AMBIGUOUS_ACTIONS:
-        return kind if context else None
+        return kind if context else None  # "a source text", "channels and messages": nouns
+    if word in FETCH_VERBS or (word in SEND_VERBS and after):
+        return kind  # as the rules always read them: "fetch …", "send a reminder …"
     if word.endswith("s") and word != "sms":
         return kind  # "converts", "relays": a third-person verb that is never a plural noun here
     return kind if context or looks_plural(before) else None  # "users convert files"
@@ -239,8 +243,15 @@ def _span_at(words: list[str], i: int, floor: int) -> Span | None:
     kind = action_at(words, i)
     if kind is not None:
         return Span(_span_start(words, i, floor), _span_end(words, i), kind)
-    if word in AGENT_NOUNS and not (i + 1 < len(words) and looks_plural(words[i + 1])):
-        return _agent_span(words, i, floor)
+    following = words[i + 1] if i + 1 < len(words) else ""
+    head = (
+        not following
+        or following in _SERVICE_TAILS
+        or following in _AGENT_OBJECTS
+        or not _modifier(following)
+    )
+    if word in AGENT_NOUNS and head and not looks_plural(following):
+        return _agent_span(words, i, floor)  # "a currency converter API"; not "a converter shop"
     return None
 
 
@@ -283,9 +294,28 @@ def _fetch_object(words: list[str], span: Span) -> tuple[int, int] | None:
     return (verb + 1, end) if end > verb else None
 
 
+def _kept_objects(clause: Clause, offsets: list[tuple[int, int]], span: Span) -> list[Clause]:
+    """What an action brings in or names that the service keeps: what a fetch fetches ("fetch exchange
+    rates … and store them"), what is sent ("users send messages to each other", as the rules always did)."""
+    if span.kind == "send":
+        words = clause.words
+        verb = next((k for k in range(span.start, span.end + 1) if words[k] in ACTION_VERBS), span.start)
+        linked = next((k for k in range(verb + 1, span.end + 1) if words[k] in _SENT_LINKS), span.end + 1)
+        if not any(looks_plural(w) for w in words[verb + 1 : linked]):
+            verb = linked - 1  # "sends a weekly report of new signups": the report is sent, not kept
+        kept = _part(clause, offsets, verb + 1, span.end, "object")
+        return [kept] if kept is not None else []
+    if span.kind == "fetch":
+        found = _fetch_object(clause.words, span)
+        kept = _part(clause, offsets, found[0], found[1], "object") if found is not None else None
+        return [kept] if kept is not None else []
+    return []
+
+
 def split_actions(clauses: list[Clause], word_pattern: re.Pattern[str], draft: Draft) -> list[Clause]:
     """The clauses with each action span cut out as a clause of its own (``role="action"``), its
-    requirement recorded as not implemented; a fetch's object kept as a clause to read entities from."""
+    requirement recorded as not implemented; what a fetch or a send names kept as a clause to read
+    entities from (``role="object"``)."""
     result: list[Clause] = []
     for clause in clauses:
         spans = find_spans(clause.words)
@@ -303,12 +333,7 @@ def split_actions(clauses: list[Clause], word_pattern: re.Pattern[str], draft: D
                 continue
             action.kind = span.kind
             result.append(action)
-            if span.kind == "fetch":
-                found = _fetch_object(clause.words, span)
-                if found is not None:
-                    kept = _part(clause, offsets, found[0], found[1], "object")
-                    if kept is not None:
-                        result.append(kept)
+            result.extend(_kept_objects(clause, offsets, span))
             if span.kind in REASONS:
                 draft.unsaid.append((action.text, REASONS[span.kind]))
             cursor = span.end + 1

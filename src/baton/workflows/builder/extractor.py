@@ -523,7 +523,7 @@ def extract_spec(
     text = _normalise(_hide_urls(idea, draft))
     clauses = actions.split_actions(_clauses(text), _WORD, draft)
     # what the service does not do picks no stack and no job ("a todo API that emails me a daily summary")
-    words = {w for c in clauses if c.role != "action" or c.kind == "fetch" for w in c.words}
+    words = {w for c in clauses if not c.role or c.kind == "fetch" for w in c.words}
     listed: dict[str, list[str]] = {}
     _scan_entities(clauses, draft, listed)
     _shortened_links(clauses, draft)
