@@ -27,6 +27,11 @@ class Clause:
     text: str  # as the user wrote it (lowercased, spaces collapsed)
     words: list[str]
     used: set[int] = field(default_factory=set)
+    # "": read for everything; "action": what the service must do (see _actions.py), read for nothing;
+    # "object": what a fetch brings in, read for entities only
+    role: str = ""
+    kind: str = ""  # the action's kind ("compute", "fetch", …) when role == "action"
+    headless: bool = False  # it follows an action whose subject it shares: "… and records the times"
 
     def phrase(self, start: int, end: int) -> str:
         """Words ``start..end`` (inclusive) as written, underscores back to hyphens or spaces."""
@@ -49,9 +54,11 @@ class Draft:
     said: list[tuple[str, str]] = field(default_factory=list)  # (the user's words, feature)
     unsaid: list[tuple[str, str]] = field(default_factory=list)  # (the user's words, why not)
     listed: set[tuple[str, str]] = field(default_factory=set)
-    aliases: dict[str, str] = field(
+    # (entity, field) whose choices the idea lists
+    aliases: dict[str, str] = field(default_factory=dict)  # "spot" → "parking_spot", once the idea said it
+    urls: dict[str, str] = field(
         default_factory=dict
-    )  # "spot" → "parking_spot", once the idea said it  # (entity, field) whose choices the idea lists
+    )  # a placeholder word of the idea → the URL it stood for
 
     def add_entity(self, name: str, *, mentioned: bool = True) -> None:
         name = self.aliases.get(name, name)

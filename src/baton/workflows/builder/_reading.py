@@ -16,12 +16,10 @@ from baton.workflows.builder._words import (
     ADJECTIVES,
     COLLECTIVE_NOUNS,
     EXIT_CHOICES,
-    FETCH_VERBS,
     FIELD_HEADS,
     FIELD_WORDS,
     FINAL_CHOICES,
     PERSON_NOUNS,
-    SEND_VERBS,
     STOP,
     UNIT_WORDS,
 )
@@ -555,129 +553,6 @@ def read_choices(clause: Clause, draft: Draft) -> None:
         )
 
 
-def read_unique(clause: Clause, draft: Draft) -> None:
-    """ "one review per customer per product", "each user has a unique email"."""
-    words = clause.words
-    for i, word in enumerate(words):
-        if word == "unique" and i >= 2 and (words[i - 1] == "is" or words[i - 2 : i] == ["is", "always"]):
-            # "a sku that is unique", "the email is unique"
-            skipped = ("is", "that", "which", "always")
-            k = next((m for m in range(i - 1, max(-1, i - 4), -1) if words[m] not in skipped), -1)
-            name = singular(words[k]) if k >= 0 else ""
-            entity = nearest(clause, draft, k)
-            if entity and name and name not in draft.entities and name.isidentifier() and name not in STOP:
-                draft.set_field(entity, name, type=field_kind(name), unique=True)
-                clause.use(*range(k, i + 1))
-                shown = f"{article(entity)} {entity}'s {name.replace('_', ' ')} is unique"
-                draft.said = [(t, f) for t, f in draft.said if f != f"field:{entity}.{name}"]
-                draft.said.append((shown, f"field:{entity}.{name}"))
-            continue
-        if word == "unique" and i + 1 < len(words):
-            name = singular(words[i + 1])
-            entity = nearest(clause, draft, i)
-            if entity and name not in draft.entities:
-                draft.set_field(entity, name, type=field_kind(name), unique=True)
-                clause.use(i, i + 1)
-                draft.said.append((clause.phrase(max(0, i - 3), i + 1), f"field:{entity}.{name}"))
-        if word == "one" and i + 3 < len(words) and words[i + 2] == "per":
-            entity = singular(words[i + 1])
-            keys = [
-                singular(w) for k, w in enumerate(words[i + 3 :], i + 3) if w not in ("per", "and", "a", "an")
-            ]
-            keys = [k for k in keys if k in draft.entities][:3]
-            if entity in draft.entities and keys:
-                for key in keys:
-                    draft.relate(key, entity, f"'{clause.phrase(i, min(len(words) - 1, i + 6))}'")
-                group = [f"{key}_id" for key in keys]
-                if all((key, entity) in draft.relations for key in keys) and len(group) >= 2:
-                    draft.unique_together.setdefault(entity, []).append(group)
-                    end = max(k for k, w in enumerate(words) if singular(w) in keys)
-                    clause.use(*range(i, end + 1))
-                    draft.said.append((clause.phrase(i, end), f"unique:{entity}"))
-
-
-def read_queries(clause: Clause, draft: Draft) -> None:
-    """ "the latest reading per city", "how many tickets each customer has"."""
-    text = " ".join(clause.words)
-    latest = re.search(
-        r"\b(?:latest|newest|most recent|last|current)\s+([a-z_]+)\s+(?:per|for each|of each|for every|by)\s+([a-z_]+)",
-        text,
-    )
-    if latest:
-        entity, key = singular(latest.group(1)), singular(latest.group(2))
-        start = len(text[: latest.start()].split())
-        end = start + len(latest.group(0).split()) - 1
-        if entity in draft.entities:
-            if key in draft.entities:
-                draft.relate(key, entity, f"'{latest.group(0)}'")
-                key_name = f"{key}_id"
-            else:
-                draft.set_field(entity, key, type="string")
-                key_name = key
-            dated = [f["name"] for f in draft.entities[entity] if f["type"] in ("datetime", "date")]
-            by = dated[0] if dated else "recorded_at"
-            if not dated:
-                draft.set_field(entity, by, type="datetime")
-                draft.assumptions.append(f"{entity} gets a recorded_at time to tell the latest")
-            draft.queries.append({"kind": "latest", "entity": entity, "key": key_name, "by": by})
-            clause.use(*range(start, end + 1))
-            draft.said.append((latest.group(0), f"query:latest:{entity}"))
-    count = re.search(
-        r"\b(?:how many|number of|count of|counts of)\s+([a-z_]+)\s+(?:per|each|for each|a|an|every)\s+([a-z_]+)",
-        text,
-    )
-    if count:
-        entity, parent = singular(count.group(1)), singular(count.group(2))
-        start = len(text[: count.start()].split())
-        end = start + len(count.group(0).split()) - 1
-        if (
-            entity in draft.entities
-            and parent in draft.entities
-            and draft.relate(parent, entity, f"'{count.group(0)}'")
-        ):
-            draft.queries.append({"kind": "count", "entity": entity, "parent": parent})
-            clause.use(*range(start, min(len(clause.words), end + 2)))
-            draft.said.append((count.group(0), f"query:count:{entity}"))
-
-
-def read_outside(clause: Clause, draft: Draft) -> None:
-    """Phrases that need the outside world: fetching from a source, sending messages."""
-    words = clause.words
-    for i, word in enumerate(words):
-        if word in FETCH_VERBS:
-            clause.use(*range(len(words)))
-            draft.unsaid.append(
-                (
-                    clause.text,
-                    "fetching from an outside source needs its URL and a field mapping: add a `kind: fetch` job "
-                    "to spec.yaml (source_url, mapping, key) — the deterministic build does not render fetch jobs yet",
-                )
-            )
-            return
-        noun = i > 0 and words[i - 1] in (
-            "a",
-            "an",
-            "the",
-            "and",
-            "its",
-            "their",
-            "has",
-            "have",
-            "with",
-            "valid",
-        )
-        if word in SEND_VERBS and i + 1 < len(words) and not noun:
-            clause.use(*range(len(words)))
-            draft.unsaid.append(
-                (
-                    clause.text,
-                    "sending e-mails or messages needs a mail or messaging service, "
-                    "which the deterministic build does not generate",
-                )
-            )
-            return
-
-
 def read_capacity_limits(draft: Draft) -> None:
     """A parent with a capacity, booked by a child: the children of one parent are at most its capacity."""
     for parent, child in draft.relations:
@@ -696,59 +571,6 @@ def read_capacity_limits(draft: Draft) -> None:
             )
         )
         draft.assumptions.append(f"{plural(child)} of one {parent} are at most its {capacity['name']}")
-
-
-SERVICE_WORDS = frozenset(
-    {"api", "app", "service", "system", "platform", "website", "backend", "tool", "site"}
-)
-
-
-def read_domain(clause: Clause, draft: Draft) -> None:
-    """ "A REST API for a small clinic", "a book club API": the words naming the service are no requirement."""
-    words = clause.words
-    for i, word in enumerate(words):
-        if word in SERVICE_WORDS:
-            clause.use(*range(max(0, i - 3), i + 1))
-        if word == "for" and i + 1 < len(words):
-            k = i + 1
-            while k < len(words) and (words[k] in STOP or words[k] in ADJECTIVES):
-                k += 1
-            if k < len(words) and not looks_plural(words[k]):
-                clause.use(*range(i, min(len(words), k + 2)))
-    titled = words[-1:] and words[-1] in (*SERVICE_WORDS, "shop", "store")
-    if words and words[0] in ("a", "an") and len(words) <= 4 and (titled or not mentions(clause, draft)):
-        clause.use(*range(len(words)))  # "A plant nursery shop": the title
-    lead = [
-        k for k, w in enumerate(words[:4]) if w not in STOP and not looks_plural(w) and w not in ADJECTIVES
-    ]
-    follows = ("where", "that", "which", "with", "for", "to", "in", "api", "app", "service")
-    opening = lead and (lead[0] == 0 or (lead[0] == 1 and words[0] in ("a", "an", "the")))
-    if opening and lead[0] + 1 < len(words) and words[lead[0] + 1] in follows:
-        clause.use(lead[0])  # "A shop where …", "Library with books …": what the service is for
-
-
-def leftovers(clause: Clause, draft: Draft) -> None:
-    """Words no rule used: the clause is reported as a requirement not implemented, quoting it."""
-    read_domain(clause, draft)
-    content = [
-        (k, w)
-        for k, w in enumerate(clause.words)
-        if k not in clause.used
-        and w not in STOP
-        and not NUMBER.match(w)
-        and len(w) > 2
-        and singular(w) not in draft.entities
-        and w not in vocab.LINKING_VERBS
-    ]
-    if content:
-        unknown = ", ".join(dict.fromkeys(w for _, w in content))
-        draft.unsaid.append(
-            (
-                clause.text,
-                f"the rules did not understand {unknown!r}: say it in spec.yaml "
-                "(fields, rules, queries, jobs) or build with a model",
-            )
-        )
 
 
 def plural_words(name: str) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 from baton.workflows.builder._naming import pascal, title
 from baton.workflows.builder.spec import (
@@ -19,6 +20,7 @@ from baton.workflows.builder.spec import (
     JobSpec,
     QueryKind,
     RuleKind,
+    Stack,
 )
 
 _PY = {
@@ -150,6 +152,12 @@ class JobView:
     schedule: str
     entity: EntityView | None
     field: str | None
+    # fetch jobs: the default source (APP_<NAME>_URL), entity field → source key, the upsert key
+    source_url: str = ""
+    mapping: dict[str, str] = dataclasses.field(default_factory=dict)
+    key: str = ""
+    timeout_s: float = 10.0
+    retries: int = 3
 
 
 def _max_length(spec_field: FieldSpec) -> int:
@@ -349,7 +357,10 @@ def template_context(spec: BuildSpec) -> dict[str, Any]:
     """Everything the code, infrastructure and docs templates may use."""
     entities = entity_views(spec)
     by_name = {e.name: e for e in entities}
-    jobs = [_job_view(job, by_name) for job in spec.jobs]
+    all_jobs = [_job_view(job, by_name) for job in spec.jobs]
+    # fetch jobs are rendered on FastAPI (app/fetch.py); the timer jobs of Functions are the others
+    jobs = [j for j in all_jobs if j.kind != "fetch"]
+    fetch_jobs = [j for j in all_jobs if j.kind == "fetch"] if spec.stack is Stack.FASTAPI else []
     types = {f.type for e in entities for f in e.fields}
     orm_types = {f.sa_type.split("(")[0] for e in entities for f in e.fields}
     return {
@@ -362,6 +373,8 @@ def template_context(spec: BuildSpec) -> dict[str, Any]:
         "api_key_auth": spec.auth.value == "api_key",
         "entities": entities,
         "jobs": jobs,
+        "fetch_jobs": fetch_jobs,
+        "fetch_hosts": sorted({urlsplit(j.source_url).hostname or "" for j in fetch_jobs} - {""}),
         "uses_dates": bool(types & {"date", "datetime"}),
         "uses_email": "email" in types,
         "uses_url": "url" in types,
@@ -378,4 +391,9 @@ def _job_view(job: JobSpec, by_name: dict[str, EntityView]) -> JobView:
         schedule=job.schedule,
         entity=by_name.get(job.entity or ""),
         field=job.field,
+        source_url=job.source_url or "",
+        mapping=dict(job.mapping),
+        key=job.key or "",
+        timeout_s=job.timeout_s,
+        retries=job.retries,
     )

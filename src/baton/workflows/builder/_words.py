@@ -86,3 +86,88 @@ FIELD_HEADS = frozenset({
     "amount", "total", "email", "phone", "url", "link", "score", "size", "weight", "distance", "duration",
 })
 # fmt: on
+
+
+def _third_person(base: str) -> str:
+    """ "add" → "adds", "multiply" → "multiplies", "relay" → "relays", "fetch" → "fetches"."""
+    if base.endswith("y") and base[-2:-1] not in tuple("aeiou"):
+        return base[:-1] + "ies"
+    if base.endswith(("s", "sh", "ch", "x", "z", "o")):
+        return base + "es"
+    return base + "s"
+
+
+# What an idea asks the service to DO that is no data it keeps: the verb (both forms) → what it is.
+# "An endpoint that adds two numbers", "a relay that forwards requests": these are requirements the
+# templates cannot write, never entities.
+# fmt: off
+_ACTION_BASES: dict[str, tuple[str, ...]] = {
+    "compute": (
+        "add", "subtract", "multiply", "divide", "compute", "calculate", "evaluate", "solve", "average",
+        "sum", "estimate", "predict", "simulate", "analyse", "analyze", "classify", "detect", "recognise",
+        "recognize", "recommend", "generate", "randomize", "randomise", "hash", "encrypt", "decrypt",
+        "encode", "decode", "compress", "decompress", "parse", "minify", "tokenize", "tokenise", "compare",
+        "verify", "validate", "check", "answer", "reply", "respond", "echo", "round", "sign", "geocode",
+        "spellcheck", "lint", "diff", "score", "rank", "sort", "shuffle", "reverse", "scale",
+    ),
+    "convert": (
+        "convert", "translate", "transform", "transcode", "resize", "crop", "rescale", "reformat",
+        "transliterate", "rewrite", "render", "format",
+    ),
+    "relay": (
+        "relay", "forward", "proxy", "redirect", "route", "mirror", "cache", "broadcast", "stream", "pipe",
+        "tunnel", "post", "publish", "push", "upload",
+    ),
+    "send": (
+        "send", "email", "e-mail", "mail", "notify", "remind", "text", "alert", "message", "sms", "tweet",
+        "ping", "call", "page",
+    ),
+    "fetch": (
+        "fetch", "collect", "import", "pull", "download", "sync", "scrape", "crawl", "poll", "harvest",
+        "retrieve", "look",
+    ),
+}
+# fmt: on
+ACTION_VERBS: dict[str, str] = {
+    form: kind
+    for kind, bases in _ACTION_BASES.items()
+    for base in bases
+    for form in (base, _third_person(base))
+}
+# Forms that are nouns as often as verbs ("blog posts", "bank checks", "football forwards"): a verb only
+# where the words around it say so (after "that", "it", "also"; before "them"; after another action).
+AMBIGUOUS_ACTIONS = frozenset(
+    {
+        "posts", "post", "checks", "check", "answers", "answer", "replies", "reply", "averages", "average",
+        "sums", "sum", "estimates", "estimate", "formats", "format", "renders", "mirrors", "mirror",
+        "routes", "route", "texts", "text", "emails", "email", "mail", "alerts", "alert", "messages",
+        "message", "scores", "score", "rounds", "round", "diffs", "diff", "imports", "import", "pulls",
+        "pull", "calls", "call", "pages", "page", "streams", "stream", "pushes", "push", "uploads",
+        "upload", "downloads", "download", "caches", "signs", "sign", "ranks", "rank", "echoes", "echo",
+        "hashes", "hash", "looks", "look", "collects", "collect", "pipes", "pipe", "tunnels", "tunnel",
+        "crops", "crop", "publishes", "publish", "syncs", "sync", "polls", "poll", "forwards", "forward",
+        "sort", "sorts", "scale", "scales", "add", "adds", "sms", "ping", "pings", "tweets", "tweet",
+        "proxies", "proxy", "compare",
+    }
+)  # fmt: skip
+# The service named by what it does: "a currency converter", "a URL shortener" — no entity either.
+AGENT_NOUNS: dict[str, str] = {
+    "calculator": "compute", "calculators": "compute", "converter": "convert", "converters": "convert",
+    "translator": "convert", "translators": "convert", "validator": "compute", "validators": "compute",
+    "checker": "compute", "checkers": "compute", "generator": "compute", "generators": "compute",
+    "relay": "relay", "relays": "relay", "proxy": "relay", "forwarder": "relay", "resizer": "convert",
+    "formatter": "convert", "parser": "compute", "scraper": "fetch", "scrapers": "fetch",
+    "crawler": "fetch", "notifier": "send", "aggregator": "fetch", "estimator": "compute",
+    "predictor": "compute", "encoder": "compute", "decoder": "compute", "analyzer": "compute",
+    "analyser": "compute", "solver": "compute", "summarizer": "compute", "summariser": "compute",
+    "gateway": "relay", "redirector": "relay",
+}  # fmt: skip
+# "a todo list", "a habit tracker", "an expense log": the noun before one of these is what is kept.
+KEEPING_HEADS = frozenset(
+    {
+        "tracker", "list", "log", "diary", "journal", "planner", "inventory", "registry", "catalog",
+        "catalogue", "directory", "manager", "organizer", "organiser",
+    }
+)  # fmt: skip
+# Object pronouns: "forwards them", "emails me" — the word before is a verb.
+OBJECT_PRONOUNS = frozenset({"them", "it", "me", "us", "him", "her", "you", "everyone", "everybody"})

@@ -346,6 +346,8 @@ def _count_checks(spec: BuildSpec, entity: EntitySpec, parent: str) -> list[Acce
 def _job_checks(spec: BuildSpec, name: str) -> list[AcceptanceCheck]:
     job = next(j for j in spec.jobs if j.name == name)
     steps = [AcceptanceCheck(name=f"run {name} now", method="POST", path=f"/jobs/{name}")]
+    if job.kind is JobKind.FETCH:  # against the configured source: a source that cannot be reached fails
+        steps[0] = steps[0].model_copy(update={"expect_fields": {"job": name, "skipped": 0}})
     if job.kind is JobKind.CLEANUP and job.entity and job.field:
         entity = spec.entity(job.entity)
         past = (
@@ -422,7 +424,10 @@ def _query_checks(spec: BuildSpec, rest: str) -> list[AcceptanceCheck]:
 
 def _unsupported(spec: BuildSpec, feature: str) -> str | None:
     """Why the spec's stack does not render ``feature``, or None when it does."""
-    if feature.startswith("job:") and spec.stack is not Stack.FUNCTIONS:
+    job = next((j for j in spec.jobs if f"job:{j.name}" == feature), None)
+    if job is not None and job.kind is JobKind.FETCH and spec.stack is not Stack.FASTAPI:
+        return f"fetch jobs are rendered on the fastapi stack only (this build: {spec.stack.value})"
+    if job is not None and job.kind is not JobKind.FETCH and spec.stack is not Stack.FUNCTIONS:
         return f"scheduled jobs are rendered on the functions stack only (this build: {spec.stack.value})"
     return None
 

@@ -83,6 +83,8 @@ def render_code_files(spec: BuildSpec) -> dict[str, str]:
     if not entities and (TEMPLATES / "service" / STACK_FOLDERS[spec.stack]).is_dir():
         # Tests of the request plumbing the CRUD routes would otherwise exercise (and the crew's code uses).
         files.update(render_tree(f"service/{STACK_FOLDERS[spec.stack]}", context))
+    if context["fetch_jobs"]:
+        files.update(render_tree("fastapi_fetch", context))
     files.update(requirement_files(spec))
     files["tests/acceptance.py"] = (Path(__file__).parent / "_checks.py").read_text(encoding="utf-8")
     requirements = [r.model_dump(mode="json", exclude_none=True) for r in spec.requirements]

@@ -13,19 +13,34 @@ feature that implements it, and every phrase not understood a ``not implemented`
 
 from __future__ import annotations
 
-import itertools
 import re
 from typing import Any
 
 from baton.core.errors import InvalidInputError
+from baton.workflows.builder import _actions as actions
 from baton.workflows.builder import _reading as reading
 from baton.workflows.builder import _vocabulary as vocab
 from baton.workflows.builder._draft import WHO_FIELDS, Clause, Draft
+from baton.workflows.builder._jobs import (
+    FLASK_WORDS,
+    FUNCTIONS_WORDS,
+    fetch_sources,
+    infer_stack,
+    read_fetch_jobs,
+    read_jobs,
+)
+from baton.workflows.builder._leftovers import SERVICE_WORDS, leftovers
 from baton.workflows.builder._naming import looks_plural, name_problem, plural, safe_name, singular, slug
+from baton.workflows.builder._queries import read_queries, read_unique
+from baton.workflows.builder._relations import HAS, known_relations, scan_relations
 from baton.workflows.builder._words import (
+    ACTION_VERBS,
     ADJECTIVES,
+    AGENT_NOUNS,
+    AMBIGUOUS_ACTIONS,
     COLLECTIVE_NOUNS,
     FIELD_WORDS,
+    KEEPING_HEADS,
     PERSON_NOUNS,
     STOP,
     UNIT_WORDS,
@@ -33,60 +48,12 @@ from baton.workflows.builder._words import (
 from baton.workflows.builder.spec import (
     BuildSpec,
     Environment,
-    JobKind,
     Stack,
     default_azure_plan,
     validate_spec,
 )
 
 _WORD = re.compile(r"[^\W\d_][\w']*|\d+(?:\.\d+)?")
-_FUNCTIONS_WORDS = frozenset(
-    [
-        "serverless",
-        "function",
-        "functions",
-        "timer",
-        "scheduled",
-        "schedule",
-        "cron",
-        "hourly",
-        "daily",
-        "nightly",
-        "weekly",
-        "every",
-        "event-driven",
-        "event",
-        "queue",
-        "trigger",
-        "triggered",
-    ]
-)
-_FLASK_WORDS = frozenset(
-    ["website", "webapp", "site", "pages", "page", "dashboard", "flask", "form", "forms"]
-)
-_CLEANUP_WORDS = frozenset(
-    [
-        "clean",
-        "cleans",
-        "cleanup",
-        "purge",
-        "purges",
-        "delete",
-        "deletes",
-        "remove",
-        "removes",
-        "expire",
-        "expired",
-        "archive",
-    ]
-)
-_HAS = frozenset(
-    {"has", "have", "own", "owns", "contain", "contains", "hold", "holds", "include", "includes"}
-)
-_QUANTIFIERS = frozenset(
-    {"many", "several", "multiple", "some", "any", "one", "a", "an", "zero", "or", "more"}
-)
-
 IDEA_HINT = (
     "describe what the service keeps in plain words, e.g. "
     "'A REST API for a small library: books, authors and loans; members borrow books', or pass --spec spec.yaml"
@@ -112,6 +79,15 @@ _PREPOSITIONS = frozenset(
 # verbs that look plural: "… and belongs to a vehicle", "a match ends after it starts"
 _NEVER_ENTITIES = frozenset({"starts", "ends", "begins", "belongs", "belong"})
 _RELATIVE_PRONOUNS = frozenset({"that", "which", "who"})
+# "users can post messages": the word after a modal is a verb
+_MODALS = frozenset({"can", "may", "will", "must", "should", "could", "would", "cannot"})
+# "users add books", "staff can list orders": verbs whose next word is their object
+# fmt: off
+_OBJECT_TAKERS = frozenset({
+    "add", "adds", "create", "creates", "edit", "edits", "update", "view", "browse", "search", "find", "manage",
+    "track", "keep", "store", "save", "record", "log", "see", "share", "upload", "uploads", "write", "list",
+})
+# fmt: on
 _VERB_LEADS = frozenset({"who", "to", "can", "may", "will", "must", "also", "then", "should"})
 _SUBJECT_WORDS = frozenset(
     {"who", "that", "which", "it", "also", "then", "automatically", "nightly", "daily"}
@@ -131,6 +107,21 @@ def _choice_list(match: re.Match[str]) -> str:
     if len(items) < 2:
         return match.group(0)
     return " one of " + ", ".join(items[:-1]) + " or " + items[-1]
+
+
+_URL = re.compile(r"https?://[^\s,;()<>\"']+", re.IGNORECASE)
+
+
+def _hide_urls(idea: str, draft: Draft) -> str:
+    """ "fetch rates from https://api.example.com/rates": a URL is one word of the idea, kept as written."""
+
+    def placeholder(match: re.Match[str]) -> str:
+        url = match.group(0).rstrip(".:!?")
+        word = f"sourceurl{len(draft.urls)}"
+        draft.urls[word] = url
+        return f" {word}{match.group(0)[len(url) :]} "
+
+    return _URL.sub(placeholder, idea)
 
 
 def _normalise(idea: str) -> str:
@@ -154,6 +145,9 @@ def _noun(word: str) -> str | None:
         return COLLECTIVE_NOUNS[word]  # "staff book playgroups": a staff member
     if (word in UNIT_WORDS and word not in vocab.ENTITY_FIELDS) or word in _NEVER_ENTITIES:
         return None
+    verb = word in ACTION_VERBS and word not in AMBIGUOUS_ACTIONS
+    if word in AGENT_NOUNS or verb or word.startswith("sourceurl"):
+        return None  # "a currency converter", "forwards": what the service does, not what it keeps
     if not word.isascii():
         return None  # names become identifiers: a word with accents stays a word of the idea
     base = singular(word)
@@ -170,15 +164,17 @@ def _noun(word: str) -> str | None:
 
 def _is_verb(words: list[str], i: int) -> bool:
     """ "a nightly job collects rates": a third-person verb after a singular subject is no entity."""
-    if i > 0 and words[i - 1] in _RELATIVE_PRONOUNS and words[i].endswith("s") and words[i] not in _HAS:
+    if i > 0 and words[i - 1] in _RELATIVE_PRONOUNS and words[i].endswith("s") and words[i] not in HAS:
         return True  # "a service that converts temperatures": a relative clause starts with its verb
     if words[i] not in vocab.VERBS_3RD or i == 0:
         return False
     before = words[i - 1]
-    if before in _HAS or before in vocab.VERBS_3RD or before in ("can", "will", "to", "may", "must"):
+    if before in HAS or before in vocab.VERBS_3RD or before in ("can", "will", "to", "may", "must"):
         return False
-    if before in _VERB_BASES:
-        return False  # "members borrow books": the object of a verb, not a verb
+    if before in ("out", "up", "off", "back") and i > 1 and words[i - 2] not in vocab.DETERMINERS:
+        return False  # "members check out books": the object of a phrasal verb
+    if before in _VERB_BASES or before in _OBJECT_TAKERS:
+        return False  # "members borrow books", "users add books": the object of a verb, not a verb
     return before in _SUBJECT_WORDS or (before not in vocab.DETERMINERS and not looks_plural(before))
 
 
@@ -187,11 +183,12 @@ def _compound(words: list[str], i: int) -> str | None:
     if i + 1 >= len(words):
         return None
     first, second = words[i], words[i + 1]
-    if not looks_plural(second) or _noun(second) is None or not first.isalpha():
+    known = f"{first}_{singular(second)}" in vocab.COMPOUNDS  # "stock prices": a price alone is no entity
+    if not looks_plural(second) or (_noun(second) is None and not known) or not first.isalpha():
         return None
     if i > 0 and words[i - 1] in ("a", "an", "each", "every"):
         return None  # "a match ends after it starts": one noun, then its verb
-    if second in _HAS or second in ("belongs", "contains", "includes"):
+    if second in HAS or second in ("belongs", "contains", "includes"):
         return None  # "each bike belongs to", "a shipment contains": a noun and its verb
     subject = i > 0 and (looks_plural(words[i - 1]) or words[i - 1] in COLLECTIVE_NOUNS)
     if subject and _noun(words[i - 1]) is not None and words[i - 1] not in vocab.VERBS_3RD:
@@ -201,6 +198,8 @@ def _compound(words: list[str], i: int) -> str | None:
         return joined
     if (
         first in vocab.NOT_ENTITIES
+        or first in ACTION_VERBS
+        or first in _OBJECT_TAKERS
         or first in _PREPOSITIONS
         or first in vocab.DETERMINERS
         or first in ADJECTIVES
@@ -222,7 +221,7 @@ def _field_list(words: list[str], start: int) -> list[int]:
         if word in ("and", "a", "an", "the", "its", "their", "optional"):
             continue
         if (
-            word in _HAS
+            word in HAS
             or word in vocab.VERBS_3RD
             or _noun(word) in vocab.ENTITY_FIELDS
             or word in ("from", "between", "per", "who", "that", "which")
@@ -247,16 +246,55 @@ def _in_field_chain(words: list[str], i: int) -> bool:
     return k >= 0 and words[k] in ("has", "have", "with", "having") and k < i - 1
 
 
+def _kept_by_name(words: list[str], i: int) -> str | None:
+    """ "a todo list", "a habit tracker", "a todo API": the singular noun naming what the service keeps."""
+    word = words[i]
+    if i + 1 >= len(words) or not word.isalpha() or len(word) < 3 or looks_plural(word):
+        return None
+    if (
+        word in STOP
+        or word in ADJECTIVES
+        or word in FIELD_WORDS
+        or word in AGENT_NOUNS
+        or word in ACTION_VERBS
+    ):
+        return None
+    if word in vocab.VERBS_3RD or word in _VERB_BASES or word in vocab.NOT_ENTITIES:
+        return None
+    if word.endswith(("ing", "ly", "ed")) and word not in _ING_NOUNS:
+        return None  # "a shopping list", "a weekly planner": no noun
+    head = words[i + 1]
+    if (head in KEEPING_HEADS and head not in ("list", "log")) or (
+        head in ("list", "log") and (i == 0 or words[i - 1] in ("a", "an", "my", "our", "the"))
+    ):
+        return word
+    if head in SERVICE_WORDS and word in vocab.ENTITY_FIELDS:
+        return word
+    return None
+
+
 def _scan_entities(clauses: list[Clause], draft: Draft, listed: dict[str, list[str]]) -> None:
     for clause in clauses:
+        if clause.role == "action":
+            continue
         words = clause.words
         i = 0
         while i < len(words):
+            kept = _kept_by_name(words, i)
+            if kept is not None:
+                draft.add_entity(draft.aliases.get(kept, kept))
+                clause.use(i, i + 1)
+                i += 2
+                continue
             compound = _compound(words, i)
-            if compound is None and (_is_verb(words, i) or (words[i] in _HAS and i > 0)):
+            verb = _is_verb(words, i) and clause.role != "object"  # what is fetched is a noun phrase
+            if clause.headless and i == 0 and (words[0] in vocab.VERBS_3RD or words[0] in HAS):
+                verb = True  # "… and records the response times": its subject came before
+            if compound is None and (verb or (words[i] in HAS and i > 0)):
                 i += 1
                 continue
-            name = compound or (None if _in_field_chain(words, i) else _noun(words[i]))
+            modal = i > 0 and words[i - 1] in _MODALS and not looks_plural(words[i])
+            name = compound or (None if _in_field_chain(words, i) or modal else _noun(words[i]))
             subject = (
                 i > 0
                 and words[i - 1] in ("each", "every", "one", "a", "an")
@@ -301,157 +339,6 @@ def _scan_entities(clauses: list[Clause], draft: Draft, listed: dict[str, list[s
             i += 1
 
 
-def _has_relation(draft: Draft, left: str, right: str, *, single: bool, why: str) -> str:
-    """ "each pet has one owner" (the owner is the parent), "a hotel has many rooms", "recipes have tags"."""
-    if single:
-        return f"relation:{right}>{left}" if draft.relate(right, left, why) else ""
-    if right in vocab.SHARED_NOUNS:
-        link = draft.link(left, right, why)
-        return f"relation:{left}>{link}, relation:{right}>{link}"
-    return f"relation:{left}>{right}" if draft.relate(left, right, why) else ""
-
-
-def _link_quantity(clause: Clause, draft: Draft, link: str, after: int) -> None:
-    """ "an order has many products with quantities": the link entity carries the quantity."""
-    words = clause.words
-    quantity = [k for k, w in enumerate(words) if w in ("quantity", "quantities", "qty") and k > after]
-    if quantity:
-        draft.set_field(link, "quantity", type="integer", min=1)
-        for parent in [p for p, c in draft.relations if c == link]:
-            # the quantity is the link's: an ingredient has no quantity of its own
-            draft.entities[parent] = [f for f in draft.entities[parent] if f["name"] != "quantity"]
-        lead = [
-            m for k in quantity for m in (k - 1, k - 2) if words[m] in ("with", "a", "an", "each", "their")
-        ]
-        clause.use(*quantity, *lead)
-        draft.said.append((clause.phrase(after, quantity[-1]), f"field:{link}.quantity"))
-
-
-def _verbs(between: list[str]) -> list[str]:
-    verbs = [w for w in between if w not in _QUANTIFIERS and w not in ("can", "may", "will", "to", "zero")]
-    if len(verbs) == 2 and verbs[1] in ("for", "in", "on", "at", "with", "into"):
-        return verbs[:1]  # "attendees register for events"
-    return verbs
-
-
-def _has_feature(draft: Draft, words: list[str], pair: tuple[str, int, str], *, many: bool, why: str) -> str:
-    """ "a hotel has many rooms"; "an order contains many plants with a quantity" (a link with the quantity)."""
-    left, j, right = pair
-    if many and any(w in ("quantity", "quantities", "qty") for w in words[j + 1 : j + 5]):
-        link = draft.link(left, right, why)
-        return f"relation:{left}>{link}, relation:{right}>{link}"
-    return _has_relation(draft, left, right, single=not looks_plural(words[j]) and not many, why=why)
-
-
-def _pair_relation(clause: Clause, draft: Draft, i: int, left: str, j: int, right: str) -> None:
-    words = clause.words
-    between = [w for w in words[i + 1 : j] if w not in ("the", "a", "an", "one", "its", "their", "own")]
-    if not between or "and" in between or len(between) > 4:
-        return
-    many = any(w in ("many", "several", "multiple", "more") for w in between)
-    verbs = _verbs(between)
-    if verbs == ["per"] and (words[i - 1 : i] == ["one"] or words[i - 1 : i] == ["per"]):
-        return  # "one review per customer per product" is a uniqueness, read later
-    phrase = clause.phrase(i, j)
-    why = f"'{phrase}'"
-    feature = ""
-    if not verbs:
-        return
-    verb = verbs[0]
-    lemma = verb[:-1] if verb.endswith("s") and verb[:-1] in vocab.LINKING_VERBS else verb
-    if verb in _HAS or verb == "with":
-        feature = _has_feature(draft, words, (left, j, right), many=many, why=why)
-    elif (
-        verbs == ["per"]
-        or (verbs in (["from"], ["of"], ["for"]) and looks_plural(words[j]))
-        or verb in ("belongs", "belong")
-    ):
-        if draft.relate(right, left, why):
-            feature = f"relation:{right}>{left}"
-    elif lemma in vocab.LINKING_VERBS and vocab.LINKING_VERBS[lemma] not in (left, right):
-        link = vocab.LINKING_VERBS[lemma]
-        draft.link(left, right, why, name=link)
-        feature = f"relation:{left}>{link}, relation:{right}>{link}"
-    elif len(verbs) == 1 and many:
-        link = draft.link(left, right, why)
-        feature = f"relation:{left}>{link}, relation:{right}>{link}"
-    elif len(verbs) == 1 and draft.relate(left, right, why):
-        feature = f"relation:{left}>{right}"
-    if feature:
-        clause.use(*range(i, j + 1))
-        draft.said.append((phrase, feature))
-        if len(feature.split(", ")) == 2:
-            _link_quantity(clause, draft, feature.split(", ")[0].split(">")[1], j)
-
-
-_CHAIN = frozenset({"and", "many", "a", "an", "one", "several", "multiple", "some", "also", "their", "its"})
-
-
-def _verb_entities(clause: Clause, draft: Draft, found: list[tuple[int, str]]) -> list[tuple[int, str]]:
-    """ "mechanics repair bikes; each repair has a cost": a verb that is also an entity links the two."""
-    words = clause.words
-    kept = list(found)
-    for (i, left), (k, middle), (j, right) in zip(found, found[1:], found[2:], strict=False):
-        if k != i + 1 or j != k + 1 or looks_plural(words[k]) or not looks_plural(words[i]):
-            continue
-        if middle in (left, right):
-            continue
-        phrase = clause.phrase(i, j)
-        draft.link(left, right, f"'{phrase}'", name=middle)
-        clause.use(i, k, j)
-        draft.said.append((phrase, f"relation:{left}>{middle}, relation:{right}>{middle}"))
-        kept = [m for m in kept if m[0] not in (i, k, j)]
-    return kept
-
-
-def _scan_relations(clauses: list[Clause], draft: Draft) -> None:
-    for clause in clauses:
-        found = _verb_entities(clause, draft, reading.mentions(clause, draft))
-        subject: tuple[int, str] | None = None
-        belongs = False
-        for (i, left), (j, right) in itertools.pairwise(found):
-            between = clause.words[i + 1 : j]
-            if subject is not None and between and set(between) <= _CHAIN and "and" in between:
-                # "each pet has an owner and many visits": the subject has the next noun as well
-                many = any(w in ("many", "several", "multiple", "some") for w in between)
-                single = not looks_plural(clause.words[j]) and not many
-                why = f"'{clause.phrase(subject[0], j)}'"
-                if belongs:
-                    feature = f"relation:{right}>{subject[1]}" if draft.relate(right, subject[1], why) else ""
-                else:
-                    feature = _has_relation(draft, subject[1], right, single=single, why=why)
-                if feature:
-                    clause.use(*range(i, j + 1))
-                    verb = (
-                        "belongs to"
-                        if belongs
-                        else "have"
-                        if looks_plural(clause.words[subject[0]])
-                        else "has"
-                    )
-                    said = " ".join([clause.words[subject[0]], verb, *between[1:], clause.words[j]])
-                    draft.said.append((said.replace("_", " "), feature))
-                continue
-            has = [w for w in between if w in _HAS]
-            belongs = "belongs" in between or "belong" in between
-            subject = (i, left) if has or belongs else None
-            _pair_relation(clause, draft, i, left, j, right)
-
-
-def _known_relations(draft: Draft) -> None:
-    for parent, child in vocab.KNOWN_RELATIONS:
-        linked = {c for p, c in draft.relations if p == parent} & {
-            c for p, c in draft.relations if p == child
-        }
-        if (
-            parent in draft.entities
-            and child in draft.entities
-            and not any(child == c for p, c in draft.relations if p == parent)
-            and not linked
-        ):
-            draft.relate(parent, child, f"{plural(parent)} and {plural(child)} are usually related")
-
-
 def _fill_fields(draft: Draft, listed: dict[str, list[str]]) -> None:
     for name in list(draft.entities):
         own = draft.entities[name]
@@ -492,73 +379,18 @@ def _drop_who_fields(draft: Draft, listed: dict[str, list[str]]) -> None:
             )
 
 
-def _infer_stack(words: set[str], idea: str) -> Stack:
-    if words & _FUNCTIONS_WORDS:
-        return Stack.FUNCTIONS
-    if words & _FLASK_WORDS or "web app" in idea or "small app" in idea:
-        return Stack.FLASK
-    return Stack.FASTAPI
-
-
-def _schedule(idea: str) -> tuple[str, str]:
-    every_n = re.search(r"every (\d{1,2}) minutes?", idea)
-    if every_n:
-        n = int(every_n.group(1))
-        return f"0 */{n} * * * *", f"every {n} minutes"
-    table = [
-        (r"every minute", "0 * * * * *", "every minute"),
-        (r"hourly|every hour", "0 0 * * * *", "every hour"),
-        (r"nightly|every night|at night|midnight", "0 0 2 * * *", "every night at 02:00 UTC"),
-        (r"weekly|every week", "0 0 3 * * 0", "every Sunday at 03:00 UTC"),
-        (r"daily|every day|each day", "0 0 1 * * *", "every day at 01:00 UTC"),
-    ]
-    for pattern, cron, said in table:
-        if re.search(pattern, idea):
-            return cron, said
-    return "0 0 * * * *", "every hour (no schedule was named)"
-
-
-def _jobs(clauses: list[Clause], text: str, words: set[str], draft: Draft, stack: Stack) -> None:
-    cron, said = _schedule(text)
-    if words & _CLEANUP_WORDS:
-        clause = next(c for c in clauses if set(c.words) & _CLEANUP_WORDS)
-        mentioned = [name for _, name in reading.mentions(clause, draft)] or draft.mentioned
-        target = mentioned[-1]
-        dated = [f for f in draft.entities[target] if f["type"] in ("date", "datetime")]
-        preferred = [f for f in dated if f["name"] in ("expires_at", "ends_at", "due_on", "expires_on")]
-        if not dated:
-            draft.set_field(target, "expires_at", type="datetime")
-            draft.assumptions.append(f"{target} gets an expires_at field for the clean-up job")
-            chosen = "expires_at"
-        else:
-            chosen = (preferred or dated)[0]["name"]
-        name = f"cleanup_{plural(target)}"
-        draft.jobs.append(
-            {"name": name, "kind": JobKind.CLEANUP, "schedule": cron, "entity": target, "field": chosen}
-        )
-        draft.assumptions.append(f"a timer job deletes {plural(target)} whose {chosen} has passed, {said}")
-        clause.use(*[k for k, w in enumerate(clause.words) if w in _CLEANUP_WORDS or w in _FUNCTIONS_WORDS])
-        draft.said.append((clause.text, f"job:{name}"))
-    if words & {"summary", "summarise", "summarize", "summarises", "summarizes", "totals"}:
-        clause = next(
-            c
-            for c in clauses
-            if set(c.words) & {"summary", "summarise", "summarize", "summarises", "summarizes", "totals"}
-        )
-        draft.jobs.append({"name": "summary", "kind": JobKind.SUMMARY, "schedule": cron})
-        draft.assumptions.append(f"a timer job logs how many rows each entity has, {said}")
-        clause.use(*range(len(clause.words)))
-        draft.said.append((clause.text, "job:summary"))
-    if draft.jobs and stack is not Stack.FUNCTIONS:
-        for job in draft.jobs:
-            draft.said = [(t, f) for t, f in draft.said if f != f"job:{job['name']}"]
-            draft.unsaid.append(
-                (
-                    f"the {job['name']} job ({said})",
-                    f"scheduled jobs need the functions stack (this build: {stack.value})",
-                )
+def _shortened_links(clauses: list[Clause], draft: Draft) -> None:
+    """ "a URL shortener": the links it keeps (a URL and its short code); the redirect is left over."""
+    for clause in clauses:
+        if clause.kind == "shorten":
+            draft.add_entity("link")
+            draft.set_field("link", "url", type="url")
+            draft.set_field("link", "code", type="string", unique=True, max_length=32)
+            draft.said.append(
+                (f"{clause.text}: links, each with a URL and a unique short code", "entity:link")
             )
-        draft.jobs.clear()
+            draft.assumptions.append("a URL shortener keeps links: a url and a unique short code")
+            return
 
 
 def _rename_reserved(draft: Draft) -> dict[str, str]:
@@ -608,6 +440,13 @@ def _feature_renamed(feature: str, renames: dict[str, str]) -> str:
     return feature
 
 
+def _shown(text: str, draft: Draft) -> str:
+    """The user's words, with each URL as they wrote it."""
+    for word, url in draft.urls.items():
+        text = text.replace(word, url)
+    return text
+
+
 def _requirements(draft: Draft, renames: dict[str, str]) -> list[dict[str, Any]]:
     said = list(draft.said)
     covered = {f for _, feature in said for f in feature.split(", ") if f.startswith("entity:")}
@@ -617,12 +456,13 @@ def _requirements(draft: Draft, renames: dict[str, str]) -> list[dict[str, Any]]
     requirements: list[dict[str, Any]] = []
     seen: set[str] = set()
     for text, feature in said:
+        text = _shown(text, draft)
         feature = _feature_renamed(feature, renames)
         if feature in seen:
             continue
         seen.add(feature)
         requirements.append({"id": f"R{len(requirements) + 1}", "text": text, "implemented_by": feature})
-    for text, reason in dict.fromkeys(draft.unsaid):
+    for text, reason in dict.fromkeys((_shown(t, draft), r) for t, r in draft.unsaid):
         requirements.append(
             {"id": f"R{len(requirements) + 1}", "text": text, "status": "not_implemented", "reason": reason}
         )
@@ -679,12 +519,14 @@ def extract_spec(
 ) -> BuildSpec:
     """The spec an idea describes, by rules; raises :class:`InvalidInputError` for an idea naming no entities."""
     _check_meaningful(idea)
-    text = _normalise(idea)
-    clauses = _clauses(text)
-    words = {w for clause in clauses for w in clause.words}
     draft = Draft()
+    text = _normalise(_hide_urls(idea, draft))
+    clauses = actions.split_actions(_clauses(text), _WORD, draft)
+    # what the service does not do picks no stack and no job ("a todo API that emails me a daily summary")
+    words = {w for c in clauses if not c.role or c.kind == "fetch" for w in c.words}
     listed: dict[str, list[str]] = {}
     _scan_entities(clauses, draft, listed)
+    _shortened_links(clauses, draft)
     if not draft.entities:
         raise InvalidInputError(
             f"the idea {idea.strip()[:80]!r} names no entities (things the service keeps, as plural nouns)",
@@ -692,27 +534,29 @@ def extract_spec(
             hint=IDEA_HINT,
         )
     _fill_fields(draft, listed)
-    _scan_relations(clauses, draft)
-    for clause in clauses:
-        reading.read_outside(clause, draft)
+    scan_relations(clauses, draft)
+    for clause in [c for c in clauses if not c.role]:
         reading.read_choices(clause, draft)
         reading.read_has_fields(clause, draft)
         reading.read_has_parents(clause, draft)
         reading.read_ranges(clause, draft)
         reading.read_dates(clause, draft)
         reading.read_date_order(clause, draft)
-        reading.read_unique(clause, draft)
-        reading.read_queries(clause, draft)
-    _known_relations(draft)
+        read_unique(clause, draft)
+        read_queries(clause, draft)
+    known_relations(draft)
     reading.read_capacity_limits(draft)
     _drop_who_fields(draft, listed)
-    chosen = stack or _infer_stack(words, text)
+    # a fetch naming its URL is rendered on FastAPI: its schedule words pick no timer stack
+    fetched = {w for c in fetch_sources(clauses) for w in c.words}
+    chosen = stack or infer_stack(words - fetched if fetched else words, text)
     if stack is None:
         draft.assumptions.insert(0, f"stack {chosen.value}, chosen from the words of the idea")
-    _jobs(clauses, text, words, draft, chosen)
-    for clause in clauses:
-        clause.use(*[k for k, w in enumerate(clause.words) if w in _FUNCTIONS_WORDS or w in _FLASK_WORDS])
-        reading.leftovers(clause, draft)
+    read_jobs([c for c in clauses if not c.role], text, words, draft, chosen)
+    read_fetch_jobs(clauses, draft, chosen, actions.REASONS["fetch"])
+    for clause in [c for c in clauses if not c.role]:
+        clause.use(*[k for k, w in enumerate(clause.words) if w in FUNCTIONS_WORDS or w in FLASK_WORDS])
+        leftovers(clause, draft)
     renames = _rename_reserved(draft)
     name, title = _project_name(text, draft, chosen)
     draft.assumptions.append("auth: an API key in the X-API-Key header guards every route but /health")

@@ -433,9 +433,14 @@ def _check_jobs(spec: BuildSpec) -> None:
                 )
         if job.kind is JobKind.FETCH:
             _check_fetch(spec, i, job)
-    if spec.jobs and spec.stack is not Stack.FUNCTIONS:
+    timers = [j for j in spec.jobs if j.kind is not JobKind.FETCH]
+    if timers and spec.stack is not Stack.FUNCTIONS:
         raise _fail(
             "jobs", "scheduled jobs need the functions stack", "set `stack: functions` or remove the jobs"
+        )
+    if len(timers) < len(spec.jobs) and spec.stack is Stack.FLASK:
+        raise _fail(
+            "jobs", "fetch jobs need the fastapi stack", "set `stack: fastapi` or remove the fetch jobs"
         )
 
 
@@ -454,6 +459,17 @@ def _check_fetch(spec: BuildSpec, i: int, job: JobSpec) -> None:
             )
     if job.key not in job.mapping:
         raise _fail(f"jobs[{i}].key", f"fetch job {job.name!r} needs `key`, a mapped field to upsert by")
+    unmapped = [
+        f.name for f in entity.fields if f.required and f.default is None and f.name not in job.mapping
+    ]
+    if unmapped:  # no fetched row could ever be created
+        raise _fail(f"jobs[{i}].mapping", f"fetch job {job.name!r} must map the required field(s) {unmapped}")
+    parents = [r.parent for r in spec.relations if r.child == entity.name and r.required]
+    if parents:
+        raise _fail(
+            f"jobs[{i}].entity",
+            f"fetch job {job.name!r}: {entity.name!r} needs a {parents[0]!r}, which a fetched row cannot name",
+        )
     if job.source_url is not None and not job.source_url.startswith(("http://", "https://")):
         raise _fail(f"jobs[{i}].source_url", f"fetch job {job.name!r}: source_url must be an http(s) URL")
 

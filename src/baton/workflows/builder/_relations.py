@@ -1,0 +1,172 @@
+"""Relations read from the words of an idea: "each pet has one owner", "a hotel has many rooms", "Y belongs
+to X", "Ys from X", "customers open tickets" (one-to-many), "members borrow books" and "an order has many
+products with quantities" (many-to-many through a link entity), and the pairs usually related when the
+idea is silent about them.
+"""
+
+from __future__ import annotations
+
+import itertools
+
+from baton.workflows.builder import _vocabulary as vocab
+from baton.workflows.builder._draft import Clause, Draft
+from baton.workflows.builder._naming import looks_plural, plural
+from baton.workflows.builder._reading import mentions
+
+HAS = frozenset({"has", "have", "own", "owns", "contain", "contains", "hold", "holds", "include", "includes"})
+_QUANTIFIERS = frozenset(
+    {"many", "several", "multiple", "some", "any", "one", "a", "an", "zero", "or", "more"}
+)
+
+
+def _has_relation(draft: Draft, left: str, right: str, *, single: bool, why: str) -> str:
+    """ "each pet has one owner" (the owner is the parent), "a hotel has many rooms", "recipes have tags"."""
+    if single:
+        return f"relation:{right}>{left}" if draft.relate(right, left, why) else ""
+    if right in vocab.SHARED_NOUNS:
+        link = draft.link(left, right, why)
+        return f"relation:{left}>{link}, relation:{right}>{link}"
+    return f"relation:{left}>{right}" if draft.relate(left, right, why) else ""
+
+
+def _link_quantity(clause: Clause, draft: Draft, link: str, after: int) -> None:
+    """ "an order has many products with quantities": the link entity carries the quantity."""
+    words = clause.words
+    quantity = [k for k, w in enumerate(words) if w in ("quantity", "quantities", "qty") and k > after]
+    if quantity:
+        draft.set_field(link, "quantity", type="integer", min=1)
+        for parent in [p for p, c in draft.relations if c == link]:
+            # the quantity is the link's: an ingredient has no quantity of its own
+            draft.entities[parent] = [f for f in draft.entities[parent] if f["name"] != "quantity"]
+        lead = [
+            m for k in quantity for m in (k - 1, k - 2) if words[m] in ("with", "a", "an", "each", "their")
+        ]
+        clause.use(*quantity, *lead)
+        draft.said.append((clause.phrase(after, quantity[-1]), f"field:{link}.quantity"))
+
+
+def _verbs(between: list[str]) -> list[str]:
+    verbs = [w for w in between if w not in _QUANTIFIERS and w not in ("can", "may", "will", "to", "zero")]
+    if len(verbs) == 2 and verbs[1] in ("for", "in", "on", "at", "with", "into"):
+        return verbs[:1]  # "attendees register for events"
+    return verbs
+
+
+def _has_feature(draft: Draft, words: list[str], pair: tuple[str, int, str], *, many: bool, why: str) -> str:
+    """ "a hotel has many rooms"; "an order contains many plants with a quantity" (a link with the quantity)."""
+    left, j, right = pair
+    if many and any(w in ("quantity", "quantities", "qty") for w in words[j + 1 : j + 5]):
+        link = draft.link(left, right, why)
+        return f"relation:{left}>{link}, relation:{right}>{link}"
+    return _has_relation(draft, left, right, single=not looks_plural(words[j]) and not many, why=why)
+
+
+def _pair_relation(clause: Clause, draft: Draft, i: int, left: str, j: int, right: str) -> None:
+    words = clause.words
+    between = [w for w in words[i + 1 : j] if w not in ("the", "a", "an", "one", "its", "their", "own")]
+    if not between or "and" in between or len(between) > 4:
+        return
+    many = any(w in ("many", "several", "multiple", "more") for w in between)
+    verbs = _verbs(between)
+    if verbs == ["per"] and (words[i - 1 : i] == ["one"] or words[i - 1 : i] == ["per"]):
+        return  # "one review per customer per product" is a uniqueness, read later
+    phrase = clause.phrase(i, j)
+    why = f"'{phrase}'"
+    feature = ""
+    if not verbs:
+        return
+    verb = verbs[0]
+    lemma = verb[:-1] if verb.endswith("s") and verb[:-1] in vocab.LINKING_VERBS else verb
+    if verb in HAS or verb == "with":
+        feature = _has_feature(draft, words, (left, j, right), many=many, why=why)
+    elif (
+        verbs == ["per"]
+        or (verbs in (["from"], ["of"], ["for"]) and looks_plural(words[j]))
+        or verb in ("belongs", "belong")
+    ):
+        if draft.relate(right, left, why):
+            feature = f"relation:{right}>{left}"
+    elif lemma in vocab.LINKING_VERBS and vocab.LINKING_VERBS[lemma] not in (left, right):
+        link = vocab.LINKING_VERBS[lemma]
+        draft.link(left, right, why, name=link)
+        feature = f"relation:{left}>{link}, relation:{right}>{link}"
+    elif len(verbs) == 1 and many:
+        link = draft.link(left, right, why)
+        feature = f"relation:{left}>{link}, relation:{right}>{link}"
+    elif len(verbs) == 1 and draft.relate(left, right, why):
+        feature = f"relation:{left}>{right}"
+    if feature:
+        clause.use(*range(i, j + 1))
+        draft.said.append((phrase, feature))
+        if len(feature.split(", ")) == 2:
+            _link_quantity(clause, draft, feature.split(", ")[0].split(">")[1], j)
+
+
+_CHAIN = frozenset({"and", "many", "a", "an", "one", "several", "multiple", "some", "also", "their", "its"})
+
+
+def _verb_entities(clause: Clause, draft: Draft, found: list[tuple[int, str]]) -> list[tuple[int, str]]:
+    """ "mechanics repair bikes; each repair has a cost": a verb that is also an entity links the two."""
+    words = clause.words
+    kept = list(found)
+    for (i, left), (k, middle), (j, right) in zip(found, found[1:], found[2:], strict=False):
+        if k != i + 1 or j != k + 1 or looks_plural(words[k]) or not looks_plural(words[i]):
+            continue
+        if middle in (left, right):
+            continue
+        phrase = clause.phrase(i, j)
+        draft.link(left, right, f"'{phrase}'", name=middle)
+        clause.use(i, k, j)
+        draft.said.append((phrase, f"relation:{left}>{middle}, relation:{right}>{middle}"))
+        kept = [m for m in kept if m[0] not in (i, k, j)]
+    return kept
+
+
+def scan_relations(clauses: list[Clause], draft: Draft) -> None:
+    for clause in clauses:
+        if clause.role:
+            continue
+        found = _verb_entities(clause, draft, mentions(clause, draft))
+        subject: tuple[int, str] | None = None
+        belongs = False
+        for (i, left), (j, right) in itertools.pairwise(found):
+            between = clause.words[i + 1 : j]
+            if subject is not None and between and set(between) <= _CHAIN and "and" in between:
+                # "each pet has an owner and many visits": the subject has the next noun as well
+                many = any(w in ("many", "several", "multiple", "some") for w in between)
+                single = not looks_plural(clause.words[j]) and not many
+                why = f"'{clause.phrase(subject[0], j)}'"
+                if belongs:
+                    feature = f"relation:{right}>{subject[1]}" if draft.relate(right, subject[1], why) else ""
+                else:
+                    feature = _has_relation(draft, subject[1], right, single=single, why=why)
+                if feature:
+                    clause.use(*range(i, j + 1))
+                    verb = (
+                        "belongs to"
+                        if belongs
+                        else "have"
+                        if looks_plural(clause.words[subject[0]])
+                        else "has"
+                    )
+                    said = " ".join([clause.words[subject[0]], verb, *between[1:], clause.words[j]])
+                    draft.said.append((said.replace("_", " "), feature))
+                continue
+            has = [w for w in between if w in HAS]
+            belongs = "belongs" in between or "belong" in between
+            subject = (i, left) if has or belongs else None
+            _pair_relation(clause, draft, i, left, j, right)
+
+
+def known_relations(draft: Draft) -> None:
+    for parent, child in vocab.KNOWN_RELATIONS:
+        linked = {c for p, c in draft.relations if p == parent} & {
+            c for p, c in draft.relations if p == child
+        }
+        if (
+            parent in draft.entities
+            and child in draft.entities
+            and not any(child == c for p, c in draft.relations if p == parent)
+            and not linked
+        ):
+            draft.relate(parent, child, f"{plural(parent)} and {plural(child)} are usually related")
