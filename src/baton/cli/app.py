@@ -15,13 +15,14 @@ from typing import Annotated, Any
 import typer
 import yaml
 from rich.console import Console
+from rich.markup import escape
 
 from baton.cli import render
 from baton.cli.probe import health_endpoint
 from baton.cli.progress import watch_run
 from baton.core.durations import format_duration, parse_duration
 from baton.core.errors import BatonError, InvalidInputError
-from baton.core.states import RunState
+from baton.core.states import RunState, TaskState
 from baton.engine import (
     WorkerSettings,
     approve_task,
@@ -36,7 +37,7 @@ from baton.engine import (
 )
 from baton.engine.scheduler import LOST_ATTEMPTS_LIMIT
 from baton.engine.worker import Worker
-from baton.llm import Gateway
+from baton.llm import Gateway, load_config
 from baton.store.events import count_by_type, query_events, summarize_durations
 from baton.store.runs import (
     find_run_id,
@@ -45,6 +46,7 @@ from baton.store.runs import (
     list_tasks,
     median_step_durations,
     step_durations,
+    store_state_counts,
     task_state_counts,
 )
 from baton.store.store import Store
@@ -178,6 +180,7 @@ def run(
     WorkerSettings(concurrency=concurrency)  # refuse a bad value before anything is stored
     inputs = parse_inputs(input, input_file)
     load_workflow(workflow).validate()
+    load_config()  # a bad BATON_CONFIG is refused now, not after the run is stored
     store = open_store()
     run_id = start_run(store, workflow, inputs)
     console.print(f"run [bold]{run_id}[/] of {workflow} started")
@@ -192,6 +195,7 @@ def resume(
     concurrency: Annotated[int, typer.Option(help="Tasks run at once")] = 64,
 ) -> None:
     """Continue an interrupted or waiting run; nothing that succeeded runs again."""
+    load_config()
     store = open_store()
     run_id = prepare_resume(store, run_id)
     console.print(f"resuming run [bold]{run_id}[/]")
@@ -342,7 +346,7 @@ def status(
     console.print(render.tasks_table(record, tasks))
     console.print(render.run_tree(record, tasks))
     if record.error:
-        console.print(f"[red]error:[/] {record.error}")
+        console.print(f"[red]error:[/] {escape(record.error)}", highlight=False)
 
 
 @app.command()
@@ -377,23 +381,26 @@ def events(
     with store.read() as conn:
         run_id = find_run_id(conn, run_id)
         task_id = find_task_txn(conn, run_id, task)[0] if task else None
+    page = 1000
     while True:
         with store.read() as conn:
+            state = get_run(conn, run_id).state  # read first: a run that ended has all its events by now
             batch = query_events(
-                conn, run_id=run_id, task_id=task_id, types=type, after=after, since=start, limit=1000
+                conn, run_id=run_id, task_id=task_id, types=type, after=after, since=start, limit=page
             )
-            state = get_run(conn, run_id).state
         for event in batch:
-            console.print(
-                json.dumps(event.as_dict()) if as_json else render.event_line(event),
-                markup=not as_json,
-                highlight=False,
-            )
+            if as_json:  # one object per line, never wrapped at the terminal's width
+                sys.stdout.write(json.dumps(event.as_dict()) + "\n")
+            else:
+                console.print(render.event_line(event), highlight=False)
+        if as_json:
+            sys.stdout.flush()
         after = batch[-1].id if batch else after
-        if not follow or (not batch and state in (RunState.SUCCEEDED, RunState.FAILED, RunState.CANCELLED)):
+        if len(batch) == page:
+            continue  # a full page: there may be more right now
+        if not follow or state in (RunState.SUCCEEDED, RunState.FAILED, RunState.CANCELLED):
             return
-        if not batch:
-            time.sleep(0.3)
+        time.sleep(0.3)
 
 
 @app.command()
@@ -401,7 +408,10 @@ def stats(run_id: Annotated[str | None, typer.Argument(help="Run id; all runs wh
     """Counts by state and event type, durations by step (min / median / p95 / max)."""
     with open_store().read() as conn:
         full = find_run_id(conn, run_id) if run_id else None
-        counts = task_state_counts(conn, full) if full else {}
+        if full:
+            counts = task_state_counts(conn, full)
+        else:  # every run's tasks
+            counts = {TaskState(state): n for state, n in store_state_counts(conn)[1].items()}
         tables = render.stats_tables(
             counts, count_by_type(conn, full), summarize_durations(step_durations(conn, run_id=full))
         )

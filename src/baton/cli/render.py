@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping, Sequence
 
+from rich.markup import escape
 from rich.table import Table
 from rich.tree import Tree
 
@@ -52,7 +53,7 @@ def runs_table(runs: Sequence[RunRecord]) -> Table:
             styled(run.state),
             when(run.created_at),
             seconds(run.duration),
-            (run.error or "")[:60],
+            escape((run.error or "")[:60]),
         )
     return table
 
@@ -75,7 +76,7 @@ def tasks_table(run: RunRecord, tasks: Sequence[TaskRecord]) -> Table:
             children = items.get(task.id, [])
             name += f" ×{len(children)}"
             state += "  " + item_summary(children)
-        table.add_row(name, state, str(task.attempts), seconds(duration), (task.error or "")[:70])
+        table.add_row(name, state, str(task.attempts), seconds(duration), escape((task.error or "")[:70]))
     return table
 
 
@@ -144,10 +145,10 @@ def run_tree(run: RunRecord, tasks: Sequence[TaskRecord]) -> Tree:
 def event_line(event: Event) -> str:
     data = dict(event.data)
     task = data.pop("task", None)
-    head = f"{event.id:>7} {when(event.ts)} {event.type:<22} {task or '':<20}"
+    head = f"{event.id:>7} {when(event.ts)} {event.type:<22} {escape(task or ''):<20}"
     if event.type == EventType.TASK_STATE:
         return f"{head} {data.get('from')} → {styled(str(data.get('to')))}"
-    return head + " " + " ".join(f"{k}={v}" for k, v in data.items())
+    return head + " " + escape(" ".join(f"{k}={v}" for k, v in data.items()))
 
 
 def stats_tables(
@@ -179,4 +180,4 @@ def verdict_line(run_id: str, state: RunState, error: str | None) -> str:
             f"[magenta]⏸ run {run_id} is waiting for an approval[/] — "
             f"`baton approve {run_id} TASK` (or `reject`), then `baton resume {run_id}`"
         )
-    return f"[red]✘ run {run_id} {state}[/]" + (f": {error}" if error else "")
+    return f"[red]✘ run {run_id} {state}[/]" + (f": {escape(error)}" if error else "")

@@ -63,6 +63,21 @@ def build(
 
     from baton.workflows.builder import check_output_dir, extract_spec, load_spec
     from baton.workflows.builder.crew.models import CrewSettings
+    from baton.workflows.builder.results import DeployTarget
+    from baton.workflows.builder.spec import Environment, Stack
+
+    for option, value, allowed in (
+        ("stack", stack, Stack),
+        ("env", env, Environment),
+        ("target", target, DeployTarget),
+    ):
+        choices = [str(choice) for choice in allowed]
+        if value is not None and value not in choices:
+            raise InvalidInputError(
+                f"--{option} {value!r} is not one of {', '.join(choices)}",
+                fields={option: "unknown choice"},
+                hint=f"e.g. --{option} {choices[0]}",
+            )
 
     if not idea.strip() and spec is None:
         raise InvalidInputError(
@@ -103,7 +118,9 @@ def build(
     try:
         state = drive(store, run_id, quiet=quiet, concurrency=8)
     except typer.Exit:
-        console.print(f"  the build report is in {directory / 'BUILD.md'}")
+        report = directory / "BUILD.md"
+        if report.is_file():  # a build that failed before its repository existed wrote none
+            console.print(f"  the build report is in {report}")
         raise
     if state is RunState.SUCCEEDED:
         with store.read() as conn:
@@ -199,15 +216,37 @@ def season_plan(
 ) -> None:
     """Plan a season: parameters from your words, demand forecast, store allocation and markdowns."""
     _need_season_stack()
-    from baton.llm import load_config
     from baton.workflows.season import SeasonParameterError, extract_parameters
+    from baton.workflows.season.artifacts import prepare_output_folder
+    from baton.workflows.season.context import assemble_context
+    from baton.workflows.season.data import categories_in, load_data, store_groups_in
 
-    try:
-        parameters = extract_parameters(request)  # a bad request is refused before a run is stored
+    config = load_config()  # a bad BATON_CONFIG is refused now, not after the run is stored
+    # Bad input — the request, the files, --out — is refused before a run is stored, every problem listed.
+    if not data.is_dir():
+        raise InvalidInputError(
+            f"--data {data} is {'a file' if data.exists() else 'not there'}: give the folder that holds "
+            "historical_sales.csv and stores.csv",
+            fields={"data": "not a folder"},
+            hint="`baton season sample-data DIR` writes an example of each",
+        )
+    if actuals is not None and not actuals.is_file():
+        raise InvalidInputError(
+            f"--actuals {actuals} is not a file", fields={"actuals": "not a file"}, hint="give a CSV file"
+        )
+    try:  # read as the run's parameters step reads it, so what is shown here is what is planned
+        parameters = extract_parameters(
+            request, categories=categories_in(data), store_groups=store_groups_in(data)
+        )
     except SeasonParameterError as error:
-        if error.invalid or not load_config().enabled:
+        if error.invalid or not config.enabled:
             raise
         parameters = None  # with a model configured, the run's parameters step asks it for what is missing
+    if parameters is not None:
+        assemble_context(data, parameters, actuals)  # the season must be plannable from the history too
+    else:
+        load_data(data.resolve())
+    prepare_output_folder(out)
     store = open_store()
     inputs: dict[str, Any] = {"request": request, "data": str(data), "out": str(out)}
     if actuals is not None:
@@ -299,6 +338,7 @@ def rerun(
     quiet: Annotated[bool, typer.Option("--quiet", "-q")] = False,
 ) -> None:
     """Run a run's workflow again with the same inputs; with --replay, for free and repeatably."""
+    load_config()  # a bad BATON_CONFIG is refused before the new run is stored
     store = open_store()
     with store.read() as conn:
         source = get_run(conn, find_run_id(conn, run_id))

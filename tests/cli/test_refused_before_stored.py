@@ -1,0 +1,144 @@
+"""Bad input found by a user probing the CLI: each gets one line (no traceback), exit code 2, and is refused
+before a run is stored — the store file is not even created. Also the read commands' output contracts
+(`events --json` one object per line, every event, `stats` over every run)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from baton.workflows.season import write_sample_data
+
+REQUEST = "12 weeks from March 2nd 2026, weekly replenishment, keep 10% at the DC"
+
+
+def baton(tmp_path: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    environment = {k: v for k, v in os.environ.items() if k != "BATON_CONFIG"}
+    environment |= {
+        "BATON_DATABASE_URL": f"sqlite:///{tmp_path / 'baton.db'}",
+        "COLUMNS": "80",  # narrow, as a terminal may be: nothing machine-readable may wrap
+        **(env or {}),
+    }
+    return subprocess.run(
+        [sys.executable, "-m", "baton", *args],
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=tmp_path,
+    )
+
+
+def refused(result: subprocess.CompletedProcess[str], *phrases: str) -> str:
+    output = " ".join((result.stdout + result.stderr).split())  # undo the console's wrapping
+    assert result.returncode == 2, output
+    assert "Traceback" not in output and output.startswith("error:"), output
+    for phrase in phrases:
+        assert phrase in output, output
+    return output
+
+
+@pytest.fixture(scope="module")
+def season_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    directory = tmp_path_factory.mktemp("data")
+    write_sample_data(directory, stores=6, weeks=60, seed=3)
+    return directory
+
+
+def test_season_bad_files_and_folders_are_refused_before_a_run_is_stored(
+    tmp_path: Path, season_data: Path
+) -> None:
+    plan = ("season", "plan", REQUEST)
+    refused(baton(tmp_path, *plan, "--data", str(tmp_path / "absent")), "--data", "is not there")
+    refused(baton(tmp_path, *plan, "--data", str(season_data / "stores.csv")), "is a file")
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    (broken / "stores.csv").write_text((season_data / "stores.csv").read_text())
+    lines = (season_data / "historical_sales.csv").read_text().splitlines()
+    week, store, category, _, price = lines[1].split(",")
+    lines[1] = ",".join([week, store, category, "-40", price])
+    (broken / "historical_sales.csv").write_text("\n".join(lines) + "\n")
+    refused(baton(tmp_path, *plan, "--data", str(broken)), "column 'units'", "got '-40'")
+    a_file = tmp_path / "a-file"
+    a_file.write_text("")
+    refused(
+        baton(tmp_path, *plan, "--data", str(season_data), "--out", str(a_file)), "is a file, not a folder"
+    )
+    refused(
+        baton(tmp_path, *plan, "--data", str(season_data), "--out", str(a_file / "plan")),
+        "cannot write to --out",
+    )
+    refused(baton(tmp_path, "season", "sample-data", str(a_file / "data")), "cannot write to the sample data")
+    assert not (tmp_path / "baton.db").exists()
+
+
+def test_a_broken_config_is_refused_before_a_run_is_stored(tmp_path: Path, season_data: Path) -> None:
+    broken = tmp_path / "broken.toml"
+    broken.write_text("[llm\n")
+    env = {"BATON_CONFIG": str(broken)}
+    refused(baton(tmp_path, "run", "baton.workflows.demo:workflow", "-q", env=env), "not valid TOML")
+    refused(baton(tmp_path, "season", "plan", REQUEST, "--data", str(season_data), env=env), "not valid TOML")
+    refused(
+        baton(tmp_path, "run", "baton.workflows.demo:workflow", env={"BATON_CONFIG": str(tmp_path)}),
+        "is a directory",
+    )
+    assert not (tmp_path / "baton.db").exists()
+    # a message quoting a TOML table keeps it: `[llm.providers.x]` is no console markup
+    unknown = tmp_path / "unknown.toml"
+    unknown.write_text('[llm.providers.x]\nkind = "gemini"\n')
+    refused(
+        baton(tmp_path, "run", "baton.workflows.demo:workflow", env={"BATON_CONFIG": str(unknown)}),
+        "[llm.providers.x] kind must be openai, azure or anthropic",
+    )
+
+
+def test_build_options_name_their_choices(tmp_path: Path) -> None:
+    idea = "A REST API for a small library: books, authors and loans"
+    output = refused(baton(tmp_path, "build", idea, "--stack", "django"), "--stack 'django' is not one of")
+    assert "fastapi, flask, functions" in output and "--input" not in output
+    refused(baton(tmp_path, "build", idea, "--env", "qa"), "--env 'qa' is not one of dev, staging, prod")
+    assert not (tmp_path / "baton.db").exists()
+
+
+@pytest.mark.slow
+def test_events_json_is_one_object_per_line_and_every_event_and_stats_counts_every_run(
+    tmp_path: Path,
+) -> None:
+    first = baton(
+        tmp_path, "run", "baton.workflows.demo:workflow", "-i", "documents=400", "-i", "work_ms=0", "-q"
+    )
+    assert first.returncode == 0, first.stdout + first.stderr
+    run_id = first.stdout.split("run ", 1)[1].split()[0]
+    assert baton(tmp_path, "run", "baton.workflows.demo:workflow", "-i", "documents=2", "-q").returncode == 0
+    events = baton(tmp_path, "events", run_id, "--json")
+    assert events.returncode == 0, events.stderr
+    parsed = [json.loads(line) for line in events.stdout.splitlines()]  # each line one whole object
+    ids = [event["id"] for event in parsed]
+    assert len(ids) > 1000 and ids == sorted(ids) and len(set(ids)) == len(ids)  # more than one page
+    assert any(e["type"] == "run.state" and e["data"]["to"] == "succeeded" for e in parsed[-20:])
+    stats = baton(tmp_path, "stats")
+    assert stats.returncode == 0, stats.stderr
+    succeeded = [line for line in stats.stdout.splitlines() if "succeeded" in line]
+    # 400 items, the map step, discover, fetch_reference, report; and the second run's 2 + 4
+    assert succeeded and succeeded[0].split("│")[2].strip() == str(404 + 6)
+
+
+@pytest.mark.slow
+def test_a_store_group_in_the_request_is_said_in_the_output_and_the_plan(
+    tmp_path: Path, season_data: Path
+) -> None:
+    region = (season_data / "stores.csv").read_text().splitlines()[1].split(",")[2]
+    request = f"{REQUEST}, only for the {region} stores, 30% off swimwear in week 9"
+    result = baton(tmp_path, "season", "plan", request, "--data", str(season_data), "--out", "plan", "-q")
+    output = " ".join(result.stdout.split())
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert f"'{region}' → a store region in stores.csv: not read — the plan covers every store" in output
+    assert "'swimwear' → named in a price or markdown phrase" in output
+    plan = (tmp_path / "plan" / "PLAN.md").read_text()
+    assert f"- '{region}' → a store region in stores.csv: not read" in plan
+    assert "| basics |" in plan and "| swimwear |" in plan  # every category planned
