@@ -142,3 +142,21 @@ def test_a_store_group_in_the_request_is_said_in_the_output_and_the_plan(
     plan = (tmp_path / "plan" / "PLAN.md").read_text()
     assert f"- '{region}' → a store region in stores.csv: not read" in plan
     assert "| basics |" in plan and "| swimwear |" in plan  # every category planned
+
+
+def test_rerunning_a_build_whose_folder_is_there_is_refused_with_a_hint_that_fits(tmp_path: Path) -> None:
+    out = tmp_path / "library"
+    idea = "idea=A REST API for a small library: books, authors and loans"
+    stored = baton(
+        tmp_path, "run", "baton.workflows.builder:workflow", "-i", idea, "-i", f"out={out}", "--detach"
+    )
+    assert stored.returncode == 0, stored.stdout + stored.stderr
+    run_id = stored.stdout.split("run ", 1)[1].split()[0]
+    out.mkdir()
+    (out / "README.md").write_text("kept\n")
+    before = baton(tmp_path, "runs").stdout.count("│ build")
+    output = refused(
+        baton(tmp_path, "rerun", run_id, "--replay"), "already exists", f"move or remove {out} first"
+    )
+    assert "--force" not in output
+    assert baton(tmp_path, "runs").stdout.count("│ build") == before == 1

@@ -342,6 +342,18 @@ def rerun(
     store = open_store()
     with store.read() as conn:
         source = get_run(conn, find_run_id(conn, run_id))
+    out = source.inputs.get("out")
+    if source.workflow == BUILD and isinstance(out, str) and not source.inputs.get("force"):
+        from baton.workflows.builder import check_output_dir
+
+        try:  # refused now, not by the new run's first step (and rerun has no --force or --out)
+            check_output_dir(Path(out), force=False)
+        except InvalidInputError as error:
+            raise InvalidInputError(
+                error.message,
+                fields=error.fields,
+                hint=f"a rerun builds where its source did: move or remove {out} first",
+            ) from None
     # The source's options (budget, crew limits) hold again; a replay answers from its record and keeps
     # the source's clock, so what it stamps (a commit's date) is the same; a plain rerun is a new run.
     options = {k: v for k, v in source.options.items() if k not in ("replay_of", "clock")}
