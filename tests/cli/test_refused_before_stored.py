@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -160,3 +161,35 @@ def test_rerunning_a_build_whose_folder_is_there_is_refused_with_a_hint_that_fit
     )
     assert "--force" not in output
     assert baton(tmp_path, "runs").stdout.count("│ build") == before == 1
+
+
+def test_serve_refuses_what_it_cannot_serve_with_one_line(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = str(taken.getsockname()[1])
+        refused(baton(tmp_path, "serve", "--port", port), f"cannot listen on 127.0.0.1:{port}")
+    free = str(_free_port())
+    refused(baton(tmp_path, "serve", "--port", free, "--host", "no-such-host.invalid"), "--host")
+    refused(
+        baton(tmp_path, "serve", "--port", free, "--log-level", "loud"), "--log-level 'loud' is not one of"
+    )
+    refused(
+        baton(
+            tmp_path, "serve", "--port", free, "--tls-certfile", "absent.pem", "--tls-keyfile", "absent.key"
+        ),
+        "--tls-certfile absent.pem: no such file",
+    )
+    (tmp_path / "junk.pem").write_text("junk\n")
+    refused(
+        baton(tmp_path, "serve", "--port", free, "--tls-certfile", "junk.pem", "--tls-keyfile", "junk.pem"),
+        "cannot load the TLS certificate",
+    )
+    beyond = baton(tmp_path, "serve", "--port", "70000")
+    assert beyond.returncode == 2 and "65535" in beyond.stdout + beyond.stderr
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
