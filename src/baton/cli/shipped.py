@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from baton.cli.app import app, console, drive, open_store
@@ -242,7 +243,15 @@ def season_plan(
         if error.invalid or not config.enabled:
             raise
         parameters = None  # with a model configured, the run's parameters step asks it for what is missing
-    if parameters is not None:
+    if parameters is not None:  # the readings first: a refusal of the files may follow from one of them
+        strategy = str(parameters.replenishment_strategy)
+        replenishment = "no replenishment" if strategy == "none" else f"{strategy} replenishment"
+        console.print(
+            f"season: {parameters.forecast_horizon_weeks} weeks from {parameters.season_start_date}, "
+            f"{replenishment}, {parameters.dc_holdback_percentage:.0%} at the DC"
+        )
+        for line in parameters.readings:
+            console.print(f"  [dim]{escape(line)}[/]")
         assemble_context(data, parameters, actuals)  # the season must be plannable from the history too
     else:
         load_data(data.resolve())
@@ -255,14 +264,7 @@ def season_plan(
     if parameters is None:
         console.print(f"season [bold]{run_id}[/]: the model is asked for what the rules could not read")
     else:
-        strategy = str(parameters.replenishment_strategy)
-        replenishment = "no replenishment" if strategy == "none" else f"{strategy} replenishment"
-        console.print(
-            f"season [bold]{run_id}[/]: {parameters.forecast_horizon_weeks} weeks from "
-            f"{parameters.season_start_date}, {replenishment}, {parameters.dc_holdback_percentage:.0%} at the DC"
-        )
-        for line in parameters.readings:
-            console.print(f"  [dim]{line}[/]")
+        console.print(f"season [bold]{run_id}[/] stored")
     if drive(store, run_id, quiet=quiet, concurrency=8) is RunState.SUCCEEDED:
         with store.read() as conn:
             report = run_outputs(conn, run_id)["report"]

@@ -202,7 +202,8 @@ class SeasonParameterError(InvalidInputError):
         parts = []
         if missing:
             parts.append("missing " + ", ".join(missing))
-        parts += [f"{name} {reason}" for name, reason in invalid.items()]
+        # a rule across fields ("__model__") speaks for itself; a field's reason follows its name
+        parts += [reason if name.startswith("__") else f"{name} {reason}" for name, reason in invalid.items()]
         fields = {name: "missing" for name in missing} | invalid
         super().__init__(
             "the season request cannot be planned: " + "; ".join(parts),
