@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -193,3 +195,31 @@ def _free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
+
+
+@pytest.mark.slow
+def test_ctrl_c_says_how_to_resume_and_resume_finishes_the_run(tmp_path: Path) -> None:
+    environment = {k: v for k, v in os.environ.items() if k != "BATON_CONFIG"}
+    environment |= {"BATON_DATABASE_URL": f"sqlite:///{tmp_path / 'baton.db'}", "COLUMNS": "200"}
+    args = ["run", "baton.workflows.demo:workflow", "-q", "-i", "documents=40", "-i", "work_ms=4000"]
+    process = subprocess.Popen(
+        [sys.executable, "-m", "baton", *args],
+        env=environment,
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        restore_signals=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),  # as a terminal's Ctrl-C
+    )
+    assert process.stdout is not None
+    first = process.stdout.readline()  # "run ID of … started": the run is stored and running
+    run_id = first.split()[1]
+    time.sleep(1.0)
+    process.send_signal(signal.SIGINT)
+    rest, errors = process.communicate(timeout=60)
+    assert process.returncode == 130, first + rest + errors
+    assert f"interrupted — `baton resume {run_id}` continues where it stopped" in rest
+    assert "Traceback" not in rest + errors
+    resumed = baton(tmp_path, "resume", run_id, "-q")
+    assert resumed.returncode == 0 and "succeeded" in resumed.stdout, resumed.stdout + resumed.stderr

@@ -30,7 +30,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         app(args=argv)
     except SystemExit as done:
-        return done.code if isinstance(done.code, int) else 0
+        code = done.code if isinstance(done.code, int) else 0
+        if code == 130 and isinstance(done.__context__, KeyboardInterrupt):  # Typer's silent Ctrl-C
+            console.print("interrupted")
+        return code
     except BatonError as error:
         if Options.debug:
             raise

@@ -150,7 +150,11 @@ def drive(store: Store, run_id: str, *, quiet: bool, concurrency: int) -> RunSta
             if viewer is not None:
                 await viewer
 
-    state = asyncio.run(main())
+    try:
+        state = asyncio.run(main())
+    except KeyboardInterrupt:  # Typer would turn it into a silent exit 130: say how to carry on
+        console.print(f"interrupted — `baton resume {run_id}` continues where it stopped")
+        raise typer.Exit(130) from None
     with store.read() as conn:
         run = get_run(conn, run_id)
     console.print(
