@@ -48,7 +48,9 @@ def started(tmp_path: Path) -> str:
     result = baton(tmp_path, "run", "baton_test_flows:gated", "-q")
     assert result.returncode == 0, result.stdout + result.stderr
     assert "waiting for an approval" in result.stdout
-    return result.stdout.split("run ", 1)[1].split()[0]
+    run_id = result.stdout.split("run ", 1)[1].split()[0]
+    assert f"`baton approve {run_id} release`" in result.stdout  # names the task that waits
+    return run_id
 
 
 def assert_refused(result: subprocess.CompletedProcess[str], code: int, *phrases: str) -> None:

@@ -157,8 +157,13 @@ def drive(store: Store, run_id: str, *, quiet: bool, concurrency: int) -> RunSta
         raise typer.Exit(130) from None
     with store.read() as conn:
         run = get_run(conn, run_id)
+        waiting = (
+            [t.name for t in list_tasks(conn, run_id) if t.state is TaskState.WAITING]
+            if state is RunState.WAITING
+            else []
+        )
     console.print(
-        render.verdict_line(run_id, state, run.error) + f" [dim]in {time.time() - started:.2f} s[/]"
+        render.verdict_line(run_id, state, run.error, waiting) + f" [dim]in {time.time() - started:.2f} s[/]"
     )
     if state in (RunState.FAILED, RunState.CANCELLED):
         raise typer.Exit(1)

@@ -172,12 +172,14 @@ def stats_tables(
     return [states, types, steps]
 
 
-def verdict_line(run_id: str, state: RunState, error: str | None) -> str:
+def verdict_line(run_id: str, state: RunState, error: str | None, waiting: Sequence[str] = ()) -> str:
     if state is RunState.SUCCEEDED:
         return f"[green]✔ run {run_id} succeeded[/]"
     if state is RunState.WAITING:
+        task = escape(waiting[0]) if len(waiting) == 1 else "TASK"
+        which = f" ({escape(', '.join(waiting))})" if len(waiting) > 1 else ""
         return (
-            f"[magenta]⏸ run {run_id} is waiting for an approval[/] — "
-            f"`baton approve {run_id} TASK` (or `reject`), then `baton resume {run_id}`"
+            f"[magenta]⏸ run {run_id} is waiting for an approval{which}[/] — "
+            f"`baton approve {run_id} {task}` (or `reject`), then `baton resume {run_id}`"
         )
     return f"[red]✘ run {run_id} {state}[/]" + (f": {escape(error)}" if error else "")
