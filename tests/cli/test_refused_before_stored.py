@@ -223,3 +223,15 @@ def test_ctrl_c_says_how_to_resume_and_resume_finishes_the_run(tmp_path: Path) -
     assert "Traceback" not in rest + errors
     resumed = baton(tmp_path, "resume", run_id, "-q")
     assert resumed.returncode == 0 and "succeeded" in resumed.stdout, resumed.stdout + resumed.stderr
+
+
+def test_reading_commands_do_not_make_a_store_at_a_mistyped_path(tmp_path: Path) -> None:
+    missing = tmp_path / "typo" / "baton.db"
+    env = {"BATON_DATABASE_URL": f"sqlite:///{missing}"}
+    for args in (("runs",), ("status",), ("events", "abc"), ("stats",), ("costs",), ("keys", "list")):
+        result = baton(tmp_path, *args, env=env)
+        output = " ".join((result.stdout + result.stderr).split())
+        assert result.returncode == 3 and f"no baton store at {missing}" in output, (args, output)
+    assert not (tmp_path / "typo").exists()
+    assert baton(tmp_path, "migrate", env=env).returncode == 0  # writing commands create it
+    assert baton(tmp_path, "runs", env=env).returncode == 0

@@ -21,7 +21,7 @@ from baton.cli import render
 from baton.cli.probe import health_endpoint
 from baton.cli.progress import watch_run
 from baton.core.durations import format_duration, parse_duration
-from baton.core.errors import BatonError, InvalidInputError
+from baton.core.errors import BatonError, InvalidInputError, NotFoundError
 from baton.core.states import RunState, TaskState
 from baton.engine import (
     WorkerSettings,
@@ -38,6 +38,7 @@ from baton.engine import (
 from baton.engine.scheduler import LOST_ATTEMPTS_LIMIT
 from baton.engine.worker import Worker
 from baton.llm import Gateway, load_config
+from baton.store.database import database_url
 from baton.store.events import count_by_type, query_events, summarize_durations
 from baton.store.runs import (
     find_run_id,
@@ -78,7 +79,12 @@ def _global(
     Options.debug = debug
 
 
-def open_store() -> Store:
+def open_store(*, create: bool = True) -> Store:
+    """The store of --db / BATON_DATABASE_URL. Commands that only read or act on existing runs pass
+    ``create=False``: a mistyped SQLite path is then an error, not a new empty store (and folders) that
+    shows "no runs"."""
+    if not create:
+        _require_existing_sqlite(database_url(Options.db))
     store = Store.open(Options.db)
     days = os.environ.get("BATON_RETENTION_DAYS")
     if days:
@@ -91,6 +97,19 @@ def open_store() -> Store:
             ) from None
         prune(store, older_than_seconds=age)
     return store
+
+
+def _require_existing_sqlite(url: str) -> None:
+    if not url.startswith("sqlite:///"):
+        return  # PostgreSQL: the server says whether the database is there
+    path = Path(url.removeprefix("sqlite:///").split("?", 1)[0])
+    if str(path) in ("", ":memory:") or path.exists():
+        return
+    raise NotFoundError(
+        f"no baton store at {path}",
+        hint="check --db / BATON_DATABASE_URL and the folder you run baton in "
+        "(`baton run`, `baton build` or `baton migrate` create the store)",
+    )
 
 
 # -- inputs ------------------------------------------------------------------------------------------
@@ -205,7 +224,7 @@ def resume(
 ) -> None:
     """Continue an interrupted or waiting run; nothing that succeeded runs again."""
     load_config()
-    store = open_store()
+    store = open_store(create=False)
     run_id = prepare_resume(store, run_id)
     console.print(f"resuming run [bold]{run_id}[/]")
     drive(store, run_id, quiet=quiet, concurrency=concurrency)
@@ -342,7 +361,7 @@ def status(
     run_id: Annotated[str | None, typer.Argument(help="Run id; the latest run when omitted")] = None,
 ) -> None:
     """A run's tasks as a table and its graph as a tree, with the critical path marked ★."""
-    store = open_store()
+    store = open_store(create=False)
     with store.read() as conn:
         if run_id is None:
             latest = list_runs(conn, limit=1)
@@ -366,7 +385,7 @@ def runs(
     offset: Annotated[int, typer.Option(help="Skip this many")] = 0,
 ) -> None:
     """List runs, newest first."""
-    with open_store().read() as conn:
+    with open_store(create=False).read() as conn:
         console.print(
             render.runs_table(list_runs(conn, state=state, workflow=workflow, limit=limit, offset=offset))
         )
@@ -385,7 +404,7 @@ def events(
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line")] = False,
 ) -> None:
     """The events of a run, in order."""
-    store = open_store()
+    store = open_store(create=False)
     start = time.time() - parse_age(since) if since else None
     with store.read() as conn:
         run_id = find_run_id(conn, run_id)
@@ -415,7 +434,7 @@ def events(
 @app.command()
 def stats(run_id: Annotated[str | None, typer.Argument(help="Run id; all runs when omitted")] = None) -> None:
     """Counts by state and event type, durations by step (min / median / p95 / max)."""
-    with open_store().read() as conn:
+    with open_store(create=False).read() as conn:
         full = find_run_id(conn, run_id) if run_id else None
         if full:
             counts = task_state_counts(conn, full)
@@ -462,7 +481,7 @@ def graph(workflow: Annotated[str, typer.Argument(help="MODULE:WORKFLOW")]) -> N
 @app.command()
 def cancel(run_id: Annotated[str, typer.Argument(help="Run id")]) -> None:
     """Cancel a run; its running tasks are stopped by their worker."""
-    cancel_run(open_store(), run_id)
+    cancel_run(open_store(create=False), run_id)
     console.print(f"run {run_id} cancelled")
 
 
@@ -473,7 +492,7 @@ def retry(
     now: Annotated[bool, typer.Option("--resume/--no-resume", help="Resume the run right away")] = True,
 ) -> None:
     """Give a failed task a new attempt and reopen its run."""
-    store = open_store()
+    store = open_store(create=False)
     retry_task(store, run_id, task)
     console.print(f"task {task} of run {run_id} will be retried")
     if now:
@@ -487,7 +506,7 @@ def approve(
     comment: Annotated[str, typer.Option(help="Why")] = "",
 ) -> None:
     """Approve a waiting task."""
-    approve_task(open_store(), run_id, task, by=os.environ.get("USER", ""), comment=comment)
+    approve_task(open_store(create=False), run_id, task, by=os.environ.get("USER", ""), comment=comment)
     console.print(
         f"task {task} approved — `baton resume {run_id}` continues the run (a worker does it by itself)"
     )
@@ -500,7 +519,7 @@ def reject(
     reason: Annotated[str, typer.Option(help="Why")] = "",
 ) -> None:
     """Reject a waiting task: it fails, its dependents are skipped, the run fails and rolls back."""
-    reject_task(open_store(), run_id, task, by=os.environ.get("USER", ""), reason=reason)
+    reject_task(open_store(create=False), run_id, task, by=os.environ.get("USER", ""), reason=reason)
     console.print(f"task {task} rejected — `baton resume {run_id}` settles the run")
 
 
@@ -510,7 +529,7 @@ def prune_command(
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Only count")] = False,
 ) -> None:
     """Remove finished runs older than an age, with their tasks, checkpoints and events."""
-    counts = prune(open_store(), older_than_seconds=parse_age(older_than), dry_run=dry_run)
+    counts = prune(open_store(create=False), older_than_seconds=parse_age(older_than), dry_run=dry_run)
     console.print(
         ("would remove " if dry_run else "removed ") + ", ".join(f"{v} {k}" for k, v in counts.items())
     )

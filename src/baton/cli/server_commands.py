@@ -229,7 +229,7 @@ def list_keys_command(
     """List API keys (ids, names, roles, dates; never secrets)."""
     from baton.cli.app import console, open_store
 
-    with open_store().read() as conn:
+    with open_store(create=False).read() as conn:
         keys = list_keys(conn, include_revoked=all_keys, limit=10_000)
     table = Table()
     table.add_column("id", no_wrap=True)
@@ -254,7 +254,7 @@ def revoke_key(key_id: Annotated[str, typer.Argument(help="The key's id (see `ba
     """Revoke an API key (servers stop accepting it within seconds)."""
     from baton.cli.app import console, open_store
 
-    with open_store().begin() as conn:
+    with open_store(create=False).begin() as conn:
         revoke_key_txn(conn, key_id, now=time.time())
     console.print(f"key {key_id} revoked")
 

@@ -305,7 +305,7 @@ def costs(
     run_id: Annotated[str | None, typer.Argument(help="Run id; every run when omitted")] = None,
 ) -> None:
     """Model costs by run, step, agent and model, and what routing and caching saved."""
-    store = open_store()
+    store = open_store(create=False)
     if run_id is not None:
         with store.read() as conn:
             run_id = find_run_id(conn, run_id)
@@ -341,7 +341,7 @@ def rerun(
 ) -> None:
     """Run a run's workflow again with the same inputs; with --replay, for free and repeatably."""
     load_config()  # a bad BATON_CONFIG is refused before the new run is stored
-    store = open_store()
+    store = open_store(create=False)
     with store.read() as conn:
         source = get_run(conn, find_run_id(conn, run_id))
     out = source.inputs.get("out")
