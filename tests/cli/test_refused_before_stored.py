@@ -235,3 +235,20 @@ def test_reading_commands_do_not_make_a_store_at_a_mistyped_path(tmp_path: Path)
     assert not (tmp_path / "typo").exists()
     assert baton(tmp_path, "migrate", env=env).returncode == 0  # writing commands create it
     assert baton(tmp_path, "runs", env=env).returncode == 0
+
+
+@pytest.mark.slow
+def test_a_notification_that_was_not_sent_is_said_in_the_build_summary(tmp_path: Path) -> None:
+    from baton.workflows.builder import stop_service
+
+    out = tmp_path / "notes"
+    hook = f"http://127.0.0.1:{_free_port()}/hook"  # nothing listens there
+    try:
+        result = baton(
+            tmp_path, "build", "A REST API for notes: notes and tags", "--out", str(out), "--notify", hook
+        )
+        output = " ".join(result.stdout.split())
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert f"notify │ NOT sent to {hook}" in output.replace("│ │", "│"), output
+    finally:
+        stop_service(out)

@@ -176,6 +176,15 @@ def _build_summary(outputs: dict[str, Any], elapsed: float) -> int:
     table.add_row(
         "stage times", ", ".join(f"{step} {s:.1f} s" for step, s in timed if isinstance(s, int | float))
     )
+    notify = outputs.get("notify") or {}
+    if notify.get("url"):  # asked for: say whether it went, never only in the run's checkpoint
+        sent = notify.get("sent")
+        table.add_row(
+            "notify",
+            f"sent to {notify['url']} (HTTP {notify.get('status')})"
+            if sent
+            else f"[red]NOT sent[/] to {escape(str(notify['url']))}: {escape(str(notify.get('error') or 'no answer'))}",
+        )
     table.add_row("total time", f"{elapsed:.1f} s")
     console.print(table)
     return count
