@@ -219,7 +219,7 @@ def run(
 @app.command()
 def resume(
     run_id: Annotated[str, typer.Argument(help="Run id (or a unique prefix)")],
-    quiet: Annotated[bool, typer.Option("--quiet", "-q")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No live progress")] = False,
     concurrency: Annotated[int, typer.Option(help="Tasks run at once")] = 64,
 ) -> None:
     """Continue an interrupted or waiting run; nothing that succeeded runs again."""

@@ -26,7 +26,10 @@ STAGE_STEPS = ("architecture", "repository", "code", "gate", "infrastructure", "
 @app.command()
 def build(
     idea: Annotated[str, typer.Argument(help="The service in plain words")] = "",
-    out: Annotated[Path | None, typer.Option(help="Directory of the generated repository")] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option(help="Directory of the generated repository (default: ./<the spec's name>)"),
+    ] = None,
     stack: Annotated[str | None, typer.Option(help="fastapi | flask | functions")] = None,
     env: Annotated[
         str | None, typer.Option(help="dev | staging | prod (prod waits for `baton approve`)")
@@ -41,7 +44,7 @@ def build(
     strict: Annotated[
         bool, typer.Option(help="Exit 1 unless every requirement of the idea or spec is honoured")
     ] = False,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No live progress")] = False,
     budget: Annotated[
         float | None,
         typer.Option(help="Most US dollars the build's model calls may spend (default: baton.toml's)"),
@@ -222,7 +225,7 @@ def season_plan(
     actuals: Annotated[
         Path | None, typer.Option(help="Actual sales to date (CSV), to re-plan mid-season")
     ] = None,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No live progress")] = False,
 ) -> None:
     """Plan a season: parameters from your words, demand forecast, store allocation and markdowns."""
     _need_season_stack()
@@ -346,7 +349,7 @@ def rerun(
     replay: Annotated[
         bool, typer.Option("--replay", help="Answer every model call from the run's record")
     ] = False,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No live progress")] = False,
 ) -> None:
     """Run a run's workflow again with the same inputs; with --replay, for free and repeatably."""
     load_config()  # a bad BATON_CONFIG is refused before the new run is stored
