@@ -48,7 +48,9 @@ def started(tmp_path: Path) -> str:
     result = baton(tmp_path, "run", "baton_test_flows:gated", "-q")
     assert result.returncode == 0, result.stdout + result.stderr
     assert "waiting for an approval" in result.stdout
-    return result.stdout.split("run ", 1)[1].split()[0]
+    run_id = result.stdout.split("run ", 1)[1].split()[0]
+    assert f"`baton approve {run_id} release`" in result.stdout  # names the task that waits
+    return run_id
 
 
 def assert_refused(result: subprocess.CompletedProcess[str], code: int, *phrases: str) -> None:
@@ -163,7 +165,9 @@ def test_not_a_baton_database_corrupt_or_newer(tmp_path: Path) -> None:
     (tmp_path / "baton.db").write_text("hello\n" * 1000)
     assert_refused(baton(tmp_path, "runs"), 5, "is not a SQLite database")
     (tmp_path / "baton.db").unlink()
-    assert baton(tmp_path, "runs").returncode == 0
+    assert_refused(baton(tmp_path, "runs"), 3, "no baton store at")  # a read makes no store
+    assert not (tmp_path / "baton.db").exists()
+    assert baton(tmp_path, "migrate").returncode == 0
     with sqlite3.connect(tmp_path / "baton.db") as conn:
         conn.execute("UPDATE alembic_version SET version_num = '0999'")
     assert_refused(baton(tmp_path, "runs"), 5, "newer than this baton knows", "upgrade baton")
@@ -181,6 +185,7 @@ def test_prune_removes_old_finished_runs(tmp_path: Path, started: str) -> None:
 
 
 def test_bad_settings_and_broken_modules_get_a_message(tmp_path: Path) -> None:
+    assert baton(tmp_path, "migrate").returncode == 0  # a store to read: reads do not create one
     assert_refused(baton(tmp_path, "runs", env={"BATON_BUSY_TIMEOUT": "5s"}), 2, "BATON_BUSY_TIMEOUT='5s'")
     assert_refused(
         baton(tmp_path, "runs", env={"BATON_RETENTION_DAYS": "abc"}), 2, "BATON_RETENTION_DAYS='abc'"

@@ -96,6 +96,36 @@ def test_invalid_toml_is_an_error(tmp_path: Path) -> None:
         load_config(path, env={})
 
 
+def test_a_directory_or_a_binary_file_is_an_error_not_a_crash(tmp_path: Path) -> None:
+    with pytest.raises(GatewayConfigError, match="is a directory"):
+        load_config(tmp_path, env={})
+    binary = tmp_path / "baton.toml"
+    binary.write_bytes(b"\xff\xfe\x00[llm]")
+    with pytest.raises(GatewayConfigError, match="not a UTF-8 text file"):
+        load_config(binary, env={})
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        '[providers.local]\nbase_url = "http://127.0.0.1:11434/v1"\n',
+        '[[models]]\nname = "m"\nprovider = "p"\n',
+        "budget_usd = 2.0\n",
+    ],
+)
+def test_gateway_settings_outside_the_llm_table_are_refused_not_ignored(tmp_path: Path, text: str) -> None:
+    path = tmp_path / "baton.toml"
+    path.write_text(text)
+    with pytest.raises(GatewayConfigError, match=r"must be inside the \[llm\] table"):
+        load_config(path, env={})
+
+
+def test_other_top_level_tables_are_left_alone(tmp_path: Path) -> None:
+    path = tmp_path / "baton.toml"
+    path.write_text("[tool.other]\nx = 1\n\n[llm]\nbudget_usd = 1.0\n")
+    assert load_config(path, env={}).budget_usd == 1.0
+
+
 @pytest.mark.parametrize(
     ("url", "local"),
     [

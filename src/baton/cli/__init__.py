@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import sys
 
+from rich.markup import escape
+
 from baton.cli import (
     ops_commands,
     shipped,  # noqa: F401  (registers build, season, costs, rerun)
@@ -28,23 +30,37 @@ def main(argv: list[str] | None = None) -> int:
     try:
         app(args=argv)
     except SystemExit as done:
-        return done.code if isinstance(done.code, int) else 0
+        code = done.code if isinstance(done.code, int) else 0
+        if code == 130 and isinstance(done.__context__, KeyboardInterrupt):  # Typer's silent Ctrl-C
+            console.print("interrupted")
+        return code
     except BatonError as error:
         if Options.debug:
             raise
-        console.print(f"[bold red]error:[/] {error.message}", highlight=False)
+        # Messages quote paths, TOML tables and values verbatim: `[llm.providers.x]` is no markup.
+        console.print(f"[bold red]error:[/] {escape(error.message)}", highlight=False)
         if error.hint:
-            console.print(f"  [dim]→ {error.hint}[/]", highlight=False)
+            console.print(f"  [dim]→ {escape(error.hint)}[/]", highlight=False)
         return error.exit_code
     except UnexpectedDatabaseError as error:
         if Options.debug:
             raise
-        console.print(f"[bold red]error:[/] unexpected database error: {str(error).splitlines()[0]}")
+        first = escape(str(error).splitlines()[0])
+        console.print(f"[bold red]error:[/] unexpected database error: {first}", highlight=False)
         console.print("  [dim]→ run again with --debug for the details[/]")
         return 5
     except KeyboardInterrupt:
         console.print("interrupted — `baton resume RUN_ID` continues where it stopped")
         return 130
+    except Exception as error:  # a defect of baton's, or an OS error no command foresaw: one line too
+        if Options.debug:
+            raise
+        lines = str(error).splitlines() or [""]
+        console.print(
+            f"[bold red]error:[/] unexpected {type(error).__name__}: {escape(lines[0])}", highlight=False
+        )
+        console.print("  [dim]→ run again with --debug for the traceback, and report it if it is baton's[/]")
+        return 1
     return 0
 
 

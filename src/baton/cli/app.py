@@ -15,14 +15,15 @@ from typing import Annotated, Any
 import typer
 import yaml
 from rich.console import Console, RenderableType
+from rich.markup import escape
 from rich.text import Text
 
 from baton.cli import render
 from baton.cli.probe import health_endpoint
 from baton.cli.progress import watch_run
 from baton.core.durations import format_duration, parse_duration
-from baton.core.errors import BatonError, InvalidInputError
-from baton.core.states import RunState
+from baton.core.errors import BatonError, InvalidInputError, NotFoundError
+from baton.core.states import RunState, TaskState
 from baton.engine import (
     WorkerSettings,
     approve_task,
@@ -38,11 +39,12 @@ from baton.engine import (
 from baton.engine.reports import read_report
 from baton.engine.scheduler import LOST_ATTEMPTS_LIMIT
 from baton.engine.worker import Worker
-from baton.llm import Gateway
+from baton.llm import Gateway, load_config
 from baton.store.attempts import median_step_durations, step_durations
+from baton.store.database import database_url
 from baton.store.events import count_by_type, query_events, summarize_durations
 from baton.store.rows import RunRecord, TaskRecord
-from baton.store.runs import find_run_id, get_run, list_runs
+from baton.store.runs import find_run_id, get_run, list_runs, store_state_counts
 from baton.store.store import Store
 from baton.store.tasks import list_tasks, task_state_counts
 from baton.store.transitions import find_task_txn
@@ -73,7 +75,12 @@ def _global(
     Options.debug = debug
 
 
-def open_store() -> Store:
+def open_store(*, create: bool = True) -> Store:
+    """The store of --db / BATON_DATABASE_URL. Commands that only read or act on existing runs pass
+    ``create=False``: a mistyped SQLite path is then an error, not a new empty store (and folders) that
+    shows "no runs"."""
+    if not create:
+        _require_existing_sqlite(database_url(Options.db))
     store = Store.open(Options.db)
     days = os.environ.get("BATON_RETENTION_DAYS")
     if days:
@@ -86,6 +93,19 @@ def open_store() -> Store:
             ) from None
         prune(store, older_than_seconds=age)
     return store
+
+
+def _require_existing_sqlite(url: str) -> None:
+    if not url.startswith("sqlite:///"):
+        return  # PostgreSQL: the server says whether the database is there
+    path = Path(url.removeprefix("sqlite:///").split("?", 1)[0])
+    if str(path) in ("", ":memory:") or path.exists():
+        return
+    raise NotFoundError(
+        f"no baton store at {path}",
+        hint="check --db / BATON_DATABASE_URL and the folder you run baton in "
+        "(`baton run`, `baton build` or `baton migrate` create the store)",
+    )
 
 
 # -- inputs ------------------------------------------------------------------------------------------
@@ -145,11 +165,20 @@ def drive(store: Store, run_id: str, *, quiet: bool, concurrency: int) -> RunSta
             if viewer is not None:
                 await viewer
 
-    state = asyncio.run(main())
+    try:
+        state = asyncio.run(main())
+    except KeyboardInterrupt:  # Typer would turn it into a silent exit 130: say how to carry on
+        console.print(f"interrupted — `baton resume {run_id}` continues where it stopped")
+        raise typer.Exit(130) from None
     with store.read() as conn:
         run = get_run(conn, run_id)
+        waiting = (
+            [t.name for t in list_tasks(conn, run_id) if t.state is TaskState.WAITING]
+            if state is RunState.WAITING
+            else []
+        )
     console.print(
-        render.verdict_line(run_id, state, run.error) + f" [dim]in {time.time() - started:.2f} s[/]"
+        render.verdict_line(run_id, state, run.error, waiting) + f" [dim]in {time.time() - started:.2f} s[/]"
     )
     if state in (RunState.FAILED, RunState.CANCELLED):
         raise typer.Exit(1)
@@ -175,6 +204,7 @@ def run(
     WorkerSettings(concurrency=concurrency)  # refuse a bad value before anything is stored
     inputs = parse_inputs(input, input_file)
     load_workflow(workflow).validate()
+    load_config()  # a bad BATON_CONFIG is refused now, not after the run is stored
     store = open_store()
     run_id = start_run(store, workflow, inputs)
     console.print(f"run [bold]{run_id}[/] of {workflow} started")
@@ -185,11 +215,12 @@ def run(
 @app.command()
 def resume(
     run_id: Annotated[str, typer.Argument(help="Run id (or a unique prefix)")],
-    quiet: Annotated[bool, typer.Option("--quiet", "-q")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No live progress")] = False,
     concurrency: Annotated[int, typer.Option(help="Tasks run at once")] = 64,
 ) -> None:
     """Continue an interrupted or waiting run; nothing that succeeded runs again."""
-    store = open_store()
+    load_config()
+    store = open_store(create=False)
     run_id = prepare_resume(store, run_id)
     console.print(f"resuming run [bold]{run_id}[/]")
     drive(store, run_id, quiet=quiet, concurrency=concurrency)
@@ -326,7 +357,7 @@ def status(
     run_id: Annotated[str | None, typer.Argument(help="Run id; the latest run when omitted")] = None,
 ) -> None:
     """A run's tasks as a table, its graph as a tree (critical path marked ★) and its report."""
-    store = open_store()
+    store = open_store(create=False)
     with store.read() as conn:
         if run_id is None:
             latest = list_runs(conn, limit=1)
@@ -340,7 +371,7 @@ def status(
     console.print(render.tasks_table(record, tasks))
     console.print(render.run_tree(record, tasks))
     if record.error:
-        console.print(f"[red]error:[/] {record.error}")
+        console.print(f"[red]error:[/] {escape(record.error)}", highlight=False)
     console.print(report_text)
 
 
@@ -367,7 +398,7 @@ def runs(
     offset: Annotated[int, typer.Option(help="Skip this many")] = 0,
 ) -> None:
     """List runs, newest first."""
-    with open_store().read() as conn:
+    with open_store(create=False).read() as conn:
         console.print(
             render.runs_table(list_runs(conn, state=state, workflow=workflow, limit=limit, offset=offset))
         )
@@ -386,36 +417,42 @@ def events(
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line")] = False,
 ) -> None:
     """The events of a run, in order."""
-    store = open_store()
+    store = open_store(create=False)
     start = time.time() - parse_age(since) if since else None
     with store.read() as conn:
         run_id = find_run_id(conn, run_id)
         task_id = find_task_txn(conn, run_id, task)[0] if task else None
+    page = 1000
     while True:
         with store.read() as conn:
+            state = get_run(conn, run_id).state  # read first: a run that ended has all its events by now
             batch = query_events(
-                conn, run_id=run_id, task_id=task_id, types=type, after=after, since=start, limit=1000
+                conn, run_id=run_id, task_id=task_id, types=type, after=after, since=start, limit=page
             )
-            state = get_run(conn, run_id).state
         for event in batch:
-            console.print(
-                json.dumps(event.as_dict()) if as_json else render.event_line(event),
-                markup=not as_json,
-                highlight=False,
-            )
+            if as_json:  # one object per line, never wrapped at the terminal's width
+                sys.stdout.write(json.dumps(event.as_dict()) + "\n")
+            else:
+                console.print(render.event_line(event), highlight=False)
+        if as_json:
+            sys.stdout.flush()
         after = batch[-1].id if batch else after
-        if not follow or (not batch and state in (RunState.SUCCEEDED, RunState.FAILED, RunState.CANCELLED)):
+        if len(batch) == page:
+            continue  # a full page: there may be more right now
+        if not follow or state in (RunState.SUCCEEDED, RunState.FAILED, RunState.CANCELLED):
             return
-        if not batch:
-            time.sleep(0.3)
+        time.sleep(0.3)
 
 
 @app.command()
 def stats(run_id: Annotated[str | None, typer.Argument(help="Run id; all runs when omitted")] = None) -> None:
     """Counts by state and event type, durations by step (min / median / p95 / max)."""
-    with open_store().read() as conn:
+    with open_store(create=False).read() as conn:
         full = find_run_id(conn, run_id) if run_id else None
-        counts = task_state_counts(conn, full) if full else {}
+        if full:
+            counts = task_state_counts(conn, full)
+        else:  # every run's tasks
+            counts = {TaskState(state): n for state, n in store_state_counts(conn)[1].items()}
         tables = render.stats_tables(
             counts, count_by_type(conn, full), summarize_durations(step_durations(conn, run_id=full))
         )
@@ -457,7 +494,7 @@ def graph(workflow: Annotated[str, typer.Argument(help="MODULE:WORKFLOW")]) -> N
 @app.command()
 def cancel(run_id: Annotated[str, typer.Argument(help="Run id")]) -> None:
     """Cancel a run; its running tasks are stopped by their worker."""
-    cancel_run(open_store(), run_id)
+    cancel_run(open_store(create=False), run_id)
     console.print(f"run {run_id} cancelled")
 
 
@@ -468,7 +505,7 @@ def retry(
     now: Annotated[bool, typer.Option("--resume/--no-resume", help="Resume the run right away")] = True,
 ) -> None:
     """Give a failed task a new attempt and reopen its run."""
-    store = open_store()
+    store = open_store(create=False)
     retry_task(store, run_id, task)
     console.print(f"task {task} of run {run_id} will be retried")
     if now:
@@ -482,7 +519,7 @@ def approve(
     comment: Annotated[str, typer.Option(help="Why")] = "",
 ) -> None:
     """Approve a waiting task."""
-    approve_task(open_store(), run_id, task, by=os.environ.get("USER", ""), comment=comment)
+    approve_task(open_store(create=False), run_id, task, by=os.environ.get("USER", ""), comment=comment)
     console.print(
         f"task {task} approved — `baton resume {run_id}` continues the run (a worker does it by itself)"
     )
@@ -495,7 +532,7 @@ def reject(
     reason: Annotated[str, typer.Option(help="Why")] = "",
 ) -> None:
     """Reject a waiting task: it fails, its dependents are skipped, the run fails and rolls back."""
-    reject_task(open_store(), run_id, task, by=os.environ.get("USER", ""), reason=reason)
+    reject_task(open_store(create=False), run_id, task, by=os.environ.get("USER", ""), reason=reason)
     console.print(f"task {task} rejected — `baton resume {run_id}` settles the run")
 
 
@@ -505,7 +542,7 @@ def prune_command(
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Only count")] = False,
 ) -> None:
     """Remove finished runs older than an age, with their tasks, checkpoints and events."""
-    counts = prune(open_store(), older_than_seconds=parse_age(older_than), dry_run=dry_run)
+    counts = prune(open_store(create=False), older_than_seconds=parse_age(older_than), dry_run=dry_run)
     console.print(
         ("would remove " if dry_run else "removed ") + ", ".join(f"{v} {k}" for k, v in counts.items())
     )

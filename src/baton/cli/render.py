@@ -55,7 +55,7 @@ def runs_table(runs: Sequence[RunRecord]) -> Table:
             styled(run.state),
             when(run.created_at),
             seconds(run.duration),
-            (run.error or "")[:60],
+            escape((run.error or "")[:60]),
         )
     return table
 
@@ -78,7 +78,7 @@ def tasks_table(run: RunRecord, tasks: Sequence[TaskRecord]) -> Table:
             children = items.get(task.id, [])
             name += f" ×{len(children)}"
             state += "  " + item_summary(children)
-        table.add_row(name, state, str(task.attempts), seconds(duration), (task.error or "")[:70])
+        table.add_row(name, state, str(task.attempts), seconds(duration), escape((task.error or "")[:70]))
     return table
 
 
@@ -147,10 +147,10 @@ def run_tree(run: RunRecord, tasks: Sequence[TaskRecord]) -> Tree:
 def event_line(event: Event) -> str:
     data = dict(event.data)
     task = data.pop("task", None)
-    head = f"{event.id:>7} {when(event.ts)} {event.type:<22} {task or '':<20}"
+    head = f"{event.id:>7} {when(event.ts)} {event.type:<22} {escape(task or ''):<20}"
     if event.type == EventType.TASK_STATE:
         return f"{head} {data.get('from')} → {styled(str(data.get('to')))}"
-    return head + " " + " ".join(f"{k}={v}" for k, v in data.items())
+    return head + " " + escape(" ".join(f"{k}={v}" for k, v in data.items()))
 
 
 def stats_tables(
@@ -228,12 +228,14 @@ def report_view(report: RunReport) -> Group:
     return Group(*parts)
 
 
-def verdict_line(run_id: str, state: RunState, error: str | None) -> str:
+def verdict_line(run_id: str, state: RunState, error: str | None, waiting: Sequence[str] = ()) -> str:
     if state is RunState.SUCCEEDED:
         return f"[green]✔ run {run_id} succeeded[/]"
     if state is RunState.WAITING:
+        task = escape(waiting[0]) if len(waiting) == 1 else "TASK"
+        which = f" ({escape(', '.join(waiting))})" if len(waiting) > 1 else ""
         return (
-            f"[magenta]⏸ run {run_id} is waiting for an approval[/] — "
-            f"`baton approve {run_id} TASK` (or `reject`), then `baton resume {run_id}`"
+            f"[magenta]⏸ run {run_id} is waiting for an approval{which}[/] — "
+            f"`baton approve {run_id} {task}` (or `reject`), then `baton resume {run_id}`"
         )
-    return f"[red]✘ run {run_id} {state}[/]" + (f": {error}" if error else "")
+    return f"[red]✘ run {run_id} {state}[/]" + (f": {escape(error)}" if error else "")

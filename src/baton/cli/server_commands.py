@@ -59,9 +59,57 @@ def _parse_workflows(pairs: list[str]) -> dict[str, str]:
     return offered
 
 
+_LOG_LEVELS = ("debug", "info", "warning", "error")
+
+
+def _check_tls(certfile: str, keyfile: str) -> None:
+    """A certificate and key that cannot be loaded are refused before the server starts."""
+    import ssl
+
+    for option, path in (("--tls-certfile", certfile), ("--tls-keyfile", keyfile)):
+        if not Path(path).is_file():
+            raise InvalidInputError(
+                f"{option} {path}: no such file", fields={option[2:]: "not a file"}, hint="give a PEM file"
+            )
+    try:
+        ssl.create_default_context(ssl.Purpose.CLIENT_AUTH).load_cert_chain(certfile, keyfile)
+    except (ssl.SSLError, OSError) as error:
+        raise InvalidInputError(
+            f"cannot load the TLS certificate {certfile} with the key {keyfile}: {error}",
+            fields={"tls_certfile": "not loadable"},
+            hint="give a PEM certificate (chain) and its matching private key",
+        ) from None
+
+
+def _check_listen(host: str, port: int) -> None:
+    """Bind (and release) the address as the server will, so that a port in use or an address this
+    machine does not have is refused with one line and exit 2."""
+    import socket
+
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except socket.gaierror as error:
+        raise InvalidInputError(
+            f"--host {host!r} is not an address this machine can listen on: {error.strerror}",
+            fields={"host": "unknown address"},
+            hint="e.g. --host 127.0.0.1 (this machine only) or --host 0.0.0.0 (every interface)",
+        ) from None
+    family, kind, proto, _, address = infos[0]
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn does
+        try:
+            probe.bind(address)
+        except OSError as error:
+            raise InvalidInputError(
+                f"cannot listen on {host}:{port}: {error.strerror or error}",
+                fields={"port": "not available"},
+                hint="choose another --port, or stop what listens there",
+            ) from None
+
+
 def serve(
     host: Annotated[str, typer.Option(help="Address to listen on")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port")] = 8000,
+    port: Annotated[int, typer.Option(help="Port", min=1, max=65535)] = 8000,
     worker: Annotated[
         bool,
         typer.Option("--worker/--no-worker", help="Execute runs in this process (off: `baton worker`s do)"),
@@ -109,6 +157,15 @@ def serve(
 
     if (tls_certfile is None) != (tls_keyfile is None):
         raise InvalidInputError("give both --tls-certfile and --tls-keyfile, or neither")
+    if log_level.lower() not in _LOG_LEVELS:
+        raise InvalidInputError(
+            f"--log-level {log_level!r} is not one of {', '.join(_LOG_LEVELS)}",
+            fields={"log_level": "unknown level"},
+            hint="e.g. --log-level info",
+        )
+    if tls_certfile is not None and tls_keyfile is not None:
+        _check_tls(tls_certfile, tls_keyfile)
+    _check_listen(host, port)  # a port in use or an unknown address: one line now, not a server log
     settings = ServerSettings(
         host=host,
         port=port,
@@ -122,7 +179,7 @@ def serve(
         metrics_public=not metrics_key,
         trust_proxy_headers=proxy_headers,
         tls=tls_certfile is not None,
-        log_level=log_level,
+        log_level=log_level.lower(),
         workspace=workspace,
         max_upload_bytes=max_upload_bytes,
     )
@@ -172,7 +229,7 @@ def list_keys_command(
     """List API keys (ids, names, roles, dates; never secrets)."""
     from baton.cli.app import console, open_store
 
-    with open_store().read() as conn:
+    with open_store(create=False).read() as conn:
         keys = list_keys(conn, include_revoked=all_keys, limit=10_000)
     table = Table()
     table.add_column("id", no_wrap=True)
@@ -197,7 +254,7 @@ def revoke_key(key_id: Annotated[str, typer.Argument(help="The key's id (see `ba
     """Revoke an API key (servers stop accepting it within seconds)."""
     from baton.cli.app import console, open_store
 
-    with open_store().begin() as conn:
+    with open_store(create=False).begin() as conn:
         revoke_key_txn(conn, key_id, now=time.time())
     console.print(f"key {key_id} revoked")
 

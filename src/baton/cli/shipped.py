@@ -4,10 +4,12 @@
 from __future__ import annotations
 
 import time
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from baton.cli.app import app, console, drive, open_store
@@ -22,10 +24,29 @@ SEASON = "baton.workflows.season:workflow"
 STAGE_STEPS = ("architecture", "repository", "code", "gate", "infrastructure", "deploy", "docs")
 
 
+def _check_build_choices(**given: str | None) -> None:
+    """--stack, --env and --target name one of their choices (checked before anything is stored)."""
+    from baton.workflows.builder.results import DeployTarget
+    from baton.workflows.builder.spec import Environment, Stack
+
+    allowed_by_option: dict[str, type[StrEnum]] = {"stack": Stack, "env": Environment, "target": DeployTarget}
+    for option, value in given.items():
+        choices = [str(choice) for choice in allowed_by_option[option]]
+        if value is not None and value not in choices:
+            raise InvalidInputError(
+                f"--{option} {value!r} is not one of {', '.join(choices)}",
+                fields={option: "unknown choice"},
+                hint=f"e.g. --{option} {choices[0]}",
+            )
+
+
 @app.command()
 def build(
     idea: Annotated[str, typer.Argument(help="The service in plain words")] = "",
-    out: Annotated[Path | None, typer.Option(help="Directory of the generated repository")] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option(help="Directory of the generated repository (default: ./<the spec's name>)"),
+    ] = None,
     stack: Annotated[str | None, typer.Option(help="fastapi | flask | functions")] = None,
     env: Annotated[
         str | None, typer.Option(help="dev | staging | prod (prod waits for `baton approve`)")
@@ -40,7 +61,7 @@ def build(
     strict: Annotated[
         bool, typer.Option(help="Exit 1 unless every requirement of the idea or spec is honoured")
     ] = False,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No live progress")] = False,
     budget: Annotated[
         float | None,
         typer.Option(help="Most US dollars the build's model calls may spend (default: baton.toml's)"),
@@ -64,6 +85,8 @@ def build(
     from baton.workflows.builder import check_output_dir, load_spec
     from baton.workflows.builder.architecture import RulesRefusedError, idea_slug, rules_spec
     from baton.workflows.builder.crew.models import CrewSettings
+
+    _check_build_choices(stack=stack, env=env, target=target)
 
     if not idea.strip() and spec is None:
         raise InvalidInputError(
@@ -114,7 +137,7 @@ def build(
     try:
         state = drive(store, run_id, quiet=quiet, concurrency=8)
     except typer.Exit:
-        if (directory / "BUILD.md").exists():
+        if (directory / "BUILD.md").is_file():  # a build that failed before its repository existed wrote none
             console.print(f"  the build report is in {directory / 'BUILD.md'}")
         else:
             console.print(f"  nothing was written to {directory}")
@@ -171,6 +194,15 @@ def _build_summary(outputs: dict[str, Any], elapsed: float) -> int:
     table.add_row(
         "stage times", ", ".join(f"{step} {s:.1f} s" for step, s in timed if isinstance(s, int | float))
     )
+    notify = outputs.get("notify") or {}
+    if notify.get("url"):  # asked for: say whether it went, never only in the run's checkpoint
+        sent = notify.get("sent")
+        table.add_row(
+            "notify",
+            f"sent to {notify['url']} (HTTP {notify.get('status')})"
+            if sent
+            else f"[red]NOT sent[/] to {escape(str(notify['url']))}: {escape(str(notify.get('error') or 'no answer'))}",
+        )
     table.add_row("total time", f"{elapsed:.1f} s")
     console.print(table)
     return count
@@ -208,19 +240,49 @@ def season_plan(
     actuals: Annotated[
         Path | None, typer.Option(help="Actual sales to date (CSV), to re-plan mid-season")
     ] = None,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No live progress")] = False,
 ) -> None:
     """Plan a season: parameters from your words, demand forecast, store allocation and markdowns."""
     _need_season_stack()
-    from baton.llm import load_config
     from baton.workflows.season import SeasonParameterError, extract_parameters
+    from baton.workflows.season.artifacts import prepare_output_folder
+    from baton.workflows.season.context import assemble_context
+    from baton.workflows.season.data import categories_in, load_data, store_groups_in
 
-    try:
-        parameters = extract_parameters(request)  # a bad request is refused before a run is stored
+    config = load_config()  # a bad BATON_CONFIG is refused now, not after the run is stored
+    # Bad input — the request, the files, --out — is refused before a run is stored, every problem listed.
+    if not data.is_dir():
+        raise InvalidInputError(
+            f"--data {data} is {'a file' if data.exists() else 'not there'}: give the folder that holds "
+            "historical_sales.csv and stores.csv",
+            fields={"data": "not a folder"},
+            hint="`baton season sample-data DIR` writes an example of each",
+        )
+    if actuals is not None and not actuals.is_file():
+        raise InvalidInputError(
+            f"--actuals {actuals} is not a file", fields={"actuals": "not a file"}, hint="give a CSV file"
+        )
+    try:  # read as the run's parameters step reads it, so what is shown here is what is planned
+        parameters = extract_parameters(
+            request, categories=categories_in(data), store_groups=store_groups_in(data)
+        )
     except SeasonParameterError as error:
-        if error.invalid or not load_config().enabled:
+        if error.invalid or not config.enabled:
             raise
         parameters = None  # with a model configured, the run's parameters step asks it for what is missing
+    if parameters is not None:  # the readings first: a refusal of the files may follow from one of them
+        strategy = str(parameters.replenishment_strategy)
+        replenishment = "no replenishment" if strategy == "none" else f"{strategy} replenishment"
+        console.print(
+            f"season: {parameters.forecast_horizon_weeks} weeks from {parameters.season_start_date}, "
+            f"{replenishment}, {parameters.dc_holdback_percentage:.0%} at the DC"
+        )
+        for line in parameters.readings:
+            console.print(f"  [dim]{escape(line)}[/]")
+        assemble_context(data, parameters, actuals)  # the season must be plannable from the history too
+    else:
+        load_data(data.resolve())
+    prepare_output_folder(out)
     store = open_store()
     inputs: dict[str, Any] = {"request": request, "data": str(data), "out": str(out)}
     if actuals is not None:
@@ -229,14 +291,7 @@ def season_plan(
     if parameters is None:
         console.print(f"season [bold]{run_id}[/]: the model is asked for what the rules could not read")
     else:
-        strategy = str(parameters.replenishment_strategy)
-        replenishment = "no replenishment" if strategy == "none" else f"{strategy} replenishment"
-        console.print(
-            f"season [bold]{run_id}[/]: {parameters.forecast_horizon_weeks} weeks from "
-            f"{parameters.season_start_date}, {replenishment}, {parameters.dc_holdback_percentage:.0%} at the DC"
-        )
-        for line in parameters.readings:
-            console.print(f"  [dim]{line}[/]")
+        console.print(f"season [bold]{run_id}[/] stored")
     if drive(store, run_id, quiet=quiet, concurrency=8) is RunState.SUCCEEDED:
         with store.read() as conn:
             report = run_outputs(conn, run_id)["report"]
@@ -277,7 +332,7 @@ def costs(
     run_id: Annotated[str | None, typer.Argument(help="Run id; every run when omitted")] = None,
 ) -> None:
     """Model costs by run, step, agent and model, and what routing and caching saved."""
-    store = open_store()
+    store = open_store(create=False)
     if run_id is not None:
         with store.read() as conn:
             run_id = find_run_id(conn, run_id)
@@ -309,12 +364,25 @@ def rerun(
     replay: Annotated[
         bool, typer.Option("--replay", help="Answer every model call from the run's record")
     ] = False,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No live progress")] = False,
 ) -> None:
     """Run a run's workflow again with the same inputs; with --replay, for free and repeatably."""
-    store = open_store()
+    load_config()  # a bad BATON_CONFIG is refused before the new run is stored
+    store = open_store(create=False)
     with store.read() as conn:
         source = get_run(conn, find_run_id(conn, run_id))
+    out = source.inputs.get("out")
+    if source.workflow == BUILD and isinstance(out, str) and not source.inputs.get("force"):
+        from baton.workflows.builder import check_output_dir
+
+        try:  # refused now, not by the new run's first step (and rerun has no --force or --out)
+            check_output_dir(Path(out), force=False)
+        except InvalidInputError as error:
+            raise InvalidInputError(
+                error.message,
+                fields=error.fields,
+                hint=f"a rerun builds where its source did: move or remove {out} first",
+            ) from None
     # The source's options (budget, crew limits) hold again; a replay answers from its record and keeps
     # the source's clock, so what it stamps (a commit's date) is the same; a plain rerun is a new run.
     options = {k: v for k, v in source.options.items() if k not in ("replay_of", "clock")}

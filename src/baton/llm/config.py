@@ -215,13 +215,29 @@ def _read_table(path: str | Path | None, environ: Mapping[str, str]) -> dict[str
         if explicit:
             raise GatewayConfigError(f"configuration file {file} does not exist", hint="check BATON_CONFIG")
         return {}
+    hint = "check BATON_CONFIG" if explicit else f"fix or remove ./{DEFAULT_CONFIG_FILE}"
+    if file.is_dir():
+        raise GatewayConfigError(f"configuration file {file} is a directory, not a TOML file", hint=hint)
     try:
         document = tomllib.loads(file.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as error:
         raise GatewayConfigError(f"{file} is not valid TOML: {error}", hint="fix its syntax") from None
+    except UnicodeDecodeError:
+        raise GatewayConfigError(f"{file} is not a UTF-8 text file (TOML is UTF-8)", hint=hint) from None
+    except OSError as error:
+        raise GatewayConfigError(
+            f"cannot read configuration file {file}: {error.strerror or error}", hint=hint
+        ) from None
     llm = document.get("llm", {})
     if not isinstance(llm, dict):
         raise GatewayConfigError(f"{file}: [llm] must be a table")
+    # The gateway reads only [llm]: settings written at the top level would be ignored without a word.
+    stray = sorted(set(document) & (set(GatewayConfig.model_fields) | {"provider"}))
+    if stray:
+        raise GatewayConfigError(
+            f"{file}: {', '.join(stray)} must be inside the [llm] table; at the top level it is ignored",
+            hint="write [llm.providers.NAME] and [[llm.models]] (see README's Configuration)",
+        )
     return dict(llm)
 
 

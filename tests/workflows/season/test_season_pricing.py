@@ -94,3 +94,32 @@ def test_slow_actual_sales_bring_markdowns_and_keep_the_one_taken() -> None:
     assert result.projected_sell_through > result.full_price_sell_through
     assert plan.curve["season_week"].min() == 4
     assert (plan.curve["depth"] >= 0.2 - 1e-9).all()
+
+
+def test_fast_actual_sales_that_sell_out_before_the_end_are_said_with_the_demand_left_unmet() -> None:
+    on_plan = plan_markdowns(_context(1300))
+    assert not [n for n in on_plan.summary.notes if "sells out" in n]  # 1,200 demanded, 1,300 bought
+    actuals = pd.DataFrame(
+        {
+            "week": pd.to_datetime([START + timedelta(weeks=w) for w in range(4)]),
+            "store_id": "S1",
+            "category": "basics",
+            "units": [150.0] * 4,  # 1.5× the forecast of 100 a week
+            "price": [50.0] * 4,
+        }
+    )
+    plan = plan_markdowns(_context(1300, actuals=actuals))
+    result = plan.summary.categories[0]
+    assert result.sold_to_date == 600 and result.sales_pace == pytest.approx(1.5)
+    # 700 left for 1,200 demanded in weeks 5–12: weeks 5–8 sell 600, week 9 100 of 150, then nothing
+    sells_out = [n for n in plan.summary.notes if "sells out" in n]
+    assert sells_out == [
+        "basics: sells out in season week 9 (2026-04-27); 500 units of demand after that go unmet (about "
+        "25,000 in sales at the plan's prices) — consider a re-buy"
+    ]
+    pace = [n for n in plan.summary.notes if "sold in the first" in n]
+    assert pace == [
+        "basics: 600 units sold in the first 4 week(s), 1.50× the forecast; the rest of the season is "
+        "projected at that pace, and revenue covers weeks 5–12 only"
+    ]
+    assert result.projected_revenue == pytest.approx(700 * 50.0)

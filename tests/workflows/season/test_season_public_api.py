@@ -39,8 +39,8 @@ def test_signatures_the_cli_calls() -> None:
         "last_week: 'date' = datetime.date(2026, 2, 23)) -> 'tuple[Path, Path]'"
     )
     assert str(inspect.signature(season.extract_parameters)) == (
-        "(text: 'str', *, today: 'date | None' = None, categories: 'list[str] | None' = None) "
-        "-> 'SeasonParameters'"
+        "(text: 'str', *, today: 'date | None' = None, categories: 'list[str] | None' = None, "
+        "store_groups: 'Mapping[str, Sequence[str]] | None' = None) -> 'SeasonParameters'"
     )
     assert str(inspect.signature(rules.extract_with_rules)) == (
         "(text: 'str', model: 'type[BaseModel]', *, hints: 'Mapping[str, FieldRule | Mapping[str, Any]] | None' "

@@ -12,7 +12,33 @@ from pathlib import Path
 import pandas as pd
 from pydantic import BaseModel
 
-__all__ = ["read_table", "write_agent_files", "write_text"]
+from baton.core.errors import InvalidInputError
+
+__all__ = ["prepare_output_folder", "read_table", "write_agent_files", "write_text"]
+
+
+def prepare_output_folder(directory: str | Path, *, label: str = "--out", field: str = "out") -> Path:
+    """Create ``directory`` (and its parents) and check that a file can be written in it, or refuse it
+    with one message naming the folder — before any work is done, not after the forecast."""
+    folder = Path(directory).expanduser()
+    if folder.exists() and not folder.is_dir():
+        raise InvalidInputError(
+            f"{label} {folder} is a file, not a folder",
+            fields={field: "not a folder"},
+            hint="choose a folder (it is created when missing)",
+        )
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        check = folder / f".baton-write-check.{os.getpid()}"
+        check.write_bytes(b"")
+        check.unlink()
+    except OSError as error:
+        raise InvalidInputError(
+            f"cannot write to {label} {folder}: {error.strerror or error}",
+            fields={field: "not writable"},
+            hint="choose a folder you can write to",
+        ) from None
+    return folder
 
 
 def write_text(path: Path, text: str) -> Path:

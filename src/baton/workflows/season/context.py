@@ -121,6 +121,14 @@ def _season_history(data: SeasonData, parameters: SeasonParameters) -> tuple[pd.
                 )
             ]
         )
+    last = history["week"].max()
+    if start.dayofweek != last.dayofweek:
+        first = last + pd.Timedelta(weeks=max(gap, 0) + 1)
+        notes.append(
+            f"the season starts on a {start:%A} ({start.date()}) and the history's weeks on a {last:%A}: "
+            f"season week 1 is forecast as the history's week from {first.date()}, and each later week "
+            "likewise (the plan's tables date the weeks from the season's start)"
+        )
     return history.reset_index(drop=True), notes
 
 

@@ -308,3 +308,24 @@ def load_data(directory: Path) -> SeasonData:
         stores = stores[~stores["store_id"].isin(silent)].reset_index(drop=True)
     fingerprints = {name: file_fingerprint(directory / name) for name in (HISTORY_FILE, STORES_FILE)}
     return SeasonData(history=history, stores=stores, fingerprints=fingerprints, notes=tuple(notes))
+
+
+def categories_in(directory: str | Path) -> list[str] | None:
+    """The categories of the history file, for reading a request; None when the file cannot be read
+    (checking it is :func:`load_data`'s job)."""
+    try:
+        column = pd.read_csv(Path(directory) / HISTORY_FILE, usecols=["category"], dtype=str)["category"]
+    except (OSError, ValueError):
+        return None
+    return sorted(column.dropna().str.strip().unique())
+
+
+def store_groups_in(directory: str | Path) -> dict[str, list[str]]:
+    """Each text column of stores.csv (but the id) with its values — the groups a request may name
+    ("the north region", "outlets") — for reading a request; empty when the file cannot be read."""
+    columns = [name for name, kind in STORES_COLUMNS.items() if kind == "text" and name != "store_id"]
+    try:
+        frame = pd.read_csv(Path(directory) / STORES_FILE, usecols=columns, dtype=str)
+    except (OSError, ValueError):
+        return {}
+    return {column: sorted(v for v in frame[column].dropna().str.strip().unique() if v) for column in columns}

@@ -10,6 +10,7 @@ is refused before any model is asked.
 from __future__ import annotations
 
 import copy
+from collections.abc import Mapping, Sequence
 from datetime import date
 from typing import Any
 
@@ -65,13 +66,14 @@ async def extract_parameters_with_model(
     call: CallContext,
     today: date | None = None,
     categories: list[str] | None = None,
+    store_groups: Mapping[str, Sequence[str]] | None = None,
 ) -> SeasonParameters:
     """Rules first; the model fills only the fields the rules left empty (see the module docstring).
 
     Raises :class:`SeasonParameterError` for what neither could read or what breaks a bound.
     """
     today = today or date.today()
-    found, readings = read_request(text, today=today, categories=categories)
+    found, readings = read_request(text, today=today, categories=categories, store_groups=store_groups)
     if found.invalid:
         raise SeasonParameterError(missing=found.missing, invalid=found.invalid, request=text)
     values = dict(found.values)

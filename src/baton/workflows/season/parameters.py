@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import re
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from enum import StrEnum
@@ -201,7 +202,8 @@ class SeasonParameterError(InvalidInputError):
         parts = []
         if missing:
             parts.append("missing " + ", ".join(missing))
-        parts += [f"{name} {reason}" for name, reason in invalid.items()]
+        # a rule across fields ("__model__") speaks for itself; a field's reason follows its name
+        parts += [reason if name.startswith("__") else f"{name} {reason}" for name, reason in invalid.items()]
         fields = {name: "missing" for name in missing} | invalid
         super().__init__(
             "the season request cannot be planned: " + "; ".join(parts),
@@ -234,17 +236,23 @@ def _metadata(name: str) -> list[Any]:
 
 
 def extract_parameters(
-    text: str, *, today: date | None = None, categories: list[str] | None = None
+    text: str,
+    *,
+    today: date | None = None,
+    categories: list[str] | None = None,
+    store_groups: Mapping[str, Sequence[str]] | None = None,
 ) -> SeasonParameters:
     """Read a season's parameters from plain words with deterministic rules (no model needed).
 
     Planners' phrasings ("a quarter", "top up every other week", "the first of May", "three months")
     are rewritten first (:mod:`.wording`); every reading is kept in ``readings``. A date without a year
     is the next such date on or after ``today``. ``categories`` (the data's categories), when given, lets
-    the request name one without the word "category". Raises :class:`SeasonParameterError` naming every
-    missing field, every violated bound and every contradiction.
+    the request name one without the word "category"; ``store_groups`` (stores.csv's text columns and
+    their values) lets a request that names a group of stores ("the north region") be told that the
+    plan covers every store. Raises :class:`SeasonParameterError` naming every missing field, every
+    violated bound and every contradiction.
     """
-    found, readings = read_request(text, today=today, categories=categories)
+    found, readings = read_request(text, today=today, categories=categories, store_groups=store_groups)
     if found.missing or found.invalid:
         raise SeasonParameterError(missing=found.missing, invalid=found.invalid, request=text)
     try:
@@ -265,7 +273,11 @@ class RequestReading:
 
 
 def read_request(
-    text: str, *, today: date | None = None, categories: list[str] | None = None
+    text: str,
+    *,
+    today: date | None = None,
+    categories: list[str] | None = None,
+    store_groups: Mapping[str, Sequence[str]] | None = None,
 ) -> tuple[RequestReading, list[Reading]]:
     """The rules' reading of ``text`` without raising: see :func:`extract_parameters`."""
     today = today or date.today()
@@ -305,7 +317,64 @@ def read_request(
         bounds = {type(m).__name__: getattr(m, type(m).__name__.lower()) for m in _metadata(name)}
         if isinstance(value, float) and {"Ge", "Le"} <= bounds.keys():
             invalid[name] = f"must be between {bounds['Ge']:.0%} and {bounds['Le']:.0%}, got {value:.0%}"
-    return RequestReading(values=values, missing=missing, invalid=invalid), words.readings
+    readings = list(words.readings)
+    category = values.get("category")
+    if isinstance(category, str) and not _names_the_scope(text, category):
+        values.pop("category")
+        readings.append(
+            Reading(
+                category,
+                f"named in a price or markdown phrase: not read as the only category to plan "
+                f"(every category is planned; say '{category} only' to plan it alone)",
+                "unread",
+            )
+        )
+    readings += _store_groups_named(text, store_groups or {})
+    return RequestReading(values=values, missing=missing, invalid=invalid), readings
+
+
+# "30% off swimwear", "discount the swimwear", "mark down swimwear" / "swimwear markdowns", "swimwear
+# at 30% off", "swimwear on sale": the category is what a price phrase is about, not the plan's scope.
+_PRICE_BEFORE = re.compile(
+    r"(?:\boff|\bdiscount\w*|\bmark(?:ed|ing)?[- ]?downs?|\bclear(?:ance|ing)?|\bpromot\w*|\breduce|\bcut)"
+    r"\s+(?:the\s+|all\s+|our\s+|any\s+)?$",
+    re.IGNORECASE,
+)
+_PRICE_AFTER = re.compile(
+    r"^\s*(?:mark(?:ed)?[- ]?downs?|discounts?|promotions?|clearance|prices?|(?:at|by)\s+\d+(?:\.\d+)?\s*%"
+    r"|at\s+half|on\s+sale|(?:\d+(?:\.\d+)?\s*%|half)\s+off)",
+    re.IGNORECASE,
+)
+
+
+def _names_the_scope(text: str, category: str) -> bool:
+    """Whether some mention of ``category`` in ``text`` is outside a price or markdown phrase."""
+    for match in re.finditer(rf"(?<![\w-]){re.escape(category)}(?![\w-])", text, re.IGNORECASE):
+        before, after = text[: match.start()], text[match.end() :]
+        if not (_PRICE_BEFORE.search(before) or _PRICE_AFTER.match(after)):
+            return True
+    return False
+
+
+def _store_groups_named(text: str, groups: Mapping[str, Sequence[str]]) -> list[Reading]:
+    """A group of stores named in the request ("only the north region"): the plan covers every store of
+    the data, and says so rather than leaving the words unread without a word."""
+    found = []
+    for column, values in groups.items():
+        for value in values:
+            pattern = rf"(?<![\w-]){re.escape(value)}(?![\w-])"
+            match = re.search(pattern, text, re.IGNORECASE) if value.strip() else None
+            if match:
+                found.append(
+                    Reading(
+                        match.group(0),
+                        f"a store {column} in stores.csv: not read — the plan covers every store of the "
+                        f"data (to plan only the {value} stores, give --data a folder whose stores.csv and "
+                        "historical_sales.csv hold only them)",
+                        "unread",
+                    )
+                )
+    return found
 
 
 _STRATEGY_LABEL = {
@@ -323,7 +392,7 @@ _LABELS: dict[str, Callable[[SeasonParameters], str]] = {
     "dc_holdback_percentage": lambda p: f"{_share(p.dc_holdback_percentage)} DC holdback",
     "markdown_start_week": lambda p: f"markdowns from season week {p.markdown_start_week}",
     "target_sell_through": lambda p: f"{_share(p.target_sell_through or 0)} target sell-through",
-    "category": lambda p: f"category {p.category}",
+    "category": lambda p: f"only category {p.category} is planned",
 }
 
 
@@ -392,10 +461,17 @@ def describe_readings(
                 note = f" (assumed: {reading.assumption})" if reading.assumption else ""
                 lines.append(f"'{reading.said.strip()}' → {label(parameters)}{note}")
             continue
-        plain = _mention_of(name, value, mentions)
+        plain = _mention_of(name, value, mentions) or (
+            _word_in(text, value) if name == "category" and isinstance(value, str) else None
+        )
         lines.append(f"'{plain}' → {label(parameters)}" if plain else label(parameters))
-    lines += [f"'{r.said.strip()}' → {r.means}" for r in readings if r.kind == "depth"]
+    lines += [f"'{r.said.strip()}' → {r.means}" for r in readings if r.kind in ("depth", "unread")]
     return lines
+
+
+def _word_in(text: str, word: str) -> str | None:
+    match = re.search(rf"(?<![\w-]){re.escape(word)}(?![\w-])", text, re.IGNORECASE)
+    return match.group(0) if match else None
 
 
 def _end_was_said(parameters: SeasonParameters, readings: list[Reading], mentions: list[Mention]) -> bool:

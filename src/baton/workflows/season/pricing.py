@@ -230,6 +230,35 @@ def _plan_category(
     return result, curve
 
 
+def _stock_notes(context: PricingContext, result: CategoryPricing, curve: pd.DataFrame) -> list[str]:
+    """What a planner must not miss in the projection: the pace of actual sales against the forecast,
+    that revenue then covers only the weeks left, and a sell-out before the season ends (demand unmet)."""
+    notes = []
+    category, horizon = result.category, context.parameters.forecast_horizon_weeks
+    if result.weeks_of_actuals:
+        first = result.weeks_of_actuals + 1
+        notes.append(
+            f"{category}: {result.sold_to_date:,} units sold in the first {result.weeks_of_actuals} week(s), "
+            f"{result.sales_pace:.2f}× the forecast; the rest of the season is projected at that pace, and "
+            + (
+                f"revenue covers weeks {first}–{horizon} only"
+                if first <= horizon
+                else "the season is over: nothing is left to project"
+            )
+        )
+    unmet = (curve["demand"] - curve["sales"]).clip(lower=0.0)
+    short = float(unmet.sum())
+    if short >= max(1.0, 0.01 * result.initial_buy):  # a rounding's worth is no sell-out
+        week = int(curve.loc[unmet > 0, "season_week"].iloc[0])
+        price = float(curve.loc[unmet > 0, "price"].mean())
+        notes.append(
+            f"{category}: sells out in season week {week} ({context.parameters.week_start(week)}); "
+            f"{short:,.0f} units of demand after that go unmet (about {short * price:,.0f} in sales at "
+            "the plan's prices) — consider a re-buy"
+        )
+    return notes
+
+
 def plan_markdowns(context: PricingContext) -> PricingPlan:
     """Plan each category's markdowns (see the module docstring)."""
     results, curves, notes = [], [], []
@@ -237,6 +266,7 @@ def plan_markdowns(context: PricingContext) -> PricingPlan:
         result, curve = _plan_category(context, category, context.categories[category])
         results.append(result)
         curves.append(curve)
+        notes += _stock_notes(context, result, curve)
         if not result.reaches_target:
             notes.append(
                 f"{category}: no markdown schedule on the ladder reaches {result.target_sell_through:.0%} "

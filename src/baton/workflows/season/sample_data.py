@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from baton.core.errors import InvalidInputError
+from baton.workflows.season.artifacts import prepare_output_folder
 from baton.workflows.season.events import EVENTS, event_matrix
 
 __all__ = ["DEFAULT_LAST_WEEK", "SampleSpec", "make_sample_data", "write_sample_data"]
@@ -180,8 +181,7 @@ def write_sample_data(
     history, store_table = make_sample_data(
         SampleSpec(stores=stores, weeks=weeks, seed=seed, last_week=last_week)
     )
-    out = Path(directory)
-    out.mkdir(parents=True, exist_ok=True)
+    out = prepare_output_folder(directory, label="the sample data folder", field="directory")
     sales_path, stores_path = out / "historical_sales.csv", out / "stores.csv"
     history.to_csv(sales_path, index=False)
     store_table.to_csv(stores_path, index=False)

@@ -158,17 +158,35 @@ def _iso(day: date) -> str:
     return day.isoformat()
 
 
-def _ordinal_date(match: re.Match[str], today: date) -> tuple[str, Reading] | None:
+def _ordinal_date(
+    match: re.Match[str], today: date, year_said: int | None = None
+) -> tuple[str, Reading] | None:
     day, month = _ordinal(match["ordinal"]), _MONTHS[match["month"].lower().rstrip(".")]
     year = int(match["year"]) if match["year"] else None
     try:
-        found = date(year or today.year, month, day)
-        if year is None and found < today:
+        found = date(year or year_said or today.year, month, day)
+        if year is None and year_said is None and found < today:
             found = date(today.year + 1, month, day)
     except ValueError:
         return None
-    assumption = "" if year else f"no year given: the next {found:%-d %B} on or after {today}"
+    if year:
+        assumption = ""
+    elif year_said:
+        assumption = f"no year by the date: {year_said}, the year the request names"
+    else:
+        assumption = f"no year given: the next {found:%-d %B} on or after {today}"
     return _iso(found), Reading(match[0], _iso(found), "date", found, assumption)
+
+
+_YEAR = re.compile(r"(?<![\w/.-])(?P<year>(?:19|20)\d{2})(?![\w/.%-])")
+
+
+def _year_said(text: str) -> int | None:
+    """The one year a request names ("Spring 2026", "2026-03-02"): a date written without a year is in
+    it, not the next such date after today. None when it names none or several."""
+    years = {int(m["year"]) for m in _YEAR.finditer(text)}
+    years |= {int(m[1]) for m in re.finditer(r"(?<!\d)((?:19|20)\d{2})-\d{2}-\d{2}(?!\d)", text)}
+    return years.pop() if len(years) == 1 else None
 
 
 def _next_weekday(match: re.Match[str], today: date) -> tuple[str, Reading] | None:
@@ -187,16 +205,21 @@ def _next_week(match: re.Match[str], today: date) -> tuple[str, Reading] | None:
     )
 
 
-def _iso_week(match: re.Match[str], today: date) -> tuple[str, Reading] | None:
+def _iso_week(match: re.Match[str], today: date, year_said: int | None = None) -> tuple[str, Reading] | None:
     week = int(match["week"])
-    year = int(match["year"]) if match["year"] else today.year
+    year = int(match["year"]) if match["year"] else (year_said or today.year)
     try:
         found = date.fromisocalendar(year, week, 1)
-        if not match["year"] and found + timedelta(days=6) < today:
+        if not match["year"] and year_said is None and found + timedelta(days=6) < today:
             found = date.fromisocalendar(year + 1, week, 1)
     except ValueError:
         return None
-    where = "" if match["year"] else f", the next one on or after {today}"
+    if match["year"]:
+        where = ""
+    elif year_said:
+        where = f", in {year_said}, the year the request names"
+    else:
+        where = f", the next one on or after {today}"
     replacement = match[0][: match.start("when") - match.start()] + _iso(found)
     return replacement, Reading(
         match[0][match.start("when") - match.start() :],
@@ -412,8 +435,23 @@ def _depths(text: str, result: Normalised) -> str:
     return "".join([*pieces, text[last:]])
 
 
+_UNITS_AT_DC = re.compile(
+    r"\b(?P<said>\d[\d,]*(?:\.\d+)?\s+(?:units?|pieces?|pcs|items?|packs?)\s+(?:(?:at|in|to|for|as)\s+"
+    r"(?:the\s+|our\s+)?)?" + _CENTRAL_STOCK + r")\b",
+    re.IGNORECASE,
+)
+
+
 def _holdbacks(text: str, result: Normalised) -> None:
-    """Two different shares each placed at the central stock ("10% at the DC … 20% in the depot") is refused."""
+    """Two different shares each placed at the central stock ("10% at the DC … 20% in the depot") is refused,
+    and so is a count of units there ("10 units at the DC"): the holdback is a share of the buy."""
+    counted = _UNITS_AT_DC.search(text)
+    if counted:
+        result.problems["dc_holdback_percentage"] = (
+            f"{counted['said']!r} is a number of units: the DC holdback is a share of each category's buy — "
+            "say it as a percentage, e.g. 'keep 10% at the DC'"
+        )
+        return
     shares = dict.fromkeys(m["share"] for m in _SHARE_AT_DC.finditer(text))
     if len({float(share) for share in shares}) > 1:
         said = " and ".join(f"{share}%" for share in shares)
@@ -428,6 +466,7 @@ def normalise(text: str, *, today: date) -> Normalised:
     # replenishment first: "twice a month" is a rhythm, not a month of season
     text = _replenishment(text, result)
     taken: list[tuple[int, int, str, Reading | None]] = []
+    year_said = _year_said(text)
     for pattern, rewrite in _REWRITES:
         for match in pattern.finditer(text):
             if any(match.start() < end and start < match.end() for start, end, _, _ in taken):
@@ -436,7 +475,10 @@ def normalise(text: str, *, today: date) -> Normalised:
                 text[max(0, match.start() - 30) : match.start()]
             ):
                 continue  # "markdowns from week 10" is a season week, not a date
-            done = rewrite(match, today)
+            if rewrite is _ordinal_date or rewrite is _iso_week:
+                done = rewrite(match, today, year_said)
+            else:
+                done = rewrite(match, today)
             if done is not None:
                 taken.append((match.start(), match.end(), done[0], done[1]))
     for match in _NO_HOLDBACK.finditer(text):

@@ -25,7 +25,7 @@ from baton.core.errors import BatonError, InvalidInputError
 from baton.core.workflow import RetryPolicy, TaskContext, Workflow
 from baton.llm import CallContext, Gateway
 from baton.workflows.reach import WorkspaceFile, WorkspaceFolder, WorkspaceOutput
-from baton.workflows.season.artifacts import write_agent_files
+from baton.workflows.season.artifacts import prepare_output_folder, write_agent_files
 from baton.workflows.season.context import (
     ContextSummary,
     DemandResult,
@@ -36,7 +36,7 @@ from baton.workflows.season.context import (
     inventory_context,
     pricing_context,
 )
-from baton.workflows.season.data import HISTORY_FILE
+from baton.workflows.season.data import categories_in, store_groups_in
 from baton.workflows.season.demand import forecast_demand
 from baton.workflows.season.inventory import plan_inventory
 from baton.workflows.season.model_fill import extract_parameters_with_model
@@ -91,14 +91,6 @@ def _out(inputs: SeasonInputs) -> Path:
     return Path(inputs.out)
 
 
-def _categories_in(data_dir: str) -> list[str] | None:
-    try:
-        column = pd.read_csv(Path(data_dir) / HISTORY_FILE, usecols=["category"], dtype=str)["category"]
-    except (OSError, ValueError):
-        return None  # the context step reports what is wrong with the file
-    return sorted(column.dropna().str.strip().unique())
-
-
 @workflow.step(retry=_RETRY)
 async def parameters(inputs: SeasonInputs, ctx: TaskContext) -> SeasonParameters:
     """Read the season's parameters from the request: rules first, then — with a model configured —
@@ -106,7 +98,8 @@ async def parameters(inputs: SeasonInputs, ctx: TaskContext) -> SeasonParameters
     if inputs.parameters is not None:
         ctx.log("parameters given directly")
         return inputs.parameters
-    categories = await asyncio.to_thread(_categories_in, inputs.data)
+    categories = await asyncio.to_thread(categories_in, inputs.data)
+    store_groups = await asyncio.to_thread(store_groups_in, inputs.data)
     gateway = ctx.services.get("gateway")
     if isinstance(gateway, Gateway) and gateway.enabled:
         found = await extract_parameters_with_model(
@@ -115,9 +108,12 @@ async def parameters(inputs: SeasonInputs, ctx: TaskContext) -> SeasonParameters
             call=CallContext.from_task(ctx, agent="season-parameters"),
             today=inputs.today,
             categories=categories,
+            store_groups=store_groups,
         )
     else:
-        found = extract_parameters(inputs.request, today=inputs.today, categories=categories)
+        found = extract_parameters(
+            inputs.request, today=inputs.today, categories=categories, store_groups=store_groups
+        )
     by_model = any("filled by the model" in line for line in found.readings)
     ctx.log(
         "parameters extracted",
@@ -129,7 +125,9 @@ async def parameters(inputs: SeasonInputs, ctx: TaskContext) -> SeasonParameters
 
 @workflow.step(retry=_RETRY)
 def context(inputs: SeasonInputs, parameters: SeasonParameters, ctx: TaskContext) -> ContextSummary:
-    """Check the history, stores and actuals files, and that the season can be planned from them."""
+    """Check the history, stores and actuals files, that the season can be planned from them, and that
+    the plan's folder can be written (a bad ``out`` is refused here, not after the forecast)."""
+    prepare_output_folder(inputs.out)
     summary = assemble_context(inputs.data, parameters, inputs.actuals)
     ctx.log(f"{summary.stores} stores, {len(summary.categories)} categories, {summary.history_weeks} weeks")
     return summary
