@@ -179,7 +179,9 @@ def _build_summary(outputs: dict[str, Any], elapsed: float) -> int:
     for row in left_over:
         table.add_row("", row)
     table.add_row("tests", f"{gate['tests_passed']} passed, coverage {gate['coverage']:.1f}%")
-    table.add_row("service", str(deploy.get("url") or deploy.get("plan_file") or deploy.get("note")))
+    table.add_row("service", escape(str(deploy.get("url") or deploy.get("plan_file") or deploy.get("note"))))
+    if deploy.get("url") and deploy.get("note"):
+        table.add_row("", escape(str(deploy["note"])))
     scanned = ", ".join(f"{n} {k}" for k, n in infra.get("resources", {}).items())
     table.add_row(
         "infrastructure",

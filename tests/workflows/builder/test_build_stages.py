@@ -114,6 +114,11 @@ def test_an_edited_spec_rebuilds_and_replaces_the_release(rebuilt: tuple[LocalBu
     entity = second.architecture.spec.entities[1]
     schema = httpx.get(f"{second.deploy.url}/openapi.json", headers={"X-API-Key": key}).json()
     assert "weight_kg" in schema["components"]["schemas"][f"{entity.class_name}Create"]["properties"]
+    # The data model changed: the new release has a database of its own (a table of the old model has no
+    # weight_kg column, and every write to it answered 500), and says so; the old one's stays for a rollback.
+    assert "the data model changed" in second.deploy.note
+    assert [r.id for r in second.deploy.requirements if r.status == "failed"] == []
+    assert len(list((Path(second.repository.path) / ".deploy" / "shared").glob("app-*.db"))) == 2
     # spec, code and docs changed; the infrastructure did not, so it made no new commit
     log = git(Path(second.repository.path), "log", "--format=%s").splitlines()
     assert len(log) == 7

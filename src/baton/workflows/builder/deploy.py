@@ -5,16 +5,21 @@ Local layout, below ``<repo>/.deploy/`` (ignored by git)::
     releases/<commit>/     the committed tree of the code stage, exported with `git archive`
     releases/<commit>/service.json, service.log   the running process and its output
     shared/secrets.env     the API key (mode 0600), kept across releases
-    shared/app.db          the SQLite database, kept across releases
+    shared/app-<schema>.db the SQLite database of one data model, kept across the releases that share it
     current -> releases/<commit>
 
 A new release starts beside the old one on a free port; only when its smoke test passes does
 ``current`` switch to it and the previous release's process stop. Otherwise the new process is
 stopped, ``current`` keeps pointing at the previous release, and the stage fails with the log.
+
+baton does not migrate data: a release whose data model changed (the spec's entities and relations, or
+the release's ``app/models.py``) starts on a database of its own and says so; the previous release's
+database is left as it was, so a rollback finds its data.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import secrets
@@ -199,6 +204,28 @@ def _already_deployed(root: Path, release_dir: Path, api_key: str, spec: BuildSp
     )
 
 
+def _database(shared: Path, spec: BuildSpec, release_dir: Path) -> tuple[Path, str]:
+    """The database of this release's data model, and a note when that model has no data yet."""
+    digest = hashlib.sha256()
+    model = {
+        "entities": [e.model_dump(mode="json") for e in spec.entities],
+        "relations": [r.model_dump(mode="json") for r in spec.relations],
+    }
+    digest.update(json.dumps(model, sort_keys=True).encode())
+    models = release_dir / "app" / "models.py"
+    if models.is_file():
+        digest.update(models.read_bytes())
+    path = shared / f"app-{digest.hexdigest()[:12]}.db"
+    others = sorted(p.name for p in shared.glob("app*.db") if p != path)
+    note = ""
+    if others and not path.exists():
+        note = (
+            f"the data model changed: this release starts on a new database ({path.name}); the data of "
+            f"earlier releases stays in {', '.join(others)} (baton does not migrate data)"
+        )
+    return path, note
+
+
 def deploy_local(
     spec: BuildSpec, repo: Path, commit: str, venv: Venv, *, port: int | None = None
 ) -> DeployResult:
@@ -223,9 +250,10 @@ def deploy_local(
         previous = None
     chosen = port or free_port()
     url = f"http://127.0.0.1:{chosen}"
+    database, database_note = _database(shared, spec, release_dir)
     env = clean_env(
         APP_API_KEY=api_key,
-        APP_DATABASE_URL=f"sqlite:///{(shared / 'app.db').resolve()}",
+        APP_DATABASE_URL=f"sqlite:///{database.resolve()}",
         APP_ENVIRONMENT=spec.environment.value,
         PYTHONUNBUFFERED="1",
     )
@@ -260,6 +288,7 @@ def deploy_local(
         api_key_file=str(shared / "secrets.env"),
         smoke=checks,
         tries=tries,
+        note=database_note,
     )
 
 
