@@ -128,6 +128,7 @@ def test_bad_input_gets_the_right_4xx_with_the_standard_body(server_with: Any, t
         client.post("/runs", json={"workflow": "demo", "inputs": {"documents": -1}}), 422, "invalid_input"
     )
     assert "documents" in fields["details"]["fields"]
+    assert fields["details"]["hint"] == "GET /workflows/demo gives each input's type and constraints"
     _error(client.post("/runs", json={"workflow": "nope"}), 404, "workflow_not_found")
     _error(
         client.post("/runs", json={"workflow": "demo", "inputs": {"x": "y" * 5000}}), 413, "payload_too_large"

@@ -110,7 +110,12 @@ def prepare_inputs(
     for name, kind in kinds.items():
         if kind is PathKind.OUTPUT and inputs.get(name) in (None, ""):
             inputs[name] = f"{folder}/{name}"
-    parsed = workflow.parse_inputs(inputs, context=reach.context())
+    try:
+        parsed = workflow.parse_inputs(inputs, context=reach.context())
+    except InvalidInputError as error:
+        # The workflow's own hint speaks to the CLI (--input NAME=VALUE); over HTTP the schema is the guide.
+        error.hint = f"GET /workflows/{workflow.name} gives each input's type and constraints"
+        raise
     return parsed.model_dump(mode="json") if parsed is not None else {}
 
 
