@@ -49,6 +49,9 @@ def test_a_run_started_over_http_runs_to_the_end(server: RunningServer) -> None:
     ]
     assert aggregate["counts_by_type"]["task.state"] == len(states) > 7
     assert {d["step"] for d in aggregate["durations"]} == {"numbers", "square", "total"}
+    # Without a run: every run's tasks (this one's among them).
+    everything = client.get("/events/aggregate").json()["task_counts"]
+    assert aggregate["task_counts"] and all(everything[s] >= n for s, n in aggregate["task_counts"].items())
     costs = client.get(f"/runs/{run_id}/costs").json()
     assert costs["run_id"] == run_id and costs["total"]["calls"] == 0
 

@@ -14,7 +14,7 @@ from baton.server.models import DurationOut, EventAggregate, EventOut, EventPage
 from baton.server.routes.runs import RunId, State
 from baton.store.attempts import step_durations
 from baton.store.events import Event, count_by_type, query_events, summarize_durations
-from baton.store.runs import find_run_id
+from baton.store.runs import find_run_id, store_state_counts
 from baton.store.tasks import task_state_counts
 
 router = APIRouter(tags=["events"])
@@ -104,12 +104,15 @@ def aggregate_route(
     with state.store.read() as conn:
         full = find_run_id(conn, run_id) if run_id else None
         counts = count_by_type(conn, full)
-        tasks = task_state_counts(conn, full) if full else {}
+        if full:
+            task_counts = {s.value: n for s, n in task_state_counts(conn, full).items()}
+        else:  # every run's tasks
+            task_counts = store_state_counts(conn)[1]
         durations = summarize_durations(step_durations(conn, run_id=full))
     return EventAggregate(
         run_id=full,
         counts_by_type=counts,
-        task_counts={s.value: n for s, n in tasks.items()},
+        task_counts=task_counts,
         durations=[DurationOut(**d.__dict__) for d in durations],
     )
 
