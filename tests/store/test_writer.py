@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import threading
+import time
+from pathlib import Path
+
 import pytest
 from sqlalchemy import func, select
 
@@ -56,3 +60,28 @@ def test_a_writer_waiting_for_a_lock_gets_the_store_s_message_and_then_carries_o
     finally:
         writer.close()
         other.close()
+
+
+def test_a_writer_s_commits_reach_the_database_file_by_a_background_checkpoint(sqlite_store: Store) -> None:
+    """The held connection leaves checkpoints to a thread (store/wal.py): its commits land in the WAL,
+    and the thread copies them into the database file soon after — without the writer's own
+    checkpoint, which would not run before 10,000 pages, and with no connection closing."""
+    database = Path(sqlite_store.engine.url.database or "")
+    writer = sqlite_store.writer()
+    try:
+        with writer.begin():
+            pass
+        with sqlite_store.begin():
+            pass  # so that the file's bytes below are those of every checkpoint so far
+        before = database.read_bytes()
+        for number in range(20):
+            with writer.begin() as conn:
+                append_events_txn(conn, [event_row(None, None, "test.wal", float(number), {"n": number})])
+        deadline = time.monotonic() + 10
+        while database.read_bytes() == before and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert database.read_bytes() != before, "nothing was checkpointed into the database file"
+        assert _count(sqlite_store) == 20
+    finally:
+        writer.close()
+    assert not [t for t in threading.enumerate() if t.name == "baton-wal-checkpoint" and t.is_alive()]

@@ -19,6 +19,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    text,
 )
 
 metadata = MetaData(
@@ -93,7 +94,14 @@ tasks = Table(
         "ix_tasks_claim_run", "run_id", "state", Column("critical").desc(), Column("priority").desc(), "id"
     ),
     Index("ix_tasks_claim", "state", Column("critical").desc(), Column("priority").desc(), "id"),
-    Index("ix_tasks_parent_state", "parent_id", "state"),
+    # A mapped step's items, by state; partial: tasks without a parent would only churn it (0004).
+    Index(
+        "ix_tasks_parent_state",
+        "parent_id",
+        "state",
+        sqlite_where=text("parent_id IS NOT NULL"),
+        postgresql_where=text("parent_id IS NOT NULL"),
+    ),
 )
 
 task_dependencies = Table(
