@@ -237,6 +237,21 @@ def test_reading_commands_do_not_make_a_store_at_a_mistyped_path(tmp_path: Path)
     assert baton(tmp_path, "runs", env=env).returncode == 0
 
 
+def test_a_store_path_that_cannot_be_created_is_refused_with_what_stands_in_the_way(tmp_path: Path) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    env = {"BATON_DATABASE_URL": f"sqlite:///{blocker / 'baton.db'}"}
+    for args in (("migrate",), ("run", "baton.workflows.demo:workflow", "-q")):
+        result = baton(tmp_path, *args, env=env)
+        output = " ".join((result.stdout + result.stderr).split())
+        assert result.returncode == 2, (args, output)
+        assert (
+            f"cannot create the store at {blocker / 'baton.db'}: {blocker} is a file, not a folder" in output
+        )
+        assert "Traceback" not in output and "unexpected" not in output
+    assert blocker.read_text() == "not a folder"
+
+
 @pytest.mark.slow
 def test_a_notification_that_was_not_sent_is_said_in_the_build_summary(tmp_path: Path) -> None:
     from baton.workflows.builder import stop_service

@@ -139,9 +139,23 @@ def _create_private(path: Path) -> None:
     """Create the database's folder (0700) and file (0600) when they are new: the store holds key hashes,
     run inputs and outputs. SQLite gives its -wal and -shm files the database file's mode. Existing
     folders and files keep the mode their owner gave them."""
-    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    with contextlib.suppress(FileExistsError):
-        os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+    try:
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        with contextlib.suppress(FileExistsError):
+            os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+    except OSError as error:
+        blocking = next((p for p in path.parents if p.exists()), None)
+        reason = (
+            f"{blocking} is a file, not a folder"
+            if blocking is not None and not blocking.is_dir()
+            else (error.strerror or str(error)).lower()
+        )
+        raise InvalidInputError(
+            f"cannot create the store at {path}: {reason}",
+            hint="give --db (or BATON_DATABASE_URL) a path in a folder you can write, "
+            "like sqlite:///$HOME/.baton/baton.db",
+            fields={"BATON_DATABASE_URL": "cannot be created"},
+        ) from None
 
 
 def create_store_engine(url: str) -> Engine:
