@@ -252,10 +252,10 @@ def _wake_run(conn: Any, run_id: str, now: float) -> None:
 
 
 def prune(store: Store, *, older_than_seconds: float, dry_run: bool = False) -> dict[str, int]:
-    """Remove finished runs (and run-less events) older than the given age."""
-    before = time.time() - older_than_seconds
+    """Remove finished runs (and run-less events) older than the given age, and expired cached model answers."""
+    now = time.time()
     with store.begin() as conn:
-        counts = prune_txn(conn, before=before, dry_run=dry_run)
+        counts = prune_txn(conn, before=now - older_than_seconds, now=now, dry_run=dry_run)
         if not dry_run:
             append_events_txn(conn, [event_row(None, None, EventType.STORE_PRUNED, time.time(), counts)])
     return counts

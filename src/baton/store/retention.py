@@ -6,12 +6,14 @@ from sqlalchemy import Connection, delete, select
 
 from baton.core.states import FINISHED_RUN_STATES
 from baton.store.events import delete_events_txn
+from baton.store.model_cache import purge_expired_txn
 from baton.store.schema import attempts, checkpoints, model_calls, runs, task_dependencies, tasks, workstreams
 
 
-def prune_txn(conn: Connection, *, before: float, dry_run: bool = False) -> dict[str, int]:
+def prune_txn(conn: Connection, *, before: float, now: float, dry_run: bool = False) -> dict[str, int]:
     """Delete finished runs created before ``before`` (UNIX seconds) with their tasks, attempts,
-    checkpoints, model calls and events, and run-less events older than ``before``. Returns counts."""
+    checkpoints, model calls and events, run-less events older than ``before``, and the model answers
+    cached until before ``now``. Returns counts."""
     run_ids = list(
         conn.execute(
             select(runs.c.id).where(
@@ -33,4 +35,5 @@ def prune_txn(conn: Connection, *, before: float, dry_run: bool = False) -> dict
         conn.execute(delete(workstreams).where(workstreams.c.run_id.in_(chunk)))
         conn.execute(delete(runs).where(runs.c.id.in_(chunk)))
     counts["events"] = delete_events_txn(conn, run_ids=run_ids, before=before)
+    counts["expired cached answers"] = purge_expired_txn(conn, now)
     return counts
