@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,7 @@ from typing import Any
 from baton.agents import AgentContext, call
 from baton.core.errors import InvalidInputError
 from baton.core.workflow import TaskContext
+from baton.workflows.builder import report
 from baton.workflows.builder.architecture import BuildInputs, RulesRefusedError
 from baton.workflows.builder.crew.agents import (
     ARCHITECT,
@@ -32,7 +34,13 @@ from baton.workflows.builder.crew.models import (
     CrewSettings,
     Outcome,
 )
-from baton.workflows.builder.results import ArchitectureResult, Artifact, CodeResult, RepositoryResult
+from baton.workflows.builder.results import (
+    ArchitectureResult,
+    Artifact,
+    CodeResult,
+    RepositoryResult,
+    Stage,
+)
 from baton.workflows.builder.spec import AcceptanceCheck, BuildSpec, RequirementStatus
 
 CREW_EVENT = "crew.report"
@@ -215,6 +223,12 @@ async def run_crew(
     )
 
 
+def _producer(result: CodeResult) -> str:
+    """`template`, plus the crew's model when it wrote any of the stage's files."""
+    models = sorted({a.produced_by for a in result.artifacts if a.produced_by.startswith("model")})
+    return ", ".join(["template", *models])
+
+
 def with_crew(template_step: Callable[..., CodeResult]) -> Callable[..., Any]:
     """The ``code`` step: ``template_step`` (in a thread), then the crew when a model can answer."""
 
@@ -222,10 +236,19 @@ def with_crew(template_step: Callable[..., CodeResult]) -> Callable[..., Any]:
         inputs: BuildInputs, architecture: ArchitectureResult, repository: RepositoryResult, ctx: TaskContext
     ) -> CodeResult:
         result = await asyncio.to_thread(template_step, architecture, repository, ctx)
+        result.template_s = result.duration_s
         agents = AgentContext.for_task(ctx)
         if not agents.model_available:
             return result
-        return await run_crew(inputs, architecture, result, ctx, agents)
+        started = time.perf_counter()
+        crewed = await run_crew(inputs, architecture, result, ctx, agents)
+        crew_s = round(time.perf_counter() - started, 3)
+        total = round(result.template_s + crew_s, 3)
+        # the stage's time in the build's ledger (BUILD.md's stages, `stages.json`) is the crew's too
+        report.record(
+            Path(architecture.out_dir), Stage.CODE, "succeeded", total, produced_by=_producer(crewed)
+        )
+        return crewed.model_copy(update={"crew_s": crew_s, "duration_s": total})
 
     code.__doc__ = template_step.__doc__
     return code
@@ -244,6 +267,12 @@ def with_architect(rules_step: Callable[..., ArchitectureResult]) -> Callable[..
     :class:`ArchitectRefusedError` — before any file is written."""
 
     async def architecture(inputs: BuildInputs, ctx: TaskContext) -> ArchitectureResult:
+        started = time.perf_counter()
+        result = await _design(inputs, ctx)
+        # the stage's time is the architect's too, not only the rules' reading
+        return result.model_copy(update={"duration_s": round(time.perf_counter() - started, 3)})
+
+    async def _design(inputs: BuildInputs, ctx: TaskContext) -> ArchitectureResult:
         agents = AgentContext.for_task(ctx)
         asks_model = bool(inputs.idea.strip()) and agents.model_available
         try:
