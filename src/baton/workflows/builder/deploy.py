@@ -109,7 +109,7 @@ def _install(repo: Path, commit: str, release_dir: Path) -> None:
     (release_dir / ".installed").write_text(commit, encoding="utf-8")
 
 
-def _service_info(release_dir: Path) -> dict[str, Any] | None:
+def service_info(release_dir: Path) -> dict[str, Any] | None:
     path = release_dir / "service.json"
     if not path.exists():
         return None
@@ -123,7 +123,7 @@ def owned_process(release_dir: Path) -> tuple[psutil.Process | None, str]:
     The pid in ``service.json`` is trusted only when the process there is still the one the deploy
     started: same working directory (the release's folder), and — recorded since — the same command
     line and start time. A pid the system gave to another program since is never touched."""
-    info = _service_info(release_dir)
+    info = service_info(release_dir)
     if info is None:
         return None, "no service was started for this release"
     pid = int(info["pid"])
@@ -215,14 +215,14 @@ def _start(command: list[str], release_dir: Path, env: dict[str, str]) -> subpro
         log.close()
 
 
-def _log_tail(release_dir: Path, lines: int = 20) -> str:
+def log_tail(release_dir: Path, lines: int = 20) -> str:
     path = release_dir / "service.log"
     return "\n".join(path.read_text(errors="replace").splitlines()[-lines:]) if path.exists() else ""
 
 
 def _already_deployed(root: Path, release_dir: Path, api_key: str, spec: BuildSpec) -> DeployResult | None:
     current = root / "current"
-    info = _service_info(release_dir)
+    info = service_info(release_dir)
     if not (current.exists() and current.resolve() == release_dir and info and _alive(release_dir)):
         return None
     checks, tries = smoke_test(str(info["url"]), api_key, spec, tries=3)
@@ -347,7 +347,7 @@ def deploy_local(
         )
         raise PermanentError(
             f"the smoke test of release {release_dir.name} failed ({failed}); rolled back: {where}",
-            hint=f"see {release_dir / 'service.log'}:\n{_log_tail(release_dir)}",
+            hint=f"see {release_dir / 'service.log'}:\n{log_tail(release_dir)}",
         )
     _switch_current(root, release_dir)
     if previous is not None and previous != release_dir:

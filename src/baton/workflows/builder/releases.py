@@ -13,11 +13,11 @@ from pathlib import Path
 from baton.core.errors import InvalidInputError, PermanentError
 from baton.workflows.builder.deploy import (
     DEPLOY_DIR,
-    _log_tail,
-    _service_info,
     launch,
+    log_tail,
     owned_process,
     port_in_use,
+    service_info,
     stop_release,
 )
 from baton.workflows.builder.spec import load_spec
@@ -62,7 +62,7 @@ def release_state(repo: Path) -> ReleaseState:
         state.detail = "no release is current (the last deploy was rolled back, or none succeeded)"
     else:
         process, state.detail = owned_process(current)
-        info = _service_info(current) or {}
+        info = service_info(current) or {}
         state.url = info.get("url")
         state.pid = int(info["pid"]) if "pid" in info else None
         state.running = process is not None
@@ -105,11 +105,11 @@ def start_release(repo: Path, *, port: int | None = None) -> ReleaseState:
             f"port {port} is in use", fields={"port": "in use"}, hint="choose another, or leave --port out"
         )
     if port is None:
-        last = (_service_info(current) or {}).get("port")
+        last = (service_info(current) or {}).get("port")
         port = int(last) if isinstance(last, int) and not port_in_use(last) else None
     spec = load_spec(current / "spec.yaml")
     venv = ensure_venv(current / "requirements.txt", current / "requirements-dev.txt")
-    previous = (_service_info(current) or {}).get("previous")
+    previous = (service_info(current) or {}).get("previous")
     started = launch(
         spec, current, venv, port=port, previous=root / "releases" / previous if previous else None
     )
@@ -118,6 +118,6 @@ def start_release(repo: Path, *, port: int | None = None) -> ReleaseState:
         failed = "; ".join(f"{c.name}: {c.detail}" for c in started.checks if not c.passed)
         raise PermanentError(
             f"release {current.name} did not start: {failed}; it was stopped",
-            hint=f"see {current / 'service.log'}:\n{_log_tail(current)}",
+            hint=f"see {current / 'service.log'}:\n{log_tail(current)}",
         )
     return release_state(repo)

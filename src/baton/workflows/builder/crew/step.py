@@ -16,7 +16,7 @@ from typing import Any
 from baton.agents import AgentContext, call
 from baton.core.errors import InvalidInputError
 from baton.core.workflow import TaskContext
-from baton.workflows.builder import report
+from baton.workflows.builder import _git, codegen, report
 from baton.workflows.builder.architecture import BuildInputs, RulesRefusedError
 from baton.workflows.builder.crew.agents import (
     ARCHITECT,
@@ -209,6 +209,7 @@ async def run_crew(
             report.review.append("sent back once; the coder answered in the next round")
             await session.revise(report, findings)
     write_report(repo, report)
+    recorded = _record_requirements(architecture, repo)
     ctx.emit(CREW_EVENT, report.model_dump(mode="json", exclude={"files_written"}))
     ctx.log(
         f"crew: {sum(r.status is Outcome.IMPLEMENTED for r in report.requirements)}/{len(report.requirements)} "
@@ -218,8 +219,31 @@ async def run_crew(
     produced = f"model:{report.models[0]}" if report.models else "model"
     written = [Artifact(path=p, produced_by=produced) for p in report.files_written]
     kept = [a for a in result.artifacts if a.path not in set(report.files_written)]
+    if recorded is not None:
+        kept = [a for a in kept if a.path != codegen.REQUIREMENTS_JSON]
+        written.append(Artifact(path=codegen.REQUIREMENTS_JSON, produced_by=f"template, {produced}"))
     return result.model_copy(
-        update={"commit": report.final_commit or result.commit, "artifacts": [*kept, *written]}
+        update={
+            "commit": recorded or report.final_commit or result.commit,
+            "artifacts": [*kept, *written],
+        }
+    )
+
+
+def _record_requirements(architecture: ArchitectureResult, repo: Path) -> str | None:
+    """Write the crew's requirements (what it implemented, with the checks it wrote) into the project's
+    ``tests/requirements.json``, so its own tests run them too; commit. The commit, or None if unchanged."""
+    after = spec_after_crew(architecture.spec, repo)
+    path = repo / codegen.REQUIREMENTS_JSON
+    text = codegen.requirements_json(after)
+    if not path.is_file() or path.read_text(encoding="utf-8") == text:
+        return None
+    path.write_text(text, encoding="utf-8")
+    return _git.commit_all(
+        repo,
+        "Record the crew's requirements and their checks in tests/requirements.json (baton)",
+        [codegen.REQUIREMENTS_JSON],
+        date=architecture.clock,
     )
 
 
