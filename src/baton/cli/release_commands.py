@@ -43,7 +43,7 @@ def _describe(directory: Path) -> bool:
 
 @release_app.command("status")
 def release_status(directory: DirArgument = Path(".")) -> None:
-    """Whether the build's current release runs, at which address and pid (exit 3 when it does not)."""
+    """Whether the build's current release runs, at which address and pid (exit 3 when not, as LSB status does)."""
     if not _describe(directory):
         raise typer.Exit(3)
 
