@@ -88,6 +88,7 @@ def test_approve_then_resume_finishes_the_run(tmp_path: Path, started: str) -> N
     assert baton(tmp_path, "approve", started, "release", "--comment", "ok").returncode == 0
     result = baton(tmp_path, "resume", started, "-q")
     assert result.returncode == 0 and "succeeded" in result.stdout
+    assert "report" not in result.stdout  # a workflow that names no report shows none
 
 
 def test_status_shows_the_report_once_its_steps_succeeded(tmp_path: Path, started: str) -> None:
@@ -98,7 +99,12 @@ def test_status_shows_the_report_once_its_steps_succeeded(tmp_path: Path, starte
     waiting = baton(tmp_path, "status", run_id).stdout
     assert "report: not yet — it is made once mark, publish succeeded" in waiting
     assert baton(tmp_path, "approve", run_id, "publish").returncode == 0
-    assert baton(tmp_path, "resume", run_id, "-q").returncode == 0
+    resumed = baton(tmp_path, "resume", run_id, "-q")
+    assert resumed.returncode == 0, resumed.stdout + resumed.stderr
+    # a resume ends with the run's report, as `baton status` shows it (not only "succeeded")
+    assert (
+        "1/3 subjects reach the pass mark" in resumed.stdout and "note: music is optional" in resumed.stdout
+    )
     done = baton(tmp_path, "status", run_id)
     assert done.returncode == 0, done.stderr
     assert (

@@ -265,5 +265,8 @@ def test_a_notification_that_was_not_sent_is_said_in_the_build_summary(tmp_path:
         output = " ".join(result.stdout.split())
         assert result.returncode == 0, result.stdout + result.stderr
         assert f"notify │ NOT sent to {hook}" in output.replace("│ │", "│"), output
+        # BUILD.md is written before notify runs: it says so, not that notify did not run
+        build_md = (out / "BUILD.md").read_text()
+        assert "| notify | runs after this file is written: see `baton status RUN` |" in build_md
     finally:
         stop_service(out)

@@ -55,6 +55,7 @@ def test_build_an_idea_into_a_running_service(tmp_path: Path) -> None:
         out.rename(first)
         replay = baton(tmp_path, "rerun", run_id, "--replay", "-q")
         assert replay.returncode == 0, replay.stdout + replay.stderr
+        assert "5/5 honoured" in replay.stdout and "passed, coverage" in replay.stdout  # the build's summary
         assert git(out, "log", "--format=%H %ad %cd %s") == log and len(log.splitlines()) == 4
     finally:
         stop_service(out)

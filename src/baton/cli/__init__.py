@@ -8,6 +8,7 @@ from rich.markup import escape
 
 from baton.cli import (
     ops_commands,
+    release_commands,  # noqa: F401  (registers release status|stop|start)
     shipped,  # noqa: F401  (registers build, season, costs, rerun)
 )
 from baton.cli.app import Options, app, console

@@ -9,6 +9,7 @@ import re
 import signal
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -185,6 +186,31 @@ def drive(store: Store, run_id: str, *, quiet: bool, concurrency: int) -> RunSta
     return state
 
 
+Summary = Callable[[Store, RunRecord], int]
+SUMMARIES: dict[str, Summary] = {}
+"""A shipped workflow's own end-of-run summary, by workflow reference (MODULE:NAME); it returns how many
+of the run's results are left over (for `baton build --strict`). Other workflows show their report."""
+
+
+def show_outcome(store: Store, run_id: str) -> int:
+    """What a succeeded run produced, the same after `run`, `resume`, `rerun` and `retry`: the workflow's
+    own summary when it has one, else its report (nothing when it names none). Returns the left-over count."""
+    with store.read() as conn:
+        record = get_run(conn, run_id)
+        if record.state is not RunState.SUCCEEDED:
+            return 0
+        summary = SUMMARIES.get(record.workflow)
+        if summary is None:
+            try:
+                declared = load_workflow(record.workflow).report_declaration is not None
+            except BatonError:
+                declared = False
+            if declared:
+                console.print(_report_of(conn, record, list_tasks(conn, run_id)))
+            return 0
+    return summary(store, record)
+
+
 @app.command()
 def run(
     workflow: Annotated[str, typer.Argument(help="MODULE:WORKFLOW, e.g. baton.workflows.demo:workflow")],
@@ -210,6 +236,7 @@ def run(
     console.print(f"run [bold]{run_id}[/] of {workflow} started")
     if not detach:
         drive(store, run_id, quiet=quiet, concurrency=concurrency)
+        show_outcome(store, run_id)
 
 
 @app.command()
@@ -224,6 +251,7 @@ def resume(
     run_id = prepare_resume(store, run_id)
     console.print(f"resuming run [bold]{run_id}[/]")
     drive(store, run_id, quiet=quiet, concurrency=concurrency)
+    show_outcome(store, run_id)
 
 
 def _duration_option(name: str, default: str, help_: str) -> Any:
@@ -509,7 +537,9 @@ def retry(
     retry_task(store, run_id, task)
     console.print(f"task {task} of run {run_id} will be retried")
     if now:
-        drive(store, prepare_resume(store, run_id), quiet=False, concurrency=64)
+        full = prepare_resume(store, run_id)
+        drive(store, full, quiet=False, concurrency=64)
+        show_outcome(store, full)
 
 
 @app.command()

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import time
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
@@ -12,12 +11,15 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from baton.cli.app import app, console, drive, open_store
-from baton.core.errors import InvalidInputError
+from baton.cli.app import SUMMARIES, app, console, drive, open_store, show_outcome
+from baton.core.errors import BatonError, InvalidInputError
 from baton.core.states import RunState
 from baton.engine import start_run
 from baton.llm import cost_report, load_config
+from baton.store.attempts import step_durations
+from baton.store.rows import RunRecord
 from baton.store.runs import find_run_id, get_run, run_outputs
+from baton.store.store import Store
 
 BUILD = "baton.workflows.builder:workflow"
 SEASON = "baton.workflows.season:workflow"
@@ -131,7 +133,6 @@ def build(
         "target": target,
     }
     store = open_store()
-    started = time.time()
     run_id = start_run(store, BUILD, {k: v for k, v in inputs.items() if v is not None}, options=options)
     console.print(f"build [bold]{run_id}[/] of {name!r} → {directory}")
     try:
@@ -143,8 +144,7 @@ def build(
             console.print(f"  nothing was written to {directory}")
         raise
     if state is RunState.SUCCEEDED:
-        with store.read() as conn:
-            left_over = _build_summary(run_outputs(conn, run_id), time.time() - started)
+        left_over = show_outcome(store, run_id)
         if strict and left_over:
             console.print(f"[red]--strict: {left_over} requirement(s) not honoured[/]")
             raise typer.Exit(1)
@@ -166,7 +166,41 @@ def _requirement_rows(docs: dict[str, Any]) -> tuple[str, list[str], int]:
     return (f"{line}, {extra}" if extra else line), lines, len(others)
 
 
-def _build_summary(outputs: dict[str, Any], elapsed: float) -> int:
+def _crew_line(code: dict[str, Any]) -> str:
+    """How the code stage's time divides between the templates and the crew (when the crew ran)."""
+    crew = code.get("crew_s")
+    if not isinstance(crew, int | float) or not crew:
+        return ""
+    return (
+        f"code: templates {code.get('template_s') or 0:.1f} s, crew (coder, debugger, reviewer) {crew:.1f} s"
+    )
+
+
+def _release_line(repo: str) -> str:
+    """Whether the build's release runs now (pid checked), and how to stop and start it."""
+    from baton.workflows.builder.releases import release_state
+
+    folder = escape(repo)
+    try:
+        state = release_state(Path(repo))
+    except BatonError as error:
+        return f"[yellow]release: {escape(error.message)}[/]"
+    if not state.running:
+        return f"[yellow]not running: {escape(state.detail)}[/] — start it: baton release start {folder}"
+    return f"running (pid {state.pid}) — stop it: baton release stop {folder} · again: baton release start {folder}"
+
+
+def build_summary(store: Store, record: RunRecord) -> int:
+    """The build's summary (after `baton build`, and `resume`, `rerun` or `retry` of one): returns how many
+    requirements are left over."""
+    with store.read() as conn:
+        outputs = run_outputs(conn, record.id)
+        # each stage's own wall time: its succeeded attempt, the crew's and the architect's model work included
+        times = {step: max(values) for step, values in step_durations(conn, run_id=record.id).items()}
+    return _build_summary(outputs, times, record.duration)
+
+
+def _build_summary(outputs: dict[str, Any], times: dict[str, float], elapsed: float | None) -> int:
     table = Table(title="build", show_header=False, title_justify="left")
     architecture, gate, infra = outputs["architecture"], outputs["gate"], outputs["infrastructure"]
     deploy, docs = outputs["deploy"], outputs["docs"]
@@ -180,6 +214,8 @@ def _build_summary(outputs: dict[str, Any], elapsed: float) -> int:
         table.add_row("", row)
     table.add_row("tests", f"{gate['tests_passed']} passed, coverage {gate['coverage']:.1f}%")
     table.add_row("service", escape(str(deploy.get("url") or deploy.get("plan_file") or deploy.get("note"))))
+    if deploy.get("url"):
+        table.add_row("", _release_line(str(outputs["repository"]["path"])))
     if deploy.get("url") and deploy.get("note"):
         table.add_row("", escape(str(deploy["note"])))
     scanned = ", ".join(f"{n} {k}" for k, n in infra.get("resources", {}).items())
@@ -192,10 +228,12 @@ def _build_summary(outputs: dict[str, Any], elapsed: float) -> int:
     costs = ", ".join(f"{env} ${cost:,.0f}" for env, cost in docs.get("monthly_costs", {}).items())
     table.add_row("monthly cost", costs or "-")
     # Timings are facts of this execution: here and in the run's outputs, never in the committed files.
-    timed = [(step, outputs.get(step, {}).get("duration_s")) for step in STAGE_STEPS]
     table.add_row(
-        "stage times", ", ".join(f"{step} {s:.1f} s" for step, s in timed if isinstance(s, int | float))
+        "stage times", ", ".join(f"{step} {times[step]:.1f} s" for step in STAGE_STEPS if step in times)
     )
+    crew = _crew_line(outputs.get("code") or {})
+    if crew:
+        table.add_row("", crew)
     notify = outputs.get("notify") or {}
     if notify.get("url"):  # asked for: say whether it went, never only in the run's checkpoint
         sent = notify.get("sent")
@@ -205,10 +243,24 @@ def _build_summary(outputs: dict[str, Any], elapsed: float) -> int:
             if sent
             else f"[red]NOT sent[/] to {escape(str(notify['url']))}: {escape(str(notify.get('error') or 'no answer'))}",
         )
-    table.add_row("total time", f"{elapsed:.1f} s")
+    if elapsed is not None:
+        table.add_row("run time", f"{elapsed:.1f} s from the run's start to its end")
     console.print(table)
     return count
 
+
+SUMMARIES[BUILD] = build_summary
+
+
+def season_summary(store: Store, record: RunRecord) -> int:
+    """Where the season's plan was written (after `baton season plan`, and `resume` or `rerun` of one)."""
+    with store.read() as conn:
+        report = run_outputs(conn, record.id).get("report") or {}
+    console.print(f"plan: {report.get('plan')}")
+    return 0
+
+
+SUMMARIES[SEASON] = season_summary
 
 season_app = typer.Typer(
     help="Retail season planning: forecast, allocation and markdowns.", no_args_is_help=True
@@ -294,10 +346,8 @@ def season_plan(
         console.print(f"season [bold]{run_id}[/]: the model is asked for what the rules could not read")
     else:
         console.print(f"season [bold]{run_id}[/] stored")
-    if drive(store, run_id, quiet=quiet, concurrency=8) is RunState.SUCCEEDED:
-        with store.read() as conn:
-            report = run_outputs(conn, run_id)["report"]
-        console.print(f"plan: {report['plan']}")
+    drive(store, run_id, quiet=quiet, concurrency=8)
+    show_outcome(store, run_id)
 
 
 @season_app.command("sample-data")
@@ -396,3 +446,4 @@ def rerun(
         f"run [bold]{new_id}[/] reruns {source.id}" + (" replaying its model calls" if replay else "")
     )
     drive(store, new_id, quiet=quiet, concurrency=64)
+    show_outcome(store, new_id)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import re
+import subprocess
 from pathlib import Path
 
 import httpx
@@ -13,6 +15,7 @@ from baton.workflows.builder import BuildSpec, LocalBuild, Stack, load_spec
 from baton.workflows.builder._git import git
 from baton.workflows.builder._smoke import sample_payload
 from baton.workflows.builder.acceptance import attach_checks
+from baton.workflows.builder.gate import require_venv
 from baton.workflows.builder.spec import FieldType, RequirementStatus
 
 pytestmark = pytest.mark.slow
@@ -139,6 +142,11 @@ def test_the_repository_has_its_docs_and_history(build: LocalBuild) -> None:
     )
     assert "| `app/models.py` | template |" in build_md
     assert "| `infra/parameters/prod.json` | rules |" in build_md
+    rows = [line.split("|")[1].strip() for line in build_md.split("## Artifacts", 1)[1].splitlines()[4:]]
+    assert len(rows) == len(set(rows)) and "`README.md`" in rows  # each file once (README is rewritten)
+    assert "| notify | not asked (no --notify) |" in build_md  # no --notify: not a stage that failed to run
+    readme = (repo / "README.md").read_text()
+    assert not re.search(r"\ba [aeio]", readme) and not re.search(r"\ban [bcdfgjklmnpqrstvwxyz]", readme)
     costs = (repo / "COSTS.md").read_text()
     assert all(f"| {env} |" in costs for env in ("dev", "staging", "prod"))
     assert build.docs.monthly_costs["prod"] > build.docs.monthly_costs["dev"]
@@ -199,3 +207,33 @@ def _create(client: httpx.Client, spec: BuildSpec, name: str, values: dict[str, 
     created = client.post(f"/{entity.plural_name}", json=body)
     assert created.status_code == 201, created.text
     return int(created.json()["id"])
+
+
+PROBE = """
+from tests.support import Client
+
+
+def test_a_redirect_is_answered_as_it_is(client: Client) -> None:
+    assert client.get("/{plural}/").status_code == 307
+"""
+
+
+def test_the_projects_tests_and_the_deploy_see_a_redirect_alike(library_build: LocalBuild) -> None:
+    """FastAPI answers `/books/` with a 307 to `/books`: the deploy's client and the project's own test
+    client both take that answer as it is (neither follows it), so a check passes or fails the same in both."""
+    plural = library_build.architecture.spec.ordered_entities()[0].plural_name
+    assert httpx.get(f"{library_build.deploy.url}/{plural}/", timeout=10).status_code == 307
+    repo = Path(library_build.repository.path)
+    probe = repo / "tests" / "test_redirect_probe.py"
+    probe.write_text(PROBE.format(plural=plural), encoding="utf-8")
+    try:
+        done = subprocess.run(
+            [str(require_venv(repo).python), "-m", "pytest", "-q", "-p", "no:cacheprovider", str(probe)],
+            cwd=repo,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+    finally:
+        probe.unlink()
+    assert done.returncode == 0, done.stdout + done.stderr

@@ -6,6 +6,7 @@ the skeleton: offline they end `not implemented`, saying why."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import httpx
@@ -13,9 +14,12 @@ import pytest
 import yaml
 
 from baton.core.errors import InvalidInputError
-from baton.workflows.builder import run_stages_locally, stop_service, validate_spec
+from baton.workflows.builder import costs, run_stages_locally, stop_service, validate_spec
 from baton.workflows.builder.acceptance import UNWRITTEN, attach_checks
-from baton.workflows.builder.spec import RequirementStatus
+from baton.workflows.builder.infrastructure import bicep_file, render_infrastructure
+from baton.workflows.builder.spec import Environment, RequirementStatus
+
+BOOK = {"name": "book", "fields": [{"name": "title", "type": "string"}]}
 
 CONVERT = {
     "id": "R1",
@@ -46,6 +50,29 @@ def test_a_spec_without_entities_needs_requirements() -> None:
         validate_spec({**converter(), "requirements": [bad]})
 
 
+@pytest.mark.parametrize("stack", ["fastapi", "flask", "functions"])
+def test_a_service_that_keeps_nothing_gets_no_database_in_azure_nor_in_its_cost(stack: str) -> None:
+    keeps_nothing = attach_checks(validate_spec(converter(stack)))
+    keeps_books = attach_checks(validate_spec({**converter(stack), "entities": [BOOK]}))
+    for spec, has_sql in ((keeps_nothing, False), (keeps_books, True)):
+        templated, made = render_infrastructure(spec)
+        bicep = templated[f"infra/{bicep_file(spec)}"]
+        assert ("Microsoft.Sql/servers/databases" in bicep) is has_sql
+        assert ("APP_DATABASE_URL" in bicep) is has_sql and ("param sqlSku" in bicep) is has_sql
+        parameters = json.loads(made["infra/parameters/prod.json"])["parameters"]
+        assert ("sqlSku" in parameters) is has_sql
+        for environment in Environment:
+            items = [line.item for line in costs.estimate(spec, environment)]
+            assert ("Azure SQL Database" in items) is has_sql
+    sql_prod = next(
+        line.monthly
+        for line in costs.estimate(keeps_books, Environment.PROD)
+        if line.item in ("Azure SQL Database",)
+    )
+    saved = costs.monthly_totals(keeps_books)["prod"] - costs.monthly_totals(keeps_nothing)["prod"]
+    assert sql_prod > 0 and saved >= sql_prod - 0.01
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("stack", ["fastapi", "flask", "functions"])
 def test_every_stack_renders_a_green_deployable_skeleton_for_a_service_without_entities(
@@ -66,5 +93,11 @@ def test_every_stack_renders_a_green_deployable_skeleton_for_a_service_without_e
         readme = (out / "README.md").read_text(encoding="utf-8")
         assert "keeps no resources of its own" in readme and "/convert" not in readme.split("## Run it")[1]
         assert [c.name for c in build.deploy.smoke] == ["health"]
+        # It keeps nothing, so its Azure deployment provisions no database, and checkov still parses it all.
+        bicep = "".join(path.read_text() for path in (out / "infra").glob("*.bicep"))
+        assert "Microsoft.Sql" not in bicep and "databaseUrlSecret" not in bicep and "sqlSku" not in bicep
+        assert "sqlSku" not in (out / "infra" / "parameters" / "prod.json").read_text()
+        assert build.infrastructure.parse_error_count == 0 and not build.infrastructure.not_scanned
+        assert "Azure SQL" not in (out / "COSTS.md").read_text()
     finally:
         stop_service(out)

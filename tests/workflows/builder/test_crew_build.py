@@ -128,8 +128,16 @@ def test_the_crew_adds_a_scheduled_fetch_and_an_endpoint_green_and_a_replay_rebu
     ]
     assert tools[7].data["result"].startswith("200")
     assert {c.step for c in calls} == {"architecture", "code"} and sum(c.cost_usd for c in calls) > 0
-    crew_commit = git(out, "log", "--format=%H", "--grep", "^Crew round 1")
-    assert outputs["code"]["commit"] == crew_commit and deploy["release"] == crew_commit[:12]
+    crew_commit = git(out, "log", "--format=%H", "--grep", "^Crew round 1").strip()
+    # The crew's requirement, with the check it wrote, joins the project's own tests/requirements.json
+    # (in a commit of its own, after the crew's): tests/test_requirements.py runs it in the gate too.
+    recorded = git(out, "log", "--format=%H", "--grep", "^Record the crew's requirements").strip()
+    assert git(out, "rev-parse", f"{recorded}^").strip() == crew_commit
+    assert outputs["code"]["commit"] == recorded and deploy["release"] == recorded[:12]
+    in_tests = {r["id"]: r for r in json.loads((out / "tests" / "requirements.json").read_text())}
+    assert in_tests["R2"]["status"] == "pending" and in_tests["R2"]["checks"]
+    assert in_tests["R2"]["implemented_by"] == f"model:{CODER_MODEL}"
+    assert outputs["gate"]["tests_passed"] > 0 and outputs["gate"]["passed"]
     asked = len(server.received)
 
     # Replay: the same repository, offline (no model configured at all), for free.
@@ -187,6 +195,11 @@ def test_a_red_gate_goes_back_to_the_coder_and_is_fixed_in_round_two(
     server.script(ARCHITECT_MODEL, Reply.structured(send_back))
     result = baton(tmp_path, "build", IDEA, "--out", str(out), config=config_text(server))
     assert result.returncode == 0, result.stdout + result.stderr
+    # the code stage's time is the crew's too: the step's own wall time, split into templates and crew
+    output = " ".join(result.stdout.split())
+    code_s = float(output.split("stage times │", 1)[1].split("code ", 1)[1].split(" s", 1)[0])
+    crew_s = float(output.split("crew (coder, debugger, reviewer) ", 1)[1].split(" s", 1)[0])
+    assert 0 < crew_s <= code_s, output
     subjects = [line.split(" ", 1)[1] for line in history(out)]
     assert [s.split(":")[0] for s in subjects if s.startswith("Crew")] == [
         "Crew round 1 (red)",
@@ -284,10 +297,15 @@ def test_a_provider_outage_mid_loop_falls_back_or_ends_cleanly(
 def test_a_replay_of_a_build_with_a_failed_requirement_makes_the_same_commits(tmp_path: Path) -> None:
     """A check that fails only against the deployed service quotes a request holding a fresh `{uniq}`
     token; BUILD.md and README.md carry the reason, and a replay still makes the same commits."""
-    # The project's tests follow FastAPI's redirect from /books/ to /books (the gate is green); the
-    # deploy stage's client does not, so the check fails there, with the token in the path it quotes.
-    through_slash = {"name": "add through the slash", "method": "POST", "path": "/books/?ref={uniq}"}
-    check = {**through_slash, "body": {"title": "t {uniq}"}, "expect_status": 201}
+    # The project's tests call the service without an X-Actor (its audit columns say "api"); the deploy
+    # stage's client names itself, so the check fails there only, with the token in the path it quotes.
+    by_api = {"name": "add as the api", "method": "POST", "path": "/books?ref={uniq}"}
+    check = {
+        **by_api,
+        "body": {"title": "t {uniq}"},
+        "expect_status": 201,
+        "expect_fields": {"created_by": "api"},
+    }
     spec = {
         "name": "shelf-api",
         "title": "Shelf",
@@ -309,10 +327,9 @@ def test_a_replay_of_a_build_with_a_failed_requirement_makes_the_same_commits(tm
         assert built.returncode == 0, built.stdout + built.stderr
         failed = next(r for r in run_outputs_of(tmp_path)["deploy"]["requirements"] if r["id"] == "R2")
         assert failed["status"] == "failed"
-        assert failed["reason"].startswith(
-            "check 1 (add through the slash: POST /books/?ref={uniq}): status 307, expected 201"
-        )
-        assert "POST /books/?ref={uniq}" in (out / "BUILD.md").read_text(encoding="utf-8")
+        assert failed["reason"].startswith("check 1 (add as the api: POST /books?ref={uniq}): "), failed
+        assert "created_by" in failed["reason"]
+        assert "POST /books?ref={uniq}" in (out / "BUILD.md").read_text(encoding="utf-8")
         before, tree_before = commits(out), git(out, "ls-tree", "-r", "HEAD")
         stop_service(out)
         shutil.move(out, tmp_path / "first-build")

@@ -15,6 +15,7 @@ from typing import Any
 import jinja2
 
 from baton.core.errors import PermanentError
+from baton.workflows.builder.acceptance import article
 
 TEMPLATES = Path(__file__).parent / "templates"
 _ENTITY = "__entity__"
@@ -34,6 +35,7 @@ def environment() -> jinja2.Environment:
     # character outside the BMP (an emoji in the idea) as a surrogate pair, which Python reads as two lone
     # surrogates that cannot be encoded; the characters themselves are valid in both languages.
     env.policies["json.dumps_kwargs"] = {"sort_keys": True, "ensure_ascii": False}
+    env.filters["article"] = article  # `{{ name | article }} {{ name }}`: a book, an author
     return env
 
 

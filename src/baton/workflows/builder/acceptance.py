@@ -467,8 +467,16 @@ def derive_requirements(spec: BuildSpec) -> list[Requirement]:
     ]
 
 
+_SOUNDS_LIKE_Y = ("uni", "use", "usu", "uti", "ura", "ure", "euro", "eu", "one", "once")
+_SILENT_H = ("hour", "honest", "honor", "honour", "heir")
+
+
 def article(noun: str) -> str:
-    return "an" if noun[:1] in "aeiou" else "a"
+    """`a` or `an` before ``noun``, by its sound where the first letter misleads (a user, an hour)."""
+    word = noun.strip().lower()
+    if word.startswith(_SOUNDS_LIKE_Y):
+        return "a"
+    return "an" if word[:1] in ("a", "e", "i", "o", "u") or word.startswith(_SILENT_H) else "a"
 
 
 def describe_field(entity: EntitySpec, f: FieldSpec) -> str:

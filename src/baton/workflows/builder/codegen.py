@@ -39,6 +39,7 @@ ENTITY_ONLY = frozenset(
         "tests/test_services.py",
     }
 )
+REQUIREMENTS_JSON = "tests/requirements.json"
 STACK_FOLDERS: dict[Stack, str] = {
     Stack.FASTAPI: "fastapi",
     Stack.FLASK: "flask",
@@ -87,11 +88,17 @@ def render_code_files(spec: BuildSpec) -> dict[str, str]:
         files.update(render_tree("fastapi_fetch", context))
     files.update(requirement_files(spec))
     files["tests/acceptance.py"] = (Path(__file__).parent / "_checks.py").read_text(encoding="utf-8")
+    files[REQUIREMENTS_JSON] = requirements_json(spec)
+    return files
+
+
+def requirements_json(spec: BuildSpec) -> str:
+    """``tests/requirements.json``: the requirements and their checks, which the project's own
+    ``tests/test_requirements.py`` runs (all but those not implemented or failed)."""
     requirements = [r.model_dump(mode="json", exclude_none=True) for r in spec.requirements]
     for requirement in requirements:
         requirement.setdefault("reason", None)
-    files["tests/requirements.json"] = json.dumps(requirements, indent=2) + "\n"
-    return files
+    return json.dumps(requirements, indent=2) + "\n"
 
 
 def write_files(root: Path, files: dict[str, str], produced_by: str) -> list[Artifact]:

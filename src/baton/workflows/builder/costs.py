@@ -50,10 +50,11 @@ def estimate(spec: BuildSpec, environment: Environment) -> list[CostLine]:
             plan.app_service_sku,
             COMPUTE_MONTHLY.get(plan.app_service_sku, 0.0) * plan.instances,
         ),
-        CostLine("Azure SQL Database", plan.sql_sku, SQL_MONTHLY.get(plan.sql_sku, 0.0)),
     ]
-    if plan.sql_geo_redundant:
-        lines.append(CostLine("Geo-redundant backups", "RA-GRS", GEO_BACKUP_MONTHLY))
+    if spec.entities:  # a service that keeps nothing gets no database (see infrastructure.uses_database)
+        lines.append(CostLine("Azure SQL Database", plan.sql_sku, SQL_MONTHLY.get(plan.sql_sku, 0.0)))
+        if plan.sql_geo_redundant:
+            lines.append(CostLine("Geo-redundant backups", "RA-GRS", GEO_BACKUP_MONTHLY))
     if spec.stack is Stack.FUNCTIONS:
         lines.append(
             CostLine("Storage account", plan.storage_sku, STORAGE_MONTHLY.get(plan.storage_sku, 2.0))
@@ -76,6 +77,6 @@ def unknown_skus(spec: BuildSpec) -> list[str]:
     for plan in spec.azure.environments.values():
         if plan.app_service_sku not in COMPUTE_MONTHLY:
             missing.append(plan.app_service_sku)
-        if plan.sql_sku not in SQL_MONTHLY:
+        if spec.entities and plan.sql_sku not in SQL_MONTHLY:
             missing.append(plan.sql_sku)
     return sorted(set(missing))

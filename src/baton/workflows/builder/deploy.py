@@ -27,6 +27,8 @@ import shutil
 import signal
 import socket
 import subprocess
+import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +37,7 @@ import psutil
 from baton.core.errors import InvalidInputError, PermanentError
 from baton.workflows.builder import _git
 from baton.workflows.builder._smoke import acceptance, smoke_test
-from baton.workflows.builder.results import DeployResult, DeployTarget
+from baton.workflows.builder.results import DeployResult, DeployTarget, SmokeCheck
 from baton.workflows.builder.spec import BuildSpec, Stack
 from baton.workflows.builder.venvs import Venv, clean_env
 
@@ -107,7 +109,7 @@ def _install(repo: Path, commit: str, release_dir: Path) -> None:
     (release_dir / ".installed").write_text(commit, encoding="utf-8")
 
 
-def _service_info(release_dir: Path) -> dict[str, Any] | None:
+def service_info(release_dir: Path) -> dict[str, Any] | None:
     path = release_dir / "service.json"
     if not path.exists():
         return None
@@ -115,34 +117,72 @@ def _service_info(release_dir: Path) -> dict[str, Any] | None:
     return info
 
 
-def _alive(release_dir: Path) -> psutil.Process | None:
-    """The release's service process, if it is still running (checked by its command line)."""
-    info = _service_info(release_dir)
+def owned_process(release_dir: Path) -> tuple[psutil.Process | None, str]:
+    """The release's service process if it still runs, else None and why not.
+
+    The pid in ``service.json`` is trusted only when the process there is still the one the deploy
+    started: same working directory (the release's folder), and — recorded since — the same command
+    line and start time. A pid the system gave to another program since is never touched."""
+    info = service_info(release_dir)
     if info is None:
-        return None
+        return None, "no service was started for this release"
+    pid = int(info["pid"])
     try:
-        process = psutil.Process(int(info["pid"]))
-        if process.status() == psutil.STATUS_ZOMBIE or process.cwd() != str(release_dir):
-            return None
-        return process
-    except (psutil.Error, OSError):
-        return None
+        process = psutil.Process(pid)
+        if process.status() == psutil.STATUS_ZOMBIE:
+            return None, f"process {pid} has exited"
+        cwd = process.cwd()
+        command, started = info.get("command"), info.get("started")
+        if (
+            cwd != str(release_dir)
+            or (command is not None and process.cmdline() != command)
+            or (started is not None and abs(process.create_time() - float(started)) > 1.0)
+        ):
+            return None, f"pid {pid} now belongs to another program ({process.name()}): not this release's"
+        return process, "running"
+    except psutil.NoSuchProcess:
+        return None, f"process {pid} has exited"
+    except (psutil.Error, OSError) as error:
+        return None, f"process {pid} cannot be inspected ({type(error).__name__}): not touched"
+
+
+def _alive(release_dir: Path) -> psutil.Process | None:
+    """The release's service process, if it is still running (see :func:`owned_process`)."""
+    return owned_process(release_dir)[0]
+
+
+def _gone(process: psutil.Process, timeout: float) -> bool:
+    """Wait until the process has exited (a zombie its parent has not reaped yet counts as exited)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if process.status() == psutil.STATUS_ZOMBIE:
+                return True
+        except psutil.NoSuchProcess:
+            return True
+        time.sleep(0.05)
+    return False
 
 
 def stop_release(release_dir: Path, timeout: float = 10.0) -> bool:
-    """Stop the service of one release; True if one was running."""
+    """Stop the service of one release (SIGTERM, then SIGKILL); True if one was running.
+
+    The signal goes to the release's process group: the deploy starts each service in a session of its own."""
     process = _alive(release_dir)
     if process is None:
         return False
-    try:
-        os.killpg(process.pid, signal.SIGTERM)
-        process.wait(timeout)
-    except psutil.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait(timeout)
-    except (ProcessLookupError, psutil.NoSuchProcess):
-        pass
-    return True
+    for signum in (signal.SIGTERM, signal.SIGKILL):
+        try:
+            os.killpg(process.pid, signum)
+        except ProcessLookupError:
+            return True
+        if _gone(process, timeout):
+            return True
+    raise PermanentError(
+        f"process {process.pid} of release {release_dir.name} did not stop "
+        f"(SIGTERM, then SIGKILL, {timeout:.0f} s each)",
+        hint=f"stop it by hand: kill -9 {process.pid}",
+    )
 
 
 def stop_service(repo: Path) -> bool:
@@ -175,14 +215,14 @@ def _start(command: list[str], release_dir: Path, env: dict[str, str]) -> subpro
         log.close()
 
 
-def _log_tail(release_dir: Path, lines: int = 20) -> str:
+def log_tail(release_dir: Path, lines: int = 20) -> str:
     path = release_dir / "service.log"
     return "\n".join(path.read_text(errors="replace").splitlines()[-lines:]) if path.exists() else ""
 
 
 def _already_deployed(root: Path, release_dir: Path, api_key: str, spec: BuildSpec) -> DeployResult | None:
     current = root / "current"
-    info = _service_info(release_dir)
+    info = service_info(release_dir)
     if not (current.exists() and current.resolve() == release_dir and info and _alive(release_dir)):
         return None
     checks, tries = smoke_test(str(info["url"]), api_key, spec, tries=3)
@@ -226,6 +266,53 @@ def _database(shared: Path, spec: BuildSpec, release_dir: Path) -> tuple[Path, s
     return path, note
 
 
+@dataclass(frozen=True)
+class Launched:
+    """A release's service process as started, and its smoke test."""
+
+    pid: int
+    port: int
+    url: str
+    checks: list[SmokeCheck]
+    tries: int
+    database_note: str
+
+
+def launch(
+    spec: BuildSpec, release_dir: Path, venv: Venv, *, port: int | None = None, previous: Path | None = None
+) -> Launched:
+    """Start the service of an installed release on ``port`` (a free one if None), record it in
+    ``service.json`` and smoke-test it. The caller stops it when the smoke test failed."""
+    shared = release_dir.parents[1] / "shared"
+    api_key = _api_key(shared)
+    chosen = port or free_port()
+    url = f"http://127.0.0.1:{chosen}"
+    database, database_note = _database(shared, spec, release_dir)
+    env = clean_env(
+        APP_API_KEY=api_key,
+        APP_DATABASE_URL=f"sqlite:///{database.resolve()}",
+        APP_ENVIRONMENT=spec.environment.value,
+        PYTHONUNBUFFERED="1",
+    )
+    command = service_command(spec, venv, chosen)
+    process = _start(command, release_dir, env)
+    try:
+        started_at: float | None = psutil.Process(process.pid).create_time()
+    except psutil.Error:
+        started_at = None  # exited at once: the smoke test says so
+    info = {
+        "pid": process.pid,
+        "port": chosen,
+        "url": url,
+        "previous": previous.name if previous else None,
+        "command": command,
+        "started": started_at,
+    }
+    (release_dir / "service.json").write_text(json.dumps(info), encoding="utf-8")
+    checks, tries = smoke_test(url, api_key, spec, tries=SMOKE_TRIES, process=process)
+    return Launched(process.pid, chosen, url, checks, tries, database_note)
+
+
 def deploy_local(
     spec: BuildSpec, repo: Path, commit: str, venv: Venv, *, port: int | None = None
 ) -> DeployResult:
@@ -248,19 +335,8 @@ def deploy_local(
     if previous == release_dir:
         stop_release(release_dir)
         previous = None
-    chosen = port or free_port()
-    url = f"http://127.0.0.1:{chosen}"
-    database, database_note = _database(shared, spec, release_dir)
-    env = clean_env(
-        APP_API_KEY=api_key,
-        APP_DATABASE_URL=f"sqlite:///{database.resolve()}",
-        APP_ENVIRONMENT=spec.environment.value,
-        PYTHONUNBUFFERED="1",
-    )
-    process = _start(service_command(spec, venv, chosen), release_dir, env)
-    info = {"pid": process.pid, "port": chosen, "url": url, "previous": previous.name if previous else None}
-    (release_dir / "service.json").write_text(json.dumps(info), encoding="utf-8")
-    checks, tries = smoke_test(url, api_key, spec, tries=SMOKE_TRIES, process=process)
+    started = launch(spec, release_dir, venv, port=port, previous=previous)
+    checks = started.checks
     if not all(c.passed for c in checks):
         stop_release(release_dir)
         failed = "; ".join(f"{c.name}: {c.detail}" for c in checks if not c.passed)
@@ -271,24 +347,24 @@ def deploy_local(
         )
         raise PermanentError(
             f"the smoke test of release {release_dir.name} failed ({failed}); rolled back: {where}",
-            hint=f"see {release_dir / 'service.log'}:\n{_log_tail(release_dir)}",
+            hint=f"see {release_dir / 'service.log'}:\n{log_tail(release_dir)}",
         )
     _switch_current(root, release_dir)
     if previous is not None and previous != release_dir:
         stop_release(previous)
     return DeployResult(
-        requirements=acceptance(url, api_key, spec),
+        requirements=acceptance(started.url, api_key, spec),
         target=DeployTarget.LOCAL,
         release=release_dir.name,
         release_dir=str(release_dir),
         previous_release=previous.name if previous else None,
-        url=url,
-        pid=process.pid,
-        port=chosen,
+        url=started.url,
+        pid=started.pid,
+        port=started.port,
         api_key_file=str(shared / "secrets.env"),
         smoke=checks,
-        tries=tries,
-        note=database_note,
+        tries=started.tries,
+        note=started.database_note,
     )
 
 

@@ -33,8 +33,20 @@ DEPLOYS = [
 ]
 
 
+def uses_database(spec: BuildSpec) -> bool:
+    """Whether the service keeps data, so its Azure deployment has an Azure SQL database: a spec without
+    entities (a converter, a relay) gets none, and its cost estimate counts none."""
+    return bool(spec.entities)
+
+
 def bicep_file(spec: BuildSpec) -> str:
-    return "function-app-storage.bicep" if spec.stack is Stack.FUNCTIONS else "web-app-sql.bicep"
+    if spec.stack is Stack.FUNCTIONS:
+        return "function-app-storage.bicep"
+    return "web-app-sql.bicep" if uses_database(spec) else "web-app.bicep"
+
+
+def _template_of(bicep: str) -> str:
+    return "infra/web-app-sql.bicep.jinja" if bicep == "web-app.bicep" else f"infra/{bicep}.jinja"
 
 
 def startup_command(spec: BuildSpec) -> str:
@@ -59,11 +71,14 @@ def parameter_file(spec: BuildSpec, environment: Environment) -> str:
     values: dict[str, Any] = {
         "environment": environment.value,
         "appServiceSku": plan.app_service_sku,
-        "sqlSku": plan.sql_sku,
-        "sqlTier": _sql_tier(plan.sql_sku),
-        "sqlGeoRedundant": plan.sql_geo_redundant,
         "instanceCount": plan.instances,
     }
+    if uses_database(spec):
+        values |= {
+            "sqlSku": plan.sql_sku,
+            "sqlTier": _sql_tier(plan.sql_sku),
+            "sqlGeoRedundant": plan.sql_geo_redundant,
+        }
     if spec.stack is Stack.FUNCTIONS:
         values["storageSku"] = plan.storage_sku
     document = {
@@ -86,8 +101,9 @@ def render_infrastructure(spec: BuildSpec) -> tuple[dict[str, str], dict[str, st
         "startup_command": startup_command(spec),
         "compute_sku_help": "Y1, EP1, EP2" if spec.stack is Stack.FUNCTIONS else "B1, S1, P1v2",
         "package_paths": package_paths,
+        "sql": uses_database(spec),
     }
-    templated = {f"infra/{bicep_file(spec)}": render(f"infra/{bicep_file(spec)}.jinja", context)}
+    templated = {f"infra/{bicep_file(spec)}": render(_template_of(bicep_file(spec)), context)}
     for name in ("quality", "test", "build"):
         templated[f".github/workflows/{name}.yml"] = render(f"github/{name}.yml.jinja", context)
     for environment, trigger, github_environment, slot in DEPLOYS:

@@ -264,11 +264,18 @@ def documentation(
             Stage.DEPLOY: deploy.duration_s,
             Stage.DOCS: round(time.perf_counter() - started, 3),
         }
-        artifacts = [*repository.artifacts, *code.artifacts, *infrastructure.artifacts, *own]
+        # one row per file: a file a later stage rewrote (README.md) is listed once, as that stage made it
+        by_path = {
+            a.path: a for a in [*repository.artifacts, *code.artifacts, *infrastructure.artifacts, *own]
+        }
+        artifacts = list(by_path.values())
+        later = (
+            {Stage.NOTIFY: "runs after this file is written: see `baton status RUN`"} if inputs.notify else {}
+        )
         build_md = report.render_build_md(
             title=spec.title,
             source=architecture.source,
-            stages=report.stage_rows(repo, durations),
+            stages=report.stage_rows(repo, durations, later=later),
             assumptions=spec.assumptions,
             gate=gate,
             infra=infrastructure,

@@ -58,13 +58,22 @@ def record(repo: Path, stage: Stage, status: str, duration: float | None, **extr
     (repo / LEDGER).write_text(json.dumps(ledger, indent=2), encoding="utf-8")
 
 
-def stage_rows(repo: Path, durations: dict[Stage, float] | None = None) -> list[dict[str, Any]]:
+def stage_rows(
+    repo: Path, durations: dict[Stage, float] | None = None, *, later: dict[Stage, str] | None = None
+) -> list[dict[str, Any]]:
+    """One row per stage: its outcome from the ledger, ``later``'s words for a stage that runs after
+    BUILD.md is written (notify), else `not run` (`not asked` for notify, which only runs when asked)."""
     ledger = _read(repo)
     rows = []
     for stage in Stage:
         entry = ledger.get(stage.value, {})
         duration = (durations or {}).get(stage, entry.get("duration"))
-        status = entry.get("status") or ("succeeded" if durations and stage in durations else "not run")
+        unrun = "not asked (no --notify)" if stage is Stage.NOTIFY and durations else "not run"
+        status = (
+            (later or {}).get(stage)
+            or entry.get("status")
+            or ("succeeded" if durations and stage in durations else unrun)
+        )
         rows.append(
             {
                 "name": stage.value,

@@ -58,9 +58,13 @@ class RepositoryResult(StageResult):
 
 
 class CodeResult(StageResult):
+    """``duration_s`` is the whole stage's time: the templates' (``template_s``) and the crew's (``crew_s``)."""
+
     commit: str
     requirements_hash: str
     files: int
+    template_s: float = 0.0
+    crew_s: float = 0.0
 
 
 class CheckResult(BaseModel):

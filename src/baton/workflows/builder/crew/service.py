@@ -127,7 +127,7 @@ class WorkingTreeService:
         if self._process is None or self._process.poll() is not None or self._changed_since_start():
             self._start()
         headers = {"X-API-Key": self.api_key, "X-Actor": "baton-crew"}
-        with httpx.Client(base_url=self._url, headers=headers, timeout=10) as client:
+        with httpx.Client(base_url=self._url, headers=headers, timeout=10, follow_redirects=False) as client:
             run_acceptance(client, checks)
 
     def stop(self) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,7 @@ from typing import Any
 from baton.agents import AgentContext, call
 from baton.core.errors import InvalidInputError
 from baton.core.workflow import TaskContext
+from baton.workflows.builder import _git, codegen, report
 from baton.workflows.builder.architecture import BuildInputs, RulesRefusedError
 from baton.workflows.builder.crew.agents import (
     ARCHITECT,
@@ -32,7 +34,13 @@ from baton.workflows.builder.crew.models import (
     CrewSettings,
     Outcome,
 )
-from baton.workflows.builder.results import ArchitectureResult, Artifact, CodeResult, RepositoryResult
+from baton.workflows.builder.results import (
+    ArchitectureResult,
+    Artifact,
+    CodeResult,
+    RepositoryResult,
+    Stage,
+)
 from baton.workflows.builder.spec import AcceptanceCheck, BuildSpec, RequirementStatus
 
 CREW_EVENT = "crew.report"
@@ -201,6 +209,7 @@ async def run_crew(
             report.review.append("sent back once; the coder answered in the next round")
             await session.revise(report, findings)
     write_report(repo, report)
+    recorded = _record_requirements(architecture, repo)
     ctx.emit(CREW_EVENT, report.model_dump(mode="json", exclude={"files_written"}))
     ctx.log(
         f"crew: {sum(r.status is Outcome.IMPLEMENTED for r in report.requirements)}/{len(report.requirements)} "
@@ -210,9 +219,38 @@ async def run_crew(
     produced = f"model:{report.models[0]}" if report.models else "model"
     written = [Artifact(path=p, produced_by=produced) for p in report.files_written]
     kept = [a for a in result.artifacts if a.path not in set(report.files_written)]
+    if recorded is not None:
+        kept = [a for a in kept if a.path != codegen.REQUIREMENTS_JSON]
+        written.append(Artifact(path=codegen.REQUIREMENTS_JSON, produced_by=f"template, {produced}"))
     return result.model_copy(
-        update={"commit": report.final_commit or result.commit, "artifacts": [*kept, *written]}
+        update={
+            "commit": recorded or report.final_commit or result.commit,
+            "artifacts": [*kept, *written],
+        }
     )
+
+
+def _record_requirements(architecture: ArchitectureResult, repo: Path) -> str | None:
+    """Write the crew's requirements (what it implemented, with the checks it wrote) into the project's
+    ``tests/requirements.json``, so its own tests run them too; commit. The commit, or None if unchanged."""
+    after = spec_after_crew(architecture.spec, repo)
+    path = repo / codegen.REQUIREMENTS_JSON
+    text = codegen.requirements_json(after)
+    if not path.is_file() or path.read_text(encoding="utf-8") == text:
+        return None
+    path.write_text(text, encoding="utf-8")
+    return _git.commit_all(
+        repo,
+        "Record the crew's requirements and their checks in tests/requirements.json (baton)",
+        [codegen.REQUIREMENTS_JSON],
+        date=architecture.clock,
+    )
+
+
+def _producer(result: CodeResult) -> str:
+    """`template`, plus the crew's model when it wrote any of the stage's files."""
+    models = sorted({a.produced_by for a in result.artifacts if a.produced_by.startswith("model")})
+    return ", ".join(["template", *models])
 
 
 def with_crew(template_step: Callable[..., CodeResult]) -> Callable[..., Any]:
@@ -222,10 +260,19 @@ def with_crew(template_step: Callable[..., CodeResult]) -> Callable[..., Any]:
         inputs: BuildInputs, architecture: ArchitectureResult, repository: RepositoryResult, ctx: TaskContext
     ) -> CodeResult:
         result = await asyncio.to_thread(template_step, architecture, repository, ctx)
+        result.template_s = result.duration_s
         agents = AgentContext.for_task(ctx)
         if not agents.model_available:
             return result
-        return await run_crew(inputs, architecture, result, ctx, agents)
+        started = time.perf_counter()
+        crewed = await run_crew(inputs, architecture, result, ctx, agents)
+        crew_s = round(time.perf_counter() - started, 3)
+        total = round(result.template_s + crew_s, 3)
+        # the stage's time in the build's ledger (BUILD.md's stages, `stages.json`) is the crew's too
+        report.record(
+            Path(architecture.out_dir), Stage.CODE, "succeeded", total, produced_by=_producer(crewed)
+        )
+        return crewed.model_copy(update={"crew_s": crew_s, "duration_s": total})
 
     code.__doc__ = template_step.__doc__
     return code
@@ -244,6 +291,12 @@ def with_architect(rules_step: Callable[..., ArchitectureResult]) -> Callable[..
     :class:`ArchitectRefusedError` — before any file is written."""
 
     async def architecture(inputs: BuildInputs, ctx: TaskContext) -> ArchitectureResult:
+        started = time.perf_counter()
+        result = await _design(inputs, ctx)
+        # the stage's time is the architect's too, not only the rules' reading
+        return result.model_copy(update={"duration_s": round(time.perf_counter() - started, 3)})
+
+    async def _design(inputs: BuildInputs, ctx: TaskContext) -> ArchitectureResult:
         agents = AgentContext.for_task(ctx)
         asks_model = bool(inputs.idea.strip()) and agents.model_available
         try:
