@@ -227,3 +227,11 @@ def test_a_replay_keeps_its_sources_clock_and_a_plain_rerun_starts_its_own(tmp_p
     assert runs[replay].options == {"replay_of": source, "clock": origin}
     assert runs[replay_of_replay].options == {"replay_of": replay, "clock": origin}
     assert "clock" not in runs[plain].options and stamps[plain] == runs[plain].created_at > origin
+
+
+def test_help_shows_no_value_beside_an_on_off_flag(tmp_path: Path) -> None:
+    for command in (("run",), ("worker",), ("build",), ("events",)):
+        result = baton(tmp_path, *command, "--help", env={"COLUMNS": "120"})
+        assert result.returncode == 0, result.stderr
+        assert "<bool>" not in result.stdout, (command, result.stdout)
+        assert "<int>" in result.stdout or "<str>" in result.stdout  # options with values keep their type

@@ -50,6 +50,23 @@ from baton.store.store import Store
 from baton.store.tasks import list_tasks, task_state_counts
 from baton.store.transitions import find_task_txn
 
+
+def _hide_flag_types() -> None:
+    """Typer 0.29 prints ``<bool>`` beside every on/off flag (``--detach <bool>``), as if it took a value:
+    print nothing there, as Click does. Left alone if Typer's help no longer works this way."""
+    option = getattr(typer.core, "TyperOption", None)
+    shown = getattr(option, "display_type_rich", None)
+    if option is None or shown is None:
+        return
+
+    def display_type_rich(self: Any, ctx: Any) -> str | None:
+        return None if getattr(self, "is_flag", False) else shown(self, ctx)
+
+    option.display_type_rich = display_type_rich
+
+
+_hide_flag_types()
+
 app = typer.Typer(
     name="baton",
     help="A durable orchestrator for crews of AI agents.",
