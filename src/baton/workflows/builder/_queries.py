@@ -94,3 +94,21 @@ def read_queries(clause: Clause, draft: Draft) -> None:
             draft.queries.append({"kind": "count", "entity": entity, "parent": parent})
             clause.use(*range(start, min(len(clause.words), end + 2)))
             draft.said.append((count.group(0), f"query:count:{entity}"))
+
+
+def mark_unique(draft: Draft) -> None:
+    """ "cars with a plate (unique)": the field the two words before the parenthesis name is unique."""
+    for before, word in draft.unique_marks:
+        names = [f"{before}_{word}", word, singular(word)]
+        found = next(
+            ((entity, name) for name in names for entity in draft.entities if draft.field_of(entity, name)),
+            None,
+        )
+        if found is None:
+            draft.unsaid.append((f"{word.replace('_', ' ')} (unique)", "no field of that name was read"))
+            continue
+        entity, name = found
+        draft.set_field(entity, name, unique=True)
+        draft.said = [(t, f) for t, f in draft.said if f != f"field:{entity}.{name}"]
+        shown = f"{article(entity)} {entity.replace('_', ' ')}'s {name.replace('_', ' ')} is unique"
+        draft.said.append((shown, f"field:{entity}.{name}"))

@@ -15,6 +15,7 @@ from baton.workflows.builder._naming import looks_plural, plural, singular
 from baton.workflows.builder._words import (
     ADJECTIVES,
     COLLECTIVE_NOUNS,
+    COUNT_NOUNS,
     EXIT_CHOICES,
     FIELD_HEADS,
     FIELD_WORDS,
@@ -58,6 +59,8 @@ def nearest(clause: Clause, draft: Draft, position: int) -> str | None:
 
 
 def field_kind(name: str) -> str:
+    if name in COUNT_NOUNS:
+        return "integer"  # "copies", "pages": a count
     if name in vocab.MONEY_WORDS:
         return "decimal"
     if name in vocab.MEASURE_WORDS:
@@ -93,7 +96,7 @@ def add_named_field(draft: Draft, entity: str, name: str) -> str:
         return f"field:{entity}.{name}"  # its choices were read from the idea already
     kind = "integer" if name in ("order", "position", "rank", "sequence") else field_kind(name)
     values: dict[str, object] = {"type": kind}
-    if kind == "decimal" or name in ("capacity", "quantity", "seats", "stock"):
+    if kind == "decimal" or name in ("capacity", "quantity", "seats", "stock") or name in COUNT_NOUNS:
         values["min"] = 1 if name in ("capacity", "quantity", "seats") else 0
     draft.set_field(entity, name, **values)
     return f"field:{entity}.{name}"
@@ -107,15 +110,53 @@ UNITS = frozenset(
 DATE_WORDS = frozenset({"start", "end", "starts", "ends", "check_in", "check_out", "arrival", "departure"})
 
 
+# heads that name a field with any word before them: "a phone number", "a first name", "an email address"
+NAMING_HEADS = frozenset({"number", "name", "address", "code", "id"})
+
+
+def _joins(words: list[str], k: int) -> bool:
+    """Whether the word at ``k`` and the next name one field ("a due date", "a phone number")."""
+    if k + 1 >= len(words) or words[k + 1] not in FIELD_HEADS or not words[k].isalpha():
+        return False
+    if words[k] in ("and", "a", "an", "or", "the", "its", "their") or words[k] in DATE_WORDS:
+        return False
+    return words[k] not in FIELD_HEADS or words[k + 1] in NAMING_HEADS
+
+
+def _field_name(parts: list[str]) -> str:
+    name = "_".join(parts)
+    return "email" if name == "email_address" else name
+
+
+def joined_names(words: list[str], positions: list[int]) -> list[str]:
+    """The field names at ``positions`` of a list ("with a serial number and a price"), two or three words
+    naming one field joined."""
+    names: list[str] = []
+    k = 0
+    while k < len(positions):
+        parts = [words[positions[k]]]
+        while (
+            k + 1 < len(positions)
+            and positions[k + 1] == positions[k] + 1
+            and len(parts) < 3
+            and _joins(words, positions[k])
+        ):
+            k += 1
+            parts.append(words[positions[k]])
+        names.append(_field_name(parts))
+        k += 1
+    return names
+
+
 def _field_name_at(clause: Clause, draft: Draft, j: int) -> tuple[str, int]:
-    """The field name at ``j``, two words joined when the second is a field head ("a due date")."""
+    """The field name at ``j``, two or three words joined when the last is a field head ("a due date",
+    "a mobile phone number")."""
     words = clause.words
-    name = words[j]
-    head = j + 1 < len(words) and words[j + 1] in FIELD_HEADS and name.isalpha() and name not in FIELD_HEADS
-    if head and singular(name) not in draft.entities and name not in ("and", "a", "an"):
-        clause.use(j + 1)
-        return f"{name}_{words[j + 1]}", j + 1
-    return name, j
+    end = j
+    while end - j < 2 and _joins(words, end) and singular(words[end]) not in draft.entities:
+        end += 1
+    clause.use(*range(j + 1, end + 1))
+    return _field_name(words[j : end + 1]), end
 
 
 def _field_word(name: str, draft: Draft) -> str | None:
@@ -187,7 +228,8 @@ def read_has_fields(clause: Clause, draft: Draft) -> None:
             if dated and words[j] in ("date", "dates", "time", "times"):
                 j += 1  # "with check-in and check-out dates": the pair read_dates reads
                 continue
-            if _passed_over(words[j], draft):
+            naming = j + 1 < len(words) and words[j + 1] in NAMING_HEADS and words[j] in ADJECTIVES
+            if _passed_over(words[j], draft) and not naming:
                 dated = dated or words[j] in DATE_WORDS
                 j += 1
                 continue

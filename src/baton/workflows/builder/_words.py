@@ -32,6 +32,11 @@ UNIT_WORDS = frozenset({
     "seconds", "weeks", "months", "years", "grams", "kilograms", "kg", "kgs", "meters", "metres", "km", "miles",
     "litres", "liters", "percent", "points", "calories", "kilometers", "kilometres", "centimeters", "inches",
 })
+# "flyers with copies", "documents with pages": a number of them, never an entity
+COUNT_NOUNS = frozenset({
+    "copies", "pages", "servings", "portions", "pieces", "votes", "likes", "views", "stars", "credits", "reps",
+    "laps", "calories", "points", "clicks", "attempts", "retries",
+})
 FETCH_VERBS = frozenset({
     "fetch", "fetches", "collect", "collects", "import", "imports", "pull", "pulls", "download",
     "downloads", "sync", "syncs", "scrape", "scrapes", "poll", "polls",

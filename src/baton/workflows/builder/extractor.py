@@ -20,6 +20,7 @@ from baton.core.errors import InvalidInputError
 from baton.workflows.builder import _actions as actions
 from baton.workflows.builder import _reading as reading
 from baton.workflows.builder import _vocabulary as vocab
+from baton.workflows.builder import _wording as wording
 from baton.workflows.builder._draft import WHO_FIELDS, Clause, Draft
 from baton.workflows.builder._jobs import (
     FLASK_WORDS,
@@ -31,7 +32,7 @@ from baton.workflows.builder._jobs import (
 )
 from baton.workflows.builder._leftovers import SERVICE_WORDS, leftovers
 from baton.workflows.builder._naming import looks_plural, name_problem, plural, safe_name, singular, slug
-from baton.workflows.builder._queries import read_queries, read_unique
+from baton.workflows.builder._queries import mark_unique, read_queries, read_unique
 from baton.workflows.builder._relations import HAS, known_relations, scan_relations
 from baton.workflows.builder._words import (
     ACTION_VERBS,
@@ -39,6 +40,7 @@ from baton.workflows.builder._words import (
     AGENT_NOUNS,
     AMBIGUOUS_ACTIONS,
     COLLECTIVE_NOUNS,
+    COUNT_NOUNS,
     FIELD_WORDS,
     KEEPING_HEADS,
     PERSON_NOUNS,
@@ -94,21 +96,6 @@ _SUBJECT_WORDS = frozenset(
 )
 
 
-_PAREN_LIST = re.compile(
-    r"\(\s*((?:one of |either )?[a-z][a-z _-]*(?:\s*(?:,|\bor\b|\band\b)\s*[a-z][a-z _-]*)+)\s*\)"
-)
-
-
-def _choice_list(match: re.Match[str]) -> str:
-    """ "(requested, confirmed, cancelled)" → "one of requested, confirmed or cancelled": a field's choices."""
-    body = re.sub(r"^(?:one of|either)\s+", "", match.group(1).strip())
-    items = [" ".join(i.split()).replace(" ", "_") for i in re.split(r"\s*,\s*|\s+or\s+|\s+and\s+", body)]
-    items = [i for i in items if i]
-    if len(items) < 2:
-        return match.group(0)
-    return " one of " + ", ".join(items[:-1]) + " or " + items[-1]
-
-
 _URL = re.compile(r"https?://[^\s,;()<>\"']+", re.IGNORECASE)
 
 
@@ -124,14 +111,6 @@ def _hide_urls(idea: str, draft: Draft) -> str:
     return _URL.sub(placeholder, idea)
 
 
-def _normalise(idea: str) -> str:
-    text = " ".join(idea.lower().split())
-    text = re.sub(r"\be-mail", "email", text)
-    text = re.sub(r"\$\s?(\d)", r"\1", text)
-    text = re.sub(r"\b([a-z]+)-([a-z]+)\b", r"\1_\2", text)
-    return " ".join(_PAREN_LIST.sub(_choice_list, text).split())
-
-
 def _clauses(text: str) -> list[Clause]:
     text = text.replace("(", " ").replace(")", " ")
     parts = [" ".join(p.strip(" ,").split()) for p in re.split(r"[.;:!?]+(?=\s|$)|\n|\s[-–—]\s", text)]
@@ -143,7 +122,11 @@ def _noun(word: str) -> str | None:
     word = word.strip("'")
     if word in COLLECTIVE_NOUNS:
         return COLLECTIVE_NOUNS[word]  # "staff book playgroups": a staff member
-    if (word in UNIT_WORDS and word not in vocab.ENTITY_FIELDS) or word in _NEVER_ENTITIES:
+    if (
+        (word in UNIT_WORDS and word not in vocab.ENTITY_FIELDS)
+        or word in _NEVER_ENTITIES
+        or word in COUNT_NOUNS
+    ):
         return None
     verb = word in ACTION_VERBS and word not in AMBIGUOUS_ACTIONS
     if word in AGENT_NOUNS or verb or word.startswith("sourceurl"):
@@ -216,19 +199,28 @@ def _compound(words: list[str], i: int) -> str | None:
 def _field_list(words: list[str], start: int) -> list[int]:
     """Positions of the field names listed after "with" ("books with title, isbn and year")."""
     found: list[int] = []
-    for k in range(start, len(words)):
+    k = start
+    while k < len(words):
         word = words[k]
-        if word in ("and", "a", "an", "the", "its", "their", "optional"):
+        if word in ("and", "a", "an", "the", "its", "their", "optional", "unique"):
+            k += 1
             continue
+        if words[k : k + 2] in (["at", "least"], ["at", "most"], ["more", "than"], ["less", "than"]):
+            k += 3  # "qty at least 0": the bound read_ranges reads
+            continue
+        noun = _noun(word)
         if (
             word in HAS
             or word in vocab.VERBS_3RD
-            or _noun(word) in vocab.ENTITY_FIELDS
-            or word in ("from", "between", "per", "who", "that", "which")
+            or noun in vocab.ENTITY_FIELDS
+            or (found and noun is not None and looks_plural(word) and word not in FIELD_WORDS | COUNT_NOUNS)
+            or word in ("from", "between", "per", "who", "that", "which", "in", "at", "on", "for", "to")
             or word in reading.DATE_WORDS
+            or reading.NUMBER.match(word)
         ):
             break
         found.append(k)
+        k += 1
     return found
 
 
@@ -329,7 +321,7 @@ def _scan_entities(clauses: list[Clause], draft: Draft, listed: dict[str, list[s
                 if end + 1 < len(words) and words[end + 1] == "with" and not owned:
                     positions = _field_list(words, end + 2)
                     if positions:
-                        listed.setdefault(name, []).extend(words[k] for k in positions)
+                        listed.setdefault(name, []).extend(reading.joined_names(words, positions))
                         clause.use(end + 1, *positions, *range(end + 2, positions[-1] + 1))
                         draft.said.append((clause.phrase(i, positions[-1]), f"entity:{name}"))
                         i = positions[-1] + 1
@@ -487,7 +479,7 @@ def _check_meaningful(idea: str) -> None:
         raise InvalidInputError("the idea is empty", fields={"idea": "empty"}, hint=IDEA_HINT)
     if len(letters) < 2 or not any(re.search(r"[aeiouy]", w.lower()) for w in letters):
         raise InvalidInputError(
-            f"the idea {idea.strip()[:80]!r} is not a description of a service",
+            f"the idea {wording.quote(idea)} is not a description of a service",
             fields={"idea": "meaningless"},
             hint=IDEA_HINT,
         )
@@ -519,8 +511,9 @@ def extract_spec(
 ) -> BuildSpec:
     """The spec an idea describes, by rules; raises :class:`InvalidInputError` for an idea naming no entities."""
     _check_meaningful(idea)
+    wording.check_english(idea)
     draft = Draft()
-    text = _normalise(_hide_urls(idea, draft))
+    text = wording.normalise(_hide_urls(idea, draft), draft)
     clauses = actions.split_actions(_clauses(text), _WORD, draft)
     # what the service does not do picks no stack and no job ("a todo API that emails me a daily summary")
     words = {w for c in clauses if not c.role or c.kind == "fetch" for w in c.words}
@@ -529,7 +522,7 @@ def extract_spec(
     _shortened_links(clauses, draft)
     if not draft.entities:
         raise InvalidInputError(
-            f"the idea {idea.strip()[:80]!r} names no entities (things the service keeps, as plural nouns)",
+            f"the idea {wording.quote(idea)} names no entities (things the service keeps, as plural nouns)",
             fields={"idea": "no entities"},
             hint=IDEA_HINT,
         )
@@ -544,6 +537,7 @@ def extract_spec(
         reading.read_date_order(clause, draft)
         read_unique(clause, draft)
         read_queries(clause, draft)
+    mark_unique(draft)
     known_relations(draft)
     reading.read_capacity_limits(draft)
     _drop_who_fields(draft, listed)

@@ -1,0 +1,134 @@
+"""The idea's text made regular before it is read: signs in words, parentheses in phrases, the language.
+
+"qty >= 0" reads as "quantity at least 0", "≤ 30" as "at most 30", "1-5" as "from 1 to 5"; "(unique)" marks
+the field before it; "(sku, qty >= 0)" after a plural noun lists its fields and ends the phrase, so the next
+noun of the sentence is not read as one of them; "(draft, published or archived)" after a field lists its
+choices. An idea with no English words is refused with a message that says so.
+"""
+
+from __future__ import annotations
+
+import re
+
+from baton.core.errors import InvalidInputError
+from baton.workflows.builder._draft import Draft
+from baton.workflows.builder._naming import looks_plural, singular
+from baton.workflows.builder._words import FIELD_WORDS
+
+_PAREN_LIST = re.compile(
+    r"\(\s*((?:one of |either )?[a-z][a-z _-]*(?:\s*(?:,|\bor\b|\band\b)\s*[a-z][a-z _-]*)+)\s*\)"
+)
+# "a plate (unique)", "an email (must be unique)": the field before is unique
+_UNIQUE_MARK = re.compile(
+    r"\b([a-z_]+)\s+([a-z_]+)\s*\(\s*(?:unique|must be unique|is unique|unique per \w+)\s*\)"
+)
+# "items (sku, qty >= 0)": the fields of the plural noun before; the phrase ends after them
+_FIELD_PAREN = re.compile(r"\b([a-z_]+)\s*\(([^()]*)\)")
+_SIGNS = [
+    (re.compile(r"\s*(?:>=|≥|=>)\s*"), " at least "),
+    (re.compile(r"\s*(?:<=|≤|=<)\s*"), " at most "),
+    (re.compile(r"\s*(?:!=|≠|<>)\s*"), " not equal to "),
+    (re.compile(r"\s*>\s*(?=-?\d)"), " more than "),
+    (re.compile(r"\s*<\s*(?=-?\d)"), " less than "),
+]
+_ABBREVIATIONS = {
+    "qty": "quantity",
+    "qtys": "quantities",
+    "amt": "amount",
+    "desc": "description",
+    "no.": "number",
+}
+
+
+def _choice_list(match: re.Match[str]) -> str:
+    """ "(requested, confirmed, cancelled)" → "one of requested, confirmed or cancelled": a field's choices."""
+    body = re.sub(r"^(?:one of|either)\s+", "", match.group(1).strip())
+    items = [" ".join(i.split()).replace(" ", "_") for i in re.split(r"\s*,\s*|\s+or\s+|\s+and\s+", body)]
+    items = [i for i in items if i]
+    if len(items) < 2:
+        return match.group(0)
+    return " one of " + ", ".join(items[:-1]) + " or " + items[-1]
+
+
+def _field_paren(match: re.Match[str]) -> str:
+    """ "pallets (barcode, weight at least 0)" → "pallets with barcode, weight at least 0;": the phrase ends."""
+    noun, body = match.group(1), match.group(2).strip()
+    fields = [p.strip() for p in re.split(r"\s*,\s*|\s+and\s+", body) if p.strip()]
+    if not looks_plural(noun) or noun in FIELD_WORDS or singular(noun) in FIELD_WORDS or not fields:
+        return match.group(0)
+    if not all(
+        re.fullmatch(r"[a-z_]+(?: [a-z_]+)?(?: (?:at least|at most|more than|less than) -?[\d.]+)?", f)
+        for f in fields
+    ):
+        return match.group(0)
+    listed = ", ".join(fields[:-1]) + (" and " if len(fields) > 1 else "") + fields[-1]
+    return f"{noun} with {listed};"
+
+
+def normalise(idea: str, draft: Draft) -> str:
+    """The idea in lower case, its signs in words and its parentheses read (see the module's docstring)."""
+    text = " ".join(idea.lower().split())
+    text = re.sub(r"\be-mail", "email", text)
+    text = re.sub(r"\$\s?(\d)", r"\1", text)
+    for sign, words in _SIGNS:
+        text = sign.sub(words, text)
+    text = re.sub(r"(?<![\d.])(\d+)\s*(?:-|–|—|\.\.)\s*(\d+)(?![\d.])", r"from \1 to \2", text)  # "1-5"
+    text = text.replace("&", " and ")
+    for short, long in _ABBREVIATIONS.items():
+        text = re.sub(rf"(?<![\w.]){re.escape(short)}(?![\w])", long, text)
+    text = re.sub(r"\bto_do\b|\bto-do\b", "todo", text)
+
+    def unique(match: re.Match[str]) -> str:
+        draft.unique_marks.append((match.group(1), match.group(2)))
+        return f"{match.group(1)} {match.group(2)}"
+
+    text = _UNIQUE_MARK.sub(unique, text)
+    text = _FIELD_PAREN.sub(_field_paren, text)
+    text = re.sub(r"\b([a-z]+)-([a-z]+)\b", r"\1_\2", text)
+    return " ".join(_PAREN_LIST.sub(_choice_list, text).split())
+
+
+# Function words of the languages an idea is most often written in instead of English.
+_FOREIGN = frozenset(
+    {
+        # French
+        "le", "la", "les", "des", "du", "un", "une", "et", "pour", "avec", "dans", "sur", "ou", "qui", "chaque",
+        # German
+        "der", "die", "das", "den", "dem", "und", "ein", "eine", "einen", "für", "mit", "von", "zu", "jeder",
+        "jede", "aus",
+        # Spanish, Portuguese, Italian
+        "el", "los", "las", "y", "para", "con", "una", "unos", "unas", "cada", "il", "gli", "di", "che", "uma",
+        "os", "com", "em", "del",
+    }
+)  # fmt: skip
+_ENGLISH = frozenset(
+    {
+        "the", "a", "an", "and", "of", "for", "with", "to", "in", "on", "each", "every", "has", "have", "can",
+        "where", "that", "which", "who", "is", "are", "their", "its", "many", "by", "from", "at", "or", "list",
+        "keep", "keeps", "track", "tracks", "store", "stores", "belongs", "per", "users", "app",
+    }
+)  # fmt: skip
+
+
+def check_english(idea: str) -> None:
+    """Refuse an idea written in another language: the rules read English words only."""
+    words = re.findall(r"[^\W\d_]+", idea.lower())
+    foreign = sum(1 for w in words if w in _FOREIGN)
+    english = sum(1 for w in words if w in _ENGLISH)
+    accented = sum(1 for w in words if not w.isascii())
+    if foreign + accented >= 2 and foreign + accented > 2 * english:
+        raise InvalidInputError(
+            f"the idea {quote(idea)} does not look like English: only ideas in English are understood",
+            fields={"idea": "not English"},
+            hint="describe the service in English, e.g. 'A REST API for a small library: books, authors and "
+            "loans; members borrow books', or write spec.yaml and pass --spec",
+        )
+
+
+def quote(idea: str, limit: int = 80) -> str:
+    """The idea quoted, shortened at a word boundary ("…" where it was cut), never mid-word."""
+    text = " ".join(idea.split())
+    if len(text) <= limit:
+        return f"'{text}'"
+    cut = text[: limit + 1].rsplit(" ", 1)[0].rstrip(",;:")
+    return f"'{cut} …'"
