@@ -32,6 +32,7 @@ class Clause:
     role: str = ""
     kind: str = ""  # the action's kind ("compute", "fetch", …) when role == "action"
     headless: bool = False  # it follows an action whose subject it shares: "… and records the times"
+    first: bool = False  # the idea's first clause: "Warehouse!!!" there is its title
 
     def phrase(self, start: int, end: int) -> str:
         """Words ``start..end`` (inclusive) as written, underscores back to hyphens or spaces."""

@@ -212,6 +212,17 @@ def _chain_ends(words: list[str], j: int) -> bool:
     return words[j] == "at" and j + 1 < len(words) and words[j + 1] in ("a", "once", "any")
 
 
+def _read_unit(clause: Clause, draft: Draft, field: tuple[str, str], j: int) -> None:
+    """ "a cost in dollars", "a size in square meters": a number in that unit."""
+    words = clause.words
+    entity, name = field
+    unit = j + 2 + (words[j + 2 : j + 3] in (["square"], ["cubic"]))
+    if unit < len(words) and words[j + 1] == "in" and words[unit] in UNIT_WORDS | UNITS:
+        if field_kind(name) != "decimal":  # "a cost in dollars" stays money
+            draft.set_field(entity, name, type="integer", min=0)
+        clause.use(*range(j + 1, unit + 1))
+
+
 def read_has_fields(clause: Clause, draft: Draft) -> None:
     """ "tickets have a priority and a status", "each room has a capacity", "products with a price"."""
     words = clause.words
@@ -235,16 +246,17 @@ def read_has_fields(clause: Clause, draft: Draft) -> None:
                 continue
             name, j = _field_name_at(clause, draft, j)
             base = _field_word(name, draft)
-            if base is None or (j + 1 < len(words) and words[j + 1] in ("from", "between")):
+            ranged = j + 1 < len(words) and words[j + 1] in ("from", "between")
+            if base is None:
                 break
+            if ranged and draft.field_of(nearest(clause, draft, i) or "", base) is None:
+                j += 5  # "a number between 1 and 200, a size …": read_ranges adds it with its bounds
+                continue
             entity = nearest(clause, draft, i)
             if entity is None:
                 break
             feature = add_named_field(draft, entity, base)
-            if j + 2 < len(words) and words[j + 1] == "in" and words[j + 2] in UNIT_WORDS | UNITS:
-                if field_kind(base) != "decimal":  # "a cost in dollars" stays money
-                    draft.set_field(entity, base, type="integer", min=0)
-                clause.use(j + 1, j + 2)
+            _read_unit(clause, draft, (entity, base), j)
             draft.said.append(
                 (f"{plural(entity).replace('_', ' ')} have {article(base)} {base.replace('_', ' ')}", feature)
             )
@@ -332,6 +344,11 @@ def read_ranges(clause: Clause, draft: Draft) -> None:
         draft.said.append((clause.phrase(start, span[1]), f"field:{entity}.{name}"))
 
 
+_PERIODS = frozenset(
+    {"day", "week", "month", "year", "hour", "night", "season", "term", "semester", "weekend"}
+)
+
+
 def _count_limit(clause: Clause, draft: Draft, span: tuple[int, int], most: float) -> bool:
     """ "classes hold at most 20 members": a parent takes at most N children (a field with that default)."""
     words = clause.words
@@ -340,8 +357,22 @@ def _count_limit(clause: Clause, draft: Draft, span: tuple[int, int], most: floa
     parent = nearest(clause, draft, span[0])
     if child not in draft.entities or parent is None or parent == child:
         return False
+    period = words[after + 1 : after + 3]
+    if len(period) == 2 and period[0] in ("per", "a", "an", "each", "every") and period[1] in _PERIODS:
+        clause.use(*range(span[0], after + 3))
+        draft.unsaid.append(
+            (
+                clause.phrase(max(0, span[0] - 3), after + 2),
+                f"a limit {period[0]} {period[1]} needs counting by date, which the rules cannot: say it in "
+                "spec.yaml or build with a model",
+            )
+        )
+        return True
     counted = child
-    if (parent, child) not in draft.relations:
+    shared = [c for p, c in draft.relations if p == parent and (child, c) in draft.relations]
+    if (parent, child) not in draft.relations and shared:
+        counted = shared[0]  # "members rent plots; a member can rent at most 2 plots": the rentals count
+    elif (parent, child) not in draft.relations:
         # "staff book playgroups that hold at most 12 dogs": the dogs are counted through the bookings
         links = [
             c
@@ -363,6 +394,14 @@ def _count_limit(clause: Clause, draft: Draft, span: tuple[int, int], most: floa
     clause.use(*range(span[0], after + 1))
     if words[after + 1 : after + 4] == ["at", "a", "time"] or words[after + 1 : after + 3] == ["at", "once"]:
         clause.use(*range(after + 1, min(len(words), after + 4)))
+        draft.unsaid.append(
+            (
+                clause.phrase(span[0] + 2, min(len(words), after + 4) - 1),
+                f"the limit counts every {counted.replace('_', ' ')} of {article(parent)} {parent}, ended or "
+                f"not: the rules cannot count only current ones — delete a {counted.replace('_', ' ')} when it "
+                "ends, or say it in spec.yaml",
+            )
+        )
     found = [pos for pos, name in mentions(clause, draft) if name == parent and pos < span[0]]
     start = found[-1] if found else max(0, span[0] - 2)
     clause.use(*range(start, span[0]))  # "a concert sells at most 2000 tickets": the verb is the rule's
@@ -400,6 +439,8 @@ def _range_target(clause: Clause, draft: Draft, start: int, end: int) -> tuple[s
     for k in window:
         word = words[k]
         base = singular(word)
+        if k > 0 and words[k - 1] in ("can", "cannot", "may", "must", "will", "should", "to"):
+            continue  # "a member can rent at most 2": a verb, no measure named after it
         if word in vocab.MEASURE_VERBS and not _qualifies(words[k - 1] if k else "", draft):
             name = vocab.MEASURE_VERBS[word]
             clause.use(k)
@@ -457,19 +498,46 @@ def read_dates(clause: Clause, draft: Draft) -> None:
                 if first.startswith("check") or (kind == "date" and first != "from")
                 else ("starts_at", "ends_at")
             )
-            if first == "from":
-                names = ("starts_on", "ends_on")
+            dated = words[i + 1 : i + 2] == ["date"] or words[j + 1 : j + 2] in (["date"], ["dates"])
+            if first == "from" or (first == "start" and dated):
+                names = ("starts_on", "ends_on")  # "a start date and an end date": dates, not times
             if kind == "date" and first in ("arrival",):
                 names = ("arrives_on", "departs_on")
             for name in names:
                 draft.set_field(entity, name, type=kind if not name.endswith("_on") else "date")
-            draft.rules.append({"kind": "ordering", "entity": entity, "before": names[0], "after": names[1]})
+            _drop_usual_dates(draft, entity, names)
+            rule = {"kind": "ordering", "entity": entity, "before": names[0], "after": names[1]}
+            if rule not in draft.rules:
+                draft.rules.append(rule)
             clause.use(
                 i,
                 j,
                 *[k for k in range(i, min(len(words), j + 2)) if words[k] in _PAIR_WORDS],
             )
-            draft.said.append((clause.phrase(i, j), f"rule:ordering:{entity}"))
+            end = j + 1 if words[j + 1 : j + 2] in (["date"], ["dates"], ["time"], ["times"]) else j
+            draft.said.append((clause.phrase(i, end), f"rule:ordering:{entity}"))
+
+
+def _drop_usual_dates(draft: Draft, entity: str, names: tuple[str, str]) -> None:
+    """ "trips have a start date and an end date": the vocabulary's started_at of a trip gives way."""
+    stems = {"start", "starts", "started", "end", "ends", "ended"}
+    kept = [
+        f
+        for f in draft.entities[entity]
+        if f["name"] in names or f["type"] not in ("date", "datetime") or f["name"].split("_")[0] not in stems
+    ]
+    dropped = [f["name"] for f in draft.entities[entity] if f not in kept]
+    if dropped:
+        draft.entities[entity] = kept
+        draft.assumptions.append(
+            f"{entity}: the idea's {' and '.join(names)} replace the usual {', '.join(dropped)}"
+        )
+
+
+def _same_date(name: str, qualifier: str) -> bool:
+    """ "the end date" names ends_on, end_on or ended_at."""
+    stem = name.split("_")[0]
+    return stem in (qualifier, f"{qualifier}s", f"{qualifier}ed", f"{qualifier}d")
 
 
 _CHOICE_NAMES = r"(status|priority|state|stage|severity|level|size|kind)"
@@ -507,7 +575,7 @@ def _date_field(draft: Draft, entity: str, qualifier: str, head: str) -> str:
     "the borrowed date" (a loan is what borrowing makes), else a new ``<qualifier>_on``."""
     kind = "datetime" if head == "time" else "date"
     dated: list[str] = [f["name"] for f in draft.entities[entity] if f["type"] in ("date", "datetime")]
-    same = [n for n in dated if n.split("_")[0] == qualifier]
+    same = [n for n in dated if _same_date(n, qualifier)]
     stem = qualifier[:-2] if qualifier.endswith("ed") else qualifier
     made = vocab.LINKING_VERBS.get(stem) == entity or vocab.LINKING_VERBS.get(stem + "e") == entity
     if same:
@@ -526,29 +594,36 @@ def read_date_order(clause: Clause, draft: Draft) -> None:
     for k, word in enumerate(words):
         if word not in ("after", "before") or k < 2:
             continue
+        start = max(0, k - 3)
         entity = nearest(clause, draft, k)
         if entity is None:
             continue
         if words[k - 1] in ("ends", "finishes") and any(
             w in ("starts", "begins") for w in words[k + 1 : k + 4]
         ):
-            first, second = "starts_at", "ends_at"
-            draft.set_field(entity, first, type="datetime")
-            draft.set_field(entity, second, type="datetime")
+            dated = [f["name"] for f in draft.entities[entity] if f["type"] in ("date", "datetime")]
+            first = next((n for n in dated if _same_date(n, "start")), "starts_at")
+            second = next((n for n in dated if _same_date(n, "end")), "ends_at")
+            if first == "starts_at" or second == "ends_at":
+                draft.set_field(entity, first, type="datetime")
+                draft.set_field(entity, second, type="datetime")
             end = next(m for m in range(k + 1, len(words)) if words[m] in ("starts", "begins"))
         else:
             left = next((m for m in (k - 1, k - 2, k - 3) if m > 0 and words[m] in _DATE_HEADS), None)
             right = next((m for m in range(k + 2, min(len(words), k + 5)) if words[m] in _DATE_HEADS), None)
             if left is None or right is None or words[right - 1] in STOP or words[left - 1] in STOP:
                 continue
+            first_word = left - 1
             later = _date_field(draft, entity, words[left - 1], words[left])
             earlier = _date_field(draft, entity, words[right - 1], words[right])
             first, second = (earlier, later) if word == "after" else (later, earlier)
             end = right
+            start = min(start, first_word)
         if first == second:
             continue
-        draft.rules.append({"kind": "ordering", "entity": entity, "before": first, "after": second})
-        start = max(0, k - 3)
+        rule = {"kind": "ordering", "entity": entity, "before": first, "after": second}
+        if rule not in draft.rules:
+            draft.rules.append(rule)
         clause.use(*range(start, end + 1))
         draft.said.append((clause.phrase(start, end), f"rule:ordering:{entity}"))
 

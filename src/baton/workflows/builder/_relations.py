@@ -71,7 +71,8 @@ def _placed_or_phrasal(draft: Draft, between: list[str], pair: tuple[str, str], 
     """ "messages in threads", "items live on shelves" (the place is the parent); "members check out books"
     (a loan links them)."""
     left, right = pair
-    phrasal = PHRASAL_LINKS.get((between[0], between[1])) if len(between) > 1 else None
+    verbs = [w for w in between if w not in ("can", "may", "will", "must", "to", "also", "often")]
+    phrasal = PHRASAL_LINKS.get((verbs[0], verbs[1])) if len(verbs) > 1 else None
     if phrasal is not None and phrasal not in (left, right):
         draft.link(left, right, why, name=phrasal)
         return f"relation:{left}>{phrasal}, relation:{right}>{phrasal}"

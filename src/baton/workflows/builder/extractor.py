@@ -114,7 +114,10 @@ def _hide_urls(idea: str, draft: Draft) -> str:
 def _clauses(text: str) -> list[Clause]:
     text = text.replace("(", " ").replace(")", " ")
     parts = [" ".join(p.strip(" ,").split()) for p in re.split(r"[.;:!?]+(?=\s|$)|\n|\s[-–—]\s", text)]
-    return [Clause(text=p, words=_WORD.findall(p)) for p in parts if _WORD.findall(p)]
+    clauses = [Clause(text=p, words=_WORD.findall(p)) for p in parts if _WORD.findall(p)]
+    if clauses:
+        clauses[0].first = True
+    return clauses
 
 
 def _noun(word: str) -> str | None:
@@ -543,9 +546,13 @@ def extract_spec(
     _drop_who_fields(draft, listed)
     # a fetch naming its URL is rendered on FastAPI: its schedule words pick no timer stack
     fetched = {w for c in fetch_sources(clauses) for w in c.words}
-    chosen = stack or infer_stack(words - fetched if fetched else words, text)
+    kept = {
+        w for w in words if singular(w) in draft.entities
+    }  # "an events API": the events are data, no trigger
+    inferred, why = infer_stack(words - fetched - kept, text)
+    chosen = stack or inferred
     if stack is None:
-        draft.assumptions.insert(0, f"stack {chosen.value}, chosen from the words of the idea")
+        draft.assumptions.insert(0, why)
     read_jobs([c for c in clauses if not c.role], text, words, draft, chosen)
     read_fetch_jobs(clauses, draft, chosen, actions.REASONS["fetch"])
     for clause in [c for c in clauses if not c.role]:
