@@ -42,6 +42,21 @@ class Clause:
         self.used.update(positions)
 
 
+class Said(list[tuple[str, str]]):
+    """What the idea said that the spec implements, as (the user's words, feature); each entry remembers the
+    clause being read when it was added (``current``), so that one clause of the user is one requirement."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.current = ""
+        self.origin: dict[tuple[str, str], str] = {}
+
+    def append(self, item: tuple[str, str]) -> None:
+        super().append(item)
+        if self.current:
+            self.origin.setdefault(item, self.current)
+
+
 @dataclass
 class Draft:
     entities: dict[str, list[Field]] = field(default_factory=dict)
@@ -52,8 +67,9 @@ class Draft:
     queries: list[dict[str, Any]] = field(default_factory=list)
     jobs: list[dict[str, Any]] = field(default_factory=list)
     assumptions: list[str] = field(default_factory=list)
-    said: list[tuple[str, str]] = field(default_factory=list)  # (the user's words, feature)
+    said: Said = field(default_factory=Said)  # (the user's words, feature)
     unsaid: list[tuple[str, str]] = field(default_factory=list)  # (the user's words, why not)
+    partial: set[str] = field(default_factory=set)  # the clauses with words no rule understood
     listed: set[tuple[str, str]] = field(default_factory=set)
     # (entity, field) whose choices the idea lists
     aliases: dict[str, str] = field(default_factory=dict)  # "spot" → "parking_spot", once the idea said it

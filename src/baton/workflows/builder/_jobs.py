@@ -119,7 +119,7 @@ def read_jobs(clauses: list[Clause], text: str, words: set[str], draft: Draft, s
         draft.said.append((clause.text, "job:summary"))
     if draft.jobs and stack is not Stack.FUNCTIONS:
         for job in draft.jobs:
-            draft.said = [(t, f) for t, f in draft.said if f != f"job:{job['name']}"]
+            draft.said[:] = [(t, f) for t, f in draft.said if f != f"job:{job['name']}"]
             draft.unsaid.append(
                 (
                     f"the {job['name']} job ({said})",

@@ -6,6 +6,8 @@ idea is silently dropped.
 
 from __future__ import annotations
 
+import re
+
 from baton.workflows.builder import _vocabulary as vocab
 from baton.workflows.builder._draft import Clause, Draft
 from baton.workflows.builder._naming import looks_plural, singular
@@ -107,10 +109,22 @@ def leftovers(clause: Clause, draft: Draft) -> None:
     ]
     if content:
         unknown = ", ".join(dict.fromkeys(w for _, w in content))
+        draft.partial.add(clause.text)
         draft.unsaid.append(
             (
-                clause.text,
+                _unread_part(clause, {w for _, w in content}),
                 f"the rules did not understand {unknown!r}: say it in spec.yaml "
                 "(fields, rules, queries, jobs) or build with a model",
             )
         )
+
+
+def _unread_part(clause: Clause, unknown: set[str]) -> str:
+    """The parts of a clause (between commas and "and") holding words no rule read: the whole clause when no
+    rule read any of it, else only those parts, so what was understood is not reported as well."""
+    if not clause.used:
+        return clause.text
+    cuts = r",|;|\band\b|\bbut\b|(?=\b(?:of what|which|that|who|whose|where|when)\b)"
+    parts = [p.strip() for p in re.split(cuts, clause.text) if p.strip()]
+    unread = [p for p in parts if set(re.findall(r"[\w']+", p)) & unknown]
+    return ", ".join(unread) if unread else clause.text

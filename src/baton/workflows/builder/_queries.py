@@ -25,7 +25,7 @@ def read_unique(clause: Clause, draft: Draft) -> None:
                 draft.set_field(entity, name, type=field_kind(name), unique=True)
                 clause.use(*range(k, i + 1))
                 shown = f"{article(entity)} {entity}'s {name.replace('_', ' ')} is unique"
-                draft.said = [(t, f) for t, f in draft.said if f != f"field:{entity}.{name}"]
+                draft.said[:] = [(t, f) for t, f in draft.said if f != f"field:{entity}.{name}"]
                 draft.said.append((shown, f"field:{entity}.{name}"))
             continue
         if word == "unique" and i + 1 < len(words):
@@ -109,6 +109,6 @@ def mark_unique(draft: Draft) -> None:
             continue
         entity, name = found
         draft.set_field(entity, name, unique=True)
-        draft.said = [(t, f) for t, f in draft.said if f != f"field:{entity}.{name}"]
+        draft.said[:] = [(t, f) for t, f in draft.said if f != f"field:{entity}.{name}"]
         shown = f"{article(entity)} {entity.replace('_', ' ')}'s {name.replace('_', ' ')} is unique"
         draft.said.append((shown, f"field:{entity}.{name}"))

@@ -158,6 +158,7 @@ def scan_relations(clauses: list[Clause], draft: Draft) -> None:
     for clause in clauses:
         if clause.role:
             continue
+        draft.said.current = clause.text
         found = _verb_entities(clause, draft, mentions(clause, draft))
         subject: tuple[int, str] | None = None
         belongs = False
@@ -197,6 +198,7 @@ def scan_relations(clauses: list[Clause], draft: Draft) -> None:
                     if other != right and draft.relate(right, other, f"'{clause.phrase(i, j)}'"):
                         draft.said.append((f"{clause.phrase(i, j)} ({other})", f"relation:{right}>{other}"))
             listed = []
+    draft.said.current = ""
 
 
 def known_relations(draft: Draft) -> None:

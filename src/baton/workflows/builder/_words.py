@@ -75,7 +75,8 @@ STOP = frozenset(
         "json", "backend", "service", "tracker", "tracking", "manager", "managing", "management", "catalog",
         "catalogue", "directory", "registry", "log", "book", "store", "keep", "track", "holds", "hold",
         "has", "have", "with", "and", "or", "belongs", "belong", "many", "several", "multiple", "each",
-        "any", "optional", "optionally", "required", "various", "different", "lot", "lots",
+        "any", "optional", "optionally", "required", "various", "different", "lot", "lots", "too", "well",
+        "etc", "please",
     }
 )
 ADJECTIVES = frozenset({
@@ -152,7 +153,7 @@ AMBIGUOUS_ACTIONS = frozenset(
         "hashes", "hash", "looks", "look", "collects", "collect", "pipes", "pipe", "tunnels", "tunnel",
         "crops", "crop", "publishes", "publish", "syncs", "sync", "polls", "poll", "forwards", "forward",
         "sort", "sorts", "scale", "scales", "add", "adds", "sms", "ping", "pings", "tweets", "tweet",
-        "proxies", "proxy", "compare",
+        "proxies", "proxy", "compare", "harvest", "harvests", "print", "prints",
     }
 )  # fmt: skip
 # The service named by what it does: "a currency converter", "a URL shortener" — no entity either.

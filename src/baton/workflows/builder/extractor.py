@@ -18,7 +18,9 @@ from typing import Any
 
 from baton.core.errors import InvalidInputError
 from baton.workflows.builder import _actions as actions
+from baton.workflows.builder import _dates as dates
 from baton.workflows.builder import _reading as reading
+from baton.workflows.builder import _said as said
 from baton.workflows.builder import _vocabulary as vocab
 from baton.workflows.builder import _wording as wording
 from baton.workflows.builder._draft import WHO_FIELDS, Clause, Draft
@@ -31,7 +33,7 @@ from baton.workflows.builder._jobs import (
     read_jobs,
 )
 from baton.workflows.builder._leftovers import SERVICE_WORDS, leftovers
-from baton.workflows.builder._naming import looks_plural, name_problem, plural, safe_name, singular, slug
+from baton.workflows.builder._naming import looks_plural, plural, singular, slug
 from baton.workflows.builder._queries import mark_unique, read_queries, read_unique
 from baton.workflows.builder._relations import HAS, known_relations, scan_relations
 from baton.workflows.builder._words import (
@@ -80,6 +82,21 @@ _PREPOSITIONS = frozenset(
 )
 # verbs that look plural: "… and belongs to a vehicle", "a match ends after it starts"
 _NEVER_ENTITIES = frozenset({"starts", "ends", "begins", "belongs", "belong"})
+_JOB_KINDS = frozenset(
+    {
+        "cron",
+        "timer",
+        "background",
+        "batch",
+        "scheduled",
+        "nightly",
+        "daily",
+        "hourly",
+        "weekly",
+        "cleanup",
+        "queue",
+    }
+)
 _RELATIVE_PRONOUNS = frozenset({"that", "which", "who"})
 # "users can post messages": the word after a modal is a verb
 _MODALS = frozenset({"can", "may", "will", "must", "should", "could", "would", "cannot"})
@@ -170,6 +187,8 @@ def _compound(words: list[str], i: int) -> str | None:
         return None
     first, second = words[i], words[i + 1]
     known = f"{first}_{singular(second)}" in vocab.COMPOUNDS  # "stock prices": a price alone is no entity
+    # "print jobs", "repair jobs": work the service keeps ("cron jobs" and "timer jobs" are the service's own)
+    known = known or (second == "jobs" and first.isalpha() and first not in _JOB_KINDS and first not in STOP)
     if not looks_plural(second) or (_noun(second) is None and not known) or not first.isalpha():
         return None
     if i > 0 and words[i - 1] in ("a", "an", "each", "every"):
@@ -182,9 +201,12 @@ def _compound(words: list[str], i: int) -> str | None:
     joined = f"{first}_{singular(second)}"
     if joined in vocab.COMPOUNDS or joined in vocab.ENTITY_FIELDS:
         return joined
+    noun_first = first in AMBIGUOUS_ACTIONS and (
+        i == 0 or words[i - 1] in ("the", "our", "their", "its", "of")
+    )
     if (
         first in vocab.NOT_ENTITIES
-        or first in ACTION_VERBS
+        or (first in ACTION_VERBS and not noun_first)  # "harvest logs" at the start: a noun
         or first in _OBJECT_TAKERS
         or first in _PREPOSITIONS
         or first in vocab.DETERMINERS
@@ -268,10 +290,21 @@ def _kept_by_name(words: list[str], i: int) -> str | None:
     return None
 
 
+def _verb_of_subject(words: list[str], i: int) -> bool:
+    """ "harvest logs record the weight", "users log expenses": a verb after its plural subject, no entity
+    (a verb naming a link, "members book rooms", is read by the relations)."""
+    word = words[i]
+    if i == 0 or i + 1 >= len(words) or word not in _VERB_BASES or word in vocab.LINKING_VERBS:
+        return False
+    subject = looks_plural(words[i - 1]) and _noun(words[i - 1]) is not None
+    return subject and (words[i + 1] in vocab.DETERMINERS or looks_plural(words[i + 1]))
+
+
 def _scan_entities(clauses: list[Clause], draft: Draft, listed: dict[str, list[str]]) -> None:
     for clause in clauses:
         if clause.role == "action":
             continue
+        draft.said.current = clause.text
         words = clause.words
         i = 0
         while i < len(words):
@@ -282,7 +315,8 @@ def _scan_entities(clauses: list[Clause], draft: Draft, listed: dict[str, list[s
                 i += 2
                 continue
             compound = _compound(words, i)
-            verb = _is_verb(words, i) and clause.role != "object"  # what is fetched is a noun phrase
+            # what is fetched is a noun phrase
+            verb = (_is_verb(words, i) or _verb_of_subject(words, i)) and clause.role != "object"
             if clause.headless and i == 0 and (words[0] in vocab.VERBS_3RD or words[0] in HAS):
                 verb = True  # "… and records the response times": its subject came before
             if compound is None and (verb or (words[i] in HAS and i > 0)):
@@ -360,13 +394,13 @@ def _fill_fields(draft: Draft, listed: dict[str, list[str]]) -> None:
 def _drop_who_fields(draft: Draft, listed: dict[str, list[str]]) -> None:
     """A booking linking two or more parents (a dog, a playgroup) keeps no free-text guest field
     from the vocabulary, unless the idea named it."""
-    said = {f for _, feature in draft.said for f in feature.split(", ")}
+    features = {f for _, feature in draft.said for f in feature.split(", ")}
     for name, fields in draft.entities.items():
         parents = [p for p, c in draft.relations if c == name]
         if len(parents) < 2 or name not in vocab.ENTITY_FIELDS:
             continue
         usual = {f for f, _, _ in vocab.ENTITY_FIELDS[name]} & WHO_FIELDS
-        drop = {f for f in usual if f not in listed.get(name, []) and f"field:{name}.{f}" not in said}
+        drop = {f for f in usual if f not in listed.get(name, []) and f"field:{name}.{f}" not in features}
         if drop and fields:
             fields[:] = [f for f in fields if f["name"] not in drop]
             draft.assumptions.append(
@@ -386,82 +420,6 @@ def _shortened_links(clauses: list[Clause], draft: Draft) -> None:
             )
             draft.assumptions.append("a URL shortener keeps links: a url and a unique short code")
             return
-
-
-def _rename_reserved(draft: Draft) -> dict[str, str]:
-    """Entity and field names that clash with Python, SQL or the generated code get a safe name."""
-    renames: dict[str, str] = {}
-    for name in list(draft.entities):
-        if name_problem(name, kind="entity"):
-            renames[name] = safe_name(name, kind="entity", taken=set(draft.entities))
-    for old, new in renames.items():
-        draft.entities[new] = draft.entities.pop(old)
-        draft.mentioned = [new if m == old else m for m in draft.mentioned]
-        draft.relations = [(renames.get(p, p), renames.get(c, c)) for p, c in draft.relations]
-        draft.assumptions.append(
-            f"'{old}' clashes with Python, SQL or the generated code: the entity is named {new}"
-        )
-    for rule in [*draft.rules, *draft.queries, *draft.jobs]:
-        for key in ("entity", "parent"):
-            if rule.get(key) in renames:
-                rule[key] = renames[rule[key]]
-    fields = _rename_fields(draft)
-    return {**renames, **fields}
-
-
-def _rename_fields(draft: Draft) -> dict[str, str]:
-    """Fields renamed, as ``{"entity.old": "entity.new"}``."""
-    renamed: dict[str, str] = {}
-    for entity, fields in draft.entities.items():
-        taken = {f["name"] for f in fields}
-        for f in fields:
-            if name_problem(f["name"], kind="field"):
-                new = safe_name(f["name"], kind="field", taken=taken)
-                draft.assumptions.append(
-                    f"field '{f['name']}' of {entity} clashes with Python or SQL: named {new}"
-                )
-                for rule in draft.rules:
-                    for key in ("field", "before", "after"):
-                        if rule.get("entity") == entity and rule.get(key) == f["name"]:
-                            rule[key] = new
-                renamed[f"{entity}.{f['name']}"] = f"{entity}.{new}"
-                f["name"] = new
-    return renamed
-
-
-def _feature_renamed(feature: str, renames: dict[str, str]) -> str:
-    for old, new in renames.items():
-        feature = re.sub(rf"(?<![a-z_]){re.escape(old)}(?![a-z_])", new, feature)
-    return feature
-
-
-def _shown(text: str, draft: Draft) -> str:
-    """The user's words, with each URL as they wrote it."""
-    for word, url in draft.urls.items():
-        text = text.replace(word, url)
-    return text
-
-
-def _requirements(draft: Draft, renames: dict[str, str]) -> list[dict[str, Any]]:
-    said = list(draft.said)
-    covered = {f for _, feature in said for f in feature.split(", ") if f.startswith("entity:")}
-    for name in draft.mentioned:
-        if f"entity:{name}" not in covered:
-            said.insert(0, (f"keep {plural(name).replace('_', ' ')}", f"entity:{name}"))
-    requirements: list[dict[str, Any]] = []
-    seen: set[str] = set()
-    for text, feature in said:
-        text = _shown(text, draft)
-        feature = _feature_renamed(feature, renames)
-        if feature in seen:
-            continue
-        seen.add(feature)
-        requirements.append({"id": f"R{len(requirements) + 1}", "text": text, "implemented_by": feature})
-    for text, reason in dict.fromkeys((_shown(t, draft), r) for t, r in draft.unsaid):
-        requirements.append(
-            {"id": f"R{len(requirements) + 1}", "text": text, "status": "not_implemented", "reason": reason}
-        )
-    return requirements
 
 
 def _project_name(idea: str, draft: Draft, stack: Stack) -> tuple[str, str]:
@@ -530,16 +488,22 @@ def extract_spec(
             hint=IDEA_HINT,
         )
     _fill_fields(draft, listed)
+    draft.said.current = ""
     scan_relations(clauses, draft)
     for clause in [c for c in clauses if not c.role]:
+        draft.said.current = clause.text
+        unsaid = len(draft.unsaid)
         reading.read_choices(clause, draft)
         reading.read_has_fields(clause, draft)
         reading.read_has_parents(clause, draft)
         reading.read_ranges(clause, draft)
-        reading.read_dates(clause, draft)
-        reading.read_date_order(clause, draft)
+        dates.read_dates(clause, draft)
+        dates.read_date_order(clause, draft)
         read_unique(clause, draft)
         read_queries(clause, draft)
+        if len(draft.unsaid) > unsaid:
+            draft.partial.add(clause.text)  # "… at a time": a part of it is reported, the rest is said apart
+    draft.said.current = ""
     mark_unique(draft)
     known_relations(draft)
     reading.read_capacity_limits(draft)
@@ -558,7 +522,7 @@ def extract_spec(
     for clause in [c for c in clauses if not c.role]:
         clause.use(*[k for k, w in enumerate(clause.words) if w in FUNCTIONS_WORDS or w in FLASK_WORDS])
         leftovers(clause, draft)
-    renames = _rename_reserved(draft)
+    renames = said.rename_reserved(draft)
     name, title = _project_name(text, draft, chosen)
     draft.assumptions.append("auth: an API key in the X-API-Key header guards every route but /health")
     raw: dict[str, Any] = {
@@ -575,7 +539,7 @@ def extract_spec(
         "rules": draft.rules,
         "queries": draft.queries,
         "jobs": draft.jobs,
-        "requirements": _requirements(draft, renames),
+        "requirements": said.requirements(draft, renames),
         "azure": default_azure_plan(chosen),
         "assumptions": draft.assumptions,
     }
