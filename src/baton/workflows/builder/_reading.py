@@ -300,29 +300,49 @@ def read_has_parents(clause: Clause, draft: Draft) -> None:
         draft.said.append((shown, f"relation:{parent}>{child}"))
 
 
+_STRICT = {"more": "low", "greater": "low", "above": "low", "less": "high", "fewer": "high", "below": "high"}
+
+
+def _bound_at(words: list[str], i: int) -> tuple[float | None, float | None, tuple[int, int], bool]:
+    """The bounds a phrase at ``i`` states: (low, high, span, strict) — "from 1 to 5", "at least 0", "more
+    than 0" (strict), "below 100" (strict); (None, None, …) when none."""
+    word = words[i]
+    ranged = word in ("from", "between") and i + 3 < len(words) and words[i + 2] in ("to", "and")
+    if ranged and NUMBER.match(words[i + 1]) and NUMBER.match(words[i + 3]):
+        return float(words[i + 1]), float(words[i + 3]), (i, i + 3), False
+    if (
+        word in ("most", "least")
+        and 0 < i < len(words) - 1
+        and words[i - 1] == "at"
+        and NUMBER.match(words[i + 1])
+    ):
+        value = float(words[i + 1])
+        return (
+            (None, value, (i - 1, i + 1), False) if word == "most" else (value, None, (i - 1, i + 1), False)
+        )
+    than = words[i + 1 : i + 2] == ["than"] and i + 2 < len(words) and NUMBER.match(words[i + 2])
+    bare = word in ("above", "below") and i + 1 < len(words) and NUMBER.match(words[i + 1])
+    if word in _STRICT and (than or bare):
+        value = float(words[i + 2] if than else words[i + 1])
+        span = (i, i + 2 if than else i + 1)
+        return (value, None, span, True) if _STRICT[word] == "low" else (None, value, span, True)
+    return None, None, (i, i), False
+
+
+def _strict(kind: str, low: float | None, high: float | None) -> tuple[float | None, float | None]:
+    """ "more than 0" of a whole number is at least 1, of money at least 0.01; a float keeps the bound."""
+    step = 1.0 if kind == "integer" else 0.01 if kind == "decimal" else 0.0
+    return (None if low is None else low + step), (None if high is None else high - step)
+
+
 def read_ranges(clause: Clause, draft: Draft) -> None:
-    """ "rate books from 1 to 5", "a score between 0 and 100", "quantity is at most 10"."""
+    """ "rate books from 1 to 5", "a score between 0 and 100", "quantity is at most 10", "a price > 0"."""
     words = clause.words
-    for i, word in enumerate(words):
-        low: float | None = None
-        high: float | None = None
-        span = (i, i)
-        if word in ("from", "between") and i + 3 < len(words) and NUMBER.match(words[i + 1]):
-            if words[i + 2] in ("to", "and") and NUMBER.match(words[i + 3]):
-                low, high = float(words[i + 1]), float(words[i + 3])
-                span = (i, i + 3)
-        elif (
-            word in ("most", "least")
-            and 0 < i < len(words) - 1
-            and words[i - 1] == "at"
-            and NUMBER.match(words[i + 1])
-        ):
-            value = float(words[i + 1])
-            low, high = (None, value) if word == "most" else (value, None)
-            span = (i - 1, i + 1)
+    for i in range(len(words)):
+        low, high, span, strict = _bound_at(words, i)
         if low is None and high is None:
             continue
-        if high is not None and low is None and _count_limit(clause, draft, span, high):
+        if high is not None and low is None and _count_limit(clause, draft, span, high - strict):
             continue
         target = _range_target(clause, draft, span[0], span[1])
         if target is None:
@@ -343,6 +363,12 @@ def read_ranges(clause: Clause, draft: Draft) -> None:
         )
         f = draft.set_field(entity, name, type=kind)
         f.pop("default", None)
+        if strict:
+            low, high = _strict(kind, low, high)
+            if kind == "float":
+                draft.assumptions.append(
+                    f"{entity}.{name}: a strict bound of a float is kept as an inclusive one"
+                )
         if low is not None:
             f["min"] = low
         if high is not None:
@@ -441,6 +467,10 @@ def _qualifies(word: str, draft: Draft) -> bool:
 def _range_target(clause: Clause, draft: Draft, start: int, end: int) -> tuple[str, str] | None:
     """(entity, field) a range at ``start..end`` bounds: the measure word or verb before it, else after."""
     words = clause.words
+    named = nearest(clause, draft, start - 1) if start > 0 else None
+    if named is not None and draft.field_of(named, words[start - 1]) is not None:
+        clause.use(start - 1)  # "films with title, runtime at least 1": the field just named
+        return named, words[start - 1]
     window = list(range(start - 1, max(-1, start - 6), -1)) + list(range(end + 1, min(len(words), end + 3)))
     noun = start - 2 if start >= 3 and words[start - 1] == "of" else start - 1  # "a balance of at least 0"
     if noun >= 1 and words[noun - 1] in ("a", "an", "its", "their") and _qualifies(words[noun], draft):

@@ -110,13 +110,25 @@ _ENGLISH = frozenset(
 )  # fmt: skip
 
 
-def check_english(idea: str) -> None:
-    """Refuse an idea written in another language: the rules read English words only."""
+# articles and determiners of other languages: never the first word of an entity's name ("des plats")
+FOREIGN_ARTICLES = frozenset(
+    {
+        "des", "les", "le", "la", "du", "une", "der", "die", "das", "den", "dem", "ein", "eine", "el", "los", "las",
+        "una", "unos", "unas", "il", "gli", "uma", "os",
+    }
+)  # fmt: skip
+
+
+def check_english(idea: str, *, strict: bool = False) -> None:
+    """Refuse an idea written in another language: the rules read English words only. ``strict``: refuse as
+    well an idea with no English word at all (said when nothing else in it could be read)."""
     words = re.findall(r"[^\W\d_]+", idea.lower())
     foreign = sum(1 for w in words if w in _FOREIGN)
     english = sum(1 for w in words if w in _ENGLISH)
     accented = sum(1 for w in words if not w.isascii())
-    if foreign + accented >= 2 and foreign + accented > 2 * english:
+    if (foreign + accented >= 2 and foreign + accented > 2 * english) or (
+        strict and english == 0 and foreign + accented >= 1
+    ):
         raise InvalidInputError(
             f"the idea {quote(idea)} does not look like English: only ideas in English are understood",
             fields={"idea": "not English"},

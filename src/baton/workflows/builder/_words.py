@@ -31,6 +31,8 @@ UNIT_WORDS = frozenset({
     "dollars", "euros", "pounds", "cents", "pence", "yen", "usd", "eur", "gbp", "minutes", "hours", "days",
     "seconds", "weeks", "months", "years", "grams", "kilograms", "kg", "kgs", "meters", "metres", "km", "miles",
     "litres", "liters", "percent", "points", "calories", "kilometers", "kilometres", "centimeters", "inches",
+    "cm", "mm", "ml", "mg", "lbs", "lb", "oz", "ft", "feet", "gallons", "tons", "tonnes", "millimeters",
+    "millimetres", "centimetres",
 })
 # "flyers with copies", "documents with pages": a number of them, never an entity
 COUNT_NOUNS = frozenset({

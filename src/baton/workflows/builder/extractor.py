@@ -210,6 +210,7 @@ def _compound(words: list[str], i: int) -> str | None:
         or first in _OBJECT_TAKERS
         or first in _PREPOSITIONS
         or first in vocab.DETERMINERS
+        or first in wording.FOREIGN_ARTICLES
         or first in ADJECTIVES
         or first in _VERB_BASES
     ):
@@ -232,6 +233,9 @@ def _field_list(words: list[str], start: int) -> list[int]:
             continue
         if words[k : k + 2] in (["at", "least"], ["at", "most"], ["more", "than"], ["less", "than"]):
             k += 3  # "qty at least 0": the bound read_ranges reads
+            continue
+        if word == "in" and k + 1 < len(words) and words[k + 1] in UNIT_WORDS | reading.UNITS:
+            k += 2  # "a blade length in cm and a price": the unit of the field before
             continue
         noun = _noun(word)
         if (
@@ -482,6 +486,7 @@ def extract_spec(
     _scan_entities(clauses, draft, listed)
     _shortened_links(clauses, draft)
     if not draft.entities:
+        wording.check_english(idea, strict=True)
         raise InvalidInputError(
             f"the idea {wording.quote(idea)} names no entities (things the service keeps, as plural nouns)",
             fields={"idea": "no entities"},
