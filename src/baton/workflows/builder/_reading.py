@@ -79,6 +79,10 @@ def field_kind(name: str) -> str:
 
 def add_named_field(draft: Draft, entity: str, name: str) -> str:
     """Add field ``name`` to ``entity`` with the type and rules its name suggests; the feature."""
+    for said, kept in (("_date", "_on"), ("_time", "_at")):
+        usual = name.removesuffix(said) + kept
+        if name.endswith(said) and draft.field_of(entity, usual) is not None:
+            return f"field:{entity}.{usual}"  # "a due date" of a todo is its due_on
     existing = draft.field_of(entity, name)
     if (entity, name) in draft.listed and existing is not None:
         transitions = any(r["kind"] == "transitions" and r["entity"] == entity for r in draft.rules)

@@ -234,6 +234,10 @@ def _field_list(words: list[str], start: int) -> list[int]:
         if words[k : k + 2] in (["at", "least"], ["at", "most"], ["more", "than"], ["less", "than"]):
             k += 3  # "qty at least 0": the bound read_ranges reads
             continue
+        if words[k : k + 2] == ["one", "of"] or word == "either":
+            while k < len(words) and words[k] != "and":
+                k += 1  # "a severity one of low, medium or high and …": the choices read_choices reads
+            continue
         if word == "in" and k + 1 < len(words) and words[k + 1] in UNIT_WORDS | reading.UNITS:
             k += 2  # "a blade length in cm and a price": the unit of the field before
             continue
