@@ -314,7 +314,12 @@ FOUND = [
         },
         no_fields=("bug.one", "bug.low", "bug.of_value"),
     ),
-    case("A todo app: todos have a title and a due date", "todo", no_fields=("todo.due_date",)),
+    case(
+        "A todo app: todos have a title and a due date",
+        "todo",
+        fields={"todo.due_date": {"type": "date"}},
+        no_fields=("todo.due_on",),
+    ),
 ]
 
 

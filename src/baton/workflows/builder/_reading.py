@@ -80,9 +80,9 @@ def field_kind(name: str) -> str:
 def add_named_field(draft: Draft, entity: str, name: str) -> str:
     """Add field ``name`` to ``entity`` with the type and rules its name suggests; the feature."""
     for said, kept in (("_date", "_on"), ("_time", "_at")):
-        usual = name.removesuffix(said) + kept
-        if name.endswith(said) and draft.field_of(entity, usual) is not None:
-            return f"field:{entity}.{usual}"  # "a due date" of a todo is its due_on
+        usual = draft.field_of(entity, name.removesuffix(said) + kept)
+        if name.endswith(said) and usual is not None and draft.field_of(entity, name) is None:
+            usual["name"] = name  # "a due date" of a todo: its usual due_on, named as the user said it
     existing = draft.field_of(entity, name)
     if (entity, name) in draft.listed and existing is not None:
         transitions = any(r["kind"] == "transitions" and r["entity"] == entity for r in draft.rules)
