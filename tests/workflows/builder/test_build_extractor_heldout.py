@@ -320,6 +320,20 @@ FOUND = [
         fields={"todo.due_date": {"type": "date"}},
         no_fields=("todo.due_on",),
     ),
+    # a parenthesis after a subject: the sentence reads on ("members … book classes")
+    case(
+        "Gym: members (email unique) book classes; a class takes at most 15 members",
+        "member booking school_class",
+        fields={"member.email": {"unique": True}},
+        relations=(("member", "booking"), ("school_class", "booking")),
+        no_fields=("member.unique",),
+    ),
+    case(
+        "A hotel API: hotels (name, stars 1-5) with rooms",
+        "hotel room",
+        fields={"hotel.stars": {"min": 1, "max": 5}},
+    ),
+    case("shopping list", "item"),
 ]
 
 

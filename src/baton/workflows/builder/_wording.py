@@ -1,9 +1,10 @@
 """The idea's text made regular before it is read: signs in words, parentheses in phrases, the language.
 
 "qty >= 0" reads as "quantity at least 0", "≤ 30" as "at most 30", "1-5" as "from 1 to 5"; "(unique)" marks
-the field before it; "(sku, qty >= 0)" after a plural noun lists its fields and ends the phrase, so the next
-noun of the sentence is not read as one of them; "(draft, published or archived)" after a field lists its
-choices. An idea with no English words is refused with a message that says so.
+the field before it; "(sku, qty >= 0)" after a plural noun lists its fields: it becomes a phrase of its own
+("items with sku, quantity at least 0") and the sentence reads on without it, so the next noun is not read as
+one of the fields; "(draft, published or archived)" after a field lists its choices. An idea in another
+language is refused with a message that says so.
 """
 
 from __future__ import annotations
@@ -50,19 +51,26 @@ def _choice_list(match: re.Match[str]) -> str:
     return " one of " + ", ".join(items[:-1]) + " or " + items[-1]
 
 
-def _field_paren(match: re.Match[str]) -> str:
-    """ "pallets (barcode, weight at least 0)" → "pallets with barcode, weight at least 0;": the phrase ends."""
-    noun, body = match.group(1), match.group(2).strip()
-    fields = [p.strip() for p in re.split(r"\s*,\s*|\s+and\s+", body) if p.strip()]
+_FIELD_ITEM = re.compile(
+    r"(?:unique )?[a-z_]+(?: [a-z_]+)?(?: unique)?"
+    r"(?: (?:at least|at most|more than|less than) -?[\d.]+| from -?[\d.]+ to -?[\d.]+)?"
+)
+
+
+def _paren_fields(noun: str, body: str, draft: Draft) -> str | None:
+    """ "pallets (barcode, weight at least 0)": the phrase that lists the plural noun's fields ("pallets with
+    barcode and weight at least 0"), or None when the parenthesis is no such list."""
+    fields = [p.strip() for p in re.split(r"\s*,\s*|\s+and\s+", body.strip()) if p.strip()]
     if not looks_plural(noun) or noun in FIELD_WORDS or singular(noun) in FIELD_WORDS or not fields:
-        return match.group(0)
-    if not all(
-        re.fullmatch(r"[a-z_]+(?: [a-z_]+)?(?: (?:at least|at most|more than|less than) -?[\d.]+)?", f)
-        for f in fields
-    ):
-        return match.group(0)
-    listed = ", ".join(fields[:-1]) + (" and " if len(fields) > 1 else "") + fields[-1]
-    return f"{noun} with {listed};"
+        return None
+    if not all(_FIELD_ITEM.fullmatch(f) for f in fields):
+        return None
+    for k, item in enumerate(fields):
+        if item.startswith("unique ") or item.endswith(" unique"):  # "(email unique)"
+            fields[k] = item.removeprefix("unique ").removesuffix(" unique")
+            words = fields[k].split()
+            draft.unique_marks.append(("" if len(words) < 2 else words[-2], words[-1]))
+    return f"{noun} with " + ", ".join(fields[:-1]) + (" and " if len(fields) > 1 else "") + fields[-1]
 
 
 def normalise(idea: str, draft: Draft) -> str:
@@ -83,7 +91,17 @@ def normalise(idea: str, draft: Draft) -> str:
         return f"{match.group(1)} {match.group(2)}"
 
     text = _UNIQUE_MARK.sub(unique, text)
-    text = _FIELD_PAREN.sub(_field_paren, text)
+    listed: list[str] = []
+
+    def field_paren(match: re.Match[str]) -> str:
+        phrase = _paren_fields(match.group(1), match.group(2), draft)
+        if phrase is None:
+            return match.group(0)
+        listed.append(phrase)
+        return match.group(1)  # "members (email unique) book classes": the sentence reads on without it
+
+    text = _FIELD_PAREN.sub(field_paren, text)
+    text = "; ".join([text.rstrip(" .;"), *listed]) if listed else text
     text = re.sub(r"\b([a-z]+)-([a-z]+)\b", r"\1_\2", text)
     return " ".join(_PAREN_LIST.sub(_choice_list, text).split())
 

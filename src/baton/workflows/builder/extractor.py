@@ -82,6 +82,8 @@ _PREPOSITIONS = frozenset(
 )
 # verbs that look plural: "… and belongs to a vehicle", "a match ends after it starts"
 _NEVER_ENTITIES = frozenset({"starts", "ends", "begins", "belongs", "belong"})
+# "a shopping list", "a reading list": what such a list holds
+_LISTS_OF = {"shopping": "item", "packing": "item", "grocery": "item", "reading": "book", "watch": "movie"}
 _JOB_KINDS = frozenset(
     {
         "cron",
@@ -286,8 +288,10 @@ def _kept_by_name(words: list[str], i: int) -> str | None:
         return None
     if word in vocab.VERBS_3RD or word in _VERB_BASES or word in vocab.NOT_ENTITIES:
         return None
+    if word in _LISTS_OF and words[i + 1] == "list":
+        return _LISTS_OF[word]  # "a shopping list": its items
     if word.endswith(("ing", "ly", "ed")) and word not in _ING_NOUNS:
-        return None  # "a shopping list", "a weekly planner": no noun
+        return None  # "a weekly planner": no noun
     head = words[i + 1]
     if (head in KEEPING_HEADS and head not in ("list", "log")) or (
         head in ("list", "log") and (i == 0 or words[i - 1] in ("a", "an", "my", "our", "the"))
