@@ -334,6 +334,38 @@ FOUND = [
         fields={"hotel.stars": {"min": 1, "max": 5}},
     ),
     case("shopping list", "item"),
+    # bounds in words, marks in parentheses, "by", another language
+    case(
+        "Teams with up to 11 players",
+        "team player",
+        relations=(("team", "player"),),
+        check=("limit_or_left:player:at most 11 players",),
+        no_fields=("team.up", "team.players"),
+    ),
+    case(
+        "A book API: books with a title and a subtitle (optional); authors write books",
+        "book author",
+        fields={"book.subtitle": {"required": False}, "book.title": {"required": True}},
+        no_fields=("book.optional",),
+    ),
+    case(
+        "A shop: products with a price (in EUR) and a name (max 100 chars)",
+        "product",
+        fields={"product.name": {"max_length": 100, "type": "string"}},
+        no_fields=("product.chars", "product.max"),
+    ),
+    case(
+        "Books by authors; posts by users",
+        "book author post user",
+        relations=(("author", "book"), ("user", "post")),
+    ),
+    case("Een API voor een bibliotheek met boeken en leden", None, refused="English"),
+    case(
+        "A user can have at most 3 active subscriptions; users have subscriptions",
+        "user subscription",
+        left=("active",),
+        check=("limit_or_left:subscription:at most 3",),
+    ),
 ]
 
 

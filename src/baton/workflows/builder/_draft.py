@@ -73,9 +73,8 @@ class Draft:
     listed: set[tuple[str, str]] = field(default_factory=set)
     # (entity, field) whose choices the idea lists
     aliases: dict[str, str] = field(default_factory=dict)  # "spot" → "parking_spot", once the idea said it
-    unique_marks: list[tuple[str, str]] = field(
-        default_factory=list
-    )  # "a plate (unique)": the two words before
+    # "a plate (unique)", "a subtitle (optional)": the two words before the mark, and the mark
+    field_marks: list[tuple[str, str, str]] = field(default_factory=list)
     urls: dict[str, str] = field(
         default_factory=dict
     )  # a placeholder word of the idea → the URL it stood for

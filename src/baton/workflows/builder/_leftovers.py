@@ -127,4 +127,8 @@ def _unread_part(clause: Clause, unknown: set[str]) -> str:
     cuts = r",|;|\band\b|\bbut\b|(?=\b(?:of what|which|that|who|whose|where|when)\b)"
     parts = [p.strip() for p in re.split(cuts, clause.text) if p.strip()]
     unread = [p for p in parts if set(re.findall(r"[\w']+", p)) & unknown]
-    return ", ".join(unread) if unread else clause.text
+    if unread != [clause.text]:
+        return ", ".join(unread) if unread else clause.text
+    words = clause.words  # one part: the unread words and the word either side ("3 active subscriptions")
+    at = [k for k, w in enumerate(words) if w in unknown and k not in clause.used]
+    return clause.phrase(max(0, at[0] - 1), min(len(words) - 1, at[-1] + 1)) if at else clause.text

@@ -96,18 +96,22 @@ def read_queries(clause: Clause, draft: Draft) -> None:
             draft.said.append((count.group(0), f"query:count:{entity}"))
 
 
-def mark_unique(draft: Draft) -> None:
-    """ "cars with a plate (unique)": the field the two words before the parenthesis name is unique."""
-    for before, word in draft.unique_marks:
+def mark_fields(draft: Draft) -> None:
+    """ "cars with a plate (unique)", "a subtitle (optional)": the field the two words before the parenthesis
+    name is unique, optional (not required) or required."""
+    for before, word, kind in draft.field_marks:
         names = [f"{before}_{word}", word, singular(word)]
         found = next(
             ((entity, name) for name in names for entity in draft.entities if draft.field_of(entity, name)),
             None,
         )
         if found is None:
-            draft.unsaid.append((f"{word.replace('_', ' ')} (unique)", "no field of that name was read"))
+            draft.unsaid.append((f"{word.replace('_', ' ')} ({kind})", "no field of that name was read"))
             continue
         entity, name = found
+        if kind != "unique":
+            draft.set_field(entity, name, required=kind == "required")
+            continue
         draft.set_field(entity, name, unique=True)
         draft.said[:] = [(t, f) for t, f in draft.said if f != f"field:{entity}.{name}"]
         shown = f"{article(entity)} {entity.replace('_', ' ')}'s {name.replace('_', ' ')} is unique"

@@ -339,6 +339,34 @@ def _strict(kind: str, low: float | None, high: float | None) -> tuple[float | N
     return (None if low is None else low + step), (None if high is None else high - step)
 
 
+def _length_bound(
+    clause: Clause,
+    draft: Draft,
+    field: tuple[str, str],
+    bound: tuple[float | None, float | None, tuple[int, int]],
+) -> None:
+    """ "a name (max 100 chars)": the length of a text field."""
+    entity, name = field
+    low, high, span = bound
+    found = draft.field_of(entity, name)
+    clause.use(*range(span[0], span[1] + 2))
+    if found is None or found["type"] not in ("string", "text"):
+        draft.unsaid.append(
+            (clause.phrase(span[0], span[1] + 1), f"{entity}.{name} is no text to bound in length")
+        )
+        return
+    if high is not None:
+        found["max_length"] = int(high)
+    if low is not None:
+        found["min_length"] = int(low)
+    draft.said.append(
+        (
+            f"{article(entity)} {entity}'s {name} has {clause.phrase(span[0], span[1] + 1)}",
+            f"field:{entity}.{name}",
+        )
+    )
+
+
 def read_ranges(clause: Clause, draft: Draft) -> None:
     """ "rate books from 1 to 5", "a score between 0 and 100", "quantity is at most 10", "a price > 0"."""
     words = clause.words
@@ -349,14 +377,23 @@ def read_ranges(clause: Clause, draft: Draft) -> None:
         if high is not None and low is None and _count_limit(clause, draft, span, high - strict):
             continue
         target = _range_target(clause, draft, span[0], span[1])
+        counted = span[1] + 1 < len(words) and singular(words[span[1] + 1]) in draft.entities
         if target is None:
-            draft.unsaid.append(
-                (clause.phrase(max(0, span[0] - 3), span[1]), "no field or entity to bound was found near it")
+            end = span[1] + counted
+            why = (
+                f"a limit on {words[end]} needs a relation saying whose they are (e.g. 'each "
+                f"{singular(words[end])} belongs to …'): none was read"
+                if counted
+                else "no field or entity to bound was found near it"
             )
-            clause.use(*range(span[0], span[1] + 1))
+            draft.unsaid.append((clause.phrase(max(0, span[0] - 3), end), why))
+            clause.use(*range(max(0, span[0] - 3), end + 1))  # quoted: reported once
             continue
         entity, name = target
         existing = draft.field_of(entity, name)
+        if words[span[1] + 1 : span[1] + 2] in (["chars"], ["characters"], ["letters"]):
+            _length_bound(clause, draft, (entity, name), (low, high, span))
+            continue
         whole = all(float(v).is_integer() for v in (low, high) if v is not None)
         kind = (
             existing["type"]
@@ -395,8 +432,13 @@ def _count_limit(clause: Clause, draft: Draft, span: tuple[int, int], most: floa
     """ "classes hold at most 20 members": a parent takes at most N children (a field with that default)."""
     words = clause.words
     after = span[1] + 1
+    qualified = after + 1 < len(words) and words[after] in ADJECTIVES  # "at most 3 active subscriptions"
+    after += qualified
     child = singular(words[after]) if after < len(words) else ""
     parent = nearest(clause, draft, span[0])
+    if words[after + 1 : after + 2] == ["per"] and after + 2 < len(words):
+        per = singular(words[after + 2])  # "at most 5 items per order"
+        parent = per if per in draft.entities else parent
     if child not in draft.entities or parent is None or parent == child:
         return False
     period = words[after + 1 : after + 3]
@@ -434,6 +476,8 @@ def _count_limit(clause: Clause, draft: Draft, span: tuple[int, int], most: floa
         f"{parent}.{name} (default {int(most)}) caps the {plural_words(child)} of one {parent}{through}"
     )
     clause.use(*range(span[0], after + 1))
+    if qualified:
+        clause.used.discard(after - 1)  # which of them count ("active") is no rule: reported
     if words[after + 1 : after + 4] == ["at", "a", "time"] or words[after + 1 : after + 3] == ["at", "once"]:
         clause.use(*range(after + 1, min(len(words), after + 4)))
         draft.unsaid.append(

@@ -62,7 +62,7 @@ def _has_feature(draft: Draft, words: list[str], pair: tuple[str, int, str], *, 
 
 
 # "messages in threads", "items live on shelves", "boxes sit on shelves": the place is the parent
-LOCATIVE = frozenset({"in", "on", "inside", "within", "under", "at"})
+LOCATIVE = frozenset({"in", "on", "inside", "within", "under", "at", "by"})  # "books by authors" too
 # "members check out books": a phrasal verb naming the entity that links the two
 PHRASAL_LINKS = {("check", "out"): "loan", ("checks", "out"): "loan", ("sign", "up"): "registration"}
 

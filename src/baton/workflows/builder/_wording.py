@@ -19,10 +19,11 @@ from baton.workflows.builder._words import FIELD_WORDS
 _PAREN_LIST = re.compile(
     r"\(\s*((?:one of |either )?[a-z][a-z _-]*(?:\s*(?:,|\bor\b|\band\b)\s*[a-z][a-z _-]*)+)\s*\)"
 )
-# "a plate (unique)", "an email (must be unique)": the field before is unique
-_UNIQUE_MARK = re.compile(
-    r"\b([a-z_]+)\s+([a-z_]+)\s*\(\s*(?:unique|must be unique|is unique|unique per \w+)\s*\)"
+# "a plate (unique)", "an email (must be unique)", "a subtitle (optional)": a mark of the field before
+_FIELD_MARK = re.compile(
+    r"\b([a-z_]+)\s+([a-z_]+)\s*\(\s*(unique|must be unique|is unique|optional|required|mandatory)\s*\)"
 )
+_MARKS = ("unique", "optional", "required")
 # "items (sku, qty >= 0)": the fields of the plural noun before; the phrase ends after them
 _FIELD_PAREN = re.compile(r"\b([a-z_]+)\s*\(([^()]*)\)")
 _SIGNS = [
@@ -31,6 +32,10 @@ _SIGNS = [
     (re.compile(r"\s*(?:!=|≠|<>)\s*"), " not equal to "),
     (re.compile(r"\s*>\s*(?=-?\d)"), " more than "),
     (re.compile(r"\s*<\s*(?=-?\d)"), " less than "),
+]
+_BOUND_WORDS = [
+    (r"(?:up to|no more than|not more than|a maximum of|maximum of|maximum|max\.?)", "at most"),
+    (r"(?:no less than|no fewer than|not less than|a minimum of|minimum of|minimum|min\.?)", "at least"),
 ]
 _ABBREVIATIONS = {
     "qty": "quantity",
@@ -52,7 +57,7 @@ def _choice_list(match: re.Match[str]) -> str:
 
 
 _FIELD_ITEM = re.compile(
-    r"(?:unique )?[a-z_]+(?: [a-z_]+)?(?: unique)?"
+    r"(?:(?:unique|optional|required) )?[a-z_]+(?: [a-z_]+)?(?: (?:unique|optional|required))?"
     r"(?: (?:at least|at most|more than|less than) -?[\d.]+| from -?[\d.]+ to -?[\d.]+)?"
 )
 
@@ -66,10 +71,11 @@ def _paren_fields(noun: str, body: str, draft: Draft) -> str | None:
     if not all(_FIELD_ITEM.fullmatch(f) for f in fields):
         return None
     for k, item in enumerate(fields):
-        if item.startswith("unique ") or item.endswith(" unique"):  # "(email unique)"
-            fields[k] = item.removeprefix("unique ").removesuffix(" unique")
-            words = fields[k].split()
-            draft.unique_marks.append(("" if len(words) < 2 else words[-2], words[-1]))
+        for kind in _MARKS:
+            if item.startswith(f"{kind} ") or item.endswith(f" {kind}"):  # "(email unique, phone optional)"
+                fields[k] = item.removeprefix(f"{kind} ").removesuffix(f" {kind}")
+                words = fields[k].split()
+                draft.field_marks.append(("" if len(words) < 2 else words[-2], words[-1], kind))
     return f"{noun} with " + ", ".join(fields[:-1]) + (" and " if len(fields) > 1 else "") + fields[-1]
 
 
@@ -82,15 +88,19 @@ def normalise(idea: str, draft: Draft) -> str:
         text = sign.sub(words, text)
     text = re.sub(r"(?<![\d.])(\d+)\s*(?:-|–|—|\.\.)\s*(\d+)(?![\d.])", r"from \1 to \2", text)  # "1-5"
     text = text.replace("&", " and ")
+    for said, bound in _BOUND_WORDS:  # "up to 11 players", "a maximum of 4 guests"
+        text = re.sub(rf"\b{said}\s+(?=-?\d)", f"{bound} ", text)
     for short, long in _ABBREVIATIONS.items():
         text = re.sub(rf"(?<![\w.]){re.escape(short)}(?![\w])", long, text)
     text = re.sub(r"\bto_do\b|\bto-do\b", "todo", text)
 
-    def unique(match: re.Match[str]) -> str:
-        draft.unique_marks.append((match.group(1), match.group(2)))
+    def mark(match: re.Match[str]) -> str:
+        said = match.group(3)
+        kind = "unique" if "unique" in said else "optional" if said == "optional" else "required"
+        draft.field_marks.append((match.group(1), match.group(2), kind))
         return f"{match.group(1)} {match.group(2)}"
 
-    text = _UNIQUE_MARK.sub(unique, text)
+    text = _FIELD_MARK.sub(mark, text)
     listed: list[str] = []
 
     def field_paren(match: re.Match[str]) -> str:
@@ -117,6 +127,8 @@ _FOREIGN = frozenset(
         # Spanish, Portuguese, Italian
         "el", "los", "las", "y", "para", "con", "una", "unos", "unas", "cada", "il", "gli", "di", "che", "uma",
         "os", "com", "em", "del",
+        # Dutch
+        "de", "het", "een", "en", "van", "voor", "met", "op", "te", "zijn",
     }
 )  # fmt: skip
 _ENGLISH = frozenset(

@@ -32,7 +32,7 @@ UNIT_WORDS = frozenset({
     "seconds", "weeks", "months", "years", "grams", "kilograms", "kg", "kgs", "meters", "metres", "km", "miles",
     "litres", "liters", "percent", "points", "calories", "kilometers", "kilometres", "centimeters", "inches",
     "cm", "mm", "ml", "mg", "lbs", "lb", "oz", "ft", "feet", "gallons", "tons", "tonnes", "millimeters",
-    "millimetres", "centimetres",
+    "millimetres", "centimetres", "chars", "characters",
 })
 # "flyers with copies", "documents with pages": a number of them, never an entity
 COUNT_NOUNS = frozenset({

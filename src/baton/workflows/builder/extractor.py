@@ -34,7 +34,7 @@ from baton.workflows.builder._jobs import (
 )
 from baton.workflows.builder._leftovers import SERVICE_WORDS, leftovers
 from baton.workflows.builder._naming import looks_plural, plural, singular, slug
-from baton.workflows.builder._queries import mark_unique, read_queries, read_unique
+from baton.workflows.builder._queries import mark_fields, read_queries, read_unique
 from baton.workflows.builder._relations import HAS, known_relations, scan_relations
 from baton.workflows.builder._words import (
     ACTION_VERBS,
@@ -234,7 +234,12 @@ def _field_list(words: list[str], start: int) -> list[int]:
             k += 1
             continue
         if words[k : k + 2] in (["at", "least"], ["at", "most"], ["more", "than"], ["less", "than"]):
-            k += 3  # "qty at least 0": the bound read_ranges reads
+            counted = k + 3 < len(words) and _noun(words[k + 3]) is not None and looks_plural(words[k + 3])
+            if counted and words[k + 3] not in COUNT_NOUNS:
+                break  # "teams with at most 11 players": a limit on the players, read by read_ranges
+            k += 3 + (
+                k + 3 < len(words) and words[k + 3] in UNIT_WORDS
+            )  # "qty at least 0", "at most 100 chars"
             continue
         if words[k : k + 2] == ["one", "of"] or word == "either":
             while k < len(words) and words[k] != "and":
@@ -517,7 +522,7 @@ def extract_spec(
         if len(draft.unsaid) > unsaid:
             draft.partial.add(clause.text)  # "… at a time": a part of it is reported, the rest is said apart
     draft.said.current = ""
-    mark_unique(draft)
+    mark_fields(draft)
     known_relations(draft)
     reading.read_capacity_limits(draft)
     _drop_who_fields(draft, listed)
