@@ -18,6 +18,7 @@ from typing import Any
 
 from baton.core.errors import InvalidInputError
 from baton.workflows.builder import _actions as actions
+from baton.workflows.builder import _choices as choices
 from baton.workflows.builder import _dates as dates
 from baton.workflows.builder import _reading as reading
 from baton.workflows.builder import _said as said
@@ -511,7 +512,7 @@ def extract_spec(
     for clause in [c for c in clauses if not c.role]:
         draft.said.current = clause.text
         unsaid = len(draft.unsaid)
-        reading.read_choices(clause, draft)
+        choices.read_choices(clause, draft)
         reading.read_has_fields(clause, draft)
         reading.read_has_parents(clause, draft)
         reading.read_ranges(clause, draft)
