@@ -488,6 +488,7 @@ def _count_limit(clause: Clause, draft: Draft, span: tuple[int, int], most: floa
         )
     found = [pos for pos, name in mentions(clause, draft) if name == parent and pos < span[0]]
     start = found[-1] if found else max(0, span[0] - 2)
+    start -= start > 0 and words[start - 1] in ("a", "an", "each", "every", "the", "one")  # "a member can …"
     clause.use(*range(start, span[0]))  # "a concert sells at most 2000 tickets": the verb is the rule's
     feature = f"rule:limit:{counted}"
     if counted != child:  # the dogs are booked into the playgroup: the relations are part of the rule
