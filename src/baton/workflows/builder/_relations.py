@@ -7,6 +7,7 @@ idea is silent about them.
 from __future__ import annotations
 
 import itertools
+import re
 
 from baton.workflows.builder import _vocabulary as vocab
 from baton.workflows.builder._draft import Clause, Draft
@@ -92,10 +93,28 @@ def _no_relation(before: list[str], verbs: list[str]) -> bool:
     return (verbs[0] in HAS or verbs[0] == "with") and bool(extra)  # "cars with a plate, customers …"
 
 
+def _between(
+    draft: Draft, words: list[str], first: tuple[int, str], second: tuple[int, str]
+) -> list[str] | None:
+    """The words between two nouns that may relate them, or None when they cannot."""
+    (i, left), (j, right) = first, second
+    # "members can check out at most 5 books": the bound is the limit's (read_ranges), the verb the relation's
+    unbound = re.sub(
+        r"\b(?:at (?:most|least)|(?:more|less|fewer) than) -?[\d.]+\b", " ", " ".join(words[i + 1 : j])
+    )
+    between = [w for w in unbound.split() if w not in ("the", "a", "an", "one", "its", "their", "own")]
+    if not between or "and" in between or len(between) > 4:
+        return None
+    bounded = len(unbound.split()) < j - i - 1
+    if bounded and ({(left, right), (right, left)} & set(draft.relations)):
+        return None  # "patients have appointments; a patient can book at most 2": the limit restates it
+    return between
+
+
 def _pair_relation(clause: Clause, draft: Draft, i: int, left: str, j: int, right: str) -> str:
     words = clause.words
-    between = [w for w in words[i + 1 : j] if w not in ("the", "a", "an", "one", "its", "their", "own")]
-    if not between or "and" in between or len(between) > 4:
+    between = _between(draft, words, (i, left), (j, right))
+    if between is None:
         return ""
     many = any(w in ("many", "several", "multiple", "more") for w in between)
     verbs = _verbs(between)

@@ -140,6 +140,11 @@ def _clauses(text: str) -> list[Clause]:
     return clauses
 
 
+def _names_service(words: list[str], i: int) -> bool:
+    """ "A staff API", "a people app": a collective noun naming the service, no entity."""
+    return words[i] in COLLECTIVE_NOUNS and i + 1 < len(words) and words[i + 1] in SERVICE_WORDS
+
+
 def _noun(word: str) -> str | None:
     """The entity a plural word (or a noun the vocabulary knows) names, or None."""
     word = word.strip("'")
@@ -335,6 +340,7 @@ def _scan_entities(clauses: list[Clause], draft: Draft, listed: dict[str, list[s
             compound = _compound(words, i)
             # what is fetched is a noun phrase
             verb = (_is_verb(words, i) or _verb_of_subject(words, i)) and clause.role != "object"
+            verb = verb or _names_service(words, i)
             if clause.headless and i == 0 and (words[0] in vocab.VERBS_3RD or words[0] in HAS):
                 verb = True  # "… and records the response times": its subject came before
             if compound is None and (verb or (words[i] in HAS and i > 0)):
