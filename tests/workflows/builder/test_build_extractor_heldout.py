@@ -360,6 +360,24 @@ FOUND = [
         relations=(("author", "book"), ("user", "post")),
     ),
     case("Een API voor een bibliotheek met boeken en leden", None, refused="English"),
+    # a count in a list is a field, the same noun elsewhere an entity; a list reads on after a unit
+    case(
+        "Library: books, copies of books and loans; members borrow copies",
+        "book copy loan member",
+        relations=(("book", "copy"),),
+    ),
+    case("Recipes: each recipe has servings", "recipe", fields={"recipe.servings": {"type": "integer"}}),
+    case(
+        "A farm API: cows and milkings; each milking has a volume in litres >= 0 and a date",
+        "cow milking",
+        fields={"milking.volume": {"min": 0}, "milking.date": {}},
+    ),
+    case(
+        "A dental clinic: dentists and treatments; each treatment has a cost > 0 and a date",
+        "dentist treatment",
+        fields={"treatment.cost": {"min": 0.01}, "treatment.date": {}},
+    ),
+    case("A todo-list with tags", "todo tag"),
     case(
         "A library: books with an isbn (must be unique); members can check out at most 5 books",
         "book member loan",

@@ -167,7 +167,7 @@ def _field_word(name: str, draft: Draft) -> str | None:
         return None
     if name in vocab.NOT_ENTITIES and name not in FIELD_WORDS:
         return None
-    base = name if name in FIELD_WORDS else singular(name)
+    base = name if name in FIELD_WORDS or name in COUNT_NOUNS else singular(name)
     unknown_noun = base == name and name.replace("_", "").isalpha() and len(name) > 2 and name not in STOP
     if base not in FIELD_WORDS and not (unknown_noun and name not in vocab.VERBS_3RD):
         return None
@@ -193,6 +193,12 @@ _CHAIN_WORDS = frozenset(
         "least",
         "most",
         "to",
+        "more",
+        "less",
+        "fewer",
+        "than",
+        "above",
+        "below",
     }
 )
 
@@ -215,17 +221,19 @@ def _chain_ends(words: list[str], j: int) -> bool:
     return words[j] == "at" and j + 1 < len(words) and words[j + 1] in ("a", "once", "any")
 
 
-def _read_unit(clause: Clause, draft: Draft, field: tuple[str, str], j: int) -> None:
-    """ "a cost in dollars", "a size in square meters": a number in that unit."""
+def _read_unit(clause: Clause, draft: Draft, field: tuple[str, str], j: int) -> int:
+    """ "a cost in dollars", "a size in square meters": a number in that unit; where the field's words end."""
     words = clause.words
     entity, name = field
     unit = j + 2 + (words[j + 2 : j + 3] in (["square"], ["cubic"]))
-    if unit < len(words) and words[j + 1] == "in" and words[unit] in UNIT_WORDS | UNITS:
-        if field_kind(name) == "float":  # "a weight in kilograms": a measure, never negative
-            draft.set_field(entity, name, min=0)
-        elif field_kind(name) != "decimal":  # "a cost in dollars" stays money
-            draft.set_field(entity, name, type="integer", min=0)
-        clause.use(*range(j + 1, unit + 1))
+    if not (unit < len(words) and words[j + 1] == "in" and words[unit] in UNIT_WORDS | UNITS):
+        return j
+    if field_kind(name) == "float":  # "a weight in kilograms": a measure, never negative
+        draft.set_field(entity, name, min=0)
+    elif field_kind(name) != "decimal":  # "a cost in dollars" stays money
+        draft.set_field(entity, name, type="integer", min=0)
+    clause.use(*range(j + 1, unit + 1))
+    return unit
 
 
 # "harvest logs record the weight …", "keep a rating …": verbs whose object is a field of their subject
@@ -270,12 +278,12 @@ def read_has_fields(clause: Clause, draft: Draft) -> None:
             if entity is None:
                 break
             feature = add_named_field(draft, entity, base)
-            _read_unit(clause, draft, (entity, base), j)
+            end = _read_unit(clause, draft, (entity, base), j)
             draft.said.append(
                 (f"{plural(entity).replace('_', ' ')} have {article(base)} {base.replace('_', ' ')}", feature)
             )
             clause.use(i, j, *range(i + 1, j))
-            j += 1
+            j = end + 1  # "a volume in litres at least 0 and a date": the list reads on after the unit
 
 
 def read_has_parents(clause: Clause, draft: Draft) -> None:
@@ -514,10 +522,13 @@ def qualifies(word: str, draft: Draft) -> bool:
 def _range_target(clause: Clause, draft: Draft, start: int, end: int) -> tuple[str, str] | None:
     """(entity, field) a range at ``start..end`` bounds: the measure word or verb before it, else after."""
     words = clause.words
-    named = nearest(clause, draft, start - 1) if start > 0 else None
-    if named is not None and draft.field_of(named, words[start - 1]) is not None:
-        clause.use(start - 1)  # "films with title, runtime at least 1": the field just named
-        return named, words[start - 1]
+    before = start - 1
+    if before >= 2 and words[before] in UNIT_WORDS | UNITS and words[before - 1] == "in":
+        before -= 2  # "a volume in litres at least 0": the field before its unit
+    named = nearest(clause, draft, before) if before >= 0 else None
+    if named is not None and draft.field_of(named, words[before]) is not None:
+        clause.use(*range(before, start))  # "films with title, runtime at least 1": the field just named
+        return named, words[before]
     window = list(range(start - 1, max(-1, start - 6), -1)) + list(range(end + 1, min(len(words), end + 3)))
     noun = start - 2 if start >= 3 and words[start - 1] == "of" else start - 1  # "a balance of at least 0"
     if noun >= 1 and words[noun - 1] in ("a", "an", "its", "their") and qualifies(words[noun], draft):

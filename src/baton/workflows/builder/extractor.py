@@ -150,11 +150,7 @@ def _noun(word: str) -> str | None:
     word = word.strip("'")
     if word in COLLECTIVE_NOUNS:
         return COLLECTIVE_NOUNS[word]  # "staff book playgroups": a staff member
-    if (
-        (word in UNIT_WORDS and word not in vocab.ENTITY_FIELDS)
-        or word in _NEVER_ENTITIES
-        or word in COUNT_NOUNS
-    ):
+    if (word in UNIT_WORDS and word not in vocab.ENTITY_FIELDS) or word in _NEVER_ENTITIES:
         return None
     verb = word in ACTION_VERBS and word not in AMBIGUOUS_ACTIONS
     if word in AGENT_NOUNS or verb or word.startswith("sourceurl"):
@@ -272,16 +268,18 @@ def _field_list(words: list[str], start: int) -> list[int]:
 
 def _in_field_chain(words: list[str], i: int) -> bool:
     """ "visits have a date and notes": a field word in a list after has/with is a field, not an entity."""
+    counted = words[i] in COUNT_NOUNS  # "each recipe has servings", "flyers with copies": a count
     if (
         singular(words[i]) not in FIELD_WORDS
         and words[i] not in FIELD_WORDS
         and words[i] not in _CHAIN_FIELDS
+        and not counted
     ):
         return False
     k = i - 1
     while k >= 0 and (words[k] in ("a", "an", "and", "its", "their", "optional") or words[k] in FIELD_WORDS):
         k -= 1
-    return k >= 0 and words[k] in ("has", "have", "with", "having") and k < i - 1
+    return k >= 0 and words[k] in ("has", "have", "with", "having") and (k < i - 1 or counted)
 
 
 def _kept_by_name(words: list[str], i: int) -> str | None:
