@@ -379,6 +379,18 @@ FOUND = [
     ),
     case("A todo-list with tags", "todo tag"),
     case(
+        "Shelters have animals (name, age >= 0, species)",
+        "shelter animal",
+        fields={"animal.species": {}, "animal.age": {"min": 0}},
+        relations=(("shelter", "animal"),),
+    ),
+    case(
+        "An API that tracks flights with a departure time and an arrival time; the arrival time is after the "
+        "departure time",
+        "flight",
+        check=("one_date_pair:flight",),
+    ),
+    case(
         "A library: books with an isbn (must be unique); members can check out at most 5 books",
         "book member loan",
         fields={"book.isbn": {"unique": True}},

@@ -10,7 +10,7 @@ from baton.workflows.builder._draft import Clause, Draft
 from baton.workflows.builder._reading import DATE_HEADS, nearest
 from baton.workflows.builder._words import STOP
 
-_PAIR_WORDS = frozenset({"and", "dates", "date", "times", "a", "an"})
+_PAIR_WORDS = frozenset({"and", "dates", "date", "times", "time", "a", "an"})
 
 
 def read_dates(clause: Clause, draft: Draft) -> None:
@@ -21,6 +21,7 @@ def read_dates(clause: Clause, draft: Draft) -> None:
         ("start", "end", "datetime"),
         ("starts", "ends", "datetime"),
         ("arrival", "departure", "date"),
+        ("departure", "arrival", "datetime"),
         ("pickup", "return", "datetime"),
         ("from", "until", "date"),
     ]
@@ -44,6 +45,8 @@ def read_dates(clause: Clause, draft: Draft) -> None:
                 names = ("starts_on", "ends_on")  # "a start date and an end date": dates, not times
             if kind == "date" and first in ("arrival",):
                 names = ("arrives_on", "departs_on")
+            if first == "departure":  # "a departure time and an arrival time": a flight's
+                names = ("departs_on", "arrives_on") if dated else ("departs_at", "arrives_at")
             for name in names:
                 draft.set_field(entity, name, type=kind if not name.endswith("_on") else "date")
             _drop_usual_dates(draft, entity, names)
@@ -75,9 +78,21 @@ def _drop_usual_dates(draft: Draft, entity: str, names: tuple[str, str]) -> None
         )
 
 
+def _dated_owner(draft: Draft, words: list[str]) -> str | None:
+    """ "the arrival time is after the departure time": the entity whose date the words name."""
+    for k in range(1, len(words)):
+        if words[k] in DATE_HEADS:
+            for entity, fields in draft.entities.items():
+                dated = [f["name"] for f in fields if f["type"] in ("date", "datetime")]
+                if any(_same_date(n, words[k - 1]) for n in dated):
+                    return entity
+    return None
+
+
 def _same_date(name: str, qualifier: str) -> bool:
     """ "the end date" names ends_on, end_on or ended_at."""
     stem = name.split("_")[0]
+    qualifier = {"arrival": "arrive", "departure": "depart"}.get(qualifier, qualifier)
     return stem in (qualifier, f"{qualifier}s", f"{qualifier}ed", f"{qualifier}d")
 
 
@@ -106,7 +121,7 @@ def read_date_order(clause: Clause, draft: Draft) -> None:
         if word not in ("after", "before") or k < 2:
             continue
         start = max(0, k - 3)
-        entity = nearest(clause, draft, k)
+        entity = nearest(clause, draft, k) or _dated_owner(draft, words[max(0, k - 3) : k])
         if entity is None:
             continue
         if words[k - 1] in ("ends", "finishes") and any(

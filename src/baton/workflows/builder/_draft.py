@@ -75,6 +75,9 @@ class Draft:
     aliases: dict[str, str] = field(default_factory=dict)  # "spot" → "parking_spot", once the idea said it
     # "a plate (unique)", "a subtitle (optional)": the two words before the mark, and the mark
     field_marks: list[tuple[str, str, str]] = field(default_factory=list)
+    paren_nouns: set[str] = field(
+        default_factory=set
+    )  # "animals (name, age, species)": nouns with listed fields
     urls: dict[str, str] = field(
         default_factory=dict
     )  # a placeholder word of the idea → the URL it stood for

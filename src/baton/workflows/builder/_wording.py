@@ -109,6 +109,7 @@ def normalise(idea: str, draft: Draft) -> str:
         if phrase is None:
             return match.group(0)
         listed.append(phrase)
+        draft.paren_nouns.add(match.group(1))
         return match.group(1)  # "members (email unique) book classes": the sentence reads on without it
 
     text = _FIELD_PAREN.sub(field_paren, text)

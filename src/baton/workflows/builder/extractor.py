@@ -226,7 +226,7 @@ def _compound(words: list[str], i: int) -> str | None:
     return joined
 
 
-def _field_list(words: list[str], start: int) -> list[int]:
+def _field_list(words: list[str], start: int, *, listing: bool = False) -> list[int]:
     """Positions of the field names listed after "with" ("books with title, isbn and year")."""
     found: list[int] = []
     k = start
@@ -255,7 +255,13 @@ def _field_list(words: list[str], start: int) -> list[int]:
             word in HAS
             or word in vocab.VERBS_3RD
             or noun in vocab.ENTITY_FIELDS
-            or (found and noun is not None and looks_plural(word) and word not in FIELD_WORDS | COUNT_NOUNS)
+            or (
+                found
+                and not listing  # "animals (name, age, species)": a parenthesis lists fields only
+                and noun is not None
+                and looks_plural(word)
+                and word not in FIELD_WORDS | COUNT_NOUNS
+            )
             or word in ("from", "between", "per", "who", "that", "which", "in", "at", "on", "for", "to")
             or word in reading.DATE_WORDS
             or reading.NUMBER.match(word)
@@ -378,7 +384,8 @@ def _scan_entities(clauses: list[Clause], draft: Draft, listed: dict[str, list[s
                     "multiple",
                 )  # "has many products with …"
                 if end + 1 < len(words) and words[end + 1] == "with" and not owned:
-                    positions = _field_list(words, end + 2)
+                    listing = any(clause.text.startswith(f"{n} with ") for n in draft.paren_nouns)
+                    positions = _field_list(words, end + 2, listing=listing)
                     if positions:
                         listed.setdefault(name, []).extend(reading.joined_names(words, positions))
                         clause.use(end + 1, *positions, *range(end + 2, positions[-1] + 1))
