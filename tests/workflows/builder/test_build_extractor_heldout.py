@@ -378,6 +378,11 @@ FOUND = [
         fields={"treatment.cost": {"min": 0.01}, "treatment.date": {}},
     ),
     case("A todo-list with tags", "todo tag"),
+    case("a to do list", "todo"),
+    case("todo", "todo"),
+    case("todo list API with due dates", "todo", fields={"todo.due_date": {"type": "date"}}),
+    case("Projects with a name and due dates", "project", fields={"project.due_date": {}}),
+    case("contacts have phone numbers", "contact", fields={"contact.phone_number": {}}),
     case(
         "Shelters have animals (name, age >= 0, species)",
         "shelter animal",

@@ -118,15 +118,15 @@ NAMING_HEADS = frozenset({"number", "name", "address", "code", "id"})
 
 def _joins(words: list[str], k: int) -> bool:
     """Whether the word at ``k`` and the next name one field ("a due date", "a phone number")."""
-    if k + 1 >= len(words) or words[k + 1] not in FIELD_HEADS or not words[k].isalpha():
+    if k + 1 >= len(words) or singular(words[k + 1]) not in FIELD_HEADS or not words[k].isalpha():
         return False
     if words[k] in ("and", "a", "an", "or", "the", "its", "their") or words[k] in DATE_WORDS:
         return False
-    return words[k] not in FIELD_HEADS or words[k + 1] in NAMING_HEADS
+    return words[k] not in FIELD_HEADS or singular(words[k + 1]) in NAMING_HEADS
 
 
 def _field_name(parts: list[str]) -> str:
-    name = "_".join(parts)
+    name = "_".join([*parts[:-1], singular(parts[-1]) if len(parts) > 1 else parts[-1]])  # "due dates"
     return "email" if name == "email_address" else name
 
 

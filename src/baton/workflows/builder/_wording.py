@@ -92,7 +92,7 @@ def normalise(idea: str, draft: Draft) -> str:
         text = re.sub(rf"\b{said}\s+(?=-?\d)", f"{bound} ", text)
     for short, long in _ABBREVIATIONS.items():
         text = re.sub(rf"(?<![\w.]){re.escape(short)}(?![\w])", long, text)
-    text = re.sub(r"\bto_do\b|\bto-do\b", "todo", text)
+    text = re.sub(r"\bto_do\b|\bto-do\b|\bto do (?=lists?\b|apps?\b|items?\b)", "todo ", text)
     text = re.sub(r"\b([a-z]+)[-_]list\b", r"\1 list", text)  # "a todo-list": a list of todos
 
     def mark(match: re.Match[str]) -> str:

@@ -197,6 +197,8 @@ def _compound(words: list[str], i: int) -> str | None:
         return None
     if i > 0 and words[i - 1] in ("a", "an", "each", "every"):
         return None  # "a match ends after it starts": one noun, then its verb
+    if singular(second) in ("date", "time", "name", "number") or second in ("dates", "times"):
+        return None  # "with due dates", "start times": a field, never a thing kept
     if second in HAS or second in ("belongs", "contains", "includes"):
         return None  # "each bike belongs to", "a shipment contains": a noun and its verb
     subject = i > 0 and (looks_plural(words[i - 1]) or words[i - 1] in COLLECTIVE_NOUNS)
@@ -261,6 +263,7 @@ def _field_list(words: list[str], start: int, *, listing: bool = False) -> list[
                 and noun is not None
                 and looks_plural(word)
                 and word not in FIELD_WORDS | COUNT_NOUNS
+                and singular(word) not in FIELD_WORDS  # "a name and due dates"
             )
             or word in ("from", "between", "per", "who", "that", "which", "in", "at", "on", "for", "to")
             or word in reading.DATE_WORDS
@@ -283,6 +286,15 @@ def _in_field_chain(words: list[str], i: int) -> bool:
     ):
         return False
     k = i - 1
+    if (
+        k > 0
+        and words[k].isalpha()
+        and words[k] not in STOP
+        and words[k] not in ADJECTIVES
+        and _noun(words[k]) is None
+        and words[k - 1] in ("with", "has", "have", "a")
+    ):
+        k -= 1  # "with due dates": a qualifier of the field word
     while k >= 0 and (words[k] in ("a", "an", "and", "its", "their", "optional") or words[k] in FIELD_WORDS):
         k -= 1
     return k >= 0 and words[k] in ("has", "have", "with", "having") and (k < i - 1 or counted)
@@ -467,6 +479,8 @@ def _check_meaningful(idea: str) -> None:
     letters = re.findall(r"[A-Za-z]{2,}", idea)
     if not idea.strip():
         raise InvalidInputError("the idea is empty", fields={"idea": "empty"}, hint=IDEA_HINT)
+    if len(letters) == 1 and singular(letters[0].lower()) in vocab.ENTITY_FIELDS:
+        return  # "todo", "books": one word naming what is kept
     if len(letters) < 2 or not any(re.search(r"[aeiouy]", w.lower()) for w in letters):
         raise InvalidInputError(
             f"the idea {wording.quote(idea)} is not a description of a service",
