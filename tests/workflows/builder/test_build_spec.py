@@ -43,7 +43,7 @@ def test_has_relations_fields_and_stacks_come_from_the_words() -> None:
     assert spec.stack is Stack.FLASK
     assert ("teacher", "course") in {(r.parent, r.child) for r in spec.relations}
     fields = {f.name: f.type.value for f in spec.entity("course").fields}
-    assert fields == {"title": "string", "credits": "string", "starts_on": "date"}
+    assert fields == {"title": "string", "credits": "integer", "starts_on": "date"}  # credits: a count
     timer = extract_spec("every hour, summarise the sensors and their readings")
     assert timer.stack is Stack.FUNCTIONS
     assert timer.jobs[0].schedule == "0 0 * * * *"

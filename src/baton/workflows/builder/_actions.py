@@ -155,6 +155,8 @@ def action_at(words: list[str], i: int, *, after_action: bool = False) -> str | 
         or after_action
         or (before in _CHAIN_VERBS and i > 1 and words[i - 2] in _VERB_LEADS)
     )
+    if word in AMBIGUOUS_ACTIONS and i == 0 and _noun_subject(words):
+        return None  # "harvest logs record the weight": a noun before a plural noun and its verb
     if word in AMBIGUOUS_ACTIONS:
         return kind if context else None  # "a source text", "channels and messages": nouns
     if word in FETCH_VERBS or (word in SEND_VERBS and after):
@@ -162,6 +164,19 @@ def action_at(words: list[str], i: int, *, after_action: bool = False) -> str | 
     if word.endswith("s") and word != "sms":
         return kind  # "converts", "relays": a third-person verb that is never a plural noun here
     return kind if context or looks_plural(before) else None  # "users convert files"
+
+
+_BASE_VERBS = frozenset(
+    {w[:-2] for w in vocab.VERBS_3RD if w.endswith("es")}
+    | {w[:-1] for w in vocab.VERBS_3RD}
+    | set(vocab.LINKING_VERBS)
+    | {"have", "are", "belong", "keep", "store", "record", "track", "log", "show", "list"}
+)
+
+
+def _noun_subject(words: list[str]) -> bool:
+    """ "harvest logs record …", "print jobs have …": the first two words are a noun and its verb follows."""
+    return len(words) > 2 and looks_plural(words[1]) and words[2] in _BASE_VERBS
 
 
 def _starts_predicate(words: list[str], k: int) -> bool:

@@ -32,6 +32,7 @@ class Clause:
     role: str = ""
     kind: str = ""  # the action's kind ("compute", "fetch", …) when role == "action"
     headless: bool = False  # it follows an action whose subject it shares: "… and records the times"
+    first: bool = False  # the idea's first clause: "Warehouse!!!" there is its title
 
     def phrase(self, start: int, end: int) -> str:
         """Words ``start..end`` (inclusive) as written, underscores back to hyphens or spaces."""
@@ -39,6 +40,21 @@ class Clause:
 
     def use(self, *positions: int) -> None:
         self.used.update(positions)
+
+
+class Said(list[tuple[str, str]]):
+    """What the idea said that the spec implements, as (the user's words, feature); each entry remembers the
+    clause being read when it was added (``current``), so that one clause of the user is one requirement."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.current = ""
+        self.origin: dict[tuple[str, str], str] = {}
+
+    def append(self, item: tuple[str, str]) -> None:
+        super().append(item)
+        if self.current:
+            self.origin.setdefault(item, self.current)
 
 
 @dataclass
@@ -51,11 +67,17 @@ class Draft:
     queries: list[dict[str, Any]] = field(default_factory=list)
     jobs: list[dict[str, Any]] = field(default_factory=list)
     assumptions: list[str] = field(default_factory=list)
-    said: list[tuple[str, str]] = field(default_factory=list)  # (the user's words, feature)
+    said: Said = field(default_factory=Said)  # (the user's words, feature)
     unsaid: list[tuple[str, str]] = field(default_factory=list)  # (the user's words, why not)
+    partial: set[str] = field(default_factory=set)  # the clauses with words no rule understood
     listed: set[tuple[str, str]] = field(default_factory=set)
     # (entity, field) whose choices the idea lists
     aliases: dict[str, str] = field(default_factory=dict)  # "spot" → "parking_spot", once the idea said it
+    # "a plate (unique)", "a subtitle (optional)": the two words before the mark, and the mark
+    field_marks: list[tuple[str, str, str]] = field(default_factory=list)
+    paren_nouns: set[str] = field(
+        default_factory=set
+    )  # "animals (name, age, species)": nouns with listed fields
     urls: dict[str, str] = field(
         default_factory=dict
     )  # a placeholder word of the idea → the URL it stood for

@@ -50,12 +50,22 @@ _CLEANUP_WORDS = frozenset(
 )
 
 
-def infer_stack(words: set[str], idea: str) -> Stack:
-    if words & FUNCTIONS_WORDS:
-        return Stack.FUNCTIONS
-    if words & FLASK_WORDS or "web app" in idea or "small app" in idea:
-        return Stack.FLASK
-    return Stack.FASTAPI
+def infer_stack(words: set[str], idea: str) -> tuple[Stack, str]:
+    """The stack the words ask for, and why, naming the word: "stack functions, chosen for the word 'nightly'"."""
+    timer = sorted(words & FUNCTIONS_WORDS)
+    if timer:
+        return (
+            Stack.FUNCTIONS,
+            f"stack functions, chosen for the word{'s' if len(timer) > 1 else ''} "
+            + ", ".join(f"'{w}'" for w in timer),
+        )
+    web = sorted(words & FLASK_WORDS) + [p for p in ("web app", "small app") if p in idea]
+    if web:
+        return Stack.FLASK, f"stack flask, chosen for the word '{web[0]}'"
+    return (
+        Stack.FASTAPI,
+        "stack fastapi (the default: no word of the idea asks for web pages, flask or a timer)",
+    )
 
 
 def _schedule(idea: str) -> tuple[str, str]:
@@ -109,7 +119,7 @@ def read_jobs(clauses: list[Clause], text: str, words: set[str], draft: Draft, s
         draft.said.append((clause.text, "job:summary"))
     if draft.jobs and stack is not Stack.FUNCTIONS:
         for job in draft.jobs:
-            draft.said = [(t, f) for t, f in draft.said if f != f"job:{job['name']}"]
+            draft.said[:] = [(t, f) for t, f in draft.said if f != f"job:{job['name']}"]
             draft.unsaid.append(
                 (
                     f"the {job['name']} job ({said})",

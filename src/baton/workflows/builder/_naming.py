@@ -226,8 +226,72 @@ _IRREGULAR_PLURALS = {
     "analysis": "analyses",
     "series": "series",
     "species": "species",
+    "ox": "oxen",
+    "louse": "lice",
+    "crisis": "crises",
+    "thesis": "theses",
+    "diagnosis": "diagnoses",
+    "hypothesis": "hypotheses",
+    "synopsis": "synopses",
+    "index": "indices",
+    "matrix": "matrices",
+    "vertex": "vertices",
+    "appendix": "appendices",
+    "phenomenon": "phenomena",
+    "cactus": "cacti",
+    "fungus": "fungi",
+    "alumnus": "alumni",
+    "syllabus": "syllabi",
+    "radius": "radii",
+    "quiz": "quizzes",
+    # the nouns in -f/-fe whose plural is in -ves: a closed list ("archives", "drives", "olives" are not)
+    "calf": "calves",
+    "elf": "elves",
+    "half": "halves",
+    "knife": "knives",
+    "leaf": "leaves",
+    "life": "lives",
+    "loaf": "loaves",
+    "self": "selves",
+    "sheaf": "sheaves",
+    "shelf": "shelves",
+    "bookshelf": "bookshelves",
+    "thief": "thieves",
+    "wife": "wives",
+    "midwife": "midwives",
+    "housewife": "housewives",
+    "wolf": "wolves",
+    "scarf": "scarves",
+    "hoof": "hooves",
+    "wharf": "wharves",
+    "dwarf": "dwarves",
+    # -oes for -o (most nouns in -o take -s: photos, videos, radios)
+    "hero": "heroes",
+    "potato": "potatoes",
+    "tomato": "tomatoes",
+    "echo": "echoes",
+    "veto": "vetoes",
+    "torpedo": "torpedoes",
+    "volcano": "volcanoes",
+    "mosquito": "mosquitoes",
+    "domino": "dominoes",
+    "cargo": "cargoes",
 }
 _IRREGULAR_SINGULARS = {plural: singular for singular, plural in _IRREGULAR_PLURALS.items()}
+# nouns in -ie ("movies", "cookies"): their plural is no "-y" word with -ies
+_IE_NOUNS = frozenset(
+    {
+        "movie", "cookie", "zombie", "calorie", "rookie", "selfie", "smoothie", "brownie", "hoodie", "goalie",
+        "genie", "freebie", "budgie", "newbie", "veggie", "hippie", "auntie", "birdie", "techie", "sortie",
+        "eyrie", "coterie", "reverie", "lingerie", "collie", "nightie", "pixie", "prairie", "boogie", "bookie",
+        "beanie", "groupie", "junkie", "quickie", "roomie", "talkie", "yuppie", "specie",
+    }
+)  # fmt: skip
+# nouns in -che and -use after a consonant: "caches", "niches"; "fuses" (most -uses are -us: "buses")
+_CHE_NOUNS = frozenset(
+    {"cache", "niche", "headache", "avalanche", "cliche", "moustache", "mustache", "quiche"}
+)
+_USE_NOUNS = frozenset({"fuse", "muse", "excuse", "abuse", "ruse", "use", "refuse", "recluse", "hypotenuse"})
 
 
 def plural(word: str) -> str:
@@ -236,6 +300,8 @@ def plural(word: str) -> str:
     prefix = f"{head}_" if head else ""
     if last in _IRREGULAR_PLURALS:
         return prefix + _IRREGULAR_PLURALS[last]
+    if last.endswith("ie"):
+        return prefix + last + "s"
     if re.search(r"[^aeiou]y$", last):
         return prefix + last[:-1] + "ies"
     if re.search(r"(s|x|z|ch|sh)$", last):
@@ -249,8 +315,14 @@ def singular(word: str) -> str:
         return _IRREGULAR_SINGULARS[word]
     if word in _IRREGULAR_PLURALS:
         return word
+    if word.endswith("ies") and word[:-1] in _IE_NOUNS:
+        return word[:-1]  # "movies", "cookies"
     if word.endswith("ies") and len(word) > 4:
         return word[:-3] + "y"
+    if word.endswith("ches") and word[:-1] in _CHE_NOUNS:
+        return word[:-1]
+    if word.endswith("uses") and len(word) >= 5 and word[-5] not in "aeiou" and word[:-1] not in _USE_NOUNS:
+        return word[:-2]  # "buses", "statuses", "campuses"; not "houses", "causes", "fuses"
     if re.search(r"(sses|xes|zzes|ches|shes)$", word):
         return word[:-2]
     if word.endswith("ses") and len(word) > 4:

@@ -25,7 +25,7 @@ def read_unique(clause: Clause, draft: Draft) -> None:
                 draft.set_field(entity, name, type=field_kind(name), unique=True)
                 clause.use(*range(k, i + 1))
                 shown = f"{article(entity)} {entity}'s {name.replace('_', ' ')} is unique"
-                draft.said = [(t, f) for t, f in draft.said if f != f"field:{entity}.{name}"]
+                draft.said[:] = [(t, f) for t, f in draft.said if f != f"field:{entity}.{name}"]
                 draft.said.append((shown, f"field:{entity}.{name}"))
             continue
         if word == "unique" and i + 1 < len(words):
@@ -94,3 +94,25 @@ def read_queries(clause: Clause, draft: Draft) -> None:
             draft.queries.append({"kind": "count", "entity": entity, "parent": parent})
             clause.use(*range(start, min(len(clause.words), end + 2)))
             draft.said.append((count.group(0), f"query:count:{entity}"))
+
+
+def mark_fields(draft: Draft) -> None:
+    """ "cars with a plate (unique)", "a subtitle (optional)": the field the two words before the parenthesis
+    name is unique, optional (not required) or required."""
+    for before, word, kind in draft.field_marks:
+        names = [f"{before}_{word}", word, singular(word)]
+        found = next(
+            ((entity, name) for name in names for entity in draft.entities if draft.field_of(entity, name)),
+            None,
+        )
+        if found is None:
+            draft.unsaid.append((f"{word.replace('_', ' ')} ({kind})", "no field of that name was read"))
+            continue
+        entity, name = found
+        if kind != "unique":
+            draft.set_field(entity, name, required=kind == "required")
+            continue
+        draft.set_field(entity, name, unique=True)
+        draft.said[:] = [(t, f) for t, f in draft.said if f != f"field:{entity}.{name}"]
+        shown = f"{article(entity)} {entity.replace('_', ' ')}'s {name.replace('_', ' ')} is unique"
+        draft.said.append((shown, f"field:{entity}.{name}"))

@@ -15,10 +15,9 @@ from baton.workflows.builder._naming import looks_plural, plural, singular
 from baton.workflows.builder._words import (
     ADJECTIVES,
     COLLECTIVE_NOUNS,
-    EXIT_CHOICES,
+    COUNT_NOUNS,
     FIELD_HEADS,
     FIELD_WORDS,
-    FINAL_CHOICES,
     PERSON_NOUNS,
     STOP,
     UNIT_WORDS,
@@ -58,6 +57,8 @@ def nearest(clause: Clause, draft: Draft, position: int) -> str | None:
 
 
 def field_kind(name: str) -> str:
+    if name in COUNT_NOUNS:
+        return "integer"  # "copies", "pages": a count
     if name in vocab.MONEY_WORDS:
         return "decimal"
     if name in vocab.MEASURE_WORDS:
@@ -76,6 +77,10 @@ def field_kind(name: str) -> str:
 
 def add_named_field(draft: Draft, entity: str, name: str) -> str:
     """Add field ``name`` to ``entity`` with the type and rules its name suggests; the feature."""
+    for said, kept in (("_date", "_on"), ("_time", "_at")):
+        usual = draft.field_of(entity, name.removesuffix(said) + kept)
+        if name.endswith(said) and usual is not None and draft.field_of(entity, name) is None:
+            usual["name"] = name  # "a due date" of a todo: its usual due_on, named as the user said it
     existing = draft.field_of(entity, name)
     if (entity, name) in draft.listed and existing is not None:
         transitions = any(r["kind"] == "transitions" and r["entity"] == entity for r in draft.rules)
@@ -93,7 +98,7 @@ def add_named_field(draft: Draft, entity: str, name: str) -> str:
         return f"field:{entity}.{name}"  # its choices were read from the idea already
     kind = "integer" if name in ("order", "position", "rank", "sequence") else field_kind(name)
     values: dict[str, object] = {"type": kind}
-    if kind == "decimal" or name in ("capacity", "quantity", "seats", "stock"):
+    if kind == "decimal" or name in ("capacity", "quantity", "seats", "stock") or name in COUNT_NOUNS:
         values["min"] = 1 if name in ("capacity", "quantity", "seats") else 0
     draft.set_field(entity, name, **values)
     return f"field:{entity}.{name}"
@@ -107,15 +112,53 @@ UNITS = frozenset(
 DATE_WORDS = frozenset({"start", "end", "starts", "ends", "check_in", "check_out", "arrival", "departure"})
 
 
+# heads that name a field with any word before them: "a phone number", "a first name", "an email address"
+NAMING_HEADS = frozenset({"number", "name", "address", "code", "id"})
+
+
+def _joins(words: list[str], k: int) -> bool:
+    """Whether the word at ``k`` and the next name one field ("a due date", "a phone number")."""
+    if k + 1 >= len(words) or singular(words[k + 1]) not in FIELD_HEADS or not words[k].isalpha():
+        return False
+    if words[k] in ("and", "a", "an", "or", "the", "its", "their") or words[k] in DATE_WORDS:
+        return False
+    return words[k] not in FIELD_HEADS or singular(words[k + 1]) in NAMING_HEADS
+
+
+def _field_name(parts: list[str]) -> str:
+    name = "_".join([*parts[:-1], singular(parts[-1]) if len(parts) > 1 else parts[-1]])  # "due dates"
+    return "email" if name == "email_address" else name
+
+
+def joined_names(words: list[str], positions: list[int]) -> list[str]:
+    """The field names at ``positions`` of a list ("with a serial number and a price"), two or three words
+    naming one field joined."""
+    names: list[str] = []
+    k = 0
+    while k < len(positions):
+        parts = [words[positions[k]]]
+        while (
+            k + 1 < len(positions)
+            and positions[k + 1] == positions[k] + 1
+            and len(parts) < 3
+            and _joins(words, positions[k])
+        ):
+            k += 1
+            parts.append(words[positions[k]])
+        names.append(_field_name(parts))
+        k += 1
+    return names
+
+
 def _field_name_at(clause: Clause, draft: Draft, j: int) -> tuple[str, int]:
-    """The field name at ``j``, two words joined when the second is a field head ("a due date")."""
+    """The field name at ``j``, two or three words joined when the last is a field head ("a due date",
+    "a mobile phone number")."""
     words = clause.words
-    name = words[j]
-    head = j + 1 < len(words) and words[j + 1] in FIELD_HEADS and name.isalpha() and name not in FIELD_HEADS
-    if head and singular(name) not in draft.entities and name not in ("and", "a", "an"):
-        clause.use(j + 1)
-        return f"{name}_{words[j + 1]}", j + 1
-    return name, j
+    end = j
+    while end - j < 2 and _joins(words, end) and singular(words[end]) not in draft.entities:
+        end += 1
+    clause.use(*range(j + 1, end + 1))
+    return _field_name(words[j : end + 1]), end
 
 
 def _field_word(name: str, draft: Draft) -> str | None:
@@ -124,7 +167,7 @@ def _field_word(name: str, draft: Draft) -> str | None:
         return None
     if name in vocab.NOT_ENTITIES and name not in FIELD_WORDS:
         return None
-    base = name if name in FIELD_WORDS else singular(name)
+    base = name if name in FIELD_WORDS or name in COUNT_NOUNS else singular(name)
     unknown_noun = base == name and name.replace("_", "").isalpha() and len(name) > 2 and name not in STOP
     if base not in FIELD_WORDS and not (unknown_noun and name not in vocab.VERBS_3RD):
         return None
@@ -135,6 +178,7 @@ _CHAIN_WORDS = frozenset(
     {
         "a",
         "an",
+        "the",
         "its",
         "their",
         "one",
@@ -149,6 +193,12 @@ _CHAIN_WORDS = frozenset(
         "least",
         "most",
         "to",
+        "more",
+        "less",
+        "fewer",
+        "than",
+        "above",
+        "below",
     }
 )
 
@@ -166,16 +216,40 @@ def _chain_ends(words: list[str], j: int) -> bool:
     "at a time" ("at most 3 loans at a time")."""
     if words[j] == "either" or words[j : j + 2] == ["one", "of"] or words[j] in ("after", "before"):
         return True
-    if j + 2 < len(words) and words[j + 1] in _DATE_HEADS and words[j + 2] in ("after", "before"):
+    if j + 2 < len(words) and words[j + 1] in DATE_HEADS and words[j + 2] in ("after", "before"):
         return True  # "a due date after the borrowed date", read by read_date_order
     return words[j] == "at" and j + 1 < len(words) and words[j + 1] in ("a", "once", "any")
+
+
+def _read_unit(clause: Clause, draft: Draft, field: tuple[str, str], j: int) -> int:
+    """ "a cost in dollars", "a size in square meters": a number in that unit; where the field's words end."""
+    words = clause.words
+    entity, name = field
+    unit = j + 2 + (words[j + 2 : j + 3] in (["square"], ["cubic"]))
+    if not (unit < len(words) and words[j + 1] == "in" and words[unit] in UNIT_WORDS | UNITS):
+        return j
+    if field_kind(name) == "float":  # "a weight in kilograms": a measure, never negative
+        draft.set_field(entity, name, min=0)
+    elif field_kind(name) != "decimal":  # "a cost in dollars" stays money
+        draft.set_field(entity, name, type="integer", min=0)
+    clause.use(*range(j + 1, unit + 1))
+    return unit
+
+
+# "harvest logs record the weight …", "keep a rating …": verbs whose object is a field of their subject
+_KEEPING = frozenset(
+    {"record", "records", "log", "logs", "store", "stores", "keep", "keeps", "track", "tracks"}
+)
 
 
 def read_has_fields(clause: Clause, draft: Draft) -> None:
     """ "tickets have a priority and a status", "each room has a capacity", "products with a price"."""
     words = clause.words
     for i, word in enumerate(words):
-        if word not in ("has", "have", "with", "having", "includes", "include") or i + 2 > len(words):
+        keeping = word in _KEEPING and words[i + 1 : i + 2] in (["a"], ["an"], ["the"], ["their"], ["its"])
+        if word not in ("has", "have", "with", "having", "includes", "include") and not keeping:
+            continue
+        if i + 2 > len(words):
             continue
         if i in clause.used and word == "with":
             continue
@@ -187,27 +261,29 @@ def read_has_fields(clause: Clause, draft: Draft) -> None:
             if dated and words[j] in ("date", "dates", "time", "times"):
                 j += 1  # "with check-in and check-out dates": the pair read_dates reads
                 continue
-            if _passed_over(words[j], draft):
+            naming = j + 1 < len(words) and words[j + 1] in NAMING_HEADS and words[j] in ADJECTIVES
+            if _passed_over(words[j], draft) and not naming:
                 dated = dated or words[j] in DATE_WORDS
                 j += 1
                 continue
             name, j = _field_name_at(clause, draft, j)
             base = _field_word(name, draft)
-            if base is None or (j + 1 < len(words) and words[j + 1] in ("from", "between")):
+            ranged = j + 1 < len(words) and words[j + 1] in ("from", "between")
+            if base is None:
                 break
+            if ranged and draft.field_of(nearest(clause, draft, i) or "", base) is None:
+                j += 5  # "a number between 1 and 200, a size …": read_ranges adds it with its bounds
+                continue
             entity = nearest(clause, draft, i)
             if entity is None:
                 break
             feature = add_named_field(draft, entity, base)
-            if j + 2 < len(words) and words[j + 1] == "in" and words[j + 2] in UNIT_WORDS | UNITS:
-                if field_kind(base) != "decimal":  # "a cost in dollars" stays money
-                    draft.set_field(entity, base, type="integer", min=0)
-                clause.use(j + 1, j + 2)
+            end = _read_unit(clause, draft, (entity, base), j)
             draft.said.append(
                 (f"{plural(entity).replace('_', ' ')} have {article(base)} {base.replace('_', ' ')}", feature)
             )
             clause.use(i, j, *range(i + 1, j))
-            j += 1
+            j = end + 1  # "a volume in litres at least 0 and a date": the list reads on after the unit
 
 
 def read_has_parents(clause: Clause, draft: Draft) -> None:
@@ -234,39 +310,96 @@ def read_has_parents(clause: Clause, draft: Draft) -> None:
         draft.said.append((shown, f"relation:{parent}>{child}"))
 
 
+_STRICT = {"more": "low", "greater": "low", "above": "low", "less": "high", "fewer": "high", "below": "high"}
+
+
+def _bound_at(words: list[str], i: int) -> tuple[float | None, float | None, tuple[int, int], bool]:
+    """The bounds a phrase at ``i`` states: (low, high, span, strict) — "from 1 to 5", "at least 0", "more
+    than 0" (strict), "below 100" (strict); (None, None, …) when none."""
+    word = words[i]
+    ranged = word in ("from", "between") and i + 3 < len(words) and words[i + 2] in ("to", "and")
+    if ranged and NUMBER.match(words[i + 1]) and NUMBER.match(words[i + 3]):
+        return float(words[i + 1]), float(words[i + 3]), (i, i + 3), False
+    if (
+        word in ("most", "least")
+        and 0 < i < len(words) - 1
+        and words[i - 1] == "at"
+        and NUMBER.match(words[i + 1])
+    ):
+        value = float(words[i + 1])
+        return (
+            (None, value, (i - 1, i + 1), False) if word == "most" else (value, None, (i - 1, i + 1), False)
+        )
+    than = words[i + 1 : i + 2] == ["than"] and i + 2 < len(words) and NUMBER.match(words[i + 2])
+    bare = word in ("above", "below") and i + 1 < len(words) and NUMBER.match(words[i + 1])
+    if word in _STRICT and (than or bare):
+        value = float(words[i + 2] if than else words[i + 1])
+        span = (i, i + 2 if than else i + 1)
+        return (value, None, span, True) if _STRICT[word] == "low" else (None, value, span, True)
+    return None, None, (i, i), False
+
+
+def _strict(kind: str, low: float | None, high: float | None) -> tuple[float | None, float | None]:
+    """ "more than 0" of a whole number is at least 1, of money at least 0.01; a float keeps the bound."""
+    step = 1.0 if kind == "integer" else 0.01 if kind == "decimal" else 0.0
+    return (None if low is None else low + step), (None if high is None else high - step)
+
+
+def _length_bound(
+    clause: Clause,
+    draft: Draft,
+    field: tuple[str, str],
+    bound: tuple[float | None, float | None, tuple[int, int]],
+) -> None:
+    """ "a name (max 100 chars)": the length of a text field."""
+    entity, name = field
+    low, high, span = bound
+    found = draft.field_of(entity, name)
+    clause.use(*range(span[0], span[1] + 2))
+    if found is None or found["type"] not in ("string", "text"):
+        draft.unsaid.append(
+            (clause.phrase(span[0], span[1] + 1), f"{entity}.{name} is no text to bound in length")
+        )
+        return
+    if high is not None:
+        found["max_length"] = int(high)
+    if low is not None:
+        found["min_length"] = int(low)
+    draft.said.append(
+        (
+            f"{article(entity)} {entity}'s {name} has {clause.phrase(span[0], span[1] + 1)}",
+            f"field:{entity}.{name}",
+        )
+    )
+
+
 def read_ranges(clause: Clause, draft: Draft) -> None:
-    """ "rate books from 1 to 5", "a score between 0 and 100", "quantity is at most 10"."""
+    """ "rate books from 1 to 5", "a score between 0 and 100", "quantity is at most 10", "a price > 0"."""
     words = clause.words
-    for i, word in enumerate(words):
-        low: float | None = None
-        high: float | None = None
-        span = (i, i)
-        if word in ("from", "between") and i + 3 < len(words) and NUMBER.match(words[i + 1]):
-            if words[i + 2] in ("to", "and") and NUMBER.match(words[i + 3]):
-                low, high = float(words[i + 1]), float(words[i + 3])
-                span = (i, i + 3)
-        elif (
-            word in ("most", "least")
-            and 0 < i < len(words) - 1
-            and words[i - 1] == "at"
-            and NUMBER.match(words[i + 1])
-        ):
-            value = float(words[i + 1])
-            low, high = (None, value) if word == "most" else (value, None)
-            span = (i - 1, i + 1)
+    for i in range(len(words)):
+        low, high, span, strict = _bound_at(words, i)
         if low is None and high is None:
             continue
-        if high is not None and low is None and _count_limit(clause, draft, span, high):
+        if high is not None and low is None and _count_limit(clause, draft, span, high - strict):
             continue
         target = _range_target(clause, draft, span[0], span[1])
+        counted = span[1] + 1 < len(words) and singular(words[span[1] + 1]) in draft.entities
         if target is None:
-            draft.unsaid.append(
-                (clause.phrase(max(0, span[0] - 3), span[1]), "no field or entity to bound was found near it")
+            end = span[1] + counted
+            why = (
+                f"a limit on {words[end]} needs a relation saying whose they are (e.g. 'each "
+                f"{singular(words[end])} belongs to …'): none was read"
+                if counted
+                else "no field or entity to bound was found near it"
             )
-            clause.use(*range(span[0], span[1] + 1))
+            draft.unsaid.append((clause.phrase(max(0, span[0] - 3), end), why))
+            clause.use(*range(max(0, span[0] - 3), end + 1))  # quoted: reported once
             continue
         entity, name = target
         existing = draft.field_of(entity, name)
+        if words[span[1] + 1 : span[1] + 2] in (["chars"], ["characters"], ["letters"]):
+            _length_bound(clause, draft, (entity, name), (low, high, span))
+            continue
         whole = all(float(v).is_integer() for v in (low, high) if v is not None)
         kind = (
             existing["type"]
@@ -277,6 +410,12 @@ def read_ranges(clause: Clause, draft: Draft) -> None:
         )
         f = draft.set_field(entity, name, type=kind)
         f.pop("default", None)
+        if strict:
+            low, high = _strict(kind, low, high)
+            if kind == "float":
+                draft.assumptions.append(
+                    f"{entity}.{name}: a strict bound of a float is kept as an inclusive one"
+                )
         if low is not None:
             f["min"] = low
         if high is not None:
@@ -290,16 +429,40 @@ def read_ranges(clause: Clause, draft: Draft) -> None:
         draft.said.append((clause.phrase(start, span[1]), f"field:{entity}.{name}"))
 
 
+_PERIODS = frozenset(
+    {"day", "week", "month", "year", "hour", "night", "season", "term", "semester", "weekend"}
+)
+
+
 def _count_limit(clause: Clause, draft: Draft, span: tuple[int, int], most: float) -> bool:
     """ "classes hold at most 20 members": a parent takes at most N children (a field with that default)."""
     words = clause.words
     after = span[1] + 1
+    qualified = after + 1 < len(words) and words[after] in ADJECTIVES  # "at most 3 active subscriptions"
+    after += qualified
     child = singular(words[after]) if after < len(words) else ""
     parent = nearest(clause, draft, span[0])
+    if words[after + 1 : after + 2] == ["per"] and after + 2 < len(words):
+        per = singular(words[after + 2])  # "at most 5 items per order"
+        parent = per if per in draft.entities else parent
     if child not in draft.entities or parent is None or parent == child:
         return False
+    period = words[after + 1 : after + 3]
+    if len(period) == 2 and period[0] in ("per", "a", "an", "each", "every") and period[1] in _PERIODS:
+        clause.use(*range(span[0], after + 3))
+        draft.unsaid.append(
+            (
+                clause.phrase(max(0, span[0] - 3), after + 2),
+                f"a limit {period[0]} {period[1]} needs counting by date, which the rules cannot: say it in "
+                "spec.yaml or build with a model",
+            )
+        )
+        return True
     counted = child
-    if (parent, child) not in draft.relations:
+    shared = [c for p, c in draft.relations if p == parent and (child, c) in draft.relations]
+    if (parent, child) not in draft.relations and shared:
+        counted = shared[0]  # "members rent plots; a member can rent at most 2 plots": the rentals count
+    elif (parent, child) not in draft.relations:
         # "staff book playgroups that hold at most 12 dogs": the dogs are counted through the bookings
         links = [
             c
@@ -319,10 +482,21 @@ def _count_limit(clause: Clause, draft: Draft, span: tuple[int, int], most: floa
         f"{parent}.{name} (default {int(most)}) caps the {plural_words(child)} of one {parent}{through}"
     )
     clause.use(*range(span[0], after + 1))
+    if qualified:
+        clause.used.discard(after - 1)  # which of them count ("active") is no rule: reported
     if words[after + 1 : after + 4] == ["at", "a", "time"] or words[after + 1 : after + 3] == ["at", "once"]:
         clause.use(*range(after + 1, min(len(words), after + 4)))
+        draft.unsaid.append(
+            (
+                clause.phrase(span[0] + 2, min(len(words), after + 4) - 1),
+                f"the limit counts every {counted.replace('_', ' ')} of {article(parent)} {parent}, ended or "
+                f"not: the rules cannot count only current ones — delete a {counted.replace('_', ' ')} when it "
+                "ends, or say it in spec.yaml",
+            )
+        )
     found = [pos for pos, name in mentions(clause, draft) if name == parent and pos < span[0]]
     start = found[-1] if found else max(0, span[0] - 2)
+    start -= start > 0 and words[start - 1] in ("a", "an", "each", "every", "the", "one")  # "a member can …"
     clause.use(*range(start, span[0]))  # "a concert sells at most 2000 tickets": the verb is the rule's
     feature = f"rule:limit:{counted}"
     if counted != child:  # the dogs are booked into the playgroup: the relations are part of the rule
@@ -331,7 +505,7 @@ def _count_limit(clause: Clause, draft: Draft, span: tuple[int, int], most: floa
     return True
 
 
-def _qualifies(word: str, draft: Draft) -> bool:
+def qualifies(word: str, draft: Draft) -> bool:
     """ "cooking" in "a cooking time", "away" in "an away score": a word that names which measure."""
     return (
         word.isalpha()
@@ -348,9 +522,16 @@ def _qualifies(word: str, draft: Draft) -> bool:
 def _range_target(clause: Clause, draft: Draft, start: int, end: int) -> tuple[str, str] | None:
     """(entity, field) a range at ``start..end`` bounds: the measure word or verb before it, else after."""
     words = clause.words
+    before = start - 1
+    if before >= 2 and words[before] in UNIT_WORDS | UNITS and words[before - 1] == "in":
+        before -= 2  # "a volume in litres at least 0": the field before its unit
+    named = nearest(clause, draft, before) if before >= 0 else None
+    if named is not None and draft.field_of(named, words[before]) is not None:
+        clause.use(*range(before, start))  # "films with title, runtime at least 1": the field just named
+        return named, words[before]
     window = list(range(start - 1, max(-1, start - 6), -1)) + list(range(end + 1, min(len(words), end + 3)))
     noun = start - 2 if start >= 3 and words[start - 1] == "of" else start - 1  # "a balance of at least 0"
-    if noun >= 1 and words[noun - 1] in ("a", "an", "its", "their") and _qualifies(words[noun], draft):
+    if noun >= 1 and words[noun - 1] in ("a", "an", "its", "their") and qualifies(words[noun], draft):
         entity = nearest(clause, draft, noun)
         if entity is not None:  # "each desk has a floor between 1 and 20": the noun before the range
             clause.use(*range(noun, start))
@@ -358,7 +539,9 @@ def _range_target(clause: Clause, draft: Draft, start: int, end: int) -> tuple[s
     for k in window:
         word = words[k]
         base = singular(word)
-        if word in vocab.MEASURE_VERBS and not _qualifies(words[k - 1] if k else "", draft):
+        if k > 0 and words[k - 1] in ("can", "cannot", "may", "must", "will", "should", "to"):
+            continue  # "a member can rent at most 2": a verb, no measure named after it
+        if word in vocab.MEASURE_VERBS and not qualifies(words[k - 1] if k else "", draft):
             name = vocab.MEASURE_VERBS[word]
             clause.use(k)
             if name in draft.entities:
@@ -370,7 +553,7 @@ def _range_target(clause: Clause, draft: Draft, start: int, end: int) -> tuple[s
         ):
             clause.use(k)
             qualifier = words[k - 1] if k > 0 else ""
-            if _qualifies(qualifier, draft):
+            if qualifies(qualifier, draft):
                 clause.use(k - 1)  # "a cooking time between 5 and 240 minutes": cooking_time
                 base = f"{qualifier}_{base}"
             if base in draft.entities:
@@ -386,171 +569,7 @@ def _owner(draft: Draft, name: str) -> str | None:
     return owners[0] if owners else None
 
 
-_PAIR_WORDS = frozenset({"and", "dates", "date", "times", "a", "an"})
-
-
-def read_dates(clause: Clause, draft: Draft) -> None:
-    """ "check-in and check-out dates", "a start and an end": two dates, the second after the first."""
-    words = clause.words
-    pairs = [
-        ("check_in", "check_out", "date"),
-        ("start", "end", "datetime"),
-        ("starts", "ends", "datetime"),
-        ("arrival", "departure", "date"),
-        ("pickup", "return", "datetime"),
-        ("from", "until", "date"),
-    ]
-    for first, second, kind in pairs:
-        if first in words and second in words and words.index(first) < words.index(second):
-            i, j = words.index(first), words.index(second)
-            if first == "from" and not (j - i <= 3):
-                continue
-            lemmas = [w[:-1] if w.endswith("s") and w[:-1] in vocab.LINKING_VERBS else w for w in words]
-            linked = [vocab.LINKING_VERBS[w] for w in lemmas if vocab.LINKING_VERBS.get(w) in draft.entities]
-            entity = linked[0] if linked else nearest(clause, draft, i)
-            if entity is None:
-                continue
-            names = (
-                (first, second)
-                if first.startswith("check") or (kind == "date" and first != "from")
-                else ("starts_at", "ends_at")
-            )
-            if first == "from":
-                names = ("starts_on", "ends_on")
-            if kind == "date" and first in ("arrival",):
-                names = ("arrives_on", "departs_on")
-            for name in names:
-                draft.set_field(entity, name, type=kind if not name.endswith("_on") else "date")
-            draft.rules.append({"kind": "ordering", "entity": entity, "before": names[0], "after": names[1]})
-            clause.use(
-                i,
-                j,
-                *[k for k in range(i, min(len(words), j + 2)) if words[k] in _PAIR_WORDS],
-            )
-            draft.said.append((clause.phrase(i, j), f"rule:ordering:{entity}"))
-
-
-_CHOICE_NAMES = r"(status|priority|state|stage|severity|level|size|kind)"
-_KNOWN_CHOICES = re.compile(
-    rf"\b{_CHOICE_NAMES}\s+(?:of\s+|is\s+|can\s+be\s+|one\s+of\s+)?"
-    r"([a-z_]+(?:\s+[a-z_]+)?(?:\s*,\s*[a-z_]+(?:\s+[a-z_]+)?)+,?\s+(?:or|and)\s+[a-z_]+(?:\s+[a-z_]+)?)"
-)
-# "a size one of small, medium or large", "a payment method that is either cash or card"
-_LISTED_CHOICES = re.compile(
-    r"\b([a-z_]+),?\s+(?:(?:that\s+|which\s+)?(?:is|are|can\s+be|must\s+be)\s+)?(?:one\s+of|either)\s+"
-    r"([a-z_]+(?:\s*,\s*[a-z_]+)*,?\s+(?:or|and)\s+[a-z_]+)"
-)
-
-
-def status_flow(choices: list[str]) -> dict[str, list[str]]:
-    """The moves between listed status values: each to the next, and any unfinished one to an exit
-    ("cancelled", "rejected"); exits and final values ("completed") move nowhere."""
-    main = [c for c in choices if c not in EXIT_CHOICES]
-    exits = [c for c in choices if c in EXIT_CHOICES]
-    flow: dict[str, list[str]] = {}
-    for k, value in enumerate(main):
-        after = [main[k + 1]] if k + 1 < len(main) else []
-        final = not after and value in FINAL_CHOICES  # "shipped" last is final; "paid" then "shipped" is not
-        flow[value] = after + ([] if final else exits)
-    for value in exits:
-        flow[value] = []
-    return {c: flow[c] for c in choices}
-
-
-_DATE_HEADS = ("date", "day", "time")
-
-
-def _date_field(draft: Draft, entity: str, qualifier: str, head: str) -> str:
-    """The field "the due date" of a loan names: its due_on when it has one, the loan's own date for
-    "the borrowed date" (a loan is what borrowing makes), else a new ``<qualifier>_on``."""
-    kind = "datetime" if head == "time" else "date"
-    dated: list[str] = [f["name"] for f in draft.entities[entity] if f["type"] in ("date", "datetime")]
-    same = [n for n in dated if n.split("_")[0] == qualifier]
-    stem = qualifier[:-2] if qualifier.endswith("ed") else qualifier
-    made = vocab.LINKING_VERBS.get(stem) == entity or vocab.LINKING_VERBS.get(stem + "e") == entity
-    if same:
-        return same[0]
-    if made and dated:
-        return dated[0]
-    name = f"{qualifier}_{'at' if kind == 'datetime' else 'on'}"
-    draft.set_field(entity, name, type=kind)
-    return name
-
-
-def read_date_order(clause: Clause, draft: Draft) -> None:
-    """ "a due date after the borrowed date", "the end date is before the start date", "a match ends after
-    it starts": two dates of one entity, one after the other."""
-    words = clause.words
-    for k, word in enumerate(words):
-        if word not in ("after", "before") or k < 2:
-            continue
-        entity = nearest(clause, draft, k)
-        if entity is None:
-            continue
-        if words[k - 1] in ("ends", "finishes") and any(
-            w in ("starts", "begins") for w in words[k + 1 : k + 4]
-        ):
-            first, second = "starts_at", "ends_at"
-            draft.set_field(entity, first, type="datetime")
-            draft.set_field(entity, second, type="datetime")
-            end = next(m for m in range(k + 1, len(words)) if words[m] in ("starts", "begins"))
-        else:
-            left = next((m for m in (k - 1, k - 2, k - 3) if m > 0 and words[m] in _DATE_HEADS), None)
-            right = next((m for m in range(k + 2, min(len(words), k + 5)) if words[m] in _DATE_HEADS), None)
-            if left is None or right is None or words[right - 1] in STOP or words[left - 1] in STOP:
-                continue
-            later = _date_field(draft, entity, words[left - 1], words[left])
-            earlier = _date_field(draft, entity, words[right - 1], words[right])
-            first, second = (earlier, later) if word == "after" else (later, earlier)
-            end = right
-        if first == second:
-            continue
-        draft.rules.append({"kind": "ordering", "entity": entity, "before": first, "after": second})
-        start = max(0, k - 3)
-        clause.use(*range(start, end + 1))
-        draft.said.append((clause.phrase(start, end), f"rule:ordering:{entity}"))
-
-
-def read_choices(clause: Clause, draft: Draft) -> None:
-    """ "a status (draft, published or archived)", "priority: low, normal or urgent", "a size that is
-    one of s, m or l", "paid either by cash or card": exactly the values listed, nothing added."""
-    text = clause.text
-    taken: list[tuple[int, int]] = []
-    matches = [*_LISTED_CHOICES.finditer(text), *_KNOWN_CHOICES.finditer(text)]
-    for match in matches:
-        if any(a <= match.start() < b for a, b in taken):
-            continue
-        name = match.group(1)
-        if (name in STOP and name not in FIELD_WORDS) or NUMBER.match(name):
-            continue
-        raw = re.split(r"\s*,\s*|\s+or\s+|\s+and\s+", match.group(2))
-        choices = [c.strip().replace(" ", "_") for c in raw if c.strip()]
-        position = len(text[: match.start()].split())
-        entity = nearest(clause, draft, position)
-        if entity is None or len(set(choices)) < 2 or len(set(choices)) != len(choices):
-            continue
-        taken.append((match.start(), match.end()))
-        first = position
-        before = text[: match.start()].split()
-        if before and _qualifies(before[-1].strip(","), draft) and name in FIELD_WORDS:
-            name = f"{before[-1].strip(',')}_{name}"  # "a light level, one of low, medium or high"
-            position -= 1
-        if singular(name) in draft.entities:
-            name = "kind"  # "each payment is either cash or card": the kind of payment
-        elif name not in FIELD_WORDS and name != "state":
-            name = singular(name)
-        flow = status_flow(choices) if name in ("status", "state", "stage") else None
-        name = "status" if name == "state" else name
-        enum_field(draft, entity, name, choices, flow)
-        draft.listed.add((entity, name))
-        end = first + len(match.group(0).split()) - 1
-        clause.use(*range(position, end + 1))
-        feature = f"field:{entity}.{name}" + (f", rule:transitions:{entity}" if flow else "")
-        draft.said = [(t, f) for t, f in draft.said if f != f"field:{entity}.{name}"]
-        shown = f"{', '.join(choices[:-1])} or {choices[-1]}".replace("_", " ")
-        draft.said.append(
-            (f"{plural_words(entity)} have {article(name)} {name.replace('_', ' ')}: {shown}", feature)
-        )
+DATE_HEADS = ("date", "day", "time")
 
 
 def read_capacity_limits(draft: Draft) -> None:

@@ -7,6 +7,7 @@ idea is silent about them.
 from __future__ import annotations
 
 import itertools
+import re
 
 from baton.workflows.builder import _vocabulary as vocab
 from baton.workflows.builder._draft import Clause, Draft
@@ -61,23 +62,72 @@ def _has_feature(draft: Draft, words: list[str], pair: tuple[str, int, str], *, 
     return _has_relation(draft, left, right, single=not looks_plural(words[j]) and not many, why=why)
 
 
-def _pair_relation(clause: Clause, draft: Draft, i: int, left: str, j: int, right: str) -> None:
-    words = clause.words
-    between = [w for w in words[i + 1 : j] if w not in ("the", "a", "an", "one", "its", "their", "own")]
+# "messages in threads", "items live on shelves", "boxes sit on shelves": the place is the parent
+LOCATIVE = frozenset({"in", "on", "inside", "within", "under", "at", "by"})  # "books by authors" too
+# "members check out books": a phrasal verb naming the entity that links the two
+PHRASAL_LINKS = {("check", "out"): "loan", ("checks", "out"): "loan", ("sign", "up"): "registration"}
+
+
+def _placed_or_phrasal(draft: Draft, between: list[str], pair: tuple[str, str], lemma: str, why: str) -> str:
+    """ "messages in threads", "items live on shelves" (the place is the parent); "members check out books"
+    (a loan links them)."""
+    left, right = pair
+    verbs = [w for w in between if w not in ("can", "may", "will", "must", "to", "also", "often")]
+    phrasal = PHRASAL_LINKS.get((verbs[0], verbs[1])) if len(verbs) > 1 else None
+    if phrasal is not None and phrasal not in (left, right):
+        draft.link(left, right, why, name=phrasal)
+        return f"relation:{left}>{phrasal}, relation:{right}>{phrasal}"
+    located = between[-1] in LOCATIVE and (len(between) == 1 or vocab.LINKING_VERBS.get(lemma) is None)
+    if located and between[0] not in HAS and between[0] != "with" and draft.relate(right, left, why):
+        return f"relation:{right}>{left}"
+    return ""
+
+
+def _no_relation(before: list[str], verbs: list[str]) -> bool:
+    if not verbs:
+        return True
+    if verbs == ["per"] and before in (["one"], ["per"]):
+        return True  # "one review per customer per product" is a uniqueness, read later
+    bounds = ("at", "most", "least", "up", "to", "no", "more", "than")
+    extra = [w for w in verbs[1:] if not w.isdigit() and w not in bounds]
+    return (verbs[0] in HAS or verbs[0] == "with") and bool(extra)  # "cars with a plate, customers …"
+
+
+def _between(
+    draft: Draft, words: list[str], first: tuple[int, str], second: tuple[int, str]
+) -> list[str] | None:
+    """The words between two nouns that may relate them, or None when they cannot."""
+    (i, left), (j, right) = first, second
+    # "members can check out at most 5 books": the bound is the limit's (read_ranges), the verb the relation's
+    unbound = re.sub(
+        r"\b(?:at (?:most|least)|(?:more|less|fewer) than) -?[\d.]+\b", " ", " ".join(words[i + 1 : j])
+    )
+    between = [w for w in unbound.split() if w not in ("the", "a", "an", "one", "its", "their", "own")]
     if not between or "and" in between or len(between) > 4:
-        return
+        return None
+    bounded = len(unbound.split()) < j - i - 1
+    if bounded and ({(left, right), (right, left)} & set(draft.relations)):
+        return None  # "patients have appointments; a patient can book at most 2": the limit restates it
+    return between
+
+
+def _pair_relation(clause: Clause, draft: Draft, i: int, left: str, j: int, right: str) -> str:
+    words = clause.words
+    between = _between(draft, words, (i, left), (j, right))
+    if between is None:
+        return ""
     many = any(w in ("many", "several", "multiple", "more") for w in between)
     verbs = _verbs(between)
-    if verbs == ["per"] and (words[i - 1 : i] == ["one"] or words[i - 1 : i] == ["per"]):
-        return  # "one review per customer per product" is a uniqueness, read later
+    if _no_relation(words[i - 1 : i], verbs):
+        return ""
     phrase = clause.phrase(i, j)
     why = f"'{phrase}'"
-    feature = ""
-    if not verbs:
-        return
     verb = verbs[0]
     lemma = verb[:-1] if verb.endswith("s") and verb[:-1] in vocab.LINKING_VERBS else verb
-    if verb in HAS or verb == "with":
+    feature = _placed_or_phrasal(draft, between, (left, right), lemma, why)
+    if feature:
+        pass
+    elif verb in HAS or verb == "with":
         feature = _has_feature(draft, words, (left, j, right), many=many, why=why)
     elif (
         verbs == ["per"]
@@ -100,6 +150,7 @@ def _pair_relation(clause: Clause, draft: Draft, i: int, left: str, j: int, righ
         draft.said.append((phrase, feature))
         if len(feature.split(", ")) == 2:
             _link_quantity(clause, draft, feature.split(", ")[0].split(">")[1], j)
+    return feature
 
 
 _CHAIN = frozenset({"and", "many", "a", "an", "one", "several", "multiple", "some", "also", "their", "its"})
@@ -126,9 +177,11 @@ def scan_relations(clauses: list[Clause], draft: Draft) -> None:
     for clause in clauses:
         if clause.role:
             continue
+        draft.said.current = clause.text
         found = _verb_entities(clause, draft, mentions(clause, draft))
         subject: tuple[int, str] | None = None
         belongs = False
+        listed: list[str] = []
         for (i, left), (j, right) in itertools.pairwise(found):
             between = clause.words[i + 1 : j]
             if subject is not None and between and set(between) <= _CHAIN and "and" in between:
@@ -155,7 +208,16 @@ def scan_relations(clauses: list[Clause], draft: Draft) -> None:
             has = [w for w in between if w in HAS]
             belongs = "belongs" in between or "belong" in between
             subject = (i, left) if has or belongs else None
-            _pair_relation(clause, draft, i, left, j, right)
+            if between and set(between) <= {"and", "or"}:
+                listed.append(left)  # "wolves and calves live in enclosures": both live there
+                continue
+            feature = _pair_relation(clause, draft, i, left, j, right)
+            if feature == f"relation:{right}>{left}":
+                for other in listed:
+                    if other != right and draft.relate(right, other, f"'{clause.phrase(i, j)}'"):
+                        draft.said.append((f"{clause.phrase(i, j)} ({other})", f"relation:{right}>{other}"))
+            listed = []
+    draft.said.current = ""
 
 
 def known_relations(draft: Draft) -> None:

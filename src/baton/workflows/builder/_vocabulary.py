@@ -168,8 +168,6 @@ NOT_ENTITIES = frozenset(
         "web",
         "website",
         "site",
-        "tool",
-        "tools",
         "thing",
         "things",
         "stuff",

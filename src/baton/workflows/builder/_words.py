@@ -31,6 +31,13 @@ UNIT_WORDS = frozenset({
     "dollars", "euros", "pounds", "cents", "pence", "yen", "usd", "eur", "gbp", "minutes", "hours", "days",
     "seconds", "weeks", "months", "years", "grams", "kilograms", "kg", "kgs", "meters", "metres", "km", "miles",
     "litres", "liters", "percent", "points", "calories", "kilometers", "kilometres", "centimeters", "inches",
+    "cm", "mm", "ml", "mg", "lbs", "lb", "oz", "ft", "feet", "gallons", "tons", "tonnes", "millimeters",
+    "millimetres", "centimetres", "chars", "characters",
+})
+# "flyers with copies", "documents with pages": a number of them, never an entity
+COUNT_NOUNS = frozenset({
+    "copies", "pages", "servings", "portions", "pieces", "votes", "likes", "views", "stars", "credits", "reps",
+    "laps", "calories", "points", "clicks", "attempts", "retries",
 })
 FETCH_VERBS = frozenset({
     "fetch", "fetches", "collect", "collects", "import", "imports", "pull", "pulls", "download",
@@ -70,7 +77,8 @@ STOP = frozenset(
         "json", "backend", "service", "tracker", "tracking", "manager", "managing", "management", "catalog",
         "catalogue", "directory", "registry", "log", "book", "store", "keep", "track", "holds", "hold",
         "has", "have", "with", "and", "or", "belongs", "belong", "many", "several", "multiple", "each",
-        "any", "optional", "optionally", "required", "various", "different", "lot", "lots",
+        "any", "optional", "optionally", "required", "various", "different", "lot", "lots", "too", "well",
+        "etc", "please",
     }
 )
 ADJECTIVES = frozenset({
@@ -147,7 +155,7 @@ AMBIGUOUS_ACTIONS = frozenset(
         "hashes", "hash", "looks", "look", "collects", "collect", "pipes", "pipe", "tunnels", "tunnel",
         "crops", "crop", "publishes", "publish", "syncs", "sync", "polls", "poll", "forwards", "forward",
         "sort", "sorts", "scale", "scales", "add", "adds", "sms", "ping", "pings", "tweets", "tweet",
-        "proxies", "proxy", "compare",
+        "proxies", "proxy", "compare", "harvest", "harvests", "print", "prints",
     }
 )  # fmt: skip
 # The service named by what it does: "a currency converter", "a URL shortener" — no entity either.

@@ -18,8 +18,12 @@ from typing import Any
 
 from baton.core.errors import InvalidInputError
 from baton.workflows.builder import _actions as actions
+from baton.workflows.builder import _choices as choices
+from baton.workflows.builder import _dates as dates
 from baton.workflows.builder import _reading as reading
+from baton.workflows.builder import _said as said
 from baton.workflows.builder import _vocabulary as vocab
+from baton.workflows.builder import _wording as wording
 from baton.workflows.builder._draft import WHO_FIELDS, Clause, Draft
 from baton.workflows.builder._jobs import (
     FLASK_WORDS,
@@ -30,8 +34,8 @@ from baton.workflows.builder._jobs import (
     read_jobs,
 )
 from baton.workflows.builder._leftovers import SERVICE_WORDS, leftovers
-from baton.workflows.builder._naming import looks_plural, name_problem, plural, safe_name, singular, slug
-from baton.workflows.builder._queries import read_queries, read_unique
+from baton.workflows.builder._naming import looks_plural, plural, singular, slug
+from baton.workflows.builder._queries import mark_fields, read_queries, read_unique
 from baton.workflows.builder._relations import HAS, known_relations, scan_relations
 from baton.workflows.builder._words import (
     ACTION_VERBS,
@@ -39,6 +43,7 @@ from baton.workflows.builder._words import (
     AGENT_NOUNS,
     AMBIGUOUS_ACTIONS,
     COLLECTIVE_NOUNS,
+    COUNT_NOUNS,
     FIELD_WORDS,
     KEEPING_HEADS,
     PERSON_NOUNS,
@@ -78,6 +83,23 @@ _PREPOSITIONS = frozenset(
 )
 # verbs that look plural: "… and belongs to a vehicle", "a match ends after it starts"
 _NEVER_ENTITIES = frozenset({"starts", "ends", "begins", "belongs", "belong"})
+# "a shopping list", "a reading list": what such a list holds
+_LISTS_OF = {"shopping": "item", "packing": "item", "grocery": "item", "reading": "book", "watch": "movie"}
+_JOB_KINDS = frozenset(
+    {
+        "cron",
+        "timer",
+        "background",
+        "batch",
+        "scheduled",
+        "nightly",
+        "daily",
+        "hourly",
+        "weekly",
+        "cleanup",
+        "queue",
+    }
+)
 _RELATIVE_PRONOUNS = frozenset({"that", "which", "who"})
 # "users can post messages": the word after a modal is a verb
 _MODALS = frozenset({"can", "may", "will", "must", "should", "could", "would", "cannot"})
@@ -92,21 +114,6 @@ _VERB_LEADS = frozenset({"who", "to", "can", "may", "will", "must", "also", "the
 _SUBJECT_WORDS = frozenset(
     {"who", "that", "which", "it", "also", "then", "automatically", "nightly", "daily"}
 )
-
-
-_PAREN_LIST = re.compile(
-    r"\(\s*((?:one of |either )?[a-z][a-z _-]*(?:\s*(?:,|\bor\b|\band\b)\s*[a-z][a-z _-]*)+)\s*\)"
-)
-
-
-def _choice_list(match: re.Match[str]) -> str:
-    """ "(requested, confirmed, cancelled)" → "one of requested, confirmed or cancelled": a field's choices."""
-    body = re.sub(r"^(?:one of|either)\s+", "", match.group(1).strip())
-    items = [" ".join(i.split()).replace(" ", "_") for i in re.split(r"\s*,\s*|\s+or\s+|\s+and\s+", body)]
-    items = [i for i in items if i]
-    if len(items) < 2:
-        return match.group(0)
-    return " one of " + ", ".join(items[:-1]) + " or " + items[-1]
 
 
 _URL = re.compile(r"https?://[^\s,;()<>\"']+", re.IGNORECASE)
@@ -124,18 +131,18 @@ def _hide_urls(idea: str, draft: Draft) -> str:
     return _URL.sub(placeholder, idea)
 
 
-def _normalise(idea: str) -> str:
-    text = " ".join(idea.lower().split())
-    text = re.sub(r"\be-mail", "email", text)
-    text = re.sub(r"\$\s?(\d)", r"\1", text)
-    text = re.sub(r"\b([a-z]+)-([a-z]+)\b", r"\1_\2", text)
-    return " ".join(_PAREN_LIST.sub(_choice_list, text).split())
-
-
 def _clauses(text: str) -> list[Clause]:
     text = text.replace("(", " ").replace(")", " ")
     parts = [" ".join(p.strip(" ,").split()) for p in re.split(r"[.;:!?]+(?=\s|$)|\n|\s[-–—]\s", text)]
-    return [Clause(text=p, words=_WORD.findall(p)) for p in parts if _WORD.findall(p)]
+    clauses = [Clause(text=p, words=_WORD.findall(p)) for p in parts if _WORD.findall(p)]
+    if clauses:
+        clauses[0].first = True
+    return clauses
+
+
+def _names_service(words: list[str], i: int) -> bool:
+    """ "A staff API", "a people app": a collective noun naming the service, no entity."""
+    return words[i] in COLLECTIVE_NOUNS and i + 1 < len(words) and words[i + 1] in SERVICE_WORDS
 
 
 def _noun(word: str) -> str | None:
@@ -184,10 +191,14 @@ def _compound(words: list[str], i: int) -> str | None:
         return None
     first, second = words[i], words[i + 1]
     known = f"{first}_{singular(second)}" in vocab.COMPOUNDS  # "stock prices": a price alone is no entity
+    # "print jobs", "repair jobs": work the service keeps ("cron jobs" and "timer jobs" are the service's own)
+    known = known or (second == "jobs" and first.isalpha() and first not in _JOB_KINDS and first not in STOP)
     if not looks_plural(second) or (_noun(second) is None and not known) or not first.isalpha():
         return None
     if i > 0 and words[i - 1] in ("a", "an", "each", "every"):
         return None  # "a match ends after it starts": one noun, then its verb
+    if singular(second) in ("date", "time", "name", "number") or second in ("dates", "times"):
+        return None  # "with due dates", "start times": a field, never a thing kept
     if second in HAS or second in ("belongs", "contains", "includes"):
         return None  # "each bike belongs to", "a shipment contains": a noun and its verb
     subject = i > 0 and (looks_plural(words[i - 1]) or words[i - 1] in COLLECTIVE_NOUNS)
@@ -196,12 +207,16 @@ def _compound(words: list[str], i: int) -> str | None:
     joined = f"{first}_{singular(second)}"
     if joined in vocab.COMPOUNDS or joined in vocab.ENTITY_FIELDS:
         return joined
+    noun_first = first in AMBIGUOUS_ACTIONS and (
+        i == 0 or words[i - 1] in ("the", "our", "their", "its", "of")
+    )
     if (
         first in vocab.NOT_ENTITIES
-        or first in ACTION_VERBS
+        or (first in ACTION_VERBS and not noun_first)  # "harvest logs" at the start: a noun
         or first in _OBJECT_TAKERS
         or first in _PREPOSITIONS
         or first in vocab.DETERMINERS
+        or first in wording.FOREIGN_ARTICLES
         or first in ADJECTIVES
         or first in _VERB_BASES
     ):
@@ -213,37 +228,76 @@ def _compound(words: list[str], i: int) -> str | None:
     return joined
 
 
-def _field_list(words: list[str], start: int) -> list[int]:
+def _field_list(words: list[str], start: int, *, listing: bool = False) -> list[int]:
     """Positions of the field names listed after "with" ("books with title, isbn and year")."""
     found: list[int] = []
-    for k in range(start, len(words)):
+    k = start
+    while k < len(words):
         word = words[k]
-        if word in ("and", "a", "an", "the", "its", "their", "optional"):
+        if word in ("and", "a", "an", "the", "its", "their", "optional", "unique"):
+            k += 1
             continue
+        if words[k : k + 2] in (["at", "least"], ["at", "most"], ["more", "than"], ["less", "than"]):
+            counted = k + 3 < len(words) and _noun(words[k + 3]) is not None and looks_plural(words[k + 3])
+            if counted and words[k + 3] not in COUNT_NOUNS:
+                break  # "teams with at most 11 players": a limit on the players, read by read_ranges
+            k += 3 + (
+                k + 3 < len(words) and words[k + 3] in UNIT_WORDS
+            )  # "qty at least 0", "at most 100 chars"
+            continue
+        if words[k : k + 2] == ["one", "of"] or word == "either":
+            while k < len(words) and words[k] != "and":
+                k += 1  # "a severity one of low, medium or high and …": the choices read_choices reads
+            continue
+        if word == "in" and k + 1 < len(words) and words[k + 1] in UNIT_WORDS | reading.UNITS:
+            k += 2  # "a blade length in cm and a price": the unit of the field before
+            continue
+        noun = _noun(word)
         if (
             word in HAS
             or word in vocab.VERBS_3RD
-            or _noun(word) in vocab.ENTITY_FIELDS
-            or word in ("from", "between", "per", "who", "that", "which")
+            or noun in vocab.ENTITY_FIELDS
+            or (
+                found
+                and not listing  # "animals (name, age, species)": a parenthesis lists fields only
+                and noun is not None
+                and looks_plural(word)
+                and word not in FIELD_WORDS | COUNT_NOUNS
+                and singular(word) not in FIELD_WORDS  # "a name and due dates"
+            )
+            or word in ("from", "between", "per", "who", "that", "which", "in", "at", "on", "for", "to")
             or word in reading.DATE_WORDS
+            or reading.NUMBER.match(word)
         ):
             break
         found.append(k)
+        k += 1
     return found
 
 
 def _in_field_chain(words: list[str], i: int) -> bool:
     """ "visits have a date and notes": a field word in a list after has/with is a field, not an entity."""
+    counted = words[i] in COUNT_NOUNS  # "each recipe has servings", "flyers with copies": a count
     if (
         singular(words[i]) not in FIELD_WORDS
         and words[i] not in FIELD_WORDS
         and words[i] not in _CHAIN_FIELDS
+        and not counted
     ):
         return False
     k = i - 1
+    if (
+        k > 0
+        and words[k].isalpha()
+        and words[k] not in STOP
+        and words[k] not in ADJECTIVES
+        and _noun(words[k]) is None
+        and words[k - 1] in ("with", "has", "have", "a")
+    ):
+        k -= 1  # "with due dates": a qualifier of the field word
     while k >= 0 and (words[k] in ("a", "an", "and", "its", "their", "optional") or words[k] in FIELD_WORDS):
         k -= 1
-    return k >= 0 and words[k] in ("has", "have", "with", "having") and k < i - 1
+    return k >= 0 and words[k] in ("has", "have", "with", "having") and (k < i - 1 or counted)
 
 
 def _kept_by_name(words: list[str], i: int) -> str | None:
@@ -261,8 +315,10 @@ def _kept_by_name(words: list[str], i: int) -> str | None:
         return None
     if word in vocab.VERBS_3RD or word in _VERB_BASES or word in vocab.NOT_ENTITIES:
         return None
+    if word in _LISTS_OF and words[i + 1] == "list":
+        return _LISTS_OF[word]  # "a shopping list": its items
     if word.endswith(("ing", "ly", "ed")) and word not in _ING_NOUNS:
-        return None  # "a shopping list", "a weekly planner": no noun
+        return None  # "a weekly planner": no noun
     head = words[i + 1]
     if (head in KEEPING_HEADS and head not in ("list", "log")) or (
         head in ("list", "log") and (i == 0 or words[i - 1] in ("a", "an", "my", "our", "the"))
@@ -273,10 +329,21 @@ def _kept_by_name(words: list[str], i: int) -> str | None:
     return None
 
 
+def _verb_of_subject(words: list[str], i: int) -> bool:
+    """ "harvest logs record the weight", "users log expenses": a verb after its plural subject, no entity
+    (a verb naming a link, "members book rooms", is read by the relations)."""
+    word = words[i]
+    if i == 0 or i + 1 >= len(words) or word not in _VERB_BASES or word in vocab.LINKING_VERBS:
+        return False
+    subject = looks_plural(words[i - 1]) and _noun(words[i - 1]) is not None
+    return subject and (words[i + 1] in vocab.DETERMINERS or looks_plural(words[i + 1]))
+
+
 def _scan_entities(clauses: list[Clause], draft: Draft, listed: dict[str, list[str]]) -> None:
     for clause in clauses:
         if clause.role == "action":
             continue
+        draft.said.current = clause.text
         words = clause.words
         i = 0
         while i < len(words):
@@ -287,7 +354,9 @@ def _scan_entities(clauses: list[Clause], draft: Draft, listed: dict[str, list[s
                 i += 2
                 continue
             compound = _compound(words, i)
-            verb = _is_verb(words, i) and clause.role != "object"  # what is fetched is a noun phrase
+            # what is fetched is a noun phrase
+            verb = (_is_verb(words, i) or _verb_of_subject(words, i)) and clause.role != "object"
+            verb = verb or _names_service(words, i)
             if clause.headless and i == 0 and (words[0] in vocab.VERBS_3RD or words[0] in HAS):
                 verb = True  # "… and records the response times": its subject came before
             if compound is None and (verb or (words[i] in HAS and i > 0)):
@@ -327,9 +396,10 @@ def _scan_entities(clauses: list[Clause], draft: Draft, listed: dict[str, list[s
                     "multiple",
                 )  # "has many products with …"
                 if end + 1 < len(words) and words[end + 1] == "with" and not owned:
-                    positions = _field_list(words, end + 2)
+                    listing = any(clause.text.startswith(f"{n} with ") for n in draft.paren_nouns)
+                    positions = _field_list(words, end + 2, listing=listing)
                     if positions:
-                        listed.setdefault(name, []).extend(words[k] for k in positions)
+                        listed.setdefault(name, []).extend(reading.joined_names(words, positions))
                         clause.use(end + 1, *positions, *range(end + 2, positions[-1] + 1))
                         draft.said.append((clause.phrase(i, positions[-1]), f"entity:{name}"))
                         i = positions[-1] + 1
@@ -365,13 +435,13 @@ def _fill_fields(draft: Draft, listed: dict[str, list[str]]) -> None:
 def _drop_who_fields(draft: Draft, listed: dict[str, list[str]]) -> None:
     """A booking linking two or more parents (a dog, a playgroup) keeps no free-text guest field
     from the vocabulary, unless the idea named it."""
-    said = {f for _, feature in draft.said for f in feature.split(", ")}
+    features = {f for _, feature in draft.said for f in feature.split(", ")}
     for name, fields in draft.entities.items():
         parents = [p for p, c in draft.relations if c == name]
         if len(parents) < 2 or name not in vocab.ENTITY_FIELDS:
             continue
         usual = {f for f, _, _ in vocab.ENTITY_FIELDS[name]} & WHO_FIELDS
-        drop = {f for f in usual if f not in listed.get(name, []) and f"field:{name}.{f}" not in said}
+        drop = {f for f in usual if f not in listed.get(name, []) and f"field:{name}.{f}" not in features}
         if drop and fields:
             fields[:] = [f for f in fields if f["name"] not in drop]
             draft.assumptions.append(
@@ -393,82 +463,6 @@ def _shortened_links(clauses: list[Clause], draft: Draft) -> None:
             return
 
 
-def _rename_reserved(draft: Draft) -> dict[str, str]:
-    """Entity and field names that clash with Python, SQL or the generated code get a safe name."""
-    renames: dict[str, str] = {}
-    for name in list(draft.entities):
-        if name_problem(name, kind="entity"):
-            renames[name] = safe_name(name, kind="entity", taken=set(draft.entities))
-    for old, new in renames.items():
-        draft.entities[new] = draft.entities.pop(old)
-        draft.mentioned = [new if m == old else m for m in draft.mentioned]
-        draft.relations = [(renames.get(p, p), renames.get(c, c)) for p, c in draft.relations]
-        draft.assumptions.append(
-            f"'{old}' clashes with Python, SQL or the generated code: the entity is named {new}"
-        )
-    for rule in [*draft.rules, *draft.queries, *draft.jobs]:
-        for key in ("entity", "parent"):
-            if rule.get(key) in renames:
-                rule[key] = renames[rule[key]]
-    fields = _rename_fields(draft)
-    return {**renames, **fields}
-
-
-def _rename_fields(draft: Draft) -> dict[str, str]:
-    """Fields renamed, as ``{"entity.old": "entity.new"}``."""
-    renamed: dict[str, str] = {}
-    for entity, fields in draft.entities.items():
-        taken = {f["name"] for f in fields}
-        for f in fields:
-            if name_problem(f["name"], kind="field"):
-                new = safe_name(f["name"], kind="field", taken=taken)
-                draft.assumptions.append(
-                    f"field '{f['name']}' of {entity} clashes with Python or SQL: named {new}"
-                )
-                for rule in draft.rules:
-                    for key in ("field", "before", "after"):
-                        if rule.get("entity") == entity and rule.get(key) == f["name"]:
-                            rule[key] = new
-                renamed[f"{entity}.{f['name']}"] = f"{entity}.{new}"
-                f["name"] = new
-    return renamed
-
-
-def _feature_renamed(feature: str, renames: dict[str, str]) -> str:
-    for old, new in renames.items():
-        feature = re.sub(rf"(?<![a-z_]){re.escape(old)}(?![a-z_])", new, feature)
-    return feature
-
-
-def _shown(text: str, draft: Draft) -> str:
-    """The user's words, with each URL as they wrote it."""
-    for word, url in draft.urls.items():
-        text = text.replace(word, url)
-    return text
-
-
-def _requirements(draft: Draft, renames: dict[str, str]) -> list[dict[str, Any]]:
-    said = list(draft.said)
-    covered = {f for _, feature in said for f in feature.split(", ") if f.startswith("entity:")}
-    for name in draft.mentioned:
-        if f"entity:{name}" not in covered:
-            said.insert(0, (f"keep {plural(name).replace('_', ' ')}", f"entity:{name}"))
-    requirements: list[dict[str, Any]] = []
-    seen: set[str] = set()
-    for text, feature in said:
-        text = _shown(text, draft)
-        feature = _feature_renamed(feature, renames)
-        if feature in seen:
-            continue
-        seen.add(feature)
-        requirements.append({"id": f"R{len(requirements) + 1}", "text": text, "implemented_by": feature})
-    for text, reason in dict.fromkeys((_shown(t, draft), r) for t, r in draft.unsaid):
-        requirements.append(
-            {"id": f"R{len(requirements) + 1}", "text": text, "status": "not_implemented", "reason": reason}
-        )
-    return requirements
-
-
 def _project_name(idea: str, draft: Draft, stack: Stack) -> tuple[str, str]:
     suffix = {Stack.FASTAPI: "api", Stack.FLASK: "app", Stack.FUNCTIONS: "functions"}[stack]
     domain = re.search(
@@ -485,9 +479,11 @@ def _check_meaningful(idea: str) -> None:
     letters = re.findall(r"[A-Za-z]{2,}", idea)
     if not idea.strip():
         raise InvalidInputError("the idea is empty", fields={"idea": "empty"}, hint=IDEA_HINT)
+    if len(letters) == 1 and singular(letters[0].lower()) in vocab.ENTITY_FIELDS:
+        return  # "todo", "books": one word naming what is kept
     if len(letters) < 2 or not any(re.search(r"[aeiouy]", w.lower()) for w in letters):
         raise InvalidInputError(
-            f"the idea {idea.strip()[:80]!r} is not a description of a service",
+            f"the idea {wording.quote(idea)} is not a description of a service",
             fields={"idea": "meaningless"},
             hint=IDEA_HINT,
         )
@@ -519,8 +515,9 @@ def extract_spec(
 ) -> BuildSpec:
     """The spec an idea describes, by rules; raises :class:`InvalidInputError` for an idea naming no entities."""
     _check_meaningful(idea)
+    wording.check_english(idea)
     draft = Draft()
-    text = _normalise(_hide_urls(idea, draft))
+    text = wording.normalise(_hide_urls(idea, draft), draft)
     clauses = actions.split_actions(_clauses(text), _WORD, draft)
     # what the service does not do picks no stack and no job ("a todo API that emails me a daily summary")
     words = {w for c in clauses if not c.role or c.kind == "fetch" for w in c.words}
@@ -528,36 +525,48 @@ def extract_spec(
     _scan_entities(clauses, draft, listed)
     _shortened_links(clauses, draft)
     if not draft.entities:
+        wording.check_english(idea, strict=True)
         raise InvalidInputError(
-            f"the idea {idea.strip()[:80]!r} names no entities (things the service keeps, as plural nouns)",
+            f"the idea {wording.quote(idea)} names no entities (things the service keeps, as plural nouns)",
             fields={"idea": "no entities"},
             hint=IDEA_HINT,
         )
     _fill_fields(draft, listed)
+    draft.said.current = ""
     scan_relations(clauses, draft)
     for clause in [c for c in clauses if not c.role]:
-        reading.read_choices(clause, draft)
+        draft.said.current = clause.text
+        unsaid = len(draft.unsaid)
+        choices.read_choices(clause, draft)
         reading.read_has_fields(clause, draft)
         reading.read_has_parents(clause, draft)
         reading.read_ranges(clause, draft)
-        reading.read_dates(clause, draft)
-        reading.read_date_order(clause, draft)
+        dates.read_dates(clause, draft)
+        dates.read_date_order(clause, draft)
         read_unique(clause, draft)
         read_queries(clause, draft)
+        if len(draft.unsaid) > unsaid:
+            draft.partial.add(clause.text)  # "… at a time": a part of it is reported, the rest is said apart
+    draft.said.current = ""
+    mark_fields(draft)
     known_relations(draft)
     reading.read_capacity_limits(draft)
     _drop_who_fields(draft, listed)
     # a fetch naming its URL is rendered on FastAPI: its schedule words pick no timer stack
     fetched = {w for c in fetch_sources(clauses) for w in c.words}
-    chosen = stack or infer_stack(words - fetched if fetched else words, text)
+    kept = {
+        w for w in words if singular(w) in draft.entities
+    }  # "an events API": the events are data, no trigger
+    inferred, why = infer_stack(words - fetched - kept, text)
+    chosen = stack or inferred
     if stack is None:
-        draft.assumptions.insert(0, f"stack {chosen.value}, chosen from the words of the idea")
+        draft.assumptions.insert(0, why)
     read_jobs([c for c in clauses if not c.role], text, words, draft, chosen)
     read_fetch_jobs(clauses, draft, chosen, actions.REASONS["fetch"])
     for clause in [c for c in clauses if not c.role]:
         clause.use(*[k for k, w in enumerate(clause.words) if w in FUNCTIONS_WORDS or w in FLASK_WORDS])
         leftovers(clause, draft)
-    renames = _rename_reserved(draft)
+    renames = said.rename_reserved(draft)
     name, title = _project_name(text, draft, chosen)
     draft.assumptions.append("auth: an API key in the X-API-Key header guards every route but /health")
     raw: dict[str, Any] = {
@@ -574,7 +583,7 @@ def extract_spec(
         "rules": draft.rules,
         "queries": draft.queries,
         "jobs": draft.jobs,
-        "requirements": _requirements(draft, renames),
+        "requirements": said.requirements(draft, renames),
         "azure": default_azure_plan(chosen),
         "assumptions": draft.assumptions,
     }
