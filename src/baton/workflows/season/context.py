@@ -86,7 +86,9 @@ def _season_history(data: SeasonData, parameters: SeasonParameters) -> tuple[pd.
         if parameters.category not in known:
             raise SeasonParameterError(
                 missing=[],
-                invalid={"category": f"must be one of {', '.join(known)}, got {parameters.category!r}"},
+                invalid={
+                    "category": f"'{parameters.category}' is not a category of the data ({', '.join(known)})"
+                },
             )
         history = history[history["category"] == parameters.category]
     later = history["week"] >= start

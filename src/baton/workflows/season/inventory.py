@@ -232,7 +232,9 @@ def plan_inventory(context: InventoryContext) -> InventoryPlan:
                 dc_left_at_end=dc_left,
             )
         )
-    if review is None:
+    if review is None and params.dc_holdback_percentage == 0:
+        notes.append("no replenishment and no DC holdback: the whole buy is sent to the stores at the start")
+    elif review is None:
         notes.append(
             "no replenishment: the DC holdback is a reserve to send where sales run ahead of the "
             "forecast once the first weeks are known"
