@@ -189,15 +189,18 @@ def demand_context(
 def inventory_context(
     summary: ContextSummary, parameters: SeasonParameters, policy: PlanningPolicy, demand: DemandResult
 ) -> InventoryContext:
-    """The inventory agent's context: parameters, the demand agent's forecasts, the stores, the policy."""
+    """The inventory agent's context: parameters, the demand agent's forecasts, the stores, the policy and
+    any actual sales (the replenishment is re-planned on them)."""
     _check_unchanged(summary)
     stores = pd.read_csv(Path(summary.data_dir) / STORES_FILE, dtype={"store_id": str})
+    actuals = read_actuals(Path(summary.actuals_file)) if summary.actuals_file is not None else None
     return InventoryContext(
         parameters=parameters,
         policy=policy,
         forecast=read_table(demand.files["forecast"]).astype({"store_id": str}),
         store_totals=read_table(demand.files["store_totals"]).astype({"store_id": str}),
         stores=stores,
+        actuals=actuals,
     )
 
 

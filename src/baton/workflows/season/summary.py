@@ -123,7 +123,15 @@ def season_report(
         "replenishment": "none" if strategy == "none" else strategy,
         "DC holdback": f"{parameters.dc_holdback_percentage:.0%}",
         "buy": f"{buy:,} units, {to_stores:,} to stores",
-        "re-planned with actual sales": "yes" if pricing.summary.replanned_with_actuals else "no",
+        "re-planned with actual sales": ", ".join(
+            part
+            for part, done in (
+                ("replenishment", inventory.summary.replanned_with_actuals),
+                ("markdowns", pricing.summary.replanned_with_actuals),
+            )
+            if done
+        )
+        or "no",
         "plan": report.plan,
     }
     notes = [*context.notes, *demand.summary.notes, *inventory.summary.notes, *pricing.summary.notes]
