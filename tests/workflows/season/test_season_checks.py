@@ -163,3 +163,23 @@ def test_with_a_model_only_what_is_missing_is_left_to_it(small_data: Path, tmp_p
     # what is wrong, not missing, no model can fill: refused as without one
     with pytest.raises(SeasonParameterError, match="raincoats"):
         read_season_request(_inputs(small_data, tmp_path, "8 weeks, raincoats only"), model=True)
+
+
+def test_a_workflow_names_one_input_check_and_gets_the_callers_context() -> None:
+    from pydantic import BaseModel
+
+    from baton.core.errors import WorkflowDefinitionError
+    from baton.core.workflow import Workflow
+
+    class Inputs(BaseModel):
+        n: int
+
+    plain = Workflow("plain", inputs=Inputs)
+    assert plain.check_inputs(Inputs(n=1)) is None  # no check: nothing to refuse
+    seen: list[tuple[int, dict[str, object]]] = []
+    checked = Workflow("checked", inputs=Inputs)
+    checked.check(lambda inputs, context: seen.append((inputs.n, context)) or "read")
+    assert checked.check_inputs(Inputs(n=2), context={"k": "v"}) == "read"
+    assert seen == [(2, {"k": "v"})]
+    with pytest.raises(WorkflowDefinitionError, match="names its input check twice"):
+        checked.check(lambda inputs, context: None)
