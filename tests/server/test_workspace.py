@@ -377,3 +377,23 @@ def test_a_season_that_could_only_fail_is_refused_before_it_is_stored(
         assert response.status_code == 422 and "historical_sales.csv" in response.text
         assert client.get("/runs").json()["items"] == before
     assert (set(runs.iterdir()) if runs.exists() else set()) == folders
+
+
+def test_with_a_model_configured_a_request_it_may_complete_is_stored(
+    confined: RunningServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What the rules left missing the run's parameters step asks the model for: the check lets it be stored
+    (no model is called here: this server runs no worker). What is wrong no model can fill: still 422."""
+    config = tmp_path / "baton.toml"
+    config.write_text(
+        '[llm.providers.lab]\nkind = "openai"\nbase_url = "http://127.0.0.1:9/v1"\nlocal = false\n'
+        'api_key_env = "TEST_LAB_KEY"\n\n[[llm.models]]\nname = "gpt-4o"\nprovider = "lab"\n'
+        'tier = "complex"\ninput_price_per_mtok = 2.5\noutput_price_per_mtok = 10.0\n'
+    )
+    monkeypatch.setenv("BATON_CONFIG", str(config))
+    monkeypatch.setenv("TEST_LAB_KEY", "sk-lab")
+    with confined.client(Role.OPERATOR) as client:
+        stored = _start(client, "season", {"request": "plan the summer", "data": "in"})
+        assert stored.status_code == 201, stored.text
+        wrong = _start(client, "season", {"request": f"{SEASON}, raincoats only", "data": "in"})
+        assert wrong.status_code == 422 and "'raincoats' is not a category" in wrong.text
