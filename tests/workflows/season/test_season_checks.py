@@ -63,6 +63,16 @@ def test_words_that_name_no_scope_or_a_real_one_are_not_refused(request_text: st
     assert found.category in (None, "swimwear")
 
 
+@pytest.mark.parametrize(
+    ("request_text", "said", "category"),
+    [(f"{BASE}, basic only", "basic", "basics"), (f"Swimwears: {BASE}", "Swimwears", "swimwear")],
+)
+def test_a_scope_in_the_other_number_is_the_category(request_text: str, said: str, category: str) -> None:
+    found = extract_parameters(request_text, today=TODAY, categories=CATEGORIES)
+    assert found.category == category
+    assert f"'{said}' → only category {category} is planned" in found.readings
+
+
 def test_a_near_miss_says_which_category_was_meant() -> None:
     with pytest.raises(SeasonParameterError) as caught:
         extract_parameters(f"{BASE}, only outerware", today=TODAY, categories=CATEGORIES)

@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from baton.agents.rules import FieldRule, Mention, extract_with_rules, find_mentions
 from baton.core.errors import InvalidInputError
-from baton.workflows.season.scope import unknown_scopes
+from baton.workflows.season.scope import category_in_another_form, unknown_scopes
 from baton.workflows.season.wording import Reading, normalise
 
 __all__ = ["ReplenishmentStrategy", "SeasonParameterError", "SeasonParameters", "extract_parameters"]
@@ -321,8 +321,11 @@ def read_request(
         bounds = {type(m).__name__: getattr(m, type(m).__name__.lower()) for m in _metadata(name)}
         if isinstance(value, float) and {"Ge", "Le"} <= bounds.keys():
             invalid[name] = f"must be between {bounds['Ge']:.0%} and {bounds['Le']:.0%}, got {value:.0%}"
+    other = category_in_another_form(text, categories or []) if "category" not in values else None
+    if other is not None:  # "basic only" when the data says basics
+        values["category"] = other[1]
     category = values.get("category")
-    if isinstance(category, str) and not _names_the_scope(text, category):
+    if other is None and isinstance(category, str) and not _names_the_scope(text, category):
         values.pop("category")
         readings.append(
             Reading(
@@ -517,11 +520,18 @@ def describe_readings(
                 lines.append(f"'{reading.said.strip()}' → {label(parameters)}{note}")
             continue
         plain = _mention_of(name, value, mentions) or (
-            _word_in(text, value) if name == "category" and isinstance(value, str) else None
+            _word_in(text, value) or _other_form_in(text, value)
+            if name == "category" and isinstance(value, str)
+            else None
         )
         lines.append(f"'{plain}' → {label(parameters)}" if plain else label(parameters))
     lines += [f"'{r.said.strip()}' → {r.means}" for r in readings if r.kind in ("depth", "unread")]
     return lines
+
+
+def _other_form_in(text: str, category: str) -> str | None:
+    found = category_in_another_form(text, [category])
+    return found[0] if found else None
 
 
 def _word_in(text: str, word: str) -> str | None:

@@ -16,7 +16,7 @@ import re
 from collections.abc import Iterable, Sequence
 from functools import cache
 
-__all__ = ["unknown_scopes"]
+__all__ = ["category_in_another_form", "unknown_scopes"]
 
 _ARTICLE = r"(?:(?:the|our|all|any|a|an)\s+)?"
 _WORD = r"([A-Za-z][A-Za-z&'-]*)"
@@ -94,15 +94,35 @@ def unknown_scopes(
     ignore = _NOT_A_CATEGORY | _rule_words()
     found: list[tuple[str, str]] = []
     seen: set[str] = set()
-    for pattern in (_SCOPE_BEFORE, _SCOPE_FOR, _SCOPE_AFTER, _SCOPE_LEAD):
-        for match in pattern.finditer(text):
-            word = match.group(1).strip("'-")
-            lower = word.lower()
-            if not word or lower in seen or lower in ignore or _forms(word) & (known | groups):
-                continue
-            seen.add(lower)
-            listed = ", ".join(sorted(categories))
-            close = difflib.get_close_matches(lower, sorted(known), n=1, cutoff=0.75)
-            guess = f"; did you mean {close[0]}?" if close else ""
-            found.append((word, f"'{word}' is not a category of the data ({listed}){guess}"))
+    for word in _scope_words(text):
+        lower = word.lower()
+        if not word or lower in seen or lower in ignore or _forms(word) & (known | groups):
+            continue
+        seen.add(lower)
+        listed = ", ".join(sorted(categories))
+        close = difflib.get_close_matches(lower, sorted(known), n=1, cutoff=0.75)
+        guess = f"; did you mean {close[0]}?" if close else ""
+        found.append((word, f"'{word}' is not a category of the data ({listed}){guess}"))
     return found
+
+
+def _scope_words(text: str) -> list[str]:
+    return [
+        match.group(1).strip("'-")
+        for pattern in (_SCOPE_BEFORE, _SCOPE_FOR, _SCOPE_AFTER, _SCOPE_LEAD)
+        for match in pattern.finditer(text)
+    ]
+
+
+def category_in_another_form(text: str, categories: Sequence[str]) -> tuple[str, str] | None:
+    """A scope naming a category in its other number ("basic only" for the data's basics): the words
+    said and the category, when exactly one category has that form."""
+    known = {c.lower(): c for c in categories}
+    for word in _scope_words(text):
+        lower = word.lower()
+        if lower in known:
+            return None  # the category itself is named: the rules read it
+        matches = sorted(known[form] for form in _forms(word) if form in known)
+        if len(matches) == 1:
+            return word, matches[0]
+    return None
