@@ -371,6 +371,9 @@ def test_a_season_that_could_only_fail_is_refused_before_it_is_stored(
         assert error["message"].startswith("the data folder no-such-folder is not there")
         assert error["details"]["fields"] == {"data": "not a folder"}
         assert str(layout["workspace"]) not in json.dumps(error)  # the caller's path, not the server's
+        response = _start(client, "season", {"request": SEASON, "data": "in", "out": "in/actuals.csv"})
+        assert response.status_code == 422, response.text
+        assert response.json()["error"]["message"] == "out in/actuals.csv is a file, not a folder"
         # uploaded files that cannot be planned from: refused, and the run's folder is removed again
         files = {"data": {"stores.csv": "store_id\ns1\n"}}
         response = _start(client, "season", {"request": SEASON}, files=files)

@@ -115,8 +115,9 @@ def check_season_files(
         assemble_context(inputs.data, parameters, inputs.actuals)
     else:
         load_data(Path(inputs.data))
-    label = "out" if _over_api(context or {}) else "--out"
-    prepare_output_folder(inputs.out, label=label)
+    context = context or {}
+    label = "out" if _over_api(context) else "--out"
+    prepare_output_folder(inputs.out, label=label, shown=shown_path(inputs.out, context))
 
 
 def check_season_inputs(inputs: SeasonInputs, context: dict[str, Any]) -> SeasonParameters | None:
