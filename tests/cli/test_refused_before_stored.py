@@ -80,6 +80,17 @@ def test_season_bad_files_and_folders_are_refused_before_a_run_is_stored(
     assert not (tmp_path / "baton.db").exists()
 
 
+def test_a_season_scope_the_data_lacks_is_refused_before_a_run_is_stored(
+    tmp_path: Path, season_data: Path
+) -> None:
+    output = refused(
+        baton(tmp_path, "season", "plan", f"{REQUEST}, raincoats only", "--data", str(season_data)),
+        "'raincoats' is not a category of the data (basics, outerwear, swimwear)",
+    )
+    assert "say a category of the data" in output
+    assert not (tmp_path / "baton.db").exists()
+
+
 def test_a_broken_config_is_refused_before_a_run_is_stored(tmp_path: Path, season_data: Path) -> None:
     broken = tmp_path / "broken.toml"
     broken.write_text("[llm\n")

@@ -96,7 +96,11 @@ def test_plan_a_season_from_plain_words(tmp_path: Path) -> None:
         tmp_path, "season", "plan", request, "--data", str(data), "--out", str(tmp_path / "plan"), "-q"
     )
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "12 weeks from 2026-03-02, weekly replenishment, 10% at the DC" in result.stdout
+    # the season's last day, included (12 weeks from Monday 2 March end on Sunday 24 May)
+    assert (
+        "12 weeks, 2026-03-02 → 2026-05-24 (last day included), weekly replenishment, 10% at the DC"
+        in " ".join(result.stdout.split())
+    )
     assert "'10%' → 10% DC holdback" in result.stdout  # each reading of the request is shown
     assert (tmp_path / "plan" / "PLAN.md").exists()
     bad = baton(tmp_path, "season", "plan", "80 weeks, keep 150% at the DC", "--data", str(data))

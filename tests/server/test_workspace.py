@@ -62,6 +62,10 @@ def layout(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     (workspace / "in" / "link-file").symlink_to(outside / "secret.txt")
     (workspace / "link-up").symlink_to("..")
     (workspace / "in" / "link-missing").symlink_to(outside / "missing.csv")
+    # a season's files: POST /runs checks them (and the request against them) before a run is stored
+    write_sample_data(workspace / "in", stores=4, weeks=60, seed=3)
+    history = (workspace / "in" / "historical_sales.csv").read_text().splitlines()
+    (workspace / "in" / "actuals.csv").write_text("\n".join(history[:3]) + "\n")
     return {"workspace": workspace, "outside": outside}
 
 
@@ -116,11 +120,13 @@ def test_refusals_say_the_same_whether_the_target_exists_or_not(confined: Runnin
 def test_paths_inside_the_workspace_are_accepted_and_stored_resolved(
     confined: RunningServer, layout: dict[str, Path], workflow: str, field: str, rest: dict[str, Any]
 ) -> None:
+    # what each input names must be there for the run to be stored (a season's data folder and actuals)
+    name = {"data": "", "actuals": "actuals.csv"}.get(field, "spec.yaml")
     with confined.client(Role.OPERATOR) as client:
-        response = _start(client, workflow, {**rest, field: "in/../in/./spec.yaml"})
+        response = _start(client, workflow, {**rest, field: f"in/../in/./{name}"})
         assert response.status_code == 201, response.text
         stored = response.json()["inputs"][field]
-    assert stored == str(layout["workspace"].resolve() / "in" / "spec.yaml")
+    assert stored == str((layout["workspace"].resolve() / "in" / name).resolve())
 
 
 def test_each_run_writes_to_its_own_folder_unless_a_sub_folder_is_named(
@@ -256,7 +262,11 @@ def _check_season_report(report: dict[str, Any], outputs: dict[str, Any]) -> Non
     *categories, backtest = report["rows"]
     assert [r["id"] for r in categories] == [c["category"] for c in pricing]
     for row, planned in zip(categories, pricing, strict=True):
-        assert row["outcome"] == ("met" if planned["reaches_target"] else "failed")
+        # the plan's own projection is a fact of the plan, not a check: only the backtest has a verdict
+        assert row["outcome"] == "info"
+        assert row["status"] == (
+            "projected to reach target" if planned["reaches_target"] else "projected to miss target"
+        )
         assert f"{planned['projected_sell_through']:.0%}" in row["reason"]
         assert row["cells"]["buy"] == f"{planned['initial_buy']:,}"
         assert row["cells"]["to stores"] == f"{stock[planned['category']]['allocated_to_stores']:,}"
@@ -276,18 +286,22 @@ def _check_season_report(report: dict[str, Any], outputs: dict[str, Any]) -> Non
         outputs[s]["summary"]["notes"] for s in ("demand", "inventory", "pricing")
     ]
     assert report["notes"] == [note for notes in step_notes for note in notes]
-    assert report["verdict"] in ("all_met", "failed", "incomplete")  # never claimed: from the rows
+    # never claimed: from the rows, and the backtest's is the only verdict
+    assert (
+        report["verdict"]
+        == {"met": "all_met", "failed": "failed", "unchecked": "incomplete"}[backtest["outcome"]]
+    )
 
 
 def test_json_uploads_land_in_the_run_folder(confined: RunningServer, layout: dict[str, Path]) -> None:
     with confined.client(Role.OPERATOR) as client:
-        response = _start(
-            client, "season", {"request": SEASON}, files={"data": {"stores.csv": "store_id\ns1\n"}}
-        )
+        data = layout["workspace"] / "in"
+        files = {name: (data / name).read_text() for name in ("stores.csv", "historical_sales.csv")}
+        response = _start(client, "season", {"request": SEASON}, files={"data": files})
         assert response.status_code == 201, response.text
         run = response.json()
     folder = layout["workspace"].resolve() / "runs" / run["id"]
-    assert (folder / "data" / "stores.csv").read_text() == "store_id\ns1\n"
+    assert (folder / "data" / "stores.csv").read_text() == files["stores.csv"]
     assert run["inputs"]["data"] == str(folder / "data")
 
 
@@ -327,3 +341,62 @@ def test_malformed_forms_get_one_clear_422_and_strangers_a_401(confined: Running
         assert client.get("/runs").json()["items"] == before
     stranger = httpx.post(f"{confined.url}/runs", data={"workflow": "season", "inputs": "{"}, files=files)
     assert stranger.status_code == 401
+
+
+def test_a_season_that_could_only_fail_is_refused_before_it_is_stored(
+    confined: RunningServer, layout: dict[str, Path]
+) -> None:
+    """The workflow's input check (the one `baton season plan` runs): a request the rules cannot read, a
+    scope the data lacks, a data folder that is not there — 422 with the CLI's message, nothing stored."""
+    from baton.workflows.season import extract_parameters
+    from baton.workflows.season.data import categories_in
+    from baton.workflows.season.parameters import SeasonParameterError
+
+    def cli_message(request: str) -> str:
+        with pytest.raises(SeasonParameterError) as caught:
+            extract_parameters(request, categories=categories_in(layout["workspace"] / "in"))
+        return caught.value.message
+
+    runs = layout["workspace"] / "runs"
+    folders = set(runs.iterdir()) if runs.exists() else set()
+    with confined.client(Role.OPERATOR) as client:
+        before = client.get("/runs").json()["items"]
+        for request in ("plan the summer", f"{SEASON}, raincoats only"):
+            response = _start(client, "season", {"request": request, "data": "in"})
+            assert response.status_code == 422, response.text
+            assert response.json()["error"]["message"] == cli_message(request)
+        response = _start(client, "season", {"request": SEASON, "data": "no-such-folder"})
+        assert response.status_code == 422, response.text
+        error = response.json()["error"]
+        assert error["message"].startswith("the data folder no-such-folder is not there")
+        assert error["details"]["fields"] == {"data": "not a folder"}
+        assert str(layout["workspace"]) not in json.dumps(error)  # the caller's path, not the server's
+        response = _start(client, "season", {"request": SEASON, "data": "in", "out": "in/actuals.csv"})
+        assert response.status_code == 422, response.text
+        assert response.json()["error"]["message"] == "out in/actuals.csv is a file, not a folder"
+        # uploaded files that cannot be planned from: refused, and the run's folder is removed again
+        files = {"data": {"stores.csv": "store_id\ns1\n"}}
+        response = _start(client, "season", {"request": SEASON}, files=files)
+        assert response.status_code == 422 and "historical_sales.csv" in response.text
+        assert client.get("/runs").json()["items"] == before
+    assert (set(runs.iterdir()) if runs.exists() else set()) == folders
+
+
+def test_with_a_model_configured_a_request_it_may_complete_is_stored(
+    confined: RunningServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What the rules left missing the run's parameters step asks the model for: the check lets it be stored
+    (no model is called here: this server runs no worker). What is wrong no model can fill: still 422."""
+    config = tmp_path / "baton.toml"
+    config.write_text(
+        '[llm.providers.lab]\nkind = "openai"\nbase_url = "http://127.0.0.1:9/v1"\nlocal = false\n'
+        'api_key_env = "TEST_LAB_KEY"\n\n[[llm.models]]\nname = "gpt-4o"\nprovider = "lab"\n'
+        'tier = "complex"\ninput_price_per_mtok = 2.5\noutput_price_per_mtok = 10.0\n'
+    )
+    monkeypatch.setenv("BATON_CONFIG", str(config))
+    monkeypatch.setenv("TEST_LAB_KEY", "sk-lab")
+    with confined.client(Role.OPERATOR) as client:
+        stored = _start(client, "season", {"request": "plan the summer", "data": "in"})
+        assert stored.status_code == 201, stored.text
+        wrong = _start(client, "season", {"request": f"{SEASON}, raincoats only", "data": "in"})
+        assert wrong.status_code == 422 and "'raincoats' is not a category" in wrong.text

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, cast
 
 import typer
 from rich.markup import escape
@@ -298,10 +298,8 @@ def season_plan(
 ) -> None:
     """Plan a season: parameters from your words, demand forecast, store allocation and markdowns."""
     _need_season_stack()
-    from baton.workflows.season import SeasonParameterError, extract_parameters
-    from baton.workflows.season.artifacts import prepare_output_folder
-    from baton.workflows.season.context import assemble_context
-    from baton.workflows.season.data import categories_in, load_data, store_groups_in
+    from baton.workflows.season import workflow as season
+    from baton.workflows.season.inputs import SeasonInputs, check_season_files, read_season_request
 
     config = load_config()  # a bad BATON_CONFIG is refused now, not after the run is stored
     # Bad input — the request, the files, --out — is refused before a run is stored, every problem listed.
@@ -316,32 +314,26 @@ def season_plan(
         raise InvalidInputError(
             f"--actuals {actuals} is not a file", fields={"actuals": "not a file"}, hint="give a CSV file"
         )
-    try:  # read as the run's parameters step reads it, so what is shown here is what is planned
-        parameters = extract_parameters(
-            request, categories=categories_in(data), store_groups=store_groups_in(data)
-        )
-    except SeasonParameterError as error:
-        if error.invalid or not config.enabled:
-            raise
-        parameters = None  # with a model configured, the run's parameters step asks it for what is missing
+    raw: dict[str, Any] = {"request": request, "data": str(data), "out": str(out)}
+    if actuals is not None:
+        raw["actuals"] = str(actuals)
+    parsed = cast(SeasonInputs, season.parse_inputs(raw))
+    # the workflow's own input check, in its two halves (POST /runs runs the same): read as the run's
+    # parameters step reads it, so what is shown here is what is planned
+    parameters = read_season_request(parsed, model=config.enabled)
     if parameters is not None:  # the readings first: a refusal of the files may follow from one of them
         strategy = str(parameters.replenishment_strategy)
         replenishment = "no replenishment" if strategy == "none" else f"{strategy} replenishment"
         console.print(
-            f"season: {parameters.forecast_horizon_weeks} weeks from {parameters.season_start_date}, "
-            f"{replenishment}, {parameters.dc_holdback_percentage:.0%} at the DC"
+            f"season: {parameters.forecast_horizon_weeks} weeks, {parameters.season_start_date} → "
+            f"{parameters.last_day} (last day included), {replenishment}, "
+            f"{parameters.dc_holdback_percentage:.0%} at the DC"
         )
         for line in parameters.readings:
             console.print(f"  [dim]{escape(line)}[/]")
-        assemble_context(data, parameters, actuals)  # the season must be plannable from the history too
-    else:
-        load_data(data.resolve())
-    prepare_output_folder(out)
+    check_season_files(parsed, parameters)
     store = open_store()
-    inputs: dict[str, Any] = {"request": request, "data": str(data), "out": str(out)}
-    if actuals is not None:
-        inputs["actuals"] = str(actuals)
-    run_id = start_run(store, SEASON, inputs)
+    run_id = start_run(store, SEASON, raw)
     if parameters is None:
         console.print(f"season [bold]{run_id}[/]: the model is asked for what the rules could not read")
     else:

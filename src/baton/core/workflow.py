@@ -236,6 +236,10 @@ class _StepOptions:
     executor: Executor | str | None
 
 
+# A workflow's check of its parsed inputs against the world (see Workflow.check)
+InputCheck = Callable[[Any, dict[str, Any]], Any]
+
+
 class Workflow:
     """A named graph of steps with typed inputs. See the module docstring for how steps declare context."""
 
@@ -254,6 +258,7 @@ class Workflow:
         self._steps: dict[str, Step[Any]] = {}
         self._duplicates: list[str] = []
         self._report: ReportDeclaration | None = None
+        self._input_check: InputCheck | None = None
 
     # -- declaring -------------------------------------------------------------------------------
 
@@ -428,6 +433,31 @@ class Workflow:
             return function
 
         return declare(fn) if fn is not None else declare
+
+    def check(self, fn: InputCheck) -> InputCheck:
+        """Decorator that names the check of a run's inputs against the world: files that must be there,
+        a request that must be readable from them — what the inputs model cannot see without I/O.
+
+        ``fn(inputs, context)`` takes the parsed inputs and the caller's validation context (a server
+        passes its workspace's, so a message may name a path as the caller wrote it) and raises
+        :class:`~baton.core.errors.InvalidInputError` to refuse the run; what it returns is the front
+        end's to use (the season returns the parameters it read). Every front end calls
+        :meth:`check_inputs` before it stores a run (``POST /runs``, a workflow's own CLI command), so a
+        run that could only fail in its first step is refused with the same message everywhere. A
+        workflow has at most one check; the steps must not rely on it having run.
+        """
+        if self._input_check is not None:
+            raise WorkflowDefinitionError(
+                f"workflow {self.name!r} names its input check twice", hint="keep one @workflow.check"
+            )
+        self._input_check = fn
+        return fn
+
+    def check_inputs(self, inputs: BaseModel | None, *, context: Mapping[str, Any] | None = None) -> Any:
+        """Run the workflow's input check (see :meth:`check`) on parsed inputs; None when it has none."""
+        if self._input_check is None or inputs is None:
+            return None
+        return self._input_check(inputs, dict(context or {}))
 
     # -- reading ---------------------------------------------------------------------------------
 

@@ -20,7 +20,7 @@ from __future__ import annotations
 import ipaddress
 import os
 import socket
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from fnmatch import fnmatchcase
@@ -45,6 +45,7 @@ __all__ = [
     "allowed_hosts_from_env",
     "check_outbound_url",
     "path_fields",
+    "shown_path",
 ]
 
 CONTEXT_KEY = "baton.reach"  # the key of the Reach in a pydantic validation context
@@ -231,3 +232,15 @@ def path_fields(schema: dict[str, Any]) -> dict[str, PathKind]:
             if kind:
                 found[name] = PathKind(kind)
     return found
+
+
+def shown_path(path: str, context: Mapping[str, Any] | None) -> str:
+    """``path`` as its caller wrote it: relative to the workspace when ``context`` confines inputs to one
+    (a message to an API caller never shows the server's own folders), else as it is."""
+    reach = (context or {}).get(CONTEXT_KEY)
+    if isinstance(reach, Reach):
+        try:
+            return Path(path).relative_to(reach.workspace).as_posix()
+        except ValueError:
+            return Path(path).name
+    return path

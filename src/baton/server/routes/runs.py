@@ -139,6 +139,9 @@ def _start(state: ServerState, principal: Principal, body: StartRun, uploads: li
     )
     try:
         write_uploads(state.reach, run_id, uploads)
+        # the workflow's check against the world (its files, a request readable from them): refused here
+        # with the message its CLI gives, not stored to fail in its first step
+        workflow.check_inputs(workflow.parse_inputs(inputs), context=state.reach.context())
         start_run(
             state.store,
             ref,

@@ -17,13 +17,17 @@ from baton.core.errors import InvalidInputError
 __all__ = ["prepare_output_folder", "read_table", "write_agent_files", "write_text"]
 
 
-def prepare_output_folder(directory: str | Path, *, label: str = "--out", field: str = "out") -> Path:
+def prepare_output_folder(
+    directory: str | Path, *, label: str = "--out", field: str = "out", shown: str | None = None
+) -> Path:
     """Create ``directory`` (and its parents) and check that a file can be written in it, or refuse it
-    with one message naming the folder — before any work is done, not after the forecast."""
+    with one message naming the folder (as ``shown``, when the caller wrote it otherwise) — before any
+    work is done, not after the forecast."""
     folder = Path(directory).expanduser()
+    name = shown if shown is not None else str(folder)
     if folder.exists() and not folder.is_dir():
         raise InvalidInputError(
-            f"{label} {folder} is a file, not a folder",
+            f"{label} {name} is a file, not a folder",
             fields={field: "not a folder"},
             hint="choose a folder (it is created when missing)",
         )
@@ -34,7 +38,7 @@ def prepare_output_folder(directory: str | Path, *, label: str = "--out", field:
         check.unlink()
     except OSError as error:
         raise InvalidInputError(
-            f"cannot write to {label} {folder}: {error.strerror or error}",
+            f"cannot write to {label} {name}: {error.strerror or error}",
             fields={field: "not writable"},
             hint="choose a folder you can write to",
         ) from None

@@ -86,7 +86,9 @@ def _season_history(data: SeasonData, parameters: SeasonParameters) -> tuple[pd.
         if parameters.category not in known:
             raise SeasonParameterError(
                 missing=[],
-                invalid={"category": f"must be one of {', '.join(known)}, got {parameters.category!r}"},
+                invalid={
+                    "category": f"'{parameters.category}' is not a category of the data ({', '.join(known)})"
+                },
             )
         history = history[history["category"] == parameters.category]
     later = history["week"] >= start
@@ -187,15 +189,18 @@ def demand_context(
 def inventory_context(
     summary: ContextSummary, parameters: SeasonParameters, policy: PlanningPolicy, demand: DemandResult
 ) -> InventoryContext:
-    """The inventory agent's context: parameters, the demand agent's forecasts, the stores, the policy."""
+    """The inventory agent's context: parameters, the demand agent's forecasts, the stores, the policy and
+    any actual sales (the replenishment is re-planned on them)."""
     _check_unchanged(summary)
     stores = pd.read_csv(Path(summary.data_dir) / STORES_FILE, dtype={"store_id": str})
+    actuals = read_actuals(Path(summary.actuals_file)) if summary.actuals_file is not None else None
     return InventoryContext(
         parameters=parameters,
         policy=policy,
         forecast=read_table(demand.files["forecast"]).astype({"store_id": str}),
         store_totals=read_table(demand.files["store_totals"]).astype({"store_id": str}),
         stores=stores,
+        actuals=actuals,
     )
 
 

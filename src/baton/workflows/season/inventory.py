@@ -6,6 +6,14 @@ its presentation minimum, in whole packs (largest remainders get the last packs)
 bi-weekly replenishment the DC tops stores up to an order-up-to level — forecast over review period plus
 lead time, plus safety stock — projected week by week on the forecast; when the DC runs short, the packs
 go to the stores that need them most.
+
+Re-planned with actual sales (``--actuals``, the season's first weeks): the buy and the allocation stand
+(they were made at the start). Each store's stock is projected from its actual sales for the weeks
+they cover, with the shipments of those weeks as first planned, and the remaining weeks are planned on
+the forecast scaled by the category's sales pace (units sold over units forecast for those weeks, held to
+0.5–2×): the DC's shipments from the first week after the actuals are re-planned from that stock. Without
+replenishment the DC holdback is the reserve for this: it is sent once, in the week after the actuals,
+to the stores whose stock will not cover the rest of the season.
 """
 
 from __future__ import annotations
@@ -41,6 +49,7 @@ class InventoryContext:
     forecast: pd.DataFrame  # season_week, category, store_id, forecast, sigma_shared, variance_own
     store_totals: pd.DataFrame  # category, store_id, season_forecast, safety_stock
     stores: pd.DataFrame
+    actuals: pd.DataFrame | None = None  # week, store_id, category, units: sales since the season start
 
 
 class CategoryInventory(BaseModel):
@@ -54,6 +63,9 @@ class CategoryInventory(BaseModel):
     stores_short_of_minimum: int
     replenishment_shipped: int
     dc_left_at_end: int
+    weeks_of_actuals: int = 0  # season weeks of actual sales the replenishment was re-planned on
+    sold_to_date: int = 0
+    sales_pace: float = 1.0  # units sold over units forecast in those weeks
 
 
 class PeakShipment(BaseModel):
@@ -76,6 +88,7 @@ class InventorySummary(BaseModel):
     categories: list[CategoryInventory]
     peaks: list[PeakShipment] = []
     notes: list[str] = []
+    replanned_with_actuals: bool = False
 
     def buy_of(self, category: str) -> int:
         return next(c.initial_buy for c in self.categories if c.category == category)
@@ -87,7 +100,8 @@ class InventoryPlan:
     allocation: (
         pd.DataFrame
     )  # category, store_id, season_forecast, safety_stock, share, allocated_units, packs
-    replenishment: pd.DataFrame  # season_week, arrives_week, week_start, category, store_id, units
+    # season_week, arrives_week, week_start, category, store_id, units, replanned (on actual sales)
+    replenishment: pd.DataFrame
 
 
 def _round_to_packs(units: float, pack: int) -> int:
@@ -127,17 +141,34 @@ def allocate_packs(pool_packs: int, shares: np.ndarray, minimum_packs: int) -> t
 
 
 def _replenish(
-    stock: np.ndarray, dc: int, demand: np.ndarray, sigma_cover: np.ndarray, review: int, lead: int, pack: int
+    stock: np.ndarray,
+    dc: int,
+    demand: np.ndarray,
+    sigma_cover: np.ndarray,
+    reviews: dict[int, int],
+    lead: int,
+    pack: int,
+    *,
+    fixed: np.ndarray | None = None,
+    elapsed: int = 0,
 ) -> tuple[np.ndarray, int]:
-    """Project one category week by week; returns shipments (stores × weeks, by departure week) and DC left."""
+    """Project one category week by week; returns shipments (stores × weeks, by departure week) and DC left.
+
+    ``reviews`` maps each week (0-based) the DC ships in to the weeks its order-up-to level covers (besides
+    the lead time). The first ``elapsed`` weeks ship ``fixed`` (what was planned for them) instead."""
     n_stores, horizon = demand.shape
     shipped = np.zeros((n_stores, horizon), dtype=int)
     arriving = np.zeros((n_stores, horizon + lead + 1), dtype=int)
     on_hand = stock.astype(float)
     for week in range(horizon):
         on_hand += arriving[:, week]
-        if week > 0 and week % review == 0 and dc > 0:
-            cover = demand[:, week : week + review + lead].sum(axis=1) + sigma_cover[:, week]
+        if fixed is not None and week < elapsed:
+            sent = fixed[:, week]  # drawn from the same DC when first planned: it fits
+            shipped[:, week] = sent
+            arriving[:, week + lead] += sent
+            dc -= int(sent.sum())
+        elif week in reviews and dc > 0:
+            cover = demand[:, week : week + reviews[week] + lead].sum(axis=1) + sigma_cover[:, week]
             in_transit = arriving[:, week + 1 :].sum(axis=1)
             need = np.maximum(cover - on_hand - in_transit, 0)
             need_packs = np.ceil(need / pack - 1e-9).astype(int)
@@ -166,7 +197,7 @@ def plan_inventory(context: InventoryContext) -> InventoryPlan:
             )
             .reindex(totals["store_id"])
         )
-        demand = weekly["forecast"].to_numpy()
+        demand: np.ndarray = weekly["forecast"].to_numpy()
         forecast_total = float(totals["season_forecast"].sum())
         stock_total = float(totals["safety_stock"].sum())
         buy = _round_to_packs(forecast_total + stock_total, pack)
@@ -195,15 +226,11 @@ def plan_inventory(context: InventoryContext) -> InventoryPlan:
             )
         )
         shipped_total, dc_left = 0, holdback
-        if review is not None:
-            cover = service_z(policy.service_level) * period_sigma(
-                weekly["sigma_shared"].to_numpy(),
-                weekly["variance_own"].to_numpy(),
-                review + policy.lead_time_weeks,
-            )
-            shipped, dc_left = _replenish(
-                allocated, holdback, demand, cover, review, policy.lead_time_weeks, pack
-            )
+        elapsed, sold = _actual_sales(context, str(category), totals["store_id"], demand.shape[1])
+        pace = _pace(sold, demand[:, :elapsed])
+        shipped = _shipments(context, weekly, allocated, holdback, demand, elapsed, sold, pace)
+        if shipped is not None:
+            dc_left = holdback - int(shipped.sum())
             shipped_total = int(shipped.sum())
             store_idx, week_idx = np.nonzero(shipped)
             shipments.append(
@@ -215,6 +242,8 @@ def plan_inventory(context: InventoryContext) -> InventoryPlan:
                         "category": category,
                         "store_id": totals["store_id"].to_numpy()[store_idx],
                         "units": shipped[store_idx, week_idx],
+                        # decided on the actual sales (True) or as first planned on the forecast
+                        "replanned": week_idx >= elapsed if elapsed else False,
                     }
                 )
             )
@@ -230,14 +259,21 @@ def plan_inventory(context: InventoryContext) -> InventoryPlan:
                 stores_short_of_minimum=short,
                 replenishment_shipped=shipped_total,
                 dc_left_at_end=dc_left,
+                weeks_of_actuals=elapsed,
+                sold_to_date=int(sold.sum()),
+                sales_pace=round(pace, 3),
             )
         )
-    if review is None:
+        if elapsed:
+            notes.append(_replan_note(str(category), params, elapsed, int(sold.sum()), pace, review))
+    if review is None and params.dc_holdback_percentage == 0:
+        notes.append("no replenishment and no DC holdback: the whole buy is sent to the stores at the start")
+    elif review is None:
         notes.append(
             "no replenishment: the DC holdback is a reserve to send where sales run ahead of the "
             "forecast once the first weeks are known"
         )
-    columns = ["season_week", "arrives_week", "week_start", "category", "store_id", "units"]
+    columns = ["season_week", "arrives_week", "week_start", "category", "store_id", "units", "replanned"]
     replenishment = pd.concat(shipments, ignore_index=True) if shipments else pd.DataFrame(columns=columns)
     peaks = _peak_shipments(params, replenishment)
     for peak in peaks:
@@ -248,6 +284,7 @@ def plan_inventory(context: InventoryContext) -> InventoryPlan:
             )
     return InventoryPlan(
         summary=InventorySummary(
+            replanned_with_actuals=any(c.weeks_of_actuals for c in categories),
             pack_size=pack,
             store_minimum_units=policy.store_minimum_units,
             strategy=params.replenishment_strategy.value,
@@ -259,6 +296,107 @@ def plan_inventory(context: InventoryContext) -> InventoryPlan:
         replenishment=replenishment.sort_values(["season_week", "category", "store_id"]).reset_index(
             drop=True
         ),
+    )
+
+
+_PACE_LIMITS = (0.5, 2.0)  # as the pricing agent's: a few weeks of sales never scale demand further
+
+
+def _actual_sales(
+    context: InventoryContext, category: str, store_ids: pd.Series, horizon: int
+) -> tuple[int, np.ndarray]:
+    """Season weeks the actuals cover (through their last week in the season) and the units each store
+    sold in each of them (stores × weeks; a store or week without a row sold nothing)."""
+    actuals = context.actuals
+    if actuals is None:
+        return 0, np.zeros((len(store_ids), 0))
+    rows = actuals[actuals["category"] == category]
+    start = pd.Timestamp(context.parameters.season_start_date)
+    week = ((pd.to_datetime(rows["week"]) - start).dt.days // 7 + 1).to_numpy()
+    inside = (week >= 1) & (week <= horizon)
+    rows, week = rows.loc[inside], week[inside]
+    if rows.empty:
+        return 0, np.zeros((len(store_ids), 0))
+    elapsed = int(week.max())
+    table = (
+        rows.assign(season_week=week, store_id=rows["store_id"].astype(str))
+        .pivot_table(index="store_id", columns="season_week", values="units", aggfunc="sum")
+        .reindex(index=store_ids.astype(str), columns=range(1, elapsed + 1))
+        .fillna(0.0)
+    )
+    return elapsed, table.to_numpy(dtype=float)
+
+
+def _pace(sold: np.ndarray, forecast: np.ndarray) -> float:
+    expected = float(forecast.sum())
+    return float(np.clip(sold.sum() / expected, *_PACE_LIMITS)) if sold.size and expected > 0 else 1.0
+
+
+def _shipments(
+    context: InventoryContext,
+    weekly: pd.DataFrame,
+    allocated: np.ndarray,
+    holdback: int,
+    demand: np.ndarray,
+    elapsed: int,
+    sold: np.ndarray,
+    pace: float,
+) -> np.ndarray | None:
+    """The DC's shipments (stores × weeks), or None when nothing is shipped after the start.
+
+    With actuals, the first ``elapsed`` weeks keep the shipments first planned and the stock they leave is
+    projected from the actual sales; the rest is planned on the forecast at the sales pace."""
+    params, policy = context.parameters, context.policy
+    lead, pack = policy.lead_time_weeks, policy.pack_size
+    horizon = demand.shape[1]
+    review = params.replenishment_strategy.review_weeks
+
+    def cover(period: int) -> np.ndarray:
+        return service_z(policy.service_level) * period_sigma(
+            weekly["sigma_shared"].to_numpy(), weekly["variance_own"].to_numpy(), period
+        )
+
+    first: np.ndarray | None = None
+    if review is not None:
+        reviews = {week: review for week in range(review, horizon, review)}
+        first, _ = _replenish(allocated, holdback, demand, cover(review + lead), reviews, lead, pack)
+    if not elapsed or elapsed >= horizon:
+        return first
+    replanned = np.concatenate([sold, demand[:, elapsed:] * pace], axis=1)
+    if review is None:  # the reserve goes out once, to cover the rest of the season
+        rest = horizon - elapsed
+        shipped, _ = _replenish(
+            allocated, holdback, replanned, cover(rest + lead), {elapsed: rest}, lead, pack
+        )
+        return shipped
+    reviews = {week: review for week in range(review, horizon, review) if week >= elapsed}
+    shipped, _ = _replenish(
+        allocated,
+        holdback,
+        replanned,
+        cover(review + lead),
+        reviews,
+        lead,
+        pack,
+        fixed=first,
+        elapsed=elapsed,
+    )
+    return shipped
+
+
+def _replan_note(
+    category: str, params: SeasonParameters, elapsed: int, sold: int, pace: float, review: int | None
+) -> str:
+    after = f"season week {elapsed + 1} ({params.week_start(elapsed + 1)})"
+    how = (
+        f"the DC holdback is sent in {after} to the stores whose stock will not last the season"
+        if review is None
+        else f"shipments from {after} are re-planned; earlier ones are as first planned"
+    )
+    return (
+        f"{category}: replenishment re-planned on actual sales — {sold:,} units sold in the first "
+        f"{elapsed} week(s), {pace:.2f}× the forecast for them; store stock is projected from those sales "
+        f"and the rest of the season at that pace: {how} (the buy and the allocation stand)"
     )
 
 

@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from baton.agents.rules import FieldRule, Mention, extract_with_rules, find_mentions
 from baton.core.errors import InvalidInputError
+from baton.workflows.season.scope import category_in_another_form, unknown_scopes
 from baton.workflows.season.wording import Reading, normalise
 
 __all__ = ["ReplenishmentStrategy", "SeasonParameterError", "SeasonParameters", "extract_parameters"]
@@ -38,7 +39,9 @@ def _rules(kind: str | None = None, keywords: tuple[str, ...] = (), **more: Any)
 
 class SeasonParameters(BaseModel):
     """What a season plan needs to know. ``season_end_date`` is ``season_start_date + forecast_horizon_weeks``
-    (the first day after the season) and is filled in when not given."""
+    — exclusive, the first day after the season, as date ranges in code are — and is filled in when not
+    given. What a person reads (PLAN.md, the run's report, the CLI) is :attr:`last_day`, the season's last
+    day, included: 12 weeks from 2026-03-02 are "2026-03-02 → 2026-05-24"."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -58,7 +61,7 @@ class SeasonParameters(BaseModel):
     )
     season_end_date: date | None = Field(
         default=None,
-        description="start + horizon; derived when not given",
+        description="start + horizon weeks: the first day AFTER the season (exclusive); derived when not given",
         json_schema_extra=_rules("date", ("to", "until", "through", "till", "end", "ending", "ends")),
     )
     replenishment_strategy: ReplenishmentStrategy = Field(
@@ -188,6 +191,11 @@ class SeasonParameters(BaseModel):
         """``season_end_date``, typed as always present."""
         return self.season_end_date or self.season_start_date + timedelta(weeks=self.forecast_horizon_weeks)
 
+    @property
+    def last_day(self) -> date:
+        """The season's last day, included (``season_end_date`` is the day after it)."""
+        return self.end_date - timedelta(days=1)
+
     def week_start(self, week: int) -> date:
         """The first day of season week ``week`` (1-based)."""
         return self.season_start_date + timedelta(weeks=week - 1)
@@ -202,8 +210,12 @@ class SeasonParameterError(InvalidInputError):
         parts = []
         if missing:
             parts.append("missing " + ", ".join(missing))
-        # a rule across fields ("__model__") speaks for itself; a field's reason follows its name
-        parts += [reason if name.startswith("__") else f"{name} {reason}" for name, reason in invalid.items()]
+        # a rule across fields ("__model__") and a reason quoting the request speak for themselves; any
+        # other field's reason follows its name
+        parts += [
+            reason if name.startswith("__") or reason.startswith("'") else f"{name} {reason}"
+            for name, reason in invalid.items()
+        ]
         fields = {name: "missing" for name in missing} | invalid
         super().__init__(
             "the season request cannot be planned: " + "; ".join(parts),
@@ -220,6 +232,7 @@ _HOW_TO_SAY = {
     "season_start_date": "the start date (e.g. 'from March 2nd 2026')",
     "replenishment_strategy": "the replenishment ('weekly', 'bi-weekly' or 'no replenishment')",
     "dc_holdback_percentage": "the DC holdback (e.g. 'keep 10% at the DC', 0–100%)",
+    "category": "a category of the data (or none, to plan every category)",
 }
 
 
@@ -300,26 +313,19 @@ def read_request(
         values.pop("replenishment_strategy", None)
         invalid["replenishment_strategy"] = words.problems["replenishment_strategy"]
         missing = [m for m in missing if m != "replenishment_strategy"]
-    start, end = values.get("season_start_date"), values.get("season_end_date")
-    if "forecast_horizon_weeks" in missing and isinstance(start, date) and isinstance(end, date):
-        days = (end - start).days
-        # "from March 2nd to May 25th": the horizon is the whole weeks between the two dates
-        values["forecast_horizon_weeks"] = round(days / 7)
-        missing.remove("forecast_horizon_weeks")
-        if days % 7:
-            invalid["season_end_date"] = f"must be a whole number of weeks after the start, got {days} days"
-        elif not MIN_HORIZON_WEEKS <= days // 7 <= MAX_HORIZON_WEEKS:
-            invalid["forecast_horizon_weeks"] = (
-                f"must be between {MIN_HORIZON_WEEKS} and {MAX_HORIZON_WEEKS}, got {days // 7}"
-            )
+    readings = list(words.readings)
+    _no_holdback_without_replenishment(values, missing, readings)
+    _horizon_from_dates(values, missing, invalid)
     for name in _FRACTIONS & invalid.keys():
         value = values.get(name)
         bounds = {type(m).__name__: getattr(m, type(m).__name__.lower()) for m in _metadata(name)}
         if isinstance(value, float) and {"Ge", "Le"} <= bounds.keys():
             invalid[name] = f"must be between {bounds['Ge']:.0%} and {bounds['Le']:.0%}, got {value:.0%}"
-    readings = list(words.readings)
+    other = category_in_another_form(text, categories or []) if "category" not in values else None
+    if other is not None:  # "basic only" when the data says basics
+        values["category"] = other[1]
     category = values.get("category")
-    if isinstance(category, str) and not _names_the_scope(text, category):
+    if other is None and isinstance(category, str) and not _names_the_scope(text, category):
         values.pop("category")
         readings.append(
             Reading(
@@ -330,7 +336,54 @@ def read_request(
             )
         )
     readings += _store_groups_named(text, store_groups or {})
+    groups = [group for named in (store_groups or {}).values() for group in named]
+    unknown = unknown_scopes(text, categories or [], groups)
+    if unknown:  # "raincoats only" with no raincoats in the data: refused, not planned as every category
+        invalid["category"] = "; ".join(reason for _, reason in unknown)
     return RequestReading(values=values, missing=missing, invalid=invalid), readings
+
+
+def _horizon_from_dates(values: dict[str, Any], missing: list[str], invalid: dict[str, str]) -> None:
+    """A season given as two dates and no length: the horizon is the whole weeks between them."""
+    start, end = values.get("season_start_date"), values.get("season_end_date")
+    if "forecast_horizon_weeks" in missing and isinstance(start, date) and isinstance(end, date):
+        days = (end - start).days
+        if days % 7 == 6:
+            # "from March 2nd through May 24th": the last day, included — the season ends the day after
+            days += 1
+            values["season_end_date"] = end + timedelta(days=1)
+        # "from March 2nd to May 25th": the horizon is the whole weeks between the two dates
+        values["forecast_horizon_weeks"] = round(days / 7)
+        missing.remove("forecast_horizon_weeks")
+        if days % 7:
+            invalid["season_end_date"] = f"must be a whole number of weeks after the start, got {days} days"
+        elif not MIN_HORIZON_WEEKS <= days // 7 <= MAX_HORIZON_WEEKS:
+            invalid["forecast_horizon_weeks"] = (
+                f"must be between {MIN_HORIZON_WEEKS} and {MAX_HORIZON_WEEKS}, got {days // 7}"
+            )
+
+
+def _no_holdback_without_replenishment(
+    values: dict[str, Any], missing: list[str], readings: list[Reading]
+) -> None:
+    """No replenishment and no holdback said: nothing is shipped from the DC after the start, so a holdback
+    nobody asked for would be stock that reaches no store. Read as 0 % and said as an assumption;
+    "keep 10% at the DC" still holds a reserve (for a re-plan once the first weeks are known)."""
+    if "dc_holdback_percentage" not in missing or str(values.get("replenishment_strategy")) != "none":
+        return
+    values["dc_holdback_percentage"] = 0.0
+    missing.remove("dc_holdback_percentage")
+    said = next((r.said for r in readings if r.kind == "replenishment"), "no replenishment")
+    readings.append(
+        Reading(
+            said,
+            "0% DC holdback",
+            "fraction",
+            0.0,
+            "no holdback was said and nothing is shipped from the DC during the season, so the whole "
+            "buy goes to the stores at the start; say 'keep 10% at the DC' to hold a reserve for a re-plan",
+        )
+    )
 
 
 # "30% off swimwear", "discount the swimwear", "mark down swimwear" / "swimwear markdowns", "swimwear
@@ -387,7 +440,7 @@ _STRATEGY_LABEL = {
 _LABELS: dict[str, Callable[[SeasonParameters], str]] = {
     "forecast_horizon_weeks": lambda p: f"{p.forecast_horizon_weeks}-week season",
     "season_start_date": lambda p: f"season starts {p.season_start_date}",
-    "season_end_date": lambda p: f"season ends {p.end_date}",
+    "season_end_date": lambda p: f"season's last day {p.last_day}",
     "replenishment_strategy": lambda p: _STRATEGY_LABEL[p.replenishment_strategy.value],
     "dc_holdback_percentage": lambda p: f"{_share(p.dc_holdback_percentage)} DC holdback",
     "markdown_start_week": lambda p: f"markdowns from season week {p.markdown_start_week}",
@@ -409,8 +462,10 @@ def _matches(name: str, value: Any, reading: Reading) -> bool:
         )
     if name == "forecast_horizon_weeks":
         return reading.kind == "duration" and reading.value == value
-    if name in ("season_start_date", "season_end_date"):
+    if name == "season_start_date":
         return reading.kind == "date" and reading.value == value
+    if name == "season_end_date":  # the day after the season, or its last day as said
+        return reading.kind == "date" and reading.value in (value, value - timedelta(days=1))
     if name == "replenishment_strategy":
         return reading.kind == "replenishment" and reading.value == value
     return False
@@ -429,7 +484,10 @@ def _mention_of(name: str, value: Any, mentions: list[Mention]) -> str | None:
         if (
             name in ("season_start_date", "season_end_date")
             and mention.kind == "date"
-            and mention.value == value
+            and (
+                mention.value == value
+                or (name == "season_end_date" and mention.value == value - timedelta(days=1))
+            )
         ):
             return mention.text
     return None
@@ -462,11 +520,18 @@ def describe_readings(
                 lines.append(f"'{reading.said.strip()}' → {label(parameters)}{note}")
             continue
         plain = _mention_of(name, value, mentions) or (
-            _word_in(text, value) if name == "category" and isinstance(value, str) else None
+            _word_in(text, value) or _other_form_in(text, value)
+            if name == "category" and isinstance(value, str)
+            else None
         )
         lines.append(f"'{plain}' → {label(parameters)}" if plain else label(parameters))
     lines += [f"'{r.said.strip()}' → {r.means}" for r in readings if r.kind in ("depth", "unread")]
     return lines
+
+
+def _other_form_in(text: str, category: str) -> str | None:
+    found = category_in_another_form(text, [category])
+    return found[0] if found else None
 
 
 def _word_in(text: str, word: str) -> str | None:
@@ -475,7 +540,7 @@ def _word_in(text: str, word: str) -> str | None:
 
 
 def _end_was_said(parameters: SeasonParameters, readings: list[Reading], mentions: list[Mention]) -> bool:
-    end = parameters.end_date
-    return any(r.kind == "date" and r.value == end for r in readings) or any(
-        m.kind == "date" and m.value == end for m in mentions
+    ends = {parameters.end_date, parameters.last_day}
+    return any(r.kind == "date" and r.value in ends for r in readings) or any(
+        m.kind == "date" and m.value in ends for m in mentions
     )

@@ -6,6 +6,7 @@ steps may draw in worker threads at the same time.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -183,6 +184,7 @@ def write_plan(
         target=target,
         stores=stores,
         d=demand,
+        history_last_day=demand.history_end + timedelta(days=6),  # weeks are labelled by their first day
         b=demand.backtest,
         i=inventory,
         pr=pricing,

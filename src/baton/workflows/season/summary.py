@@ -2,12 +2,17 @@
 
 One row per planned category — does the plan's own projection reach the target sell-through (the
 pricing agent's simulation of the season under the forecast demand) — and one for the backtest: did the
-forecast beat last year's same weeks on held-out history. Facts say what was planned (season, stores,
+forecast beat last year's same weeks on held-out history. Only the backtest carries a verdict (met or
+failed): it measures the forecast against a baseline on weeks it did not see. A category row is ``info``:
+its projection is the plan simulating itself under its own forecast, which no data has checked, so it
+says "projected to reach/miss" and never counts as met or failed. Facts say what was planned (season, stores,
 categories, forecast method, buy) and the notes what the plan left out and why (stores without
 history, history after the season start, stores short of the minimum …), as PLAN.md does.
 """
 
 from __future__ import annotations
+
+from datetime import timedelta
 
 from baton.core.report import ReportRow, RowOutcome, RunReport
 from baton.workflows.season.backtest import BacktestReport
@@ -47,7 +52,7 @@ def _category_rows(
                 id=plan.category,
                 subject=f"sell {plan.target_sell_through:.0%} of the {plan.category} buy by the season's end",
                 status=REACHES if plan.reaches_target else MISSES,
-                outcome=RowOutcome.MET if plan.reaches_target else RowOutcome.FAILED,
+                outcome=RowOutcome.INFO,  # the plan's own simulation: a projection, not a check
                 reason=reason,
                 cells={
                     "forecast units": f"{forecast.get(plan.category, 0):,}",
@@ -103,21 +108,30 @@ def season_report(
 ) -> RunReport:
     """The plan summary: one row per category and one for the backtest, the key facts and the notes."""
     rows = _category_rows(demand, inventory, pricing)
-    reaching = sum(1 for row in rows if row.outcome is RowOutcome.MET)
+    reaching = sum(1 for row in rows if row.status == REACHES)
     buy = sum(c.initial_buy for c in inventory.summary.categories)
     to_stores = sum(c.allocated_to_stores for c in inventory.summary.categories)
     strategy = parameters.replenishment_strategy.value
     facts = {
-        "season": f"{parameters.season_start_date} → {parameters.end_date} "
-        f"({parameters.forecast_horizon_weeks} weeks)",
+        "season": f"{parameters.season_start_date} → {parameters.last_day} "
+        f"({parameters.forecast_horizon_weeks} weeks, last day included)",
         "stores planned": str(context.stores),
         "categories": ", ".join(c.category for c in inventory.summary.categories),
         "forecast": f"{demand.summary.produced_by}; by {demand.summary.level}",
-        "history": f"{context.history_start} → {context.history_end} ({context.history_weeks} weeks)",
+        "history": f"{context.history_start} → {context.history_end + timedelta(days=6)} "
+        f"({context.history_weeks} weeks, last day included)",
         "replenishment": "none" if strategy == "none" else strategy,
         "DC holdback": f"{parameters.dc_holdback_percentage:.0%}",
         "buy": f"{buy:,} units, {to_stores:,} to stores",
-        "re-planned with actual sales": "yes" if pricing.summary.replanned_with_actuals else "no",
+        "re-planned with actual sales": ", ".join(
+            part
+            for part, done in (
+                ("replenishment", inventory.summary.replanned_with_actuals),
+                ("markdowns", pricing.summary.replanned_with_actuals),
+            )
+            if done
+        )
+        or "no",
         "plan": report.plan,
     }
     notes = [*context.notes, *demand.summary.notes, *inventory.summary.notes, *pricing.summary.notes]

@@ -14,17 +14,14 @@ import inspect
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import date
 from pathlib import Path
-from typing import Any, Self
+from typing import Any
 
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from baton.core.errors import BatonError, InvalidInputError
 from baton.core.workflow import RetryPolicy, TaskContext, Workflow
 from baton.llm import CallContext, Gateway
-from baton.workflows.reach import WorkspaceFile, WorkspaceFolder, WorkspaceOutput
 from baton.workflows.season.artifacts import prepare_output_folder, write_agent_files
 from baton.workflows.season.context import (
     ContextSummary,
@@ -38,10 +35,10 @@ from baton.workflows.season.context import (
 )
 from baton.workflows.season.data import categories_in, store_groups_in
 from baton.workflows.season.demand import forecast_demand
+from baton.workflows.season.inputs import SeasonInputs, check_season_inputs
 from baton.workflows.season.inventory import plan_inventory
 from baton.workflows.season.model_fill import extract_parameters_with_model
 from baton.workflows.season.parameters import SeasonParameters, extract_parameters
-from baton.workflows.season.policy import PlanningPolicy
 from baton.workflows.season.pricing import plan_markdowns
 from baton.workflows.season.report import (
     ReportResult,
@@ -55,33 +52,14 @@ from baton.workflows.season.summary import season_report
 __all__ = ["LocalRun", "SeasonInputs", "run_locally", "workflow"]
 
 
-class SeasonInputs(BaseModel):
-    """A season run's inputs: the request in plain words (or the parameters themselves) and the files."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    request: str = Field("", description="the season described in plain words")
-    parameters: SeasonParameters | None = Field(None, description="the parameters, when already known")
-    data: WorkspaceFolder = Field(description="folder with historical_sales.csv and stores.csv")
-    out: WorkspaceOutput = Field("season-plan", description="folder the plan is written to")
-    actuals: WorkspaceFile | None = Field(
-        None, description="CSV of actual sales since the season start, to re-plan"
-    )
-    policy: PlanningPolicy = Field(default_factory=PlanningPolicy)
-    today: date | None = Field(None, description="reference date for dates written without a year")
-
-    @model_validator(mode="after")
-    def _request_or_parameters(self) -> Self:
-        if not self.request.strip() and self.parameters is None:
-            raise ValueError("give the season as a request in plain words or as parameters")
-        return self
-
-
 workflow = Workflow(
     "season",
     inputs=SeasonInputs,
     description="retail season plan: parameters from plain words → demand forecast → allocation → markdowns",
 )
+
+# POST /runs and `baton season plan` refuse what the first steps would fail on, before a run is stored
+workflow.check(check_season_inputs)
 
 # bad input stays bad: never retried; anything else (a full disk, a killed worker) is tried again
 _RETRY = RetryPolicy(attempts=3, permanent=(BatonError,))
