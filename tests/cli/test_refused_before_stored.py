@@ -281,3 +281,20 @@ def test_a_notification_that_was_not_sent_is_said_in_the_build_summary(tmp_path:
         assert "| notify | runs after this file is written: see `baton status RUN` |" in build_md
     finally:
         stop_service(out)
+
+
+def test_baton_run_of_a_workflow_with_an_input_check_runs_it_before_storing(
+    tmp_path: Path, season_data: Path
+) -> None:
+    """`baton run MODULE:WORKFLOW` runs the workflow's @check as `baton season plan` and POST /runs do."""
+    season = "baton.workflows.season:workflow"
+    refused(
+        baton(tmp_path, "run", season, "-i", "request=plan the summer", "-i", f"data={tmp_path / 'nope'}"),
+        "the data folder",
+        "is not there",
+    )
+    refused(
+        baton(tmp_path, "run", season, "-i", "request=12 weeks, raincoats only", "-i", f"data={season_data}"),
+        "'raincoats' is not a category of the data",
+    )
+    assert not (tmp_path / "baton.db").exists()  # nothing was stored, not even a store

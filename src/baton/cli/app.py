@@ -246,8 +246,11 @@ def run(
     """Start a run of a workflow and follow it to the end."""
     WorkerSettings(concurrency=concurrency)  # refuse a bad value before anything is stored
     inputs = parse_inputs(input, input_file)
-    load_workflow(workflow).validate()
+    flow = load_workflow(workflow)
+    flow.validate()
     load_config()  # a bad BATON_CONFIG is refused now, not after the run is stored
+    # The workflow's own check of its inputs against the world (@workflow.check), as POST /runs runs it.
+    flow.check_inputs(flow.parse_inputs(inputs))
     store = open_store()
     run_id = start_run(store, workflow, inputs)
     console.print(f"run [bold]{run_id}[/] of {workflow} started")
