@@ -67,6 +67,7 @@ def test_a_writer_s_commits_reach_the_database_file_by_a_background_checkpoint(s
     and the thread copies them into the database file soon after — without the writer's own
     checkpoint, which would not run before 10,000 pages, and with no connection closing."""
     database = Path(sqlite_store.engine.url.database or "")
+    threads_before = _checkpoint_threads()
     writer = sqlite_store.writer()
     try:
         with writer.begin():
@@ -84,4 +85,8 @@ def test_a_writer_s_commits_reach_the_database_file_by_a_background_checkpoint(s
         assert _count(sqlite_store) == 20
     finally:
         writer.close()
-    assert not [t for t in threading.enumerate() if t.name == "baton-wal-checkpoint" and t.is_alive()]
+    assert _checkpoint_threads() == threads_before  # close() stopped this writer's thread
+
+
+def _checkpoint_threads() -> set[threading.Thread]:
+    return {t for t in threading.enumerate() if t.name == "baton-wal-checkpoint" and t.is_alive()}

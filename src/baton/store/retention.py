@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 from sqlalchemy import Connection, delete, select
 
 from baton.core.states import FINISHED_RUN_STATES
@@ -10,10 +12,12 @@ from baton.store.model_cache import purge_expired_txn
 from baton.store.schema import attempts, checkpoints, model_calls, runs, task_dependencies, tasks, workstreams
 
 
-def prune_txn(conn: Connection, *, before: float, now: float, dry_run: bool = False) -> dict[str, int]:
+def prune_txn(
+    conn: Connection, *, before: float, now: float | None = None, dry_run: bool = False
+) -> dict[str, int]:
     """Delete finished runs created before ``before`` (UNIX seconds) with their tasks, attempts,
     checkpoints, model calls and events, run-less events older than ``before``, and the model answers
-    cached until before ``now``. Returns counts."""
+    cached until before ``now`` (the current time by default). Returns counts."""
     run_ids = list(
         conn.execute(
             select(runs.c.id).where(
@@ -35,5 +39,5 @@ def prune_txn(conn: Connection, *, before: float, now: float, dry_run: bool = Fa
         conn.execute(delete(workstreams).where(workstreams.c.run_id.in_(chunk)))
         conn.execute(delete(runs).where(runs.c.id.in_(chunk)))
     counts["events"] = delete_events_txn(conn, run_ids=run_ids, before=before)
-    counts["expired cached answers"] = purge_expired_txn(conn, now)
+    counts["expired cached answers"] = purge_expired_txn(conn, time.time() if now is None else now)
     return counts

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -136,6 +137,8 @@ class Writer:
             conn.commit()
             if self._wal is None:
                 self._wal = WalCheckpointer(self.store.engine)
+                # A writer dropped without close() (its worker abandoned) does not leave the thread behind.
+                weakref.finalize(self, self._wal.stop)
         return conn
 
     def _drop(self) -> None:

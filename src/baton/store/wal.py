@@ -38,7 +38,8 @@ SAFETY_PAGES = 10_000
 class WalCheckpointer:
     """Checkpoints ``engine``'s SQLite database in the background after commits (see the module's text).
 
-    :meth:`committed` is called after each commit (cheap: it sets an event); :meth:`close` stops the thread.
+    :meth:`committed` is called after each commit (cheap: it sets an event); :meth:`close` stops the thread
+    and waits for it, :meth:`stop` only asks it to end.
     """
 
     def __init__(self, engine: Engine, *, interval: float = 0.1) -> None:
@@ -52,9 +53,13 @@ class WalCheckpointer:
     def committed(self) -> None:
         self._work.set()
 
-    def close(self) -> None:
+    def stop(self) -> None:
+        """Ask the thread to end (at once, or after the checkpoint it is making); do not wait for it."""
         self._stopping.set()
         self._work.set()
+
+    def close(self) -> None:
+        self.stop()
         self._thread.join(timeout=5)
 
     def _run(self) -> None:
