@@ -133,6 +133,8 @@ def _hide_urls(idea: str, draft: Draft) -> str:
 
 def _clauses(text: str) -> list[Clause]:
     text = text.replace("(", " ").replace(")", " ")
+    # "a pet clinic's API", "the owners' pets": a possessive mark is no part of the noun
+    text = re.sub(r"(?<=[^\W\d_])['’]s\b|(?<=s)['’](?=\s|$)", "", text)
     parts = [" ".join(p.strip(" ,").split()) for p in re.split(r"[.;:!?]+(?=\s|$)|\n|\s[-–—]\s", text)]
     clauses = [Clause(text=p, words=_WORD.findall(p)) for p in parts if _WORD.findall(p)]
     if clauses:
