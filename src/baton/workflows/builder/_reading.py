@@ -57,7 +57,7 @@ def nearest(clause: Clause, draft: Draft, position: int) -> str | None:
 
 
 def field_kind(name: str) -> str:
-    if name in COUNT_NOUNS:
+    if name in COUNT_NOUNS or (name.endswith("ed") and name.split("_")[0] in COUNT_NOUNS | UNIT_WORDS):
         return "integer"  # "copies", "pages": a count
     if name in vocab.MONEY_WORDS:
         return "decimal"
@@ -150,6 +150,14 @@ def joined_names(words: list[str], positions: list[int]) -> list[str]:
     return names
 
 
+def _participle(words: list[str], k: int) -> bool:
+    """ "a duration and calories burned": a past participle closing a field's words is part of its name."""
+    if k + 1 >= len(words) or not words[k + 1].endswith("ed") or not words[k + 1].isalpha():
+        return False
+    closes = k + 2 >= len(words) or words[k + 2] in ("and", "or", "a", "an", "per", "in")
+    return closes and len(words[k + 1]) > 4 and words[k + 1] not in STOP and words[k] not in STOP
+
+
 def _field_name_at(clause: Clause, draft: Draft, j: int) -> tuple[str, int]:
     """The field name at ``j``, two or three words joined when the last is a field head ("a due date",
     "a mobile phone number")."""
@@ -157,6 +165,8 @@ def _field_name_at(clause: Clause, draft: Draft, j: int) -> tuple[str, int]:
     end = j
     while end - j < 2 and _joins(words, end) and singular(words[end]) not in draft.entities:
         end += 1
+    if _participle(words, end):
+        end += 1  # "calories burned", "hours worked": one field
     clause.use(*range(j + 1, end + 1))
     return _field_name(words[j : end + 1]), end
 
@@ -273,6 +283,7 @@ def read_has_fields(clause: Clause, draft: Draft) -> None:
                 break
             if ranged and draft.field_of(nearest(clause, draft, i) or "", base) is None:
                 j += 5  # "a number between 1 and 200, a size …": read_ranges adds it with its bounds
+                j += j < len(words) and words[j] in UNIT_WORDS | UNITS  # "… and 5000 euros and a frame size"
                 continue
             entity = nearest(clause, draft, i)
             if entity is None:
@@ -373,6 +384,27 @@ def _length_bound(
     )
 
 
+def _range_phrase(words: list[str], name: str, span: tuple[int, int]) -> tuple[int, int]:
+    """ "a price between 100 and 5000 euros": the field's words (and its article) before the bound, the unit
+    after it; never the end of the field before ("a model name, a price …")."""
+    start = span[0]
+    named = set(name.split("_")) | {singular(p) for p in name.split("_")}
+    while (
+        start > 0
+        and span[0] - start < 3
+        and (words[start - 1] in named or singular(words[start - 1]) in named)
+    ):
+        start -= 1
+    if start == span[0]:
+        start = max(0, span[0] - 3)  # "rate books from 1 to 5": the words before, as before
+        while start < span[0] and words[start] in ("and", "a", "an", "the", "with", "or"):
+            start += 1
+    elif start > 0 and words[start - 1] in ("a", "an", "the", "its", "their"):
+        start -= 1
+    end = span[1] + (span[1] + 1 < len(words) and words[span[1] + 1] in UNIT_WORDS | UNITS)
+    return start, end
+
+
 def read_ranges(clause: Clause, draft: Draft) -> None:
     """ "rate books from 1 to 5", "a score between 0 and 100", "quantity is at most 10", "a price > 0"."""
     words = clause.words
@@ -423,10 +455,7 @@ def read_ranges(clause: Clause, draft: Draft) -> None:
         clause.use(*range(span[0], span[1] + 1))
         if span[1] + 1 < len(words) and words[span[1] + 1] in UNIT_WORDS | UNITS:
             clause.use(span[1] + 1)  # "between 10 and 500 dollars"
-        start = max(0, span[0] - 3)
-        while start < span[0] and words[start] in ("and", "a", "an", "the", "with", "or"):
-            start += 1
-        draft.said.append((clause.phrase(start, span[1]), f"field:{entity}.{name}"))
+        draft.said.append((clause.phrase(*_range_phrase(words, name, span)), f"field:{entity}.{name}"))
 
 
 _PERIODS = frozenset(

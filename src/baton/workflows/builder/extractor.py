@@ -341,7 +341,23 @@ def _verb_of_subject(words: list[str], i: int) -> bool:
     return subject and (words[i + 1] in vocab.DETERMINERS or looks_plural(words[i + 1]))
 
 
-def _scan_entities(clauses: list[Clause], draft: Draft, listed: dict[str, list[str]]) -> None:
+def _note_modifier(
+    draft: Draft, at: tuple[Clause, int], name: str, modifiers: list[tuple[str, Clause, int]]
+) -> None:
+    """ "a clinic booking service": a singular noun before a service word may only describe the service."""
+    clause, i = at
+    words = clause.words
+    service = i + 1 < len(words) and words[i + 1] in SERVICE_WORDS
+    if name and service and name not in draft.entities and not looks_plural(words[i]):
+        modifiers.append((name, clause, i))
+
+
+def _scan_entities(
+    clauses: list[Clause],
+    draft: Draft,
+    listed: dict[str, list[str]],
+    modifiers: list[tuple[str, Clause, int]],
+) -> None:
     for clause in clauses:
         if clause.role == "action":
             continue
@@ -351,6 +367,7 @@ def _scan_entities(clauses: list[Clause], draft: Draft, listed: dict[str, list[s
         while i < len(words):
             kept = _kept_by_name(words, i)
             if kept is not None:
+                _note_modifier(draft, (clause, i), kept, modifiers)
                 draft.add_entity(draft.aliases.get(kept, kept))
                 clause.use(i, i + 1)
                 i += 2
@@ -389,6 +406,7 @@ def _scan_entities(clauses: list[Clause], draft: Draft, listed: dict[str, list[s
                 and not compound
             ):
                 name = draft.aliases.get(name, name)
+                _note_modifier(draft, (clause, i), "" if compound else name, modifiers)
                 draft.add_entity(name)
                 end = i + (1 if compound else 0)
                 clause.use(i, end)
@@ -409,6 +427,34 @@ def _scan_entities(clauses: list[Clause], draft: Draft, listed: dict[str, list[s
                 i = end + 1
                 continue
             i += 1
+
+
+def _drop_service_modifiers(
+    clauses: list[Clause], draft: Draft, modifiers: list[tuple[str, Clause, int]]
+) -> None:
+    """ "A clinic booking service: doctors, patients and appointments": a noun before "service" (or app, API…)
+    that ends its clause describes the service when the idea lists its entities elsewhere and never names the
+    noun again; "a booking API" alone, "a todo API with tags" or "a sensor API that records readings" keeps
+    it (the service word does not end its clause there)."""
+    for name, clause, i in modifiers:
+        others = [e for e in draft.mentioned if e != name]
+        after = clause.words[i + 2 : i + 3]
+        if not others or after:  # "a sensor API that records readings", "a todo API with tags": kept
+            continue
+        again = [
+            (c, k)
+            for c in clauses
+            for k, w in enumerate(c.words)
+            if singular(w) == name and not (c is clause and k == i)
+        ]
+        if again or name not in draft.entities or draft.entities[name]:
+            continue
+        del draft.entities[name]
+        draft.mentioned.remove(name)
+        shown = f"{clause.words[i]} {clause.words[i + 1]}"
+        draft.assumptions.append(
+            f"'{shown}' names the service: no {name} entity (the idea lists {', '.join(plural(o) for o in others)})"
+        )
 
 
 def _fill_fields(draft: Draft, listed: dict[str, list[str]]) -> None:
@@ -524,7 +570,9 @@ def extract_spec(
     # what the service does not do picks no stack and no job ("a todo API that emails me a daily summary")
     words = {w for c in clauses if not c.role or c.kind == "fetch" for w in c.words}
     listed: dict[str, list[str]] = {}
-    _scan_entities(clauses, draft, listed)
+    modifiers: list[tuple[str, Clause, int]] = []
+    _scan_entities(clauses, draft, listed, modifiers)
+    _drop_service_modifiers(clauses, draft, modifiers)
     _shortened_links(clauses, draft)
     if not draft.entities:
         wording.check_english(idea, strict=True)
