@@ -55,7 +55,7 @@ FIELD_WORDS = frozenset(
         "note", "notes", "color", "colour", "size", "location", "url", "website", "start", "end",
         "check_in", "check_out", "due_date", "isbn", "sku", "code", "city", "country", "currency", "unit",
         "label", "severity", "state", "stage", "category", "rating", "score", "date", "time", "year",
-        "genre", "type", "kind", "brand", "model", "comment",
+        "genre", "type", "kind", "brand", "model", "comment", "species", "breed",
     }
 )
 STOP = frozenset(

@@ -277,8 +277,16 @@ def _field_list(words: list[str], start: int, *, listing: bool = False) -> list[
     return found
 
 
+def _names_field(words: list[str], i: int) -> bool:
+    """ "each class has a room number", "a customer name": a singular noun before a naming head is a field's."""
+    named = i + 1 < len(words) and words[i + 1] in reading.NAMING_HEADS and not looks_plural(words[i])
+    return named and i > 0 and words[i - 1] in ("a", "an", "the", "its", "their")
+
+
 def _in_field_chain(words: list[str], i: int) -> bool:
     """ "visits have a date and notes": a field word in a list after has/with is a field, not an entity."""
+    if _names_field(words, i):
+        return True
     counted = words[i] in COUNT_NOUNS  # "each recipe has servings", "flyers with copies": a count
     if (
         singular(words[i]) not in FIELD_WORDS
@@ -297,7 +305,13 @@ def _in_field_chain(words: list[str], i: int) -> bool:
         and words[k - 1] in ("with", "has", "have", "a")
     ):
         k -= 1  # "with due dates": a qualifier of the field word
-    while k >= 0 and (words[k] in ("a", "an", "and", "its", "their", "optional") or words[k] in FIELD_WORDS):
+    while k >= 0 and (
+        words[k]
+        in ("a", "an", "and", "its", "their", "optional", "more", "less", "than", "at", "least", "most")
+        or words[k] in FIELD_WORDS
+        or words[k] in UNIT_WORDS
+        or reading.NUMBER.match(words[k])  # "an amount more than 0, a category": the list reads on
+    ):
         k -= 1
     return k >= 0 and words[k] in ("has", "have", "with", "having") and (k < i - 1 or counted)
 
@@ -396,6 +410,7 @@ def _scan_entities(
                 and words[i - 1] in ("a", "an", "one")
                 and words[i - 2] in ("has", "have")
                 and singular(words[i]) in PERSON_NOUNS
+                and not _names_field(words, i)
             )
             if name is None and owner:
                 name = singular(words[i])
