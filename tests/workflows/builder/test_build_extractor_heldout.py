@@ -721,7 +721,6 @@ KNOWN_WRONG = frozenset(
         "A hotel reservation API where guests reserve rooms; rooms ha",
         "A plant care tracker: plants with a species and a watering i",
         "A task board: projects with tasks; each task has a title, a ",
-        "A podcast service: podcasts with episodes; each episode has ",
         "A sports league API: teams with players; each player has a j",
     }
 )

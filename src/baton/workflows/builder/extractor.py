@@ -475,8 +475,14 @@ def _drop_service_modifiers(
 def _fill_fields(draft: Draft, listed: dict[str, list[str]]) -> None:
     for name in list(draft.entities):
         own = draft.entities[name]
-        if listed.get(name):
-            for field_name in dict.fromkeys(listed[name]):
+        # "podcasts with episodes; each episode has …": a child entity, not a field
+        named = [
+            f
+            for f in dict.fromkeys(listed.get(name, []))
+            if singular(f) not in draft.entities or f in FIELD_WORDS | COUNT_NOUNS
+        ]
+        if named:
+            for field_name in named:
                 reading.add_named_field(draft, name, field_name)
         elif name in vocab.ENTITY_FIELDS:
             for field_name, kind, required in vocab.ENTITY_FIELDS[name]:
