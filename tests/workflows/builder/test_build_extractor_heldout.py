@@ -717,10 +717,8 @@ KNOWN_WRONG = frozenset(
         "A hall rental API: halls and bookings; each booking has a st",
         "A dog walking app where owners book walks for their dogs; ea",
         "An event ticketing platform: events (title, date, capacity >",
-        "A fleet management system that tracks vehicles and their dri",
         "A hotel reservation API where guests reserve rooms; rooms ha",
         "A plant care tracker: plants with a species and a watering i",
-        "A task board: projects with tasks; each task has a title, a ",
         "A sports league API: teams with players; each player has a j",
     }
 )

@@ -81,6 +81,12 @@ def add_named_field(draft: Draft, entity: str, name: str) -> str:
         usual = draft.field_of(entity, name.removesuffix(said) + kept)
         if name.endswith(said) and usual is not None and draft.field_of(entity, name) is None:
             usual["name"] = name  # "a due date" of a todo: its usual due_on, named as the user said it
+    stem, _, head = name.rpartition("_")
+    usual = draft.field_of(entity, stem) if head in NAMING_HEADS and stem else None
+    if usual is not None and usual["type"] == "string" and draft.field_of(entity, name) is None:
+        usual["name"] = (
+            name  # "a plate number", "a phone number": the usual plate (phone), as the user said it
+        )
     existing = draft.field_of(entity, name)
     if (entity, name) in draft.listed and existing is not None:
         transitions = any(r["kind"] == "transitions" and r["entity"] == entity for r in draft.rules)
@@ -231,6 +237,15 @@ def _chain_ends(words: list[str], j: int) -> bool:
     return words[j] == "at" and j + 1 < len(words) and words[j + 1] in ("a", "once", "any")
 
 
+def _after_choices(words: list[str], j: int) -> int:
+    """ "a priority one of low, medium or high and a due date": read_choices reads the choices; where the list
+    reads on after them (0 when it does not)."""
+    if words[j : j + 2] != ["one", "of"] or "or" not in words[j:]:
+        return 0
+    last = words.index("or", j) + 1
+    return last + 2 if last + 1 < len(words) and words[last + 1] == "and" else 0
+
+
 def _read_unit(clause: Clause, draft: Draft, field: tuple[str, str], j: int) -> int:
     """ "a cost in dollars", "a size in square meters": a number in that unit; where the field's words end."""
     words = clause.words
@@ -266,7 +281,8 @@ def read_has_fields(clause: Clause, draft: Draft) -> None:
         j = i + 1
         dated = False
         while j < len(words):
-            if _chain_ends(words, j):
+            j = _after_choices(words, j) or j
+            if j >= len(words) or _chain_ends(words, j):
                 break
             if dated and words[j] in ("date", "dates", "time", "times"):
                 j += 1  # "with check-in and check-out dates": the pair read_dates reads
