@@ -719,7 +719,6 @@ KNOWN_WRONG = frozenset(
         "An event ticketing platform: events (title, date, capacity >",
         "A hotel reservation API where guests reserve rooms; rooms ha",
         "A plant care tracker: plants with a species and a watering i",
-        "A sports league API: teams with players; each player has a j",
     }
 )
 PARAMS = [

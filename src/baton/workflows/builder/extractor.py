@@ -356,21 +356,29 @@ def _verb_of_subject(words: list[str], i: int) -> bool:
 
 
 def _note_modifier(
-    draft: Draft, at: tuple[Clause, int], name: str, modifiers: list[tuple[str, Clause, int]]
+    draft: Draft, at: tuple[Clause, int], name: str, modifiers: list[tuple[str, Clause, int, int]]
 ) -> None:
-    """ "a clinic booking service": a singular noun before a service word may only describe the service."""
+    """ "a clinic booking service", "a plant care tracker", "a sports league API": a noun before the word naming
+    the service (or before a noun and that word) may only describe the service."""
     clause, i = at
     words = clause.words
-    service = i + 1 < len(words) and words[i + 1] in SERVICE_WORDS
-    if name and service and name not in draft.entities and not looks_plural(words[i]):
-        modifiers.append((name, clause, i))
+    heads = SERVICE_WORDS | KEEPING_HEADS
+    if not name or name in draft.entities or i + 1 >= len(words):
+        return
+    if words[i + 1] in heads and not looks_plural(words[i]):
+        modifiers.append((name, clause, i, i + 1))
+        return
+    middle = words[i + 1]  # "a sports league API": the league's sports
+    plain = middle.isalpha() and middle not in STOP and not looks_plural(middle) and _noun(middle) is None
+    if plain and i + 2 < len(words) and words[i + 2] in SERVICE_WORDS:
+        modifiers.append((name, clause, i, i + 2))
 
 
 def _scan_entities(
     clauses: list[Clause],
     draft: Draft,
     listed: dict[str, list[str]],
-    modifiers: list[tuple[str, Clause, int]],
+    modifiers: list[tuple[str, Clause, int, int]],
 ) -> None:
     for clause in clauses:
         if clause.role == "action":
@@ -445,15 +453,15 @@ def _scan_entities(
 
 
 def _drop_service_modifiers(
-    clauses: list[Clause], draft: Draft, modifiers: list[tuple[str, Clause, int]]
+    clauses: list[Clause], draft: Draft, modifiers: list[tuple[str, Clause, int, int]]
 ) -> None:
     """ "A clinic booking service: doctors, patients and appointments": a noun before "service" (or app, API…)
     that ends its clause describes the service when the idea lists its entities elsewhere and never names the
     noun again; "a booking API" alone, "a todo API with tags" or "a sensor API that records readings" keeps
     it (the service word does not end its clause there)."""
-    for name, clause, i in modifiers:
+    for name, clause, i, head in modifiers:
         others = [e for e in draft.mentioned if e != name]
-        after = clause.words[i + 2 : i + 3]
+        after = clause.words[head + 1 : head + 2]
         if not others or after:  # "a sensor API that records readings", "a todo API with tags": kept
             continue
         again = [
@@ -466,7 +474,7 @@ def _drop_service_modifiers(
             continue
         del draft.entities[name]
         draft.mentioned.remove(name)
-        shown = f"{clause.words[i]} {clause.words[i + 1]}"
+        shown = clause.phrase(i, head)
         draft.assumptions.append(
             f"'{shown}' names the service: no {name} entity (the idea lists {', '.join(plural(o) for o in others)})"
         )
@@ -591,7 +599,7 @@ def extract_spec(
     # what the service does not do picks no stack and no job ("a todo API that emails me a daily summary")
     words = {w for c in clauses if not c.role or c.kind == "fetch" for w in c.words}
     listed: dict[str, list[str]] = {}
-    modifiers: list[tuple[str, Clause, int]] = []
+    modifiers: list[tuple[str, Clause, int, int]] = []
     _scan_entities(clauses, draft, listed, modifiers)
     _drop_service_modifiers(clauses, draft, modifiers)
     _shortened_links(clauses, draft)
