@@ -92,6 +92,7 @@ ADJECTIVES = frozenset({
 FIELD_HEADS = frozenset({
     "date", "time", "name", "number", "price", "fee", "address", "code", "count", "rate", "level", "limit", "id",
     "amount", "total", "email", "phone", "url", "link", "score", "size", "weight", "distance", "duration",
+    "type",
 })
 # fmt: on
 
