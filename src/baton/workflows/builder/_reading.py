@@ -7,9 +7,10 @@ words it used and records the requirement it understood, in the user's words.
 
 from __future__ import annotations
 
-import re
-
 from baton.workflows.builder import _vocabulary as vocab
+from baton.workflows.builder._bounds import NUMBER as NUMBER
+from baton.workflows.builder._bounds import UNITS as UNITS
+from baton.workflows.builder._bounds import after_choices, bound_at, participle, range_phrase, strict_bounds
 from baton.workflows.builder._draft import Clause, Draft, article, enum_field
 from baton.workflows.builder._naming import looks_plural, plural, singular
 from baton.workflows.builder._words import (
@@ -22,8 +23,6 @@ from baton.workflows.builder._words import (
     STOP,
     UNIT_WORDS,
 )
-
-NUMBER = re.compile(r"^-?\d+(?:\.\d+)?$")
 
 
 def mentions(clause: Clause, draft: Draft) -> list[tuple[int, str]]:
@@ -110,11 +109,6 @@ def add_named_field(draft: Draft, entity: str, name: str) -> str:
     return f"field:{entity}.{name}"
 
 
-UNITS = frozenset(
-    {"minutes", "hours", "days", "seconds", "weeks", "grams", "kilograms", "kg", "meters", "km", "cents"}
-)
-
-
 DATE_WORDS = frozenset({"start", "end", "starts", "ends", "check_in", "check_out", "arrival", "departure"})
 
 
@@ -156,14 +150,6 @@ def joined_names(words: list[str], positions: list[int]) -> list[str]:
     return names
 
 
-def _participle(words: list[str], k: int) -> bool:
-    """ "a duration and calories burned": a past participle closing a field's words is part of its name."""
-    if k + 1 >= len(words) or not words[k + 1].endswith("ed") or not words[k + 1].isalpha():
-        return False
-    closes = k + 2 >= len(words) or words[k + 2] in ("and", "or", "a", "an", "per", "in")
-    return closes and len(words[k + 1]) > 4 and words[k + 1] not in STOP and words[k] not in STOP
-
-
 def _field_name_at(clause: Clause, draft: Draft, j: int) -> tuple[str, int]:
     """The field name at ``j``, two or three words joined when the last is a field head ("a due date",
     "a mobile phone number")."""
@@ -171,7 +157,7 @@ def _field_name_at(clause: Clause, draft: Draft, j: int) -> tuple[str, int]:
     end = j
     while end - j < 2 and _joins(words, end) and singular(words[end]) not in draft.entities:
         end += 1
-    if _participle(words, end):
+    if participle(words, end):
         end += 1  # "calories burned", "hours worked": one field
     clause.use(*range(j + 1, end + 1))
     return _field_name(words[j : end + 1]), end
@@ -237,15 +223,6 @@ def _chain_ends(words: list[str], j: int) -> bool:
     return words[j] == "at" and j + 1 < len(words) and words[j + 1] in ("a", "once", "any")
 
 
-def _after_choices(words: list[str], j: int) -> int:
-    """ "a priority one of low, medium or high and a due date": read_choices reads the choices; where the list
-    reads on after them (0 when it does not)."""
-    if words[j : j + 2] != ["one", "of"] or "or" not in words[j:]:
-        return 0
-    last = words.index("or", j) + 1
-    return last + 2 if last + 1 < len(words) and words[last + 1] == "and" else 0
-
-
 def _read_unit(clause: Clause, draft: Draft, field: tuple[str, str], j: int) -> int:
     """ "a cost in dollars", "a size in square meters": a number in that unit; where the field's words end."""
     words = clause.words
@@ -281,7 +258,7 @@ def read_has_fields(clause: Clause, draft: Draft) -> None:
         j = i + 1
         dated = False
         while j < len(words):
-            j = _after_choices(words, j) or j
+            j = after_choices(words, j) or j
             if j >= len(words) or _chain_ends(words, j):
                 break
             if dated and words[j] in ("date", "dates", "time", "times"):
@@ -337,41 +314,6 @@ def read_has_parents(clause: Clause, draft: Draft) -> None:
         draft.said.append((shown, f"relation:{parent}>{child}"))
 
 
-_STRICT = {"more": "low", "greater": "low", "above": "low", "less": "high", "fewer": "high", "below": "high"}
-
-
-def _bound_at(words: list[str], i: int) -> tuple[float | None, float | None, tuple[int, int], bool]:
-    """The bounds a phrase at ``i`` states: (low, high, span, strict) — "from 1 to 5", "at least 0", "more
-    than 0" (strict), "below 100" (strict); (None, None, …) when none."""
-    word = words[i]
-    ranged = word in ("from", "between") and i + 3 < len(words) and words[i + 2] in ("to", "and")
-    if ranged and NUMBER.match(words[i + 1]) and NUMBER.match(words[i + 3]):
-        return float(words[i + 1]), float(words[i + 3]), (i, i + 3), False
-    if (
-        word in ("most", "least")
-        and 0 < i < len(words) - 1
-        and words[i - 1] == "at"
-        and NUMBER.match(words[i + 1])
-    ):
-        value = float(words[i + 1])
-        return (
-            (None, value, (i - 1, i + 1), False) if word == "most" else (value, None, (i - 1, i + 1), False)
-        )
-    than = words[i + 1 : i + 2] == ["than"] and i + 2 < len(words) and NUMBER.match(words[i + 2])
-    bare = word in ("above", "below") and i + 1 < len(words) and NUMBER.match(words[i + 1])
-    if word in _STRICT and (than or bare):
-        value = float(words[i + 2] if than else words[i + 1])
-        span = (i, i + 2 if than else i + 1)
-        return (value, None, span, True) if _STRICT[word] == "low" else (None, value, span, True)
-    return None, None, (i, i), False
-
-
-def _strict(kind: str, low: float | None, high: float | None) -> tuple[float | None, float | None]:
-    """ "more than 0" of a whole number is at least 1, of money at least 0.01; a float keeps the bound."""
-    step = 1.0 if kind == "integer" else 0.01 if kind == "decimal" else 0.0
-    return (None if low is None else low + step), (None if high is None else high - step)
-
-
 def _length_bound(
     clause: Clause,
     draft: Draft,
@@ -400,32 +342,11 @@ def _length_bound(
     )
 
 
-def _range_phrase(words: list[str], name: str, span: tuple[int, int]) -> tuple[int, int]:
-    """ "a price between 100 and 5000 euros": the field's words (and its article) before the bound, the unit
-    after it; never the end of the field before ("a model name, a price …")."""
-    start = span[0]
-    named = set(name.split("_")) | {singular(p) for p in name.split("_")}
-    while (
-        start > 0
-        and span[0] - start < 3
-        and (words[start - 1] in named or singular(words[start - 1]) in named)
-    ):
-        start -= 1
-    if start == span[0]:
-        start = max(0, span[0] - 3)  # "rate books from 1 to 5": the words before, as before
-        while start < span[0] and words[start] in ("and", "a", "an", "the", "with", "or"):
-            start += 1
-    elif start > 0 and words[start - 1] in ("a", "an", "the", "its", "their"):
-        start -= 1
-    end = span[1] + (span[1] + 1 < len(words) and words[span[1] + 1] in UNIT_WORDS | UNITS)
-    return start, end
-
-
 def read_ranges(clause: Clause, draft: Draft) -> None:
     """ "rate books from 1 to 5", "a score between 0 and 100", "quantity is at most 10", "a price > 0"."""
     words = clause.words
     for i in range(len(words)):
-        low, high, span, strict = _bound_at(words, i)
+        low, high, span, strict = bound_at(words, i)
         if low is None and high is None:
             continue
         if high is not None and low is None and _count_limit(clause, draft, span, high - strict):
@@ -459,7 +380,7 @@ def read_ranges(clause: Clause, draft: Draft) -> None:
         f = draft.set_field(entity, name, type=kind)
         f.pop("default", None)
         if strict:
-            low, high = _strict(kind, low, high)
+            low, high = strict_bounds(kind, low, high)
             if kind == "float":
                 draft.assumptions.append(
                     f"{entity}.{name}: a strict bound of a float is kept as an inclusive one"
@@ -471,7 +392,7 @@ def read_ranges(clause: Clause, draft: Draft) -> None:
         clause.use(*range(span[0], span[1] + 1))
         if span[1] + 1 < len(words) and words[span[1] + 1] in UNIT_WORDS | UNITS:
             clause.use(span[1] + 1)  # "between 10 and 500 dollars"
-        draft.said.append((clause.phrase(*_range_phrase(words, name, span)), f"field:{entity}.{name}"))
+        draft.said.append((clause.phrase(*range_phrase(words, name, span)), f"field:{entity}.{name}"))
 
 
 _PERIODS = frozenset(
