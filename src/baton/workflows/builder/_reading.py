@@ -472,8 +472,9 @@ def _count_limit(clause: Clause, draft: Draft, span: tuple[int, int], most: floa
 
 
 def qualifies(word: str, draft: Draft) -> bool:
-    """ "cooking" in "a cooking time", "away" in "an away score": a word that names which measure."""
-    return (
+    """ "cooking" in "a cooking time", "away" in "an away score", "nightly" in "a nightly rate": a word that
+    names which measure."""
+    return word in _PERIODIC or (
         word.isalpha()
         and word not in STOP
         and word not in FIELD_WORDS
@@ -483,6 +484,10 @@ def qualifies(word: str, draft: Draft) -> bool:
         and word not in vocab.MEASURE_VERBS
         and not looks_plural(word)
     )
+
+
+_ARTICLES = frozenset({"a", "an", "the", "its", "their"})
+_PERIODIC = frozenset({"nightly", "hourly", "daily", "weekly", "monthly", "yearly", "annual"})
 
 
 def _range_target(clause: Clause, draft: Draft, start: int, end: int) -> tuple[str, str] | None:
@@ -507,15 +512,19 @@ def _range_target(clause: Clause, draft: Draft, start: int, end: int) -> tuple[s
         base = singular(word)
         if k > 0 and words[k - 1] in ("can", "cannot", "may", "must", "will", "should", "to"):
             continue  # "a member can rent at most 2": a verb, no measure named after it
-        if word in vocab.MEASURE_VERBS and not qualifies(words[k - 1] if k else "", draft):
+        named_noun = k > 0 and words[k - 1] in _ARTICLES  # "a rate between 50 and 500": a noun, no verb
+        named_noun = named_noun or (k > 1 and words[k - 2] in _ARTICLES and qualifies(words[k - 1], draft))
+        if word in vocab.MEASURE_VERBS and not named_noun and not qualifies(words[k - 1] if k else "", draft):
             name = vocab.MEASURE_VERBS[word]
             clause.use(k)
             if name in draft.entities:
                 return name, "score"
             entity = nearest(clause, draft, end + 1) or nearest(clause, draft, k)
             return (entity, name) if entity else None
-        if base in vocab.MEASURE_WORDS or (
-            base in FIELD_WORDS and base not in ("name", "title", "description")
+        if (
+            base in vocab.MEASURE_WORDS
+            or (base in FIELD_WORDS and base not in ("name", "title", "description"))
+            or (word in vocab.MEASURE_VERBS and named_noun)
         ):
             clause.use(k)
             qualifier = words[k - 1] if k > 0 else ""
