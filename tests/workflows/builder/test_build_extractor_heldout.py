@@ -411,6 +411,253 @@ FOUND = [
 ]
 
 
+# The lead's six misreads (a modifier of "service" read as an entity, "a model name" split, "recipes with
+# ingredients and steps" turned round, "calories burned" split, "deliveries of products from suppliers",
+# "librarians manage authors" read as ownership), and eighteen fresh ideas of this branch written before its
+# rules changed: the code at its start got 6 of the 18 right (and 0 of the lead's 6).
+LEAD = [
+    case(
+        "A clinic booking service: doctors, patients and appointments; each appointment has a start time and a "
+        "reason; patients have a birth date",
+        "doctor patient appointment",
+        fields={"patient.birth_date": {"type": "date"}, "appointment.reason": {}},
+    ),
+    case("A booking API with a start date and a guest name", "booking"),
+    case(
+        "An API for a bike shop where customers order bikes; bikes have a model name, a price between 100 and "
+        "5000 euros and a frame size",
+        "customer bike order",
+        fields={
+            "bike.name": {"type": "string"},  # "model_…" is pydantic's: the model name is the bike's name
+            "bike.price": {"type": "decimal", "min": 100, "max": 5000},
+            "bike.frame_size": {"type": "string"},
+        },
+        no_fields=("bike.name_value", "bike.model_name"),
+        check=("texts_in_idea",),
+    ),
+    case(
+        "A recipe manager: recipes with ingredients and steps, each recipe has a cooking time in minutes and a "
+        "difficulty one of easy, medium or hard",
+        "recipe ingredient step",
+        relations=(("recipe", "ingredient"), ("recipe", "step")),
+        not_relations=(("step", "recipe"),),
+        fields={"recipe.difficulty": {"choices": ["easy", "medium", "hard"]}, "recipe.cooking_time": {}},
+    ),
+    case(
+        "track gym members and their workouts; a workout has a date, a duration and calories burned",
+        "gym_member workout",  # "gym members" stays one noun, as "parking spots" does
+        relations=(("gym_member", "workout"),),
+        fields={"workout.calories_burned": {"type": "integer"}},
+        no_fields=("workout.calories", "workout.burned"),
+    ),
+    case(
+        "Inventory for a bakery: products (name unique, price > 0), suppliers, and deliveries of products from "
+        "suppliers",
+        "product supplier delivery",
+        relations=(("product", "delivery"), ("supplier", "delivery")),
+        not_relations=(("product", "supplier"),),
+        fields={"product.name": {"unique": True}, "product.price": {"min": 0.01}},
+    ),
+    case(
+        "A library where members borrow books and librarians manage authors; each book has a title and an isbn "
+        "(unique)",
+        "member book loan librarian author",
+        relations=(("member", "loan"), ("book", "loan")),
+        not_relations=(("librarian", "author"),),
+        left=("librarians manage authors",),
+    ),
+]
+THIRD_ROUND = [
+    case(
+        "A dog walking app where owners book walks for their dogs; each walk has a date, a duration in minutes "
+        "and a price > 0",
+        "owner walk dog",
+        relations=(("dog", "walk"),),
+        fields={"walk.price": {"min": 0.01}, "walk.duration": {"type": "integer"}},
+    ),
+    case(
+        "A school API: teachers, classes and students; students enroll in classes; each class has a name and a "
+        "room number",
+        "teacher school_class student enrollment",
+        relations=(("student", "enrollment"), ("school_class", "enrollment")),
+        fields={"school_class.room_number": {}},
+        no_fields=("school_class.number",),
+    ),
+    case(
+        "An event ticketing platform: events (title, date, capacity >= 1) and tickets; attendees buy tickets "
+        "for events",
+        "event ticket attendee",
+        relations=(("event", "ticket"), ("attendee", "ticket")),
+        fields={"event.title": {}, "event.date": {}, "event.capacity": {"min": 1}},
+    ),
+    case(
+        "A fleet management system that tracks vehicles and their drivers; each vehicle has a plate number "
+        "(unique) and a mileage >= 0",
+        "vehicle driver",
+        relations=(("vehicle", "driver"),),
+        fields={"vehicle.plate_number": {"unique": True}, "vehicle.mileage": {"min": 0}},
+        no_fields=("vehicle.plate",),
+    ),
+    case(
+        "A blog API: authors write posts; posts have a title, a body and a published date; readers leave "
+        "comments on posts",
+        "author post reader comment",
+        relations=(("author", "post"), ("post", "comment")),
+        fields={"post.title": {}, "post.body": {}},
+    ),
+    case(
+        "A hotel reservation API where guests reserve rooms; rooms have a number (unique), a floor and a "
+        "nightly rate between 50 and 500",
+        "guest room reservation",
+        relations=(("guest", "reservation"), ("room", "reservation")),
+        fields={"room.number": {"unique": True}, "room.nightly_rate": {"min": 50, "max": 500}},
+        no_fields=("room.rating",),
+    ),
+    case(
+        "A music app: artists, albums and songs; songs of albums; each song has a title and a length in seconds",
+        "artist album song",
+        relations=(("album", "song"),),
+        fields={"song.title": {}, "song.length": {"type": "integer"}},
+    ),
+    case(
+        "A plant care tracker: plants with a species and a watering interval in days, and waterings of plants",
+        "plant watering",
+        relations=(("plant", "watering"),),
+        fields={"plant.species": {}, "plant.watering_interval": {}},
+    ),
+    case(
+        "A volunteer API where coordinators schedule shifts; volunteers sign up for shifts; each shift has a "
+        "start time and an end time",
+        "coordinator shift volunteer registration",
+        relations=(("volunteer", "registration"), ("shift", "registration")),
+    ),
+    case(
+        "A car rental service: cars (make, model, year >= 1990) and customers; customers rent cars",
+        "car customer rental",
+        relations=(("customer", "rental"), ("car", "rental")),
+        fields={"car.make": {}, "car.model": {}, "car.year": {"min": 1990}},
+    ),
+    case(
+        "A task board: projects with tasks; each task has a title, a priority one of low, medium or high and a "
+        "due date",
+        "project task",
+        relations=(("project", "task"),),
+        fields={"task.priority": {"choices": ["low", "medium", "high"]}, "task.due_date": {"type": "date"}},
+    ),
+    case(
+        "A course platform where instructors create courses and students enroll in courses; each course has a "
+        "title and a price >= 0",
+        "instructor course student enrollment",
+        relations=(("student", "enrollment"), ("course", "enrollment")),
+        fields={"course.price": {"min": 0}},
+    ),
+    case(
+        "A pet clinic's API: owners and their pets; each pet has a name, a species and a weight in kg",
+        "owner pet",
+        relations=(("owner", "pet"),),
+        fields={"pet.species": {}, "pet.weight": {}},
+    ),
+    case(
+        "An expense tracker: users log expenses; each expense has an amount > 0, a category and a date",
+        "user expense",
+        relations=(("user", "expense"),),
+        fields={"expense.amount": {"min": 0.01}, "expense.category": {}},
+    ),
+    case(
+        "A warehouse API: shipments of orders from warehouses; each shipment has a tracking number (unique)",
+        "shipment order warehouse",
+        relations=(("order", "shipment"), ("warehouse", "shipment")),
+        not_relations=(("warehouse", "order"),),
+        fields={"shipment.tracking_number": {"unique": True}},
+    ),
+    case(
+        "A podcast service: podcasts with episodes; each episode has a title, a duration in minutes and a "
+        "release date",
+        "podcast episode",
+        relations=(("podcast", "episode"),),
+        no_fields=("podcast.episodes",),
+    ),
+    case(
+        "A restaurant ordering app where customers place orders; each order has a total > 0 and a status one "
+        "of pending, paid or delivered",
+        "customer order",
+        relations=(("customer", "order"),),
+        fields={"order.total": {"min": 0.01}, "order.status": {"choices": ["pending", "paid", "delivered"]}},
+    ),
+    case(
+        "A sports league API: teams with players; each player has a jersey number between 1 and 99 and a "
+        "position",
+        "team player",
+        relations=(("team", "player"),),
+        fields={"player.jersey_number": {"min": 1, "max": 99}},
+        no_fields=("team.players",),
+    ),
+]
+
+# Written after this branch's rules changed, to see whether they hold on new words: 5 of these 9 right on
+# their first run; 'runtime in minutes' in a parenthesis, 'a soil type' and 'a rate between 50 and 500' were
+# then read; 'leave requests' (a verb as the first word of a noun) is not.
+FOURTH_ROUND = [
+    case(
+        "A gardening club app: members and their plots; each plot has a size in square meters and a soil type",
+        "member plot",
+        relations=(("member", "plot"),),
+        fields={"plot.soil_type": {}, "plot.size": {"min": 0}},
+        no_fields=("plot.soil", "plot.type"),
+    ),
+    case(
+        "A courier service: parcels of customers from depots; each parcel has a weight in kg <= 30",
+        "parcel customer depot",
+        relations=(("customer", "parcel"), ("depot", "parcel")),
+        not_relations=(("depot", "customer"),),
+        fields={"parcel.weight": {"max": 30}},
+    ),
+    case(
+        "An HR tool where managers approve leave requests; each leave request has a start date and an end date",
+        "manager leave_request",
+        not_relations=(("manager", "leave_request"),),
+        left=("managers approve leave requests",),
+        check=("one_date_pair:leave_request",),
+    ),
+    case(
+        "A film festival's API: films (title, runtime in minutes >= 1) and screenings of films in cinemas",
+        "film screening cinema",
+        relations=(("film", "screening"), ("cinema", "screening")),
+        fields={"film.title": {}, "film.runtime": {"min": 1, "type": "integer"}},
+    ),
+    case(
+        "A fitness studio booking app: instructors, classes and members; members book classes",
+        "instructor school_class member booking",
+        relations=(("member", "booking"), ("school_class", "booking")),
+    ),
+    case(
+        "Track runners and their races; a race has a distance in km and a finishing time",
+        "runner race",
+        relations=(("runner", "race"),),
+        fields={"race.distance": {"min": 0}},
+    ),
+    case(
+        "A moderation API where admins moderate comments and users write comments",
+        "admin comment user",
+        relations=(("user", "comment"),),
+        not_relations=(("admin", "comment"),),
+        left=("admins moderate comments",),
+    ),
+    # found on the way: "rate" after an article is a noun, never the verb that names a rating
+    case(
+        "A hotel API: rooms have a number and a rate between 50 and 500",
+        "room",
+        fields={"room.rate": {"min": 50, "max": 500}},
+        no_fields=("room.rating",),
+    ),
+    case(
+        "A booking API: rooms and guests; guests book rooms",
+        "room guest booking",
+        relations=(("guest", "booking"), ("room", "booking")),
+    ),
+]
+
+
 def _fields(spec: BuildSpec) -> dict[str, Any]:
     return {f"{e.name}.{f.name}": f for e in spec.entities for f in e.fields}
 
@@ -432,6 +679,8 @@ def _extra(spec: BuildSpec, check: str) -> str | None:
         quoted = any(phrase in t for t in _left(spec))
         return None if limited or quoted else f"neither a limit on {child} nor {phrase!r} reported"
     if kind == "one_date_pair":
+        if arg not in {e.name for e in spec.entities}:
+            return f"no entity {arg}"
         dated = [f for f in spec.entity(arg).fields if f.type.value in ("date", "datetime")]
         orderings = [r for r in spec.rules if r.kind.value == "ordering" and r.entity == arg]
         if len(dated) != 2 or len(orderings) != 1:
@@ -450,6 +699,12 @@ def _extra(spec: BuildSpec, check: str) -> str | None:
                 f"{word!r} is not a requirement of its own: {[(r.text, r.implemented_by) for r in holding]}"
             )
         return None
+    if kind == "texts_in_idea":  # every requirement but "keep …" quotes the user's words
+        idea = " ".join(spec.description.lower().split())
+        made = [
+            r.text for r in spec.requirements if not r.text.startswith("keep ") and r.text.lower() not in idea
+        ]
+        return f"requirements not in the idea's words: {made}" if made else None
     if kind == "link_or_left":
         left, right, phrase = arg.split(":")
         parents: dict[str, set[str]] = {}
@@ -486,6 +741,8 @@ def problems(item: Case) -> list[str]:
         spec = extract_spec(item.idea)
     except InvalidInputError as error:
         return [f"refused: {error.message}"]
+    except Exception as error:  # a crash is a finding, counted like the others
+        return [f"crashed: {error!r}"]
     found: list[str] = []
     names = {e.name for e in spec.entities}
     if names != item.entities:
@@ -517,23 +774,31 @@ def problems(item: Case) -> list[str]:
     return found
 
 
-# still read wrongly by the rules: each is an xfail that must fail (strict), so a fix shows here
+# still read wrongly by the rules (the first 60 characters of each idea): each is an xfail that must fail
+# (strict), so a fix shows here
 KNOWN_WRONG = frozenset(
     {
         # a booking of halls: nothing says the booking belongs to a hall and no rule guesses it
-        "A hall rental API: halls and bookings; each booking has a start date and an end date; the end date "
-        "is after the start date",
+        "A hall rental API: halls and bookings; each booking has a st",
+        "A dog walking app where owners book walks for their dogs; ea",
+        "An event ticketing platform: events (title, date, capacity >",
+        "A plant care tracker: plants with a species and a watering i",
+        "An HR tool where managers approve leave requests; each leave",
     }
 )
 PARAMS = [
     pytest.param(c, marks=pytest.mark.xfail(strict=True, reason="not read yet"))
-    if c.idea in KNOWN_WRONG
+    if c.idea[:60] in KNOWN_WRONG
     else c
-    for c in CASES + SECOND_ROUND + FOUND
+    for c in CASES + SECOND_ROUND + FOUND + LEAD + THIRD_ROUND + FOURTH_ROUND
 ]
 
 
-@pytest.mark.parametrize("item", PARAMS, ids=[c.idea[:50] for c in CASES + SECOND_ROUND + FOUND])
+@pytest.mark.parametrize(
+    "item",
+    PARAMS,
+    ids=[c.idea[:50] for c in CASES + SECOND_ROUND + FOUND + LEAD + THIRD_ROUND + FOURTH_ROUND],
+)
 def test_a_held_out_idea_is_read_as_a_person_would(item: Case) -> None:
     assert problems(item) == []
 
@@ -541,7 +806,13 @@ def test_a_held_out_idea_is_read_as_a_person_would(item: Case) -> None:
 if (
     __name__ == "__main__"
 ):  # how many the extractor gets right: python tests/…/test_build_extractor_heldout.py
-    for name, cases in (("first round", CASES), ("second round", SECOND_ROUND)):
+    for name, cases in (
+        ("first round", CASES),
+        ("second round", SECOND_ROUND),
+        ("lead", LEAD),
+        ("third round", THIRD_ROUND),
+        ("fourth round", FOURTH_ROUND),
+    ):
         wrong = {c.idea: p for c in cases if (p := problems(c))}
         for idea, found in wrong.items():
             print(f"- {idea[:70]}: {'; '.join(found)}")

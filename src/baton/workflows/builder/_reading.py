@@ -7,9 +7,10 @@ words it used and records the requirement it understood, in the user's words.
 
 from __future__ import annotations
 
-import re
-
 from baton.workflows.builder import _vocabulary as vocab
+from baton.workflows.builder._bounds import NUMBER as NUMBER
+from baton.workflows.builder._bounds import UNITS as UNITS
+from baton.workflows.builder._bounds import after_choices, bound_at, participle, range_phrase, strict_bounds
 from baton.workflows.builder._draft import Clause, Draft, article, enum_field
 from baton.workflows.builder._naming import looks_plural, plural, singular
 from baton.workflows.builder._words import (
@@ -22,8 +23,6 @@ from baton.workflows.builder._words import (
     STOP,
     UNIT_WORDS,
 )
-
-NUMBER = re.compile(r"^-?\d+(?:\.\d+)?$")
 
 
 def mentions(clause: Clause, draft: Draft) -> list[tuple[int, str]]:
@@ -57,7 +56,7 @@ def nearest(clause: Clause, draft: Draft, position: int) -> str | None:
 
 
 def field_kind(name: str) -> str:
-    if name in COUNT_NOUNS:
+    if name in COUNT_NOUNS or (name.endswith("ed") and name.split("_")[0] in COUNT_NOUNS | UNIT_WORDS):
         return "integer"  # "copies", "pages": a count
     if name in vocab.MONEY_WORDS:
         return "decimal"
@@ -81,6 +80,12 @@ def add_named_field(draft: Draft, entity: str, name: str) -> str:
         usual = draft.field_of(entity, name.removesuffix(said) + kept)
         if name.endswith(said) and usual is not None and draft.field_of(entity, name) is None:
             usual["name"] = name  # "a due date" of a todo: its usual due_on, named as the user said it
+    stem, _, head = name.rpartition("_")
+    usual = draft.field_of(entity, stem) if head in NAMING_HEADS and stem else None
+    if usual is not None and usual["type"] == "string" and draft.field_of(entity, name) is None:
+        usual["name"] = (
+            name  # "a plate number", "a phone number": the usual plate (phone), as the user said it
+        )
     existing = draft.field_of(entity, name)
     if (entity, name) in draft.listed and existing is not None:
         transitions = any(r["kind"] == "transitions" and r["entity"] == entity for r in draft.rules)
@@ -102,11 +107,6 @@ def add_named_field(draft: Draft, entity: str, name: str) -> str:
         values["min"] = 1 if name in ("capacity", "quantity", "seats") else 0
     draft.set_field(entity, name, **values)
     return f"field:{entity}.{name}"
-
-
-UNITS = frozenset(
-    {"minutes", "hours", "days", "seconds", "weeks", "grams", "kilograms", "kg", "meters", "km", "cents"}
-)
 
 
 DATE_WORDS = frozenset({"start", "end", "starts", "ends", "check_in", "check_out", "arrival", "departure"})
@@ -157,6 +157,8 @@ def _field_name_at(clause: Clause, draft: Draft, j: int) -> tuple[str, int]:
     end = j
     while end - j < 2 and _joins(words, end) and singular(words[end]) not in draft.entities:
         end += 1
+    if participle(words, end):
+        end += 1  # "calories burned", "hours worked": one field
     clause.use(*range(j + 1, end + 1))
     return _field_name(words[j : end + 1]), end
 
@@ -256,7 +258,8 @@ def read_has_fields(clause: Clause, draft: Draft) -> None:
         j = i + 1
         dated = False
         while j < len(words):
-            if _chain_ends(words, j):
+            j = after_choices(words, j) or j
+            if j >= len(words) or _chain_ends(words, j):
                 break
             if dated and words[j] in ("date", "dates", "time", "times"):
                 j += 1  # "with check-in and check-out dates": the pair read_dates reads
@@ -273,6 +276,7 @@ def read_has_fields(clause: Clause, draft: Draft) -> None:
                 break
             if ranged and draft.field_of(nearest(clause, draft, i) or "", base) is None:
                 j += 5  # "a number between 1 and 200, a size …": read_ranges adds it with its bounds
+                j += j < len(words) and words[j] in UNIT_WORDS | UNITS  # "… and 5000 euros and a frame size"
                 continue
             entity = nearest(clause, draft, i)
             if entity is None:
@@ -310,41 +314,6 @@ def read_has_parents(clause: Clause, draft: Draft) -> None:
         draft.said.append((shown, f"relation:{parent}>{child}"))
 
 
-_STRICT = {"more": "low", "greater": "low", "above": "low", "less": "high", "fewer": "high", "below": "high"}
-
-
-def _bound_at(words: list[str], i: int) -> tuple[float | None, float | None, tuple[int, int], bool]:
-    """The bounds a phrase at ``i`` states: (low, high, span, strict) — "from 1 to 5", "at least 0", "more
-    than 0" (strict), "below 100" (strict); (None, None, …) when none."""
-    word = words[i]
-    ranged = word in ("from", "between") and i + 3 < len(words) and words[i + 2] in ("to", "and")
-    if ranged and NUMBER.match(words[i + 1]) and NUMBER.match(words[i + 3]):
-        return float(words[i + 1]), float(words[i + 3]), (i, i + 3), False
-    if (
-        word in ("most", "least")
-        and 0 < i < len(words) - 1
-        and words[i - 1] == "at"
-        and NUMBER.match(words[i + 1])
-    ):
-        value = float(words[i + 1])
-        return (
-            (None, value, (i - 1, i + 1), False) if word == "most" else (value, None, (i - 1, i + 1), False)
-        )
-    than = words[i + 1 : i + 2] == ["than"] and i + 2 < len(words) and NUMBER.match(words[i + 2])
-    bare = word in ("above", "below") and i + 1 < len(words) and NUMBER.match(words[i + 1])
-    if word in _STRICT and (than or bare):
-        value = float(words[i + 2] if than else words[i + 1])
-        span = (i, i + 2 if than else i + 1)
-        return (value, None, span, True) if _STRICT[word] == "low" else (None, value, span, True)
-    return None, None, (i, i), False
-
-
-def _strict(kind: str, low: float | None, high: float | None) -> tuple[float | None, float | None]:
-    """ "more than 0" of a whole number is at least 1, of money at least 0.01; a float keeps the bound."""
-    step = 1.0 if kind == "integer" else 0.01 if kind == "decimal" else 0.0
-    return (None if low is None else low + step), (None if high is None else high - step)
-
-
 def _length_bound(
     clause: Clause,
     draft: Draft,
@@ -377,7 +346,7 @@ def read_ranges(clause: Clause, draft: Draft) -> None:
     """ "rate books from 1 to 5", "a score between 0 and 100", "quantity is at most 10", "a price > 0"."""
     words = clause.words
     for i in range(len(words)):
-        low, high, span, strict = _bound_at(words, i)
+        low, high, span, strict = bound_at(words, i)
         if low is None and high is None:
             continue
         if high is not None and low is None and _count_limit(clause, draft, span, high - strict):
@@ -411,7 +380,7 @@ def read_ranges(clause: Clause, draft: Draft) -> None:
         f = draft.set_field(entity, name, type=kind)
         f.pop("default", None)
         if strict:
-            low, high = _strict(kind, low, high)
+            low, high = strict_bounds(kind, low, high)
             if kind == "float":
                 draft.assumptions.append(
                     f"{entity}.{name}: a strict bound of a float is kept as an inclusive one"
@@ -423,10 +392,7 @@ def read_ranges(clause: Clause, draft: Draft) -> None:
         clause.use(*range(span[0], span[1] + 1))
         if span[1] + 1 < len(words) and words[span[1] + 1] in UNIT_WORDS | UNITS:
             clause.use(span[1] + 1)  # "between 10 and 500 dollars"
-        start = max(0, span[0] - 3)
-        while start < span[0] and words[start] in ("and", "a", "an", "the", "with", "or"):
-            start += 1
-        draft.said.append((clause.phrase(start, span[1]), f"field:{entity}.{name}"))
+        draft.said.append((clause.phrase(*range_phrase(words, name, span)), f"field:{entity}.{name}"))
 
 
 _PERIODS = frozenset(
@@ -506,8 +472,9 @@ def _count_limit(clause: Clause, draft: Draft, span: tuple[int, int], most: floa
 
 
 def qualifies(word: str, draft: Draft) -> bool:
-    """ "cooking" in "a cooking time", "away" in "an away score": a word that names which measure."""
-    return (
+    """ "cooking" in "a cooking time", "away" in "an away score", "nightly" in "a nightly rate": a word that
+    names which measure."""
+    return word in _PERIODIC or (
         word.isalpha()
         and word not in STOP
         and word not in FIELD_WORDS
@@ -517,6 +484,10 @@ def qualifies(word: str, draft: Draft) -> bool:
         and word not in vocab.MEASURE_VERBS
         and not looks_plural(word)
     )
+
+
+_ARTICLES = frozenset({"a", "an", "the", "its", "their"})
+_PERIODIC = frozenset({"nightly", "hourly", "daily", "weekly", "monthly", "yearly", "annual"})
 
 
 def _range_target(clause: Clause, draft: Draft, start: int, end: int) -> tuple[str, str] | None:
@@ -541,15 +512,19 @@ def _range_target(clause: Clause, draft: Draft, start: int, end: int) -> tuple[s
         base = singular(word)
         if k > 0 and words[k - 1] in ("can", "cannot", "may", "must", "will", "should", "to"):
             continue  # "a member can rent at most 2": a verb, no measure named after it
-        if word in vocab.MEASURE_VERBS and not qualifies(words[k - 1] if k else "", draft):
+        named_noun = k > 0 and words[k - 1] in _ARTICLES  # "a rate between 50 and 500": a noun, no verb
+        named_noun = named_noun or (k > 1 and words[k - 2] in _ARTICLES and qualifies(words[k - 1], draft))
+        if word in vocab.MEASURE_VERBS and not named_noun and not qualifies(words[k - 1] if k else "", draft):
             name = vocab.MEASURE_VERBS[word]
             clause.use(k)
             if name in draft.entities:
                 return name, "score"
             entity = nearest(clause, draft, end + 1) or nearest(clause, draft, k)
             return (entity, name) if entity else None
-        if base in vocab.MEASURE_WORDS or (
-            base in FIELD_WORDS and base not in ("name", "title", "description")
+        if (
+            base in vocab.MEASURE_WORDS
+            or (base in FIELD_WORDS and base not in ("name", "title", "description"))
+            or (word in vocab.MEASURE_VERBS and named_noun)
         ):
             clause.use(k)
             qualifier = words[k - 1] if k > 0 else ""

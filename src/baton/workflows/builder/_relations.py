@@ -105,6 +105,8 @@ def _between(
     between = [w for w in unbound.split() if w not in ("the", "a", "an", "one", "its", "their", "own")]
     if not between or "and" in between or len(between) > 4:
         return None
+    if between[0] in ("each", "every"):
+        return None  # "recipes with steps, each recipe has …": a new subject, not a verb
     bounded = len(unbound.split()) < j - i - 1
     if bounded and ({(left, right), (right, left)} & set(draft.relations)):
         return None  # "patients have appointments; a patient can book at most 2": the limit restates it
@@ -153,6 +155,17 @@ def _pair_relation(clause: Clause, draft: Draft, i: int, left: str, j: int, righ
     return feature
 
 
+# "librarians manage authors", "admins moderate posts": staff acting on things they do not own; no relation is
+# guessed (a wrong parent is worse than none) and the clause is reported as not implemented
+STAFF_VERBS = frozenset(
+    {
+        "manage", "manages", "administer", "administers", "oversee", "oversees", "supervise", "supervises",
+        "moderate", "moderates", "maintain", "maintains", "curate", "curates", "handle", "handles",
+        "approve", "approves", "audit", "audits",
+    }
+)  # fmt: skip
+# "deliveries of products from suppliers": the second noun after "of" is another parent of the first
+_OF_CHAIN = frozenset({"from", "by", "to", "for", "at", "in"})
 _CHAIN = frozenset({"and", "many", "a", "an", "one", "several", "multiple", "some", "also", "their", "its"})
 
 
@@ -173,51 +186,102 @@ def _verb_entities(clause: Clause, draft: Draft, found: list[tuple[int, str]]) -
     return kept
 
 
+def _subject_chain(
+    clause: Clause, draft: Draft, subject: tuple[int, str], pair: tuple[int, int, str], belongs: bool
+) -> None:
+    """ "each pet has an owner and many visits": the subject has the next noun as well."""
+    i, j, right = pair
+    between = clause.words[i + 1 : j]
+    many = any(w in ("many", "several", "multiple", "some") for w in between)
+    single = not looks_plural(clause.words[j]) and not many
+    why = f"'{clause.phrase(subject[0], j)}'"
+    if belongs:
+        feature = f"relation:{right}>{subject[1]}" if draft.relate(right, subject[1], why) else ""
+    else:
+        feature = _has_relation(draft, subject[1], right, single=single, why=why)
+    if feature:
+        clause.use(*range(i, j + 1))
+        plural_subject = looks_plural(clause.words[subject[0]])
+        verb = "belongs to" if belongs else "have" if plural_subject else "has"
+        said = " ".join([clause.words[subject[0]], verb, *between[1:], clause.words[j]])
+        draft.said.append((said.replace("_", " "), feature))
+
+
+def _relate_said(clause: Clause, draft: Draft, parent: str, child: str, span: tuple[int, int]) -> None:
+    phrase = clause.phrase(*span)
+    if draft.relate(parent, child, f"'{phrase}'"):
+        clause.use(*range(span[0], span[1] + 1))
+        draft.said.append((phrase, f"relation:{parent}>{child}"))
+
+
+def _staff_verb(clause: Clause, draft: Draft, i: int, j: int) -> bool:
+    """ "librarians manage authors": no owner is guessed (a wrong parent is worse than none); the words are
+    reported as not implemented, not dropped."""
+    acts = [w for w in clause.words[i + 1 : j] if w not in ("can", "may", "will", "must", "also", "to")]
+    if not acts or acts[0] not in STAFF_VERBS or len(acts) > 2:
+        return False
+    clause.use(*range(i, j + 1))
+    draft.partial.add(clause.text)
+    draft.unsaid.append(
+        (
+            clause.phrase(i, j),
+            f"'{acts[0]}' does not say who owns what, so no relation was made: "
+            "say it in spec.yaml (a relation, or a role) or build with a model",
+        )
+    )
+    return True
+
+
 def scan_relations(clauses: list[Clause], draft: Draft) -> None:
     for clause in clauses:
-        if clause.role:
-            continue
-        draft.said.current = clause.text
-        found = _verb_entities(clause, draft, mentions(clause, draft))
-        subject: tuple[int, str] | None = None
-        belongs = False
-        listed: list[str] = []
-        for (i, left), (j, right) in itertools.pairwise(found):
-            between = clause.words[i + 1 : j]
-            if subject is not None and between and set(between) <= _CHAIN and "and" in between:
-                # "each pet has an owner and many visits": the subject has the next noun as well
-                many = any(w in ("many", "several", "multiple", "some") for w in between)
-                single = not looks_plural(clause.words[j]) and not many
-                why = f"'{clause.phrase(subject[0], j)}'"
-                if belongs:
-                    feature = f"relation:{right}>{subject[1]}" if draft.relate(right, subject[1], why) else ""
-                else:
-                    feature = _has_relation(draft, subject[1], right, single=single, why=why)
-                if feature:
-                    clause.use(*range(i, j + 1))
-                    verb = (
-                        "belongs to"
-                        if belongs
-                        else "have"
-                        if looks_plural(clause.words[subject[0]])
-                        else "has"
-                    )
-                    said = " ".join([clause.words[subject[0]], verb, *between[1:], clause.words[j]])
-                    draft.said.append((said.replace("_", " "), feature))
-                continue
-            has = [w for w in between if w in HAS]
-            belongs = "belongs" in between or "belong" in between
-            subject = (i, left) if has or belongs else None
-            if between and set(between) <= {"and", "or"}:
-                listed.append(left)  # "wolves and calves live in enclosures": both live there
-                continue
-            feature = _pair_relation(clause, draft, i, left, j, right)
-            if feature == f"relation:{right}>{left}":
-                for other in listed:
-                    if other != right and draft.relate(right, other, f"'{clause.phrase(i, j)}'"):
-                        draft.said.append((f"{clause.phrase(i, j)} ({other})", f"relation:{right}>{other}"))
-            listed = []
+        if not clause.role:
+            draft.said.current = clause.text
+            _scan_clause(clause, draft)
     draft.said.current = ""
+
+
+def _scan_clause(clause: Clause, draft: Draft) -> None:
+    found = _verb_entities(clause, draft, mentions(clause, draft))
+    subject: tuple[int, str] | None = None
+    belongs = False
+    listed: list[str] = []
+    of_child: str | None = None
+    for (i, left), (j, right) in itertools.pairwise(found):
+        between = clause.words[i + 1 : j]
+        if of_child is not None and len(between) == 1 and between[0] in _OF_CHAIN:
+            # "deliveries of products from suppliers": the delivery has both a product and a supplier
+            if of_child != right:
+                _relate_said(clause, draft, right, of_child, (i - 2, j))
+            of_child = None
+            continue
+        of_child = None
+        if between in (["and", "their"], ["and", "its"]):
+            # "members and their workouts", "vehicles and their drivers": the possessive names the parent
+            _relate_said(clause, draft, left, right, (i, j))
+            subject = None
+            continue
+        if subject is not None and between and set(between) <= _CHAIN and "and" in between:
+            _subject_chain(clause, draft, subject, (i, j, right), belongs)
+            continue
+        has = [w for w in between if w in HAS]
+        belongs = "belongs" in between or "belong" in between
+        # "recipes with ingredients and steps": the steps are the recipe's too
+        subject = (i, left) if has or belongs or between == ["with"] else None
+        if between and set(between) <= {"and", "or"}:
+            listed.append(left)  # "wolves and calves live in enclosures": both live there
+            continue
+        if _staff_verb(clause, draft, i, j):
+            listed = []
+            continue
+        feature = _pair_relation(clause, draft, i, left, j, right)
+        if feature == f"relation:{right}>{left}" and between == ["of"] and looks_plural(clause.words[j]):
+            of_child = left
+        if feature == f"relation:{right}>{left}" and between not in (["of"], ["from"], ["for"]):
+            # "wolves and calves live in enclosures" (not "suppliers, and deliveries of products")
+            for other in listed:
+                if other != right and draft.relate(right, other, f"'{clause.phrase(i, j)}'"):
+                    draft.said.append((f"{clause.phrase(i, j)} ({other})", f"relation:{right}>{other}"))
+        listed = []
 
 
 def known_relations(draft: Draft) -> None:

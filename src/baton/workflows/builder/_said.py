@@ -39,7 +39,22 @@ def _rename_fields(draft: Draft) -> dict[str, str]:
     renamed: dict[str, str] = {}
     for entity, fields in draft.entities.items():
         taken = {f["name"] for f in fields}
-        for f in fields:
+        for f in list(fields):
+            stem = f["name"].removeprefix("model_")
+            same = next((g for g in fields if g["name"] == stem and g["type"] == f["type"]), None)
+            if stem != f["name"] and same is not None and name_problem(stem, kind="field") is None:
+                # "bikes have a model name" (pydantic reserves model_…): the bike's name, once
+                fields.remove(f)
+                draft.assumptions.append(f"the {f['name'].replace('_', ' ')} of {entity} is its {stem}")
+                renamed[f"{entity}.{f['name']}"] = f"{entity}.{stem}"
+                continue
+            if stem != f["name"] and stem not in taken and name_problem(stem, kind="field") is None:
+                draft.assumptions.append(
+                    f"field '{f['name']}' of {entity} is reserved by pydantic: named {stem}"
+                )
+                renamed[f"{entity}.{f['name']}"] = f"{entity}.{stem}"
+                f["name"] = stem
+                continue
             if name_problem(f["name"], kind="field"):
                 new = safe_name(f["name"], kind="field", taken=taken)
                 draft.assumptions.append(

@@ -58,6 +58,7 @@ def _choice_list(match: re.Match[str]) -> str:
 
 _FIELD_ITEM = re.compile(
     r"(?:(?:unique|optional|required) )?[a-z_]+(?: [a-z_]+)?(?: (?:unique|optional|required))?"
+    r"(?: in (?:square |cubic )?[a-z]+)?"  # "(title, runtime in minutes >= 1)": the unit of a field
     r"(?: (?:at least|at most|more than|less than) -?[\d.]+| from -?[\d.]+ to -?[\d.]+)?"
 )
 

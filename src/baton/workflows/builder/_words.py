@@ -55,7 +55,7 @@ FIELD_WORDS = frozenset(
         "note", "notes", "color", "colour", "size", "location", "url", "website", "start", "end",
         "check_in", "check_out", "due_date", "isbn", "sku", "code", "city", "country", "currency", "unit",
         "label", "severity", "state", "stage", "category", "rating", "score", "date", "time", "year",
-        "genre", "type", "kind", "brand", "model", "comment",
+        "genre", "type", "kind", "brand", "model", "comment", "species", "breed",
     }
 )
 STOP = frozenset(
@@ -92,6 +92,7 @@ ADJECTIVES = frozenset({
 FIELD_HEADS = frozenset({
     "date", "time", "name", "number", "price", "fee", "address", "code", "count", "rate", "level", "limit", "id",
     "amount", "total", "email", "phone", "url", "link", "score", "size", "weight", "distance", "duration",
+    "type",
 })
 # fmt: on
 

@@ -22,9 +22,10 @@ from baton.workflows.builder import _choices as choices
 from baton.workflows.builder import _dates as dates
 from baton.workflows.builder import _reading as reading
 from baton.workflows.builder import _said as said
+from baton.workflows.builder import _tidy as tidy
 from baton.workflows.builder import _vocabulary as vocab
 from baton.workflows.builder import _wording as wording
-from baton.workflows.builder._draft import WHO_FIELDS, Clause, Draft
+from baton.workflows.builder._draft import Clause, Draft
 from baton.workflows.builder._jobs import (
     FLASK_WORDS,
     FUNCTIONS_WORDS,
@@ -133,6 +134,8 @@ def _hide_urls(idea: str, draft: Draft) -> str:
 
 def _clauses(text: str) -> list[Clause]:
     text = text.replace("(", " ").replace(")", " ")
+    # "a pet clinic's API", "the owners' pets": a possessive mark is no part of the noun
+    text = re.sub(r"(?<=[^\W\d_])['’]s\b|(?<=s)['’](?=\s|$)", "", text)
     parts = [" ".join(p.strip(" ,").split()) for p in re.split(r"[.;:!?]+(?=\s|$)|\n|\s[-–—]\s", text)]
     clauses = [Clause(text=p, words=_WORD.findall(p)) for p in parts if _WORD.findall(p)]
     if clauses:
@@ -275,8 +278,16 @@ def _field_list(words: list[str], start: int, *, listing: bool = False) -> list[
     return found
 
 
+def _names_field(words: list[str], i: int) -> bool:
+    """ "each class has a room number", "a customer name": a singular noun before a naming head is a field's."""
+    named = i + 1 < len(words) and words[i + 1] in reading.NAMING_HEADS and not looks_plural(words[i])
+    return named and i > 0 and words[i - 1] in ("a", "an", "the", "its", "their")
+
+
 def _in_field_chain(words: list[str], i: int) -> bool:
     """ "visits have a date and notes": a field word in a list after has/with is a field, not an entity."""
+    if _names_field(words, i):
+        return True
     counted = words[i] in COUNT_NOUNS  # "each recipe has servings", "flyers with copies": a count
     if (
         singular(words[i]) not in FIELD_WORDS
@@ -295,7 +306,13 @@ def _in_field_chain(words: list[str], i: int) -> bool:
         and words[k - 1] in ("with", "has", "have", "a")
     ):
         k -= 1  # "with due dates": a qualifier of the field word
-    while k >= 0 and (words[k] in ("a", "an", "and", "its", "their", "optional") or words[k] in FIELD_WORDS):
+    while k >= 0 and (
+        words[k]
+        in ("a", "an", "and", "its", "their", "optional", "more", "less", "than", "at", "least", "most")
+        or words[k] in FIELD_WORDS
+        or words[k] in UNIT_WORDS
+        or reading.NUMBER.match(words[k])  # "an amount more than 0, a category": the list reads on
+    ):
         k -= 1
     return k >= 0 and words[k] in ("has", "have", "with", "having") and (k < i - 1 or counted)
 
@@ -339,7 +356,31 @@ def _verb_of_subject(words: list[str], i: int) -> bool:
     return subject and (words[i + 1] in vocab.DETERMINERS or looks_plural(words[i + 1]))
 
 
-def _scan_entities(clauses: list[Clause], draft: Draft, listed: dict[str, list[str]]) -> None:
+def _note_modifier(
+    draft: Draft, at: tuple[Clause, int], name: str, modifiers: list[tuple[str, Clause, int, int]]
+) -> None:
+    """ "a clinic booking service", "a plant care tracker", "a sports league API": a noun before the word naming
+    the service (or before a noun and that word) may only describe the service."""
+    clause, i = at
+    words = clause.words
+    heads = SERVICE_WORDS | KEEPING_HEADS
+    if not name or name in draft.entities or i + 1 >= len(words):
+        return
+    if words[i + 1] in heads and not looks_plural(words[i]):
+        modifiers.append((name, clause, i, i + 1))
+        return
+    middle = words[i + 1]  # "a sports league API": the league's sports
+    plain = middle.isalpha() and middle not in STOP and not looks_plural(middle) and _noun(middle) is None
+    if plain and i + 2 < len(words) and words[i + 2] in SERVICE_WORDS:
+        modifiers.append((name, clause, i, i + 2))
+
+
+def _scan_entities(
+    clauses: list[Clause],
+    draft: Draft,
+    listed: dict[str, list[str]],
+    modifiers: list[tuple[str, Clause, int, int]],
+) -> None:
     for clause in clauses:
         if clause.role == "action":
             continue
@@ -349,6 +390,7 @@ def _scan_entities(clauses: list[Clause], draft: Draft, listed: dict[str, list[s
         while i < len(words):
             kept = _kept_by_name(words, i)
             if kept is not None:
+                _note_modifier(draft, (clause, i), kept, modifiers)
                 draft.add_entity(draft.aliases.get(kept, kept))
                 clause.use(i, i + 1)
                 i += 2
@@ -377,6 +419,7 @@ def _scan_entities(clauses: list[Clause], draft: Draft, listed: dict[str, list[s
                 and words[i - 1] in ("a", "an", "one")
                 and words[i - 2] in ("has", "have")
                 and singular(words[i]) in PERSON_NOUNS
+                and not _names_field(words, i)
             )
             if name is None and owner:
                 name = singular(words[i])
@@ -387,6 +430,7 @@ def _scan_entities(clauses: list[Clause], draft: Draft, listed: dict[str, list[s
                 and not compound
             ):
                 name = draft.aliases.get(name, name)
+                _note_modifier(draft, (clause, i), "" if compound else name, modifiers)
                 draft.add_entity(name)
                 end = i + (1 if compound else 0)
                 clause.use(i, end)
@@ -407,60 +451,6 @@ def _scan_entities(clauses: list[Clause], draft: Draft, listed: dict[str, list[s
                 i = end + 1
                 continue
             i += 1
-
-
-def _fill_fields(draft: Draft, listed: dict[str, list[str]]) -> None:
-    for name in list(draft.entities):
-        own = draft.entities[name]
-        if listed.get(name):
-            for field_name in dict.fromkeys(listed[name]):
-                reading.add_named_field(draft, name, field_name)
-        elif name in vocab.ENTITY_FIELDS:
-            for field_name, kind, required in vocab.ENTITY_FIELDS[name]:
-                if draft.field_of(name, field_name) is None:
-                    own.append({"name": field_name, "type": kind, "required": required})
-            shown = ", ".join(f[0] for f in vocab.ENTITY_FIELDS[name])
-            draft.assumptions.append(f"{name} has the usual fields: {shown}")
-        elif not own:
-            own.extend({"name": f, "type": kind, "required": r} for f, kind, r in vocab.DEFAULT_FIELDS)
-            draft.assumptions.append(f"{name} is not a familiar noun: it gets a name and a description")
-        for f in own:
-            if f["type"] == "enum" and not f.get("choices"):
-                if f["name"] == "status":
-                    reading.add_named_field(draft, name, "status")
-                else:
-                    f["type"] = "string"
-
-
-def _drop_who_fields(draft: Draft, listed: dict[str, list[str]]) -> None:
-    """A booking linking two or more parents (a dog, a playgroup) keeps no free-text guest field
-    from the vocabulary, unless the idea named it."""
-    features = {f for _, feature in draft.said for f in feature.split(", ")}
-    for name, fields in draft.entities.items():
-        parents = [p for p, c in draft.relations if c == name]
-        if len(parents) < 2 or name not in vocab.ENTITY_FIELDS:
-            continue
-        usual = {f for f, _, _ in vocab.ENTITY_FIELDS[name]} & WHO_FIELDS
-        drop = {f for f in usual if f not in listed.get(name, []) and f"field:{name}.{f}" not in features}
-        if drop and fields:
-            fields[:] = [f for f in fields if f["name"] not in drop]
-            draft.assumptions.append(
-                f"{name} names who through its {', '.join(parents)}: no {', '.join(sorted(drop))} field"
-            )
-
-
-def _shortened_links(clauses: list[Clause], draft: Draft) -> None:
-    """ "a URL shortener": the links it keeps (a URL and its short code); the redirect is left over."""
-    for clause in clauses:
-        if clause.kind == "shorten":
-            draft.add_entity("link")
-            draft.set_field("link", "url", type="url")
-            draft.set_field("link", "code", type="string", unique=True, max_length=32)
-            draft.said.append(
-                (f"{clause.text}: links, each with a URL and a unique short code", "entity:link")
-            )
-            draft.assumptions.append("a URL shortener keeps links: a url and a unique short code")
-            return
 
 
 def _project_name(idea: str, draft: Draft, stack: Stack) -> tuple[str, str]:
@@ -522,8 +512,10 @@ def extract_spec(
     # what the service does not do picks no stack and no job ("a todo API that emails me a daily summary")
     words = {w for c in clauses if not c.role or c.kind == "fetch" for w in c.words}
     listed: dict[str, list[str]] = {}
-    _scan_entities(clauses, draft, listed)
-    _shortened_links(clauses, draft)
+    modifiers: list[tuple[str, Clause, int, int]] = []
+    _scan_entities(clauses, draft, listed, modifiers)
+    tidy.drop_service_modifiers(clauses, draft, modifiers)
+    tidy.shortened_links(clauses, draft)
     if not draft.entities:
         wording.check_english(idea, strict=True)
         raise InvalidInputError(
@@ -531,7 +523,7 @@ def extract_spec(
             fields={"idea": "no entities"},
             hint=IDEA_HINT,
         )
-    _fill_fields(draft, listed)
+    tidy.fill_fields(draft, listed)
     draft.said.current = ""
     scan_relations(clauses, draft)
     for clause in [c for c in clauses if not c.role]:
@@ -551,7 +543,7 @@ def extract_spec(
     mark_fields(draft)
     known_relations(draft)
     reading.read_capacity_limits(draft)
-    _drop_who_fields(draft, listed)
+    tidy.drop_who_fields(draft, listed)
     # a fetch naming its URL is rendered on FastAPI: its schedule words pick no timer stack
     fetched = {w for c in fetch_sources(clauses) for w in c.words}
     kept = {
