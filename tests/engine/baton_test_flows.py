@@ -8,6 +8,7 @@ import os
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 from pydantic import BaseModel
 
@@ -470,3 +471,21 @@ def grade_report(mark: Marks, publish: int) -> RunReport:
         facts={"published": str(publish)},
         notes=["music is optional"],
     )
+
+
+# -- a long chain declared last-first: every dependency is a forward reference -----------------------
+# Longer than Python's recursion limit, which a recursive walk of the graph would exhaust.
+
+BACKWARDS_LINKS = 1_100
+backwards = Workflow("backwards")
+
+
+def _link(index: int) -> Any:
+    def link() -> int:
+        return index
+
+    return link
+
+
+for _index in reversed(range(BACKWARDS_LINKS)):
+    backwards.step(name=f"link{_index}", after=[f"link{_index - 1}"] if _index else ())(_link(_index))

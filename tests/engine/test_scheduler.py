@@ -358,3 +358,16 @@ def test_bad_requests_name_what_is_wrong_and_change_nothing(store: Store) -> Non
         reject_task(store, run_id, "prepare")
     with store.read() as conn:
         assert [(t.name, t.state) for t in list_tasks(conn, run_id)] == before
+
+
+async def test_a_chain_longer_than_the_recursion_limit_declared_last_first_runs_in_order(store: Store) -> None:
+    # Each step names the next one up as its dependency before that step exists (`after="link{i-1}"`):
+    # checking the graph for cycles and ordering it must walk 1,100 links deep without recursing.
+    run_id = start_run(store, "baton_test_flows:backwards")
+    assert await run_to_end(store, run_id, FAST) is RunState.SUCCEEDED
+    with store.read() as conn:
+        started = {t.name: t.started_at for t in list_tasks(conn, run_id)}
+        assert get_run(conn, run_id).critical_path[:2] == ["link0", "link1"]
+    links = [f"link{i}" for i in range(flows.BACKWARDS_LINKS)]
+    assert len(started) == len(links)
+    assert all(started[a] <= started[b] for a, b in zip(links, links[1:], strict=False))
