@@ -4,6 +4,7 @@ compensation, approvals, cancellation, ordering and recovery."""
 from __future__ import annotations
 
 import asyncio
+import itertools
 import time
 from pathlib import Path
 
@@ -370,4 +371,4 @@ async def test_a_chain_longer_than_the_recursion_limit_declared_last_first_runs_
         assert get_run(conn, run_id).critical_path[:2] == ["link0", "link1"]
     links = [f"link{i}" for i in range(flows.BACKWARDS_LINKS)]
     assert len(started) == len(links)
-    assert all(started[a] <= started[b] for a, b in zip(links, links[1:], strict=False))
+    assert all(started[a] <= started[b] for a, b in itertools.pairwise(links))
