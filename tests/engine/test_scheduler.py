@@ -361,7 +361,9 @@ def test_bad_requests_name_what_is_wrong_and_change_nothing(store: Store) -> Non
         assert [(t.name, t.state) for t in list_tasks(conn, run_id)] == before
 
 
-async def test_a_chain_longer_than_the_recursion_limit_declared_last_first_runs_in_order(store: Store) -> None:
+async def test_a_chain_longer_than_the_recursion_limit_declared_last_first_runs_in_order(
+    store: Store,
+) -> None:
     # Each step names the next one up as its dependency before that step exists (`after="link{i-1}"`):
     # checking the graph for cycles and ordering it must walk 1,100 links deep without recursing.
     run_id = start_run(store, "baton_test_flows:backwards")
