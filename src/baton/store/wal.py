@@ -65,7 +65,9 @@ class WalCheckpointer:
     def _run(self) -> None:
         raw: sqlite3.Connection | None = None
         try:
-            while True:
+            # The loop asks `_stopping` itself, not only its wake-up: a stop that lands between the wait
+            # below and the clear() after it has its wake-up cleared, but not its flag.
+            while not self._stopping.is_set():
                 self._work.wait()
                 # Let commits gather: one checkpoint, and one fsync, per interval at most.
                 if self._stopping.wait(self._interval):
