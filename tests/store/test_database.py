@@ -11,6 +11,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.config import Config
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from sqlalchemy import Connection
 
 from baton.core.errors import (
     CorruptDatabaseError,
@@ -19,6 +20,8 @@ from baton.core.errors import (
     SchemaTooNewError,
 )
 from baton.store import database
+from baton.store import tasks as tasks_queries
+from baton.store.driver import Query
 from baton.store.schema import metadata
 from baton.store.store import Store
 
@@ -39,29 +42,60 @@ def test_migrations_build_exactly_the_schema(store_url: str) -> None:
     assert differences == []
 
 
+PARTIAL_INDEXES = {
+    "ix_tasks_parent_state": "parent_id IS NOT NULL",
+    "ix_tasks_ready": "state = 'ready'",
+    "ix_tasks_retrying": "state = 'retrying'",
+    "ix_tasks_running": "state = 'running'",
+}
+
+
 def test_partial_indexes_are_partial_after_the_migrations(store_url: str) -> None:
     """Alembic's comparison does not look at an index's WHERE: read it back from the database."""
     store = Store.open(store_url)
     with store.engine.connect() as conn:
-        if conn.dialect.name == "sqlite":
-            found = conn.exec_driver_sql(
-                "SELECT sql FROM sqlite_master WHERE name = 'ix_tasks_parent_state'"
-            ).scalar_one()
-        else:
-            found = conn.exec_driver_sql(
-                "SELECT indexdef FROM pg_indexes WHERE indexname = 'ix_tasks_parent_state'"
-            ).scalar_one()
-        plan = " ".join(
-            str(row[-1])
-            for row in conn.exec_driver_sql(
-                ("EXPLAIN QUERY PLAN " if conn.dialect.name == "sqlite" else "EXPLAIN ")
-                + "SELECT id FROM tasks WHERE parent_id = 7 AND state = 'ready'"
-            )
-        )
+        for name, where in PARTIAL_INDEXES.items():
+            if conn.dialect.name == "sqlite":
+                found = conn.exec_driver_sql(
+                    f"SELECT sql FROM sqlite_master WHERE name = '{name}'"
+                ).scalar_one()
+            else:
+                found = conn.exec_driver_sql(
+                    f"SELECT indexdef FROM pg_indexes WHERE indexname = '{name}'"
+                ).scalar_one()
+            # PostgreSQL writes it back as "WHERE ((state)::text = 'ready'::text)".
+            assert where in found.replace("(", "").replace(")", "").replace("::text", ""), found
     store.close()
-    assert "parent_id IS NOT NULL" in found
-    if "sqlite" in store_url:  # PostgreSQL's planner may scan a table this small whatever the indexes
-        assert "ix_tasks_parent_state" in plan
+
+
+def _plan(conn: Connection, query: Query) -> str:
+    sql = query.sql.format(ids="?, ?")
+    rows = conn.exec_driver_sql("EXPLAIN QUERY PLAN " + sql, tuple([1] * sql.count("?"))).all()
+    return " ; ".join(str(row[-1]) for row in rows)
+
+
+def test_sqlite_finds_work_across_runs_through_the_partial_indexes(tmp_path: Path) -> None:
+    """Each query that looks across runs for one state must use that state's partial index, never scan
+    every task (a `baton worker` runs them at each poll, over a store of finished tasks). A state passed
+    as a parameter, not written into the text, would quietly lose the index."""
+    store = Store.open(f"sqlite:///{tmp_path / 'baton.db'}")
+    expected = {
+        "ix_tasks_parent_state": [tasks_queries.ITEMS_IN],
+        "ix_tasks_ready": [tasks_queries.CANDIDATES[False, False]],
+        "ix_tasks_retrying": [tasks_queries.DUE_RETRIES[False, False], tasks_queries.NEXT_RETRY[False]],
+        "ix_tasks_running": [
+            tasks_queries.RUNNING[False],
+            tasks_queries._lost_sql(dead=0, of_run=False, locking=False),
+            tasks_queries._lost_sql(dead=2, of_run=False, locking=False),
+        ],
+    }
+    with store.engine.connect() as conn:
+        for index, queries in expected.items():
+            for query in queries:
+                plan = _plan(conn, query)
+                whole_table = [step for step in plan.split(" ; ") if step == "SCAN tasks"]
+                assert index in plan and not whole_table, (query.sql, plan)
+    store.close()
 
 
 def test_reopening_a_migrated_store_changes_nothing(tmp_path: Path) -> None:

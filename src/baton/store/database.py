@@ -28,12 +28,12 @@ from baton.store.driver import Query, execute_txn
 
 DEFAULT_PATH = Path(".baton") / "baton.db"
 # The newest migration; a test checks it is Alembic's head, so a new migration cannot forget it.
-HEAD_REVISION = "0004"
+HEAD_REVISION = "0005"
 # Whatever the database layer raises that :func:`translated` did not turn into a StoreError: the
 # command line's last-resort handler catches it without importing the driver.
 UnexpectedDatabaseError = SQLAlchemyError
 _SCHEMA_REVISION = text("SELECT version_num FROM alembic_version")
-KNOWN_REVISIONS = frozenset({"0001", "0002", "0003", "0004"})
+KNOWN_REVISIONS = frozenset({"0001", "0002", "0003", "0004", "0005"})
 
 
 def database_url(url: str | None = None) -> str:

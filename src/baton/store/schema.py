@@ -6,6 +6,8 @@ JSON payloads are text, serialised once by the caller.
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import (
     BigInteger,
     Boolean,
@@ -21,6 +23,8 @@ from sqlalchemy import (
     UniqueConstraint,
     text,
 )
+
+from baton.core.states import TaskState
 
 metadata = MetaData(
     naming_convention={
@@ -61,6 +65,13 @@ workstreams = Table(
     Column("description", Text, nullable=False, default=""),
 )
 
+
+def _only_in(state: TaskState) -> dict[str, Any]:
+    """The options that make an index partial, holding the tasks in ``state`` only."""
+    clause = text(f"state = '{state.value}'")
+    return {"sqlite_where": clause, "postgresql_where": clause}
+
+
 tasks = Table(
     "tasks",
     metadata,
@@ -89,11 +100,31 @@ tasks = Table(
     Column("started_at", Float),
     Column("finished_at", Float),
     UniqueConstraint("run_id", "name"),
-    # Claiming walks these in scheduling order: critical path first, then priority, then age.
+    # Claiming walks these in scheduling order: critical path first, then priority, then age. The tasks
+    # of one run, by state, in that order:
     Index(
         "ix_tasks_claim_run", "run_id", "state", Column("critical").desc(), Column("priority").desc(), "id"
     ),
-    Index("ix_tasks_claim", "state", Column("critical").desc(), Column("priority").desc(), "id"),
+    # Across runs, one partial index per state a worker looks for (0005): a task is in one only while
+    # it is in that state. Queries name the state as written, or the index is not used (see tasks.py).
+    # Retrying and running tasks are few and read in id order (the lock order): the id is all they need.
+    Index(
+        "ix_tasks_ready",
+        Column("critical").desc(),
+        Column("priority").desc(),
+        "id",
+        **_only_in(TaskState.READY),
+    ),
+    Index(
+        "ix_tasks_retrying",
+        "id",
+        **_only_in(TaskState.RETRYING),
+    ),
+    Index(
+        "ix_tasks_running",
+        "id",
+        **_only_in(TaskState.RUNNING),
+    ),
     # A mapped step's items, by state; partial: tasks without a parent would only churn it (0004).
     Index(
         "ix_tasks_parent_state",

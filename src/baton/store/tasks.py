@@ -6,7 +6,9 @@ statements inside the worker's one transaction per tick. How outcomes are stored
 
 The statements of the hot path are named :class:`~baton.store.driver.Query` texts run on the driver
 (SQLAlchemy spends more on each statement than SQLite takes to run it). The states they compare with are
-parameters, so that they are named once, in TaskState and RunState.
+named once, in TaskState and RunState: as parameters, or written into the text (:func:`_in`) where a
+partial index holds that state's tasks only — a database uses such an index only for a query that names
+the state as written.
 
 Many workers on PostgreSQL follow the lock order of :mod:`baton.store.transitions` (a run's row before
 any of its tasks); every statement that picks work (claims, due retries, lost tasks) skips rows another
@@ -49,6 +51,12 @@ def _chunks(ids: Sequence[int]) -> Iterable[Sequence[int]]:
 SKIP_LOCKED_WITH_RUN = " FOR UPDATE OF tasks SKIP LOCKED FOR KEY SHARE OF runs SKIP LOCKED"
 
 
+def _in(state: TaskState, table: str = "tasks") -> str:
+    """``tasks.state = 'ready'``: the condition that lets the database use that state's partial index
+    (``ix_tasks_ready``, ``ix_tasks_retrying``, ``ix_tasks_running``; see ``schema.py``)."""
+    return f"{table}.state = '{state.value}'"
+
+
 def _variants(name: str, build: Callable[..., str]) -> dict[tuple[bool, bool], Query]:
     """A query in its four shapes: of one run or of all, locking (PostgreSQL) or not."""
     return {
@@ -59,17 +67,23 @@ def _variants(name: str, build: Callable[..., str]) -> dict[tuple[bool, bool], Q
 
 
 def _candidates_sql(*, of_run: bool, locking: bool) -> str:
-    """Ready tasks in claiming order (parameters: 'ready', 'running', 'running', [the run,] the limit).
+    """Ready tasks in claiming order (parameters: 'running' for the run, [the run,] the limit).
 
     A run at its concurrency cap offers no candidates, so that its ready tasks do not fill the window
     while other runs' tasks wait (the exact room is counted again for what is claimed).
+
+    Across runs, SQLite is told to walk the ready tasks first (``CROSS JOIN`` fixes its join order), in
+    claim order along ``ix_tasks_ready``, stopping at the limit; left to itself it would take the running
+    runs first and sort all of their ready tasks at every claim. PostgreSQL (the locking shape) plans
+    with its statistics.
     """
+    join = "JOIN" if of_run or locking else "CROSS JOIN"
     return (
         "SELECT tasks.id, tasks.run_id, tasks.kind, tasks.approval, tasks.approved, runs.max_concurrency"
-        " FROM tasks JOIN runs ON runs.id = tasks.run_id WHERE tasks.state = ? AND runs.state = ?"
+        f" FROM tasks {join} runs ON runs.id = tasks.run_id WHERE {_in(TaskState.READY)} AND runs.state = ?"
         " AND (runs.max_concurrency IS NULL OR (SELECT count(*) FROM tasks AS running"
-        " WHERE running.run_id = runs.id AND running.state = ? AND running.lease_owner IS NOT NULL)"
-        " < runs.max_concurrency)"
+        f" WHERE running.run_id = runs.id AND {_in(TaskState.RUNNING, 'running')}"
+        " AND running.lease_owner IS NOT NULL) < runs.max_concurrency)"
         + (" AND tasks.run_id = ?" if of_run else "")
         + " ORDER BY tasks.critical DESC, tasks.priority DESC, tasks.id LIMIT ?"
         + (SKIP_LOCKED_WITH_RUN if locking else "")
@@ -79,7 +93,7 @@ def _candidates_sql(*, of_run: bool, locking: bool) -> str:
 def _due_retries_sql(*, of_run: bool, locking: bool) -> str:
     return (
         "SELECT tasks.id FROM tasks JOIN runs ON runs.id = tasks.run_id"
-        " WHERE tasks.state = ? AND COALESCE(tasks.not_before, 0) <= ?"
+        f" WHERE {_in(TaskState.RETRYING)} AND COALESCE(tasks.not_before, 0) <= ?"
         + (" AND tasks.run_id = ?" if of_run else "")
         + " ORDER BY tasks.id"
         + (SKIP_LOCKED_WITH_RUN if locking else "")
@@ -89,20 +103,20 @@ def _due_retries_sql(*, of_run: bool, locking: bool) -> str:
 CANDIDATES = _variants("tasks.candidates", _candidates_sql)
 DUE_RETRIES = _variants("tasks.due_retries", _due_retries_sql)
 NEXT_RETRY = {
-    False: Query("tasks.next_retry", "SELECT min(not_before) FROM tasks WHERE state = ? AND not_before > ?"),
-    True: Query(
+    of_run: Query(
         "tasks.next_retry",
-        "SELECT min(not_before) FROM tasks WHERE state = ? AND not_before > ? AND run_id = ?",
-    ),
+        f"SELECT min(not_before) FROM tasks WHERE {_in(TaskState.RETRYING)} AND not_before > ?"
+        + (" AND run_id = ?" if of_run else ""),
+    )
+    for of_run in (False, True)
 }
 RUNNING = {
-    False: Query(
-        "tasks.running_count", "SELECT count(*) FROM tasks WHERE state = ? AND lease_owner IS NOT NULL"
-    ),
-    True: Query(
+    of_run: Query(
         "tasks.running_count",
-        "SELECT count(*) FROM tasks WHERE state = ? AND lease_owner IS NOT NULL AND run_id = ?",
-    ),
+        f"SELECT count(*) FROM tasks WHERE {_in(TaskState.RUNNING)} AND lease_owner IS NOT NULL"
+        + (" AND run_id = ?" if of_run else ""),
+    )
+    for of_run in (False, True)
 }
 # Dependents of just-finished tasks with no dependency left unfinished (parameters: the ids, then
 # 'succeeded'). The state is filtered by the caller, not here: a `state = ?` condition would lead
@@ -157,7 +171,7 @@ def _lost_sql(*, dead: int, of_run: bool, locking: bool) -> Query:
     return Query(
         "tasks.lost",
         "SELECT tasks.id, tasks.attempts, tasks.failures FROM tasks JOIN runs ON runs.id = tasks.run_id"
-        " WHERE tasks.state = ? AND tasks.lease_owner IS NOT NULL"
+        f" WHERE {_in(TaskState.RUNNING)} AND tasks.lease_owner IS NOT NULL"
         f" AND (tasks.lease_expires_at < ?{owners})"
         + (" AND tasks.run_id = ?" if of_run else "")
         + " ORDER BY tasks.id"
@@ -173,28 +187,28 @@ def ready_candidates_txn(conn: Connection, *, limit: int, run_id: str | None = N
     then age. On PostgreSQL they are locked with ``FOR UPDATE SKIP LOCKED`` so that many workers see
     disjoint sets; on SQLite the write transaction already serialises claimers."""
     query = CANDIDATES[run_id is not None, conn.dialect.name == "postgresql"]
-    parameters: list[Any] = [TaskState.READY.value, RunState.RUNNING.value, TaskState.RUNNING.value]
+    parameters: list[Any] = [RunState.RUNNING.value]
     parameters += [limit] if run_id is None else [run_id, limit]
     return [Candidate(*row) for row in fetch_txn(conn, query, parameters)]
 
 
 def running_count_txn(conn: Connection, *, run_id: str | None = None) -> int:
     """Tasks running under a lease, in one run or everywhere."""
-    parameters: list[Any] = [TaskState.RUNNING.value] + ([run_id] if run_id is not None else [])
+    parameters: list[Any] = [run_id] if run_id is not None else []
     return int(fetch_txn(conn, RUNNING[run_id is not None], parameters)[0][0])
 
 
 def due_retries_txn(conn: Connection, *, now: float, run_id: str | None = None) -> list[int]:
     """Retrying tasks whose backoff has passed, in id order (on PostgreSQL locked, skipping those another
     transaction holds)."""
-    parameters: list[Any] = [TaskState.RETRYING.value, now] + ([run_id] if run_id is not None else [])
+    parameters: list[Any] = [now] + ([run_id] if run_id is not None else [])
     query = DUE_RETRIES[run_id is not None, conn.dialect.name == "postgresql"]
     return [int(task_id) for (task_id,) in fetch_txn(conn, query, parameters)]
 
 
 def next_retry_txn(conn: Connection, *, now: float, run_id: str | None = None) -> float | None:
     """When the next retrying task is due, if any is waiting."""
-    parameters: list[Any] = [TaskState.RETRYING.value, now] + ([run_id] if run_id is not None else [])
+    parameters: list[Any] = [now] + ([run_id] if run_id is not None else [])
     (later,) = fetch_txn(conn, NEXT_RETRY[run_id is not None], parameters)[0]
     return float(later) if later is not None else None
 
@@ -355,7 +369,7 @@ def lost_tasks_txn(
     query = _lost_sql(
         dead=len(dead_workers), of_run=run_id is not None, locking=conn.dialect.name == "postgresql"
     )
-    parameters: list[Any] = [TaskState.RUNNING.value, now, *dead_workers]
+    parameters: list[Any] = [now, *dead_workers]
     parameters += [run_id] if run_id is not None else []
     return [(int(i), int(tried), int(failed)) for i, tried, failed in fetch_txn(conn, query, parameters)]
 
