@@ -489,3 +489,25 @@ def _link(index: int) -> Any:
 
 for _index in reversed(range(BACKWARDS_LINKS)):
     backwards.step(name=f"link{_index}", after=[f"link{_index - 1}"] if _index else ())(_link(_index))
+
+
+# -- one root released to ten dependents at once -----------------------------------------------------
+
+SPREAD = 10
+spread = Workflow("spread")
+
+
+@spread.step()
+def root() -> int:
+    return 1
+
+
+def _leaf(index: int) -> Any:
+    def leaf(root: int) -> int:
+        return root + index
+
+    return leaf
+
+
+for _index in range(SPREAD):
+    spread.step(name=f"leaf{_index}")(_leaf(_index))

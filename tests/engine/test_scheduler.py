@@ -85,7 +85,9 @@ async def test_every_transition_is_an_event_in_order(store: Store) -> None:
     by_task: dict[str, list[str]] = {}
     for event in events:
         by_task.setdefault(event.data["task"], []).append(event.data["to"])
-    assert by_task["total"] == ["ready", "running", "succeeded"]
+    # The tick that completes `square` claims `total` at once (eager dispatch): it is never seen ready.
+    assert by_task["total"] == ["running", "succeeded"]
+    assert [e.data["from"] for e in events if e.data["task"] == "total"] == ["pending", "running"]
     # Items are born ready, announced by their mapped step's `task.expanded` event.
     assert by_task["square[1]"] == ["running", "succeeded"]
     with store.read() as conn:
@@ -374,3 +376,21 @@ async def test_a_chain_longer_than_the_recursion_limit_declared_last_first_runs_
     links = [f"link{i}" for i in range(flows.BACKWARDS_LINKS)]
     assert len(started) == len(links)
     assert all(started[a] <= started[b] for a, b in itertools.pairwise(links))
+
+
+async def test_released_tasks_beyond_the_free_slots_wait_ready_and_run_next(store: Store) -> None:
+    # The root's success releases ten leaves; the tick that records it has three free slots: three
+    # leaves go straight to running (eager dispatch), the other seven become ready and are claimed later.
+    run_id = start_run(store, "baton_test_flows:spread")
+    settings = WorkerSettings(poll_interval=0.05, heartbeat_every=0.5, lease_seconds=5, concurrency=3)
+    assert await run_to_end(store, run_id, settings) is RunState.SUCCEEDED
+    with store.read() as conn:
+        moves = [
+            (e.data["from"], e.data["to"])
+            for e in query_events(conn, run_id=run_id, types=["task.state"], limit=10_000)
+            if e.data["task"].startswith("leaf")
+        ]
+        outputs = run_outputs(conn, run_id)
+    assert moves.count(("pending", "running")) == 3
+    assert moves.count(("pending", "ready")) == moves.count(("ready", "running")) == flows.SPREAD - 3
+    assert [outputs[f"leaf{i}"] for i in range(flows.SPREAD)] == [1 + i for i in range(flows.SPREAD)]

@@ -48,7 +48,10 @@ RUN_TRANSITIONS: dict[RunState, frozenset[RunState]] = {
 }
 
 TASK_TRANSITIONS: dict[TaskState, frozenset[TaskState]] = {
-    TaskState.PENDING: frozenset({TaskState.READY, TaskState.SKIPPED, TaskState.CANCELLED}),
+    # pending → running: eager dispatch, a dependent claimed by the tick that released it (engine/scheduler.py).
+    TaskState.PENDING: frozenset(
+        {TaskState.READY, TaskState.RUNNING, TaskState.SKIPPED, TaskState.CANCELLED}
+    ),
     # A ready task that needs an approval goes to waiting when a worker reaches it (it never runs first).
     TaskState.READY: frozenset({TaskState.RUNNING, TaskState.WAITING, TaskState.CANCELLED}),
     TaskState.RUNNING: frozenset(

@@ -46,7 +46,7 @@ from baton.engine.scheduler import (
 from baton.store.events import append_events_txn, event_row
 from baton.store.outcomes import Outcome
 from baton.store.retry import Patience, call_with_retry
-from baton.store.rows import ClaimedTask, RunRecord
+from baton.store.rows import Candidate, ClaimedTask, RunRecord
 from baton.store.runs import (
     claim_orphaned_compensations_txn,
     get_run,
@@ -262,7 +262,10 @@ class Worker:
         watched = set(running.values())
         with self._ticks.begin() as conn:
             append_events_txn(conn, events)
-            tick.touched_runs = record_outcomes_txn(conn, outcomes, worker_id=self.id, now=now)
+            # Dependents this tick may run at once wait, pending, for the claim below (eager dispatch);
+            # a worker that is draining claims nothing, so it releases them as ready.
+            released: list[Candidate] | None = None if self.draining else []
+            tick.touched_runs = record_outcomes_txn(conn, outcomes, worker_id=self.id, now=now, held=released)
             if now - self._last_heartbeat >= settings.heartbeat_every:
                 held = extend_leases_txn(
                     conn, list(running), worker_id=self.id, now=now, lease_seconds=settings.lease_seconds
@@ -289,7 +292,7 @@ class Worker:
                 tick.next_retry = promote_due_retries_txn(conn, now=now, run_id=self.run_id)
                 self._next_retry = tick.next_retry
                 tick.idle_runs = runs_without_work_txn(conn, run_id=self.run_id)
-            if free > 0:
+            if free > 0 or released:
                 tick.claimed = claim_tasks_txn(
                     conn,
                     worker_id=self.id,
@@ -298,6 +301,7 @@ class Worker:
                     limit=free,
                     run_id=self.run_id,
                     global_limit=settings.global_limit,
+                    released=released or (),
                 )
                 for run_id in {task.run_id for task in tick.claimed} - known_runs:
                     tick.records[run_id] = get_run(conn, run_id)

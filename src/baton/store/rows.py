@@ -87,7 +87,8 @@ class TaskRecord(MovedTask):
 
 
 class Candidate(NamedTuple):
-    """A ready task that may be claimed: its claim columns and its run's ``max_concurrency``."""
+    """A task that may be claimed: its claim columns and its run's ``max_concurrency``. Read from the
+    ready tasks, or from the dependents a tick has just released (:class:`Released`)."""
 
     id: int
     run_id: str
@@ -95,6 +96,24 @@ class Candidate(NamedTuple):
     approval: bool
     approved: bool
     max_concurrency: int | None
+    critical: bool
+    priority: int
+
+    @property
+    def claim_order(self) -> tuple[int, int, int]:
+        """The store's claim order as a sort key: critical path first, then priority, then age."""
+        return (-int(self.critical), -int(self.priority), self.id)
+
+    @property
+    def awaits_approval(self) -> bool:
+        return bool(self.approval) and not self.approved
+
+
+class Released(NamedTuple):
+    """A pending task whose dependencies have all succeeded, and whether its run is running."""
+
+    candidate: Candidate
+    run_running: bool
 
 
 @dataclass(frozen=True)

@@ -33,6 +33,7 @@ from baton.store.rows import (
     Candidate,
     ClaimedTask,
     MovedTask,
+    Released,
     TaskRecord,
     moved_task,
     task_record,
@@ -66,6 +67,13 @@ def _variants(name: str, build: Callable[..., str]) -> dict[tuple[bool, bool], Q
     }
 
 
+# A Candidate's columns, in its order (tasks joined with their runs).
+_CANDIDATE_COLUMNS = (
+    "tasks.id, tasks.run_id, tasks.kind, tasks.approval, tasks.approved, runs.max_concurrency,"
+    " tasks.critical, tasks.priority"
+)
+
+
 def _candidates_sql(*, of_run: bool, locking: bool) -> str:
     """Ready tasks in claiming order (parameters: 'running' for the run, [the run,] the limit).
 
@@ -79,7 +87,7 @@ def _candidates_sql(*, of_run: bool, locking: bool) -> str:
     """
     join = "JOIN" if of_run or locking else "CROSS JOIN"
     return (
-        "SELECT tasks.id, tasks.run_id, tasks.kind, tasks.approval, tasks.approved, runs.max_concurrency"
+        f"SELECT {_CANDIDATE_COLUMNS}"
         f" FROM tasks {join} runs ON runs.id = tasks.run_id WHERE {_in(TaskState.READY)} AND runs.state = ?"
         " AND (runs.max_concurrency IS NULL OR (SELECT count(*) FROM tasks AS running"
         f" WHERE running.run_id = runs.id AND {_in(TaskState.RUNNING, 'running')}"
@@ -118,12 +126,14 @@ RUNNING = {
     )
     for of_run in (False, True)
 }
-# Dependents of just-finished tasks with no dependency left unfinished (parameters: the ids, then
-# 'succeeded'). The state is filtered by the caller, not here: a `state = ?` condition would lead
-# SQLite's planner to scan every task in that state instead of following the dependency index.
+# Dependents of just-finished tasks with no dependency left unfinished, as claim candidates with their
+# state and their run's (parameters: the ids, then 'succeeded'). The state is filtered by the caller, not
+# here: a `state = ?` condition would lead SQLite's planner to scan every task in that state instead of
+# following the dependency index.
 NEWLY_READY = Query(
     "tasks.newly_ready",
-    "SELECT tasks.id, tasks.state FROM task_dependencies JOIN tasks ON tasks.id = task_dependencies.task_id"
+    f"SELECT {_CANDIDATE_COLUMNS}, tasks.state, runs.state FROM task_dependencies"
+    " JOIN tasks ON tasks.id = task_dependencies.task_id JOIN runs ON runs.id = tasks.run_id"
     " WHERE task_dependencies.depends_on_id IN ({ids}) AND NOT EXISTS (SELECT 1"
     " FROM task_dependencies AS edge JOIN tasks AS upstream ON upstream.id = edge.depends_on_id"
     " WHERE edge.task_id = tasks.id AND upstream.state != ?)",
@@ -214,14 +224,23 @@ def next_retry_txn(conn: Connection, *, now: float, run_id: str | None = None) -
 
 
 def lease_tasks_txn(
-    conn: Connection, ids: Sequence[int], *, worker_id: str, now: float, lease_seconds: float
+    conn: Connection,
+    ids: Sequence[int],
+    *,
+    worker_id: str,
+    now: float,
+    lease_seconds: float,
+    source: TaskState = TaskState.READY,
 ) -> list[ClaimedTask]:
-    """Move ready tasks to running under a lease held by ``worker_id``, open their attempts and load
-    what they need to run. A task another transaction moved meanwhile is left out."""
+    """Move ready tasks (or, with ``source``, pending tasks this transaction released) to running under
+    a lease held by ``worker_id``, open their attempts and load what they need to run. A task another
+    transaction moved meanwhile is left out."""
+    if not ids:
+        return []
     moved = transition_tasks_txn(
         conn,
         ids,
-        TaskState.READY,
+        source,
         TaskState.RUNNING,
         now=now,
         values={"lease_owner": worker_id, "lease_expires_at": now + lease_seconds, "started_at": now},
@@ -259,22 +278,24 @@ def lock_tasks_txn(conn: Connection, task_ids: Sequence[int]) -> None:
             fetch_txn(conn, LOCK.format(ids=markers(len(chunk))), chunk)
 
 
-def newly_ready_txn(conn: Connection, finished: Sequence[int]) -> list[int]:
+def newly_ready_txn(conn: Connection, finished: Sequence[int]) -> list[Released]:
     """The pending dependents of ``finished`` whose dependencies have all succeeded, in id order.
 
     On PostgreSQL the dependents are locked first: two workers finishing two dependencies of one task at
     once would each see the other's success as not yet committed, and neither would release the task.
     With the lock, the second waits for the first to commit and then sees its work.
     """
-    ready: set[int] = set()
+    ready: dict[int, Released] = {}
     for chunk in _chunks(finished):
         if conn.dialect.name == "postgresql":
             fetch_txn(conn, LOCK_DEPENDENTS.format(ids=markers(len(chunk))), chunk)
         rows = fetch_txn(
             conn, NEWLY_READY.format(ids=markers(len(chunk))), [*chunk, TaskState.SUCCEEDED.value]
         )
-        ready.update(task_id for task_id, state in rows if state == TaskState.PENDING.value)
-    return sorted(ready)
+        for *candidate, state, run_state in rows:
+            if state == TaskState.PENDING.value:
+                ready[candidate[0]] = Released(Candidate(*candidate), run_state == RunState.RUNNING.value)
+    return [ready[task_id] for task_id in sorted(ready)]
 
 
 def pending_dependents_txn(conn: Connection, task_ids: Sequence[int]) -> list[int]:
