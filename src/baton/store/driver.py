@@ -18,6 +18,7 @@ test a statement) — the engine benchmark prints what each statement costs a ch
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -74,6 +75,7 @@ def record_timing(name: str, started: float) -> None:
         figures[1] += time.perf_counter() - started
 
 
+@functools.lru_cache(maxsize=128)  # the short lists of the hot path; a long one is cheap to build anew
 def markers(count: int) -> str:
     """``?, ?, …``: the markers of an ``IN (…)`` list of ``count`` values."""
     return ", ".join("?" * count)

@@ -51,7 +51,10 @@ class WalCheckpointer:
         self._thread.start()
 
     def committed(self) -> None:
-        self._work.set()
+        # set() takes the event's lock at every commit; once it is set, the next checkpoint (which clears
+        # it just before it starts) covers this commit too.
+        if not self._work.is_set():
+            self._work.set()
 
     def stop(self) -> None:
         """Ask the thread to end (at once, or after the checkpoint it is making); do not wait for it."""
