@@ -76,7 +76,10 @@ def _configure_sqlite(engine: Engine) -> None:
     @event.listens_for(engine, "begin")
     def on_begin(conn: Connection) -> None:
         # Writers take the lock up front so that two writers wait on busy_timeout instead of
-        # deadlocking on a lock upgrade; readers ask for a deferred transaction.
+        # deadlocking on a lock upgrade; readers ask for a deferred transaction. A Writer's held
+        # connection has begun on the driver already (store.Writer.begin): nothing to do then.
+        if conn.connection.dbapi_connection.in_transaction:  # type: ignore[union-attr]
+            return
         mode = conn.get_execution_options().get("sqlite_begin", "IMMEDIATE")
         execute_txn(
             conn, Query("transaction.begin", f"BEGIN {mode}")
