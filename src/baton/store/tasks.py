@@ -81,9 +81,10 @@ def _candidates_sql(*, of_run: bool, locking: bool) -> str:
     while other runs' tasks wait (the exact room is counted again for what is claimed).
 
     Across runs, SQLite is told to walk the ready tasks first (``CROSS JOIN`` fixes its join order), in
-    claim order along ``ix_tasks_ready``, stopping at the limit; left to itself it would take the running
-    runs first and sort all of their ready tasks at every claim. PostgreSQL (the locking shape) plans
-    with its statistics.
+    claim order along ``ix_tasks_ready``, stopping at the limit. Its planner does not count a partial
+    index's size: left to choose, it takes the running runs first and sorts all of their ready tasks at
+    every claim (measured: 0.47 ms against 0.08 ms with 10,000 ready). PostgreSQL (the locking shape)
+    plans with its statistics.
     """
     join = "JOIN" if of_run or locking else "CROSS JOIN"
     return (
